@@ -1,0 +1,99 @@
+//! Argument parsing and the commands. Each command is a file; this one holds what they share.
+
+mod validate;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use asyncapi_codegen::{LoadOptions, ModelOptions, ResolveOptions, Side};
+
+const ABOUT: &str = "AsyncAPI-driven code generation and contract checks for Rust WebSocket servers";
+
+const EXAMPLES: &str = "\
+Examples:
+  asyncapi-rs validate examples/chat/asyncapi.yaml
+  asyncapi-rs validate spec.yaml --format json
+  asyncapi-rs validate spec.yaml --ref-map https://schemas.example.com/=vendor/schemas";
+
+#[derive(Debug, Parser)]
+#[command(name = "asyncapi-rs", version, about = ABOUT, after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a document: parse it, resolve every `$ref`, and map it into the API model.
+    #[command(after_help = validate::EXAMPLES)]
+    Validate(validate::Args),
+}
+
+/// Options every command that reads a document takes.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DocumentArgs {
+    /// The AsyncAPI document (YAML or JSON; 2.0–2.6, 3.0, 3.1).
+    pub spec: PathBuf,
+    /// Which application the document describes: `server` (what it receives is inbound) or
+    /// `client` (every direction flips).
+    #[arg(long, value_enum, default_value_t = SideArg::Server)]
+    pub side: SideArg,
+    /// Read `$ref`s that start with PREFIX from the folder DIR instead (remote references are
+    /// never fetched). Repeatable.
+    #[arg(long = "ref-map", value_name = "PREFIX=DIR", value_parser = parse_ref_map)]
+    pub ref_map: Vec<(String, PathBuf)>,
+}
+
+impl DocumentArgs {
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            resolve: ResolveOptions {
+                ref_map: self.ref_map.clone(),
+            },
+            model: ModelOptions {
+                side: match self.side {
+                    SideArg::Server => Side::Server,
+                    SideArg::Client => Side::Client,
+                },
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum SideArg {
+    Server,
+    Client,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// For people: a summary, or diagnostics with source snippets.
+    Human,
+    /// For machines: one JSON object.
+    Json,
+}
+
+fn parse_ref_map(text: &str) -> Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((prefix, dir)) if !prefix.is_empty() && !dir.is_empty() => {
+            Ok((prefix.to_owned(), PathBuf::from(dir)))
+        }
+        _ => Err(format!("expected PREFIX=DIR, found `{text}`")),
+    }
+}
+
+/// Colors on a terminal, unless `NO_COLOR` is set.
+pub(crate) fn color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+pub(crate) fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Validate(args) => validate::run(&args),
+    }
+}

@@ -1,0 +1,7 @@
+//! `asyncapi-rs`: the command line.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::run()
+}

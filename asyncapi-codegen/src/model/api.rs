@@ -1,0 +1,278 @@
+//! The API model: one shape for every AsyncAPI version, seen from the application we build.
+
+use serde::Serialize;
+
+use crate::resolve::{Definition, Inlined};
+use crate::source::Span;
+
+/// Which application the document describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    /// The document describes the server we build (the default): what it receives is inbound.
+    #[default]
+    Server,
+    /// The document describes a client of the server we build: every direction flips.
+    Client,
+}
+
+/// The direction of a message, from the point of view of the server we build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Clients send it; the server receives it (2.x `publish`, 3.x `receive`).
+    Inbound,
+    /// The server sends it (2.x `subscribe`, 3.x `send`).
+    Outbound,
+}
+
+impl Direction {
+    pub fn flip(self) -> Direction {
+        match self {
+            Direction::Inbound => Direction::Outbound,
+            Direction::Outbound => Direction::Inbound,
+        }
+    }
+}
+
+/// The AsyncAPI version family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SpecVersion {
+    pub major: u8,
+    pub minor: u8,
+}
+
+/// A loaded, checked document.
+#[derive(Debug, Clone, Serialize)]
+pub struct Api {
+    /// The `asyncapi` field as written (`2.6.0`, `3.1.0`).
+    pub asyncapi: String,
+    pub version: SpecVersion,
+    pub id: Option<String>,
+    pub info: Info,
+    pub default_content_type: Option<String>,
+    pub servers: Vec<Server>,
+    pub channels: Vec<Channel>,
+    /// Which side the document was read as.
+    pub side: Side,
+    /// `x-route-selection-expression` at the root: the default for every channel.
+    pub route_selection: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Info {
+    pub title: String,
+    pub version: String,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Server {
+    pub name: String,
+    /// 2.x `url`, or 3.x `host` + `pathname`.
+    pub url: String,
+    pub protocol: String,
+    pub protocol_version: Option<String>,
+    pub description: Option<String>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// A channel: one address, its messages, and the operations on it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Channel {
+    /// The channel's key: 3.x `channels` key, or the 2.x channel name.
+    pub id: String,
+    /// Where it is reached; `None` when the address is dynamic (3.x `address: null`).
+    pub address: Option<String>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub parameters: Vec<Parameter>,
+    /// Protocol bindings, resolved (`{"ws": {...}}`).
+    pub bindings: Option<serde_json::Value>,
+    /// `x-route-selection-expression` on the channel.
+    pub route_selection: Option<String>,
+    /// Every message of the channel, once each, in document order.
+    pub messages: Vec<Message>,
+    pub operations: Vec<Operation>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+impl Channel {
+    /// Messages the server receives on this channel.
+    pub fn inbound(&self) -> impl Iterator<Item = &Message> {
+        self.directed(Direction::Inbound)
+    }
+
+    /// Messages the server sends on this channel.
+    pub fn outbound(&self) -> impl Iterator<Item = &Message> {
+        self.directed(Direction::Outbound)
+    }
+
+    fn directed(&self, direction: Direction) -> impl Iterator<Item = &Message> {
+        self.messages
+            .iter()
+            .enumerate()
+            .filter(move |(index, _)| {
+                self.operations
+                    .iter()
+                    .any(|op| op.direction == direction && op.messages.contains(index))
+            })
+            .map(|(_, message)| message)
+    }
+
+    /// A message by key.
+    pub fn message(&self, key: &str) -> Option<&Message> {
+        self.messages.iter().find(|m| m.key == key)
+    }
+}
+
+/// A channel parameter (`{userId}` in the address).
+#[derive(Debug, Clone, Serialize)]
+pub struct Parameter {
+    pub name: String,
+    pub description: Option<String>,
+    /// A JSON Schema for the value: 2.x `schema`, or built from 3.x `enum` and `default`.
+    pub schema: Option<serde_json::Value>,
+    pub location: Option<String>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// What the server does on a channel.
+#[derive(Debug, Clone, Serialize)]
+pub struct Operation {
+    /// 3.x operation key, 2.x `operationId`, or `<channel>.<publish|subscribe>`.
+    pub id: String,
+    pub direction: Direction,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    /// Indices into the channel's `messages`.
+    pub messages: Vec<usize>,
+    pub reply: Option<Reply>,
+    pub bindings: Option<serde_json::Value>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// The answer to an operation (3.x `reply`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Reply {
+    /// Index into [`Api::channels`] of the channel the reply goes to, when the document names it.
+    pub channel: Option<usize>,
+    /// A runtime expression for a dynamic reply address (`$message.header#/replyTo`).
+    pub address: Option<String>,
+    /// The reply messages.
+    pub messages: Vec<MessageRef>,
+}
+
+/// A message of some channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MessageRef {
+    /// Index into [`Api::channels`].
+    pub channel: usize,
+    /// Index into that channel's `messages`.
+    pub message: usize,
+}
+
+/// A message, with traits applied and every reference resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    /// Unique within the channel: the `components/messages` or channel `messages` key it was
+    /// defined under, else `messageId`, else `name`, else a name made from its place.
+    pub key: String,
+    pub name: Option<String>,
+    pub message_id: Option<String>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub content_type: Option<String>,
+    pub payload: Option<Payload>,
+    pub headers: Option<Payload>,
+    pub correlation_id: Option<CorrelationId>,
+    pub examples: Vec<Example>,
+    pub bindings: Option<serde_json::Value>,
+    /// `x-route-key`.
+    pub route_key: Option<String>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// A payload or headers schema.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Payload {
+    Schema(Schema),
+    /// A schema in a format asyncapi-rs cannot read (Avro, RAML, Protobuf): opaque bytes.
+    Unsupported { format: String },
+}
+
+impl Payload {
+    pub fn schema(&self) -> Option<&Schema> {
+        match self {
+            Payload::Schema(schema) => Some(schema),
+            Payload::Unsupported { .. } => None,
+        }
+    }
+}
+
+/// The dialect a schema was written in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum SchemaFormat {
+    /// The AsyncAPI schema object: JSON Schema draft 07 and a few extra keywords.
+    AsyncApi,
+    /// Plain JSON Schema; `draft` as the media type names it (`draft-07`).
+    JsonSchema { draft: Option<String> },
+    /// An OpenAPI 3.0 schema object, converted to JSON Schema (`nullable` → `null` type …).
+    OpenApi,
+}
+
+/// A fully resolved JSON Schema. Cycles are cut into `$defs`, so a recursive type is named once.
+#[derive(Debug, Clone, Serialize)]
+pub struct Schema {
+    pub format: SchemaFormat,
+    #[serde(serialize_with = "serialize_inlined")]
+    pub inlined: Inlined,
+}
+
+impl Schema {
+    /// The schema as one JSON document (cycles under `$defs`).
+    pub fn to_json(&self) -> serde_json::Value {
+        self.inlined.to_json()
+    }
+
+    /// The definitions that cycles point into.
+    pub fn definitions(&self) -> &[Definition] {
+        &self.inlined.defs
+    }
+
+    /// Where the schema was written.
+    pub fn span(&self) -> Span {
+        self.inlined.node.span
+    }
+}
+
+fn serialize_inlined<S: serde::Serializer>(inlined: &Inlined, s: S) -> Result<S::Ok, S::Error> {
+    inlined.to_json().serialize(s)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CorrelationId {
+    pub location: String,
+    pub description: Option<String>,
+}
+
+/// An example of a message, as the document gives it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Example {
+    pub name: Option<String>,
+    pub summary: Option<String>,
+    pub payload: Option<serde_json::Value>,
+    pub headers: Option<serde_json::Value>,
+    #[serde(skip)]
+    pub span: Span,
+}

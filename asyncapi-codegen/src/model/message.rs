@@ -1,0 +1,336 @@
+//! Messages and their traits, payloads, headers and examples: the part 2.x and 3.x share.
+
+use crate::diagnostic::{Diagnostic, ErrorKind};
+use crate::model::api::{CorrelationId, Example, Message, Payload, Schema, SchemaFormat, SpecVersion};
+use crate::model::reader::{Obj, Reader, merge_patch};
+use crate::model::schema::{self, Format};
+use crate::resolve::{At, Inlined};
+use crate::tree::Value;
+
+const V2_MESSAGE: &[&str] = &[
+    "messageId",
+    "headers",
+    "payload",
+    "correlationId",
+    "schemaFormat",
+    "contentType",
+    "name",
+    "title",
+    "summary",
+    "description",
+    "tags",
+    "externalDocs",
+    "bindings",
+    "examples",
+    "traits",
+];
+const V2_MESSAGE_TRAIT: &[&str] = &[
+    "messageId",
+    "headers",
+    "correlationId",
+    "schemaFormat",
+    "contentType",
+    "name",
+    "title",
+    "summary",
+    "description",
+    "tags",
+    "externalDocs",
+    "bindings",
+    "examples",
+];
+const V3_MESSAGE: &[&str] = &[
+    "headers",
+    "payload",
+    "correlationId",
+    "contentType",
+    "name",
+    "title",
+    "summary",
+    "description",
+    "tags",
+    "externalDocs",
+    "bindings",
+    "examples",
+    "traits",
+];
+const V3_MESSAGE_TRAIT: &[&str] = &[
+    "headers",
+    "correlationId",
+    "contentType",
+    "name",
+    "title",
+    "summary",
+    "description",
+    "tags",
+    "externalDocs",
+    "bindings",
+    "examples",
+];
+
+/// Reads one message (already dereferenced to `obj`), applying its traits.
+pub(crate) fn read<'d>(r: &mut Reader<'d>, obj: &Obj<'d>, key: String, version: SpecVersion) -> Message {
+    let v3 = version.major >= 3;
+    r.fields(obj, if v3 { V3_MESSAGE } else { V2_MESSAGE }, &[]);
+    r.unique_tags(obj);
+
+    // Traits, in order; then the precedence of the parts, lowest first.
+    let mut traits = Vec::new();
+    if let Some((list, items)) = r.array(obj, "traits") {
+        for (i, item) in items.iter().enumerate() {
+            let at = At {
+                file: list.file,
+                node: item,
+            };
+            let what = format!("trait {i} of {}", obj.what);
+            // 3.x allows `[trait, overrides]` pairs of 2.x; take the trait part.
+            let at = match &item.value {
+                Value::Array(pair) if !pair.is_empty() => At {
+                    file: list.file,
+                    node: &pair[0],
+                },
+                _ => at,
+            };
+            if let Some(t) = r.object(at, what) {
+                r.fields(&t, if v3 { V3_MESSAGE_TRAIT } else { V2_MESSAGE_TRAIT }, &[]);
+                r.unique_tags(&t);
+                traits.push(t);
+            }
+        }
+    }
+    // 2.x: traits are merge patches onto the message (the trait wins). 3.x: the message wins.
+    let parts: Vec<Obj<'d>> = if v3 {
+        traits.into_iter().chain([obj.clone()]).collect()
+    } else {
+        [obj.clone()].into_iter().chain(traits).collect()
+    };
+
+    let text = |r: &mut Reader<'d>, key: &str| parts.iter().rev().find(|p| p.has(key)).and_then(|p| r.string(p, key));
+    let name = text(r, "name");
+    let message_id = text(r, "messageId");
+    let title = text(r, "title");
+    let summary = text(r, "summary");
+    let description = text(r, "description");
+    let content_type = text(r, "contentType");
+    let schema_format = if v3 { None } else { text(r, "schemaFormat") };
+    let route_key = obj.map.get("x-route-key").and_then(|n| r.as_string(n, "`x-route-key`"));
+
+    // The format is checked even without a payload: an unknown one is an error either way.
+    if let (Some(text), None) = (&schema_format, obj.map.get("payload")) {
+        let span = obj.map.get("schemaFormat").map_or(obj.span(), |n| n.span);
+        if matches!(schema::classify(text), Format::Unknown) {
+            r.push(unknown_format(text, &key, span));
+        }
+    }
+    let payload = obj.child("payload").and_then(|at| {
+        read_schema(r, at, schema_format.as_deref(), v3, &format!("payload of {}", obj.what), &key)
+    });
+    let headers = merged(r, &parts, "headers").and_then(|(inlined, at)| {
+        schema_from(r, inlined, at, None, v3, &format!("headers of {}", obj.what), &key)
+    });
+    let correlation_id = merged(r, &parts, "correlationId").and_then(|(inlined, _)| {
+        let json = inlined.to_json();
+        let location = json.get("location").and_then(|l| l.as_str());
+        match location {
+            Some(location) => Some(CorrelationId {
+                location: location.to_owned(),
+                description: json.get("description").and_then(|d| d.as_str()).map(str::to_owned),
+            }),
+            None => {
+                r.error(
+                    ErrorKind::MissingField {
+                        object: format!("the correlation ID of {}", obj.what),
+                        field: "location".into(),
+                    },
+                    inlined.node.span,
+                );
+                None
+            }
+        }
+    });
+    let bindings = merged(r, &parts, "bindings").map(|(inlined, _)| inlined.to_json());
+    let examples = parts
+        .iter()
+        .rev()
+        .find(|p| p.has("examples"))
+        .map(|p| examples(r, p, version))
+        .unwrap_or_default();
+
+    Message {
+        key,
+        name,
+        message_id,
+        title,
+        summary,
+        description,
+        content_type,
+        payload,
+        headers,
+        correlation_id,
+        examples,
+        bindings,
+        route_key,
+        span: obj.span(),
+    }
+}
+
+/// A field merged across the parts (lowest precedence first), inlined.
+fn merged<'d>(r: &mut Reader<'d>, parts: &[Obj<'d>], key: &str) -> Option<(Inlined, At<'d>)> {
+    let mut result: Option<(Inlined, At<'d>)> = None;
+    for part in parts {
+        let Some(at) = part.child(key) else { continue };
+        let Some(inlined) = r.inline(at) else { continue };
+        result = Some(match result {
+            None => (inlined, at),
+            Some((mut base, _)) => {
+                merge_patch(&mut base.node, inlined.node);
+                base.defs.extend(inlined.defs);
+                (base, at)
+            }
+        });
+    }
+    result
+}
+
+/// Reads a payload: a schema, or (3.x) a multi-format schema object.
+fn read_schema<'d>(
+    r: &mut Reader<'d>,
+    at: At<'d>,
+    schema_format: Option<&str>,
+    v3: bool,
+    what: &str,
+    message: &str,
+) -> Option<Payload> {
+    let inlined = r.inline(at)?;
+    schema_from(r, inlined, at, schema_format, v3, what, message)
+}
+
+fn schema_from<'d>(
+    r: &mut Reader<'d>,
+    mut inlined: Inlined,
+    at: At<'d>,
+    schema_format: Option<&str>,
+    v3: bool,
+    what: &str,
+    message: &str,
+) -> Option<Payload> {
+    let mut format_text = schema_format.map(str::to_owned);
+    let mut format_span = at.node.span;
+    // 3.x: `{schemaFormat, schema}` is a multi-format schema object.
+    if v3 {
+        if let Value::Object(map) = &inlined.node.value {
+            if let (Some(format), Some(schema)) = (map.get("schemaFormat"), map.get("schema")) {
+                format_span = format.span;
+                format_text = r.as_string(format, &format!("`schemaFormat` of the {what}"));
+                inlined.node = schema.clone();
+            }
+        }
+    } else if let Some(format) = at.node.get("schemaFormat") {
+        format_span = format.span;
+    }
+    let format = match format_text.as_deref() {
+        None => SchemaFormat::AsyncApi,
+        Some(text) => match schema::classify(text) {
+            Format::Known(format) => format,
+            Format::Unsupported(name) => {
+                r.push(Diagnostic::warning(
+                    ErrorKind::UnsupportedSchemaFormat {
+                        format: format!("{name} (`{text}`)"),
+                        message: message.to_owned(),
+                    },
+                    format_span,
+                ));
+                return Some(Payload::Unsupported {
+                    format: text.to_owned(),
+                });
+            }
+            Format::Unknown => {
+                r.push(unknown_format(text, message, format_span));
+                return None;
+            }
+        },
+    };
+    if format == SchemaFormat::OpenApi {
+        schema::openapi_to_json_schema(&mut inlined.node);
+        for def in &mut inlined.defs {
+            schema::openapi_to_json_schema(&mut def.node);
+        }
+    }
+    let before = r.diagnostics.len();
+    schema::check(&inlined.node, what, &mut r.diagnostics);
+    for def in &inlined.defs {
+        schema::check(&def.node, what, &mut r.diagnostics);
+    }
+    if r.diagnostics.len() > before {
+        return None;
+    }
+    Some(Payload::Schema(Schema { format, inlined }))
+}
+
+fn unknown_format(format: &str, message: &str, span: crate::source::Span) -> Diagnostic {
+    Diagnostic::error(
+        ErrorKind::UnknownSchemaFormat {
+            format: format.to_owned(),
+            message: message.to_owned(),
+        },
+        span,
+    )
+    .with_help(
+        "AsyncAPI, JSON Schema and OpenAPI 3.0 schemas are read; Avro, RAML and Protobuf are known but opaque",
+    )
+}
+
+fn examples<'d>(r: &mut Reader<'d>, obj: &Obj<'d>, version: SpecVersion) -> Vec<Example> {
+    let Some((list, items)) = r.array(obj, "examples") else {
+        return Vec::new();
+    };
+    let named = version >= SpecVersion { major: 2, minor: 1 };
+    let allowed: &[&str] = if named {
+        &["name", "summary", "headers", "payload"]
+    } else {
+        &["headers", "payload"]
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let at = At {
+            file: list.file,
+            node: item,
+        };
+        let Some(example) = r.object(at, format!("example {i} of {}", obj.what)) else {
+            continue;
+        };
+        r.fields(&example, allowed, &[]);
+        if named && !example.has("payload") && !example.has("headers") {
+            r.error(
+                ErrorKind::MissingField {
+                    object: example.what.clone(),
+                    field: "payload` or `headers".into(),
+                },
+                example.span(),
+            );
+        }
+        let headers = example.map.get("headers").and_then(|h| {
+            if h.as_object().is_some() {
+                Some(h.to_json())
+            } else {
+                r.error(
+                    ErrorKind::WrongType {
+                        what: format!("`headers` of {}", example.what),
+                        expected: "an object",
+                        found: h.kind(),
+                    },
+                    h.span,
+                );
+                None
+            }
+        });
+        out.push(Example {
+            name: r.string(&example, "name"),
+            summary: r.string(&example, "summary"),
+            payload: example.map.get("payload").map(|p| p.to_json()),
+            headers,
+            span: example.span(),
+        });
+    }
+    out
+}

@@ -1,0 +1,791 @@
+//! `resolve`: the root file and every file its `$ref`s reach, with every reference checked.
+//!
+//! [`Documents::load`] reads the root file, follows each `$ref` to the files it names (relative
+//! to the file holding the `$ref`), and checks that every reference parses and lands on a node.
+//! After that the set is immutable, and [`Documents::deref`] and [`Documents::inline`] answer
+//! from memory. Remote (`http(s)`) references are never fetched; a ref map can point URL
+//! prefixes at local folders instead.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Component, Path, PathBuf};
+
+use crate::diagnostic::{Diagnostic, ErrorKind, Report};
+use crate::pointer::{Pointer, percent_decode};
+use crate::source::{FileId, Sources, Span};
+use crate::tree::{Key, Map, Node, Value};
+
+/// How references are resolved.
+#[derive(Debug, Clone, Default)]
+pub struct ResolveOptions {
+    /// `(prefix, folder)`: a `$ref` that starts with `prefix` reads from `folder` instead; the rest
+    /// of the reference is taken relative to `folder`. Meant for `http(s)` prefixes
+    /// (`--ref-map https://schemas.example.com/=vendor/schemas`), and works for any prefix.
+    pub ref_map: Vec<(String, PathBuf)>,
+}
+
+impl ResolveOptions {
+    /// Adds a `PREFIX=DIR` mapping.
+    pub fn map_prefix(mut self, prefix: impl Into<String>, dir: impl Into<PathBuf>) -> Self {
+        self.ref_map.push((prefix.into(), dir.into()));
+        self
+    }
+}
+
+/// Where a reference lands: a file and a pointer into it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Target {
+    pub file: FileId,
+    pub pointer: Pointer,
+}
+
+/// A node together with the file it is in (needed to resolve the references below it).
+#[derive(Debug, Clone, Copy)]
+pub struct At<'a> {
+    pub file: FileId,
+    pub node: &'a Node,
+}
+
+/// Limits that keep hostile documents from exhausting memory.
+const MAX_INLINED_NODES: usize = 2_000_000;
+const MAX_REF_CHAIN: usize = 64;
+
+/// A loaded document: its files, their trees, and every reference checked.
+#[derive(Debug)]
+pub struct Documents {
+    sources: Sources,
+    trees: Vec<Node>,
+    options: ResolveOptions,
+    /// `$ref` string node (by file and span) → where it lands. Filled by `load`, complete.
+    targets: HashMap<(FileId, Span), Target>,
+}
+
+impl Documents {
+    /// Reads `path` and every file it references.
+    ///
+    /// # Errors
+    /// Every unreadable file, syntax error and unresolvable reference, each at its location.
+    pub fn load(path: &Path, options: ResolveOptions) -> Result<Documents, Report> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(error) => {
+                return Err(Report {
+                    sources: Sources::default(),
+                    diagnostics: vec![Diagnostic::unplaced(ErrorKind::Io {
+                        path: path.display().to_string(),
+                        reason: error.to_string(),
+                    })],
+                });
+            }
+        };
+        Documents::from_text(path, text, options)
+    }
+
+    /// Like [`Documents::load`], with the root file's text given (relative references still read
+    /// from `path`'s folder).
+    ///
+    /// # Errors
+    /// As [`Documents::load`].
+    pub fn from_text(
+        path: &Path,
+        text: String,
+        options: ResolveOptions,
+    ) -> Result<Documents, Report> {
+        let mut docs = Documents {
+            sources: Sources::default(),
+            trees: Vec::new(),
+            options,
+            targets: HashMap::new(),
+        };
+        let mut diagnostics = Vec::new();
+        let root = docs.sources.add(path.to_path_buf(), text);
+        match parse_file(&docs.sources, root) {
+            Ok(tree) => docs.trees.push(tree),
+            Err(d) => {
+                return Err(Report {
+                    sources: docs.sources,
+                    diagnostics: vec![d],
+                });
+            }
+        }
+        docs.link(&mut diagnostics);
+        if diagnostics.is_empty() {
+            Ok(docs)
+        } else {
+            Err(Report {
+                sources: docs.sources,
+                diagnostics,
+            })
+        }
+    }
+
+    /// The files read, for rendering diagnostics.
+    pub fn sources(&self) -> &Sources {
+        &self.sources
+    }
+
+    /// Gives up the files (to build a [`Report`]).
+    pub fn into_sources(self) -> Sources {
+        self.sources
+    }
+
+    /// The root file's tree.
+    pub fn root(&self) -> At<'_> {
+        At {
+            file: FileId(0),
+            node: &self.trees[0],
+        }
+    }
+
+    /// The tree of a file.
+    pub fn tree(&self, file: FileId) -> &Node {
+        &self.trees[file.0 as usize]
+    }
+
+    /// Finds every `$ref` in every file (reading new files as they appear) and checks it lands.
+    fn link(&mut self, diagnostics: &mut Vec<Diagnostic>) {
+        // Pass 1: parse every reference, reading the files they name.
+        let mut pending: Vec<(FileId, Span, Target)> = Vec::new();
+        let mut scanned = 0;
+        while scanned < self.trees.len() {
+            let file = FileId(scanned as u32);
+            let mut refs = Vec::new();
+            collect_refs(&self.trees[scanned], false, &mut refs);
+            let refs: Vec<Node> = refs.into_iter().cloned().collect();
+            for node in &refs {
+                match self.parse_ref(file, node) {
+                    Ok(target) => pending.push((file, node.span, target)),
+                    Err(d) => diagnostics.push(d),
+                }
+            }
+            // Files named by those references are read now, so the next round scans them.
+            let mut new_files = Vec::new();
+            for (_, _, target) in &pending {
+                if target.file.0 as usize >= self.trees.len() && !new_files.contains(&target.file)
+                {
+                    new_files.push(target.file);
+                }
+            }
+            for id in new_files {
+                match parse_file(&self.sources, id) {
+                    Ok(tree) => self.trees.push(tree),
+                    Err(d) => {
+                        diagnostics.push(d);
+                        // Keep ids aligned with trees: an unparsable file is an empty object.
+                        self.trees.push(Node::new(
+                            Value::Object(Map::default()),
+                            Span::point(id, Default::default()),
+                        ));
+                    }
+                }
+            }
+            scanned += 1;
+        }
+        // Pass 2: every pointer must land (pointers may pass through other references).
+        for (file, span, target) in &pending {
+            self.targets.insert((*file, *span), target.clone());
+        }
+        let mut landed = Vec::new();
+        for (file, span, target) in &pending {
+            match self.check_target(target, *file, *span) {
+                Ok(()) => landed.push((*file, *span)),
+                Err(d) => diagnostics.push(d),
+            }
+        }
+        // Pass 3: a chain of references must reach a value.
+        for (file, span) in landed {
+            let mut seen = vec![(file, span)];
+            let mut current = self.targets.get(&(file, span));
+            while let Some(target) = current {
+                let at = self.node_at(target);
+                let Some(next) = at.node.get("$ref") else {
+                    break;
+                };
+                if seen.contains(&(at.file, next.span)) {
+                    let reference = ref_text(self.tree_node_at(file, span));
+                    diagnostics.push(Diagnostic::error(ErrorKind::RefCycle { reference }, span));
+                    break;
+                }
+                seen.push((at.file, next.span));
+                current = self.targets.get(&(at.file, next.span));
+            }
+        }
+    }
+
+    fn check_target(&self, target: &Target, file: FileId, span: Span) -> Result<(), Diagnostic> {
+        self.walk(target, 0).map(drop).map_err(|stop| {
+            let reference = ref_text(self.tree_node_at(file, span));
+            Diagnostic::error(
+                ErrorKind::RefTargetMissing {
+                    reference,
+                    missing: format!("#{}", stop.missing),
+                    file: self.sources.file(stop.file).path.display().to_string(),
+                },
+                span,
+            )
+            .with_label(stop.span, "the pointer stops here")
+        })
+    }
+
+    /// Walks a target's pointer. A step that lands on a reference object and does not find the
+    /// next token there continues in what the reference points to, as the AsyncAPI tools do
+    /// (`#/channels/echo/messages/x` where `/channels/echo` is a `$ref` to another file).
+    fn walk(&self, target: &Target, depth: usize) -> Result<At<'_>, WalkStop> {
+        let mut at = At {
+            file: target.file,
+            node: self.tree(target.file),
+        };
+        for (index, token) in target.pointer.tokens().iter().enumerate() {
+            let stop = |at: At<'_>| WalkStop {
+                file: at.file,
+                missing: Pointer(target.pointer.tokens()[..=index].to_vec()),
+                span: at.node.span,
+            };
+            loop {
+                if let Some(next) = at.node.child(token) {
+                    at = At {
+                        file: at.file,
+                        node: next,
+                    };
+                    break;
+                }
+                let followed = at
+                    .node
+                    .get("$ref")
+                    .and_then(|r| self.targets.get(&(at.file, r.span)))
+                    .filter(|_| depth < MAX_REF_CHAIN)
+                    .and_then(|t| self.walk(t, depth + 1).ok());
+                match followed {
+                    Some(next) => at = next,
+                    None => return Err(stop(at)),
+                }
+            }
+        }
+        Ok(at)
+    }
+
+    fn tree_node_at(&self, file: FileId, span: Span) -> Option<&Node> {
+        fn find(node: &Node, span: Span) -> Option<&Node> {
+            if node.span == span {
+                return Some(node);
+            }
+            if node.span.start > span.start || node.span.end < span.end {
+                return None;
+            }
+            match &node.value {
+                Value::Array(items) => items.iter().find_map(|n| find(n, span)),
+                Value::Object(map) => map.iter().find_map(|(_, n)| find(n, span)),
+                _ => None,
+            }
+        }
+        find(self.tree(file), span)
+    }
+
+    /// Parses a `$ref` string node into a target, reading the file it names if needed.
+    fn parse_ref(&mut self, file: FileId, node: &Node) -> Result<Target, Diagnostic> {
+        let span = node.span;
+        let Some(text) = node.as_str() else {
+            return Err(Diagnostic::error(
+                ErrorKind::RefNotString { found: node.kind() },
+                span,
+            ));
+        };
+        // A flow scalar folded over several lines gets a space where each line break was.
+        let folded = span.start.line != span.end.line && text.contains(' ');
+        if text.contains('\n') || folded {
+            return Err(Diagnostic::error(
+                ErrorKind::RefLineBreak {
+                    reference: text.to_owned(),
+                },
+                span,
+            )
+            .with_help("write the reference on one line; YAML folds a line break into a space"));
+        }
+        let (uri, fragment) = match text.split_once('#') {
+            Some((uri, fragment)) => (uri, Some(fragment)),
+            None => (text, None),
+        };
+        let pointer = match fragment {
+            None => Pointer::root(),
+            Some(fragment) => Pointer::parse_fragment(fragment).map_err(|reason| {
+                Diagnostic::error(
+                    ErrorKind::RefBadPointer {
+                        reference: text.to_owned(),
+                        reason,
+                    },
+                    span,
+                )
+            })?,
+        };
+        if uri.is_empty() {
+            return Ok(Target { file, pointer });
+        }
+        let path = self.ref_path(file, text, uri, fragment.is_some(), span)?;
+        let target_file = match self.sources.find(&path) {
+            Some(id) => id,
+            None => {
+                let text_of_file = std::fs::read_to_string(&path).map_err(|error| {
+                    Diagnostic::error(
+                        ErrorKind::RefFile {
+                            reference: text.to_owned(),
+                            path: path.display().to_string(),
+                            reason: error.to_string(),
+                        },
+                        span,
+                    )
+                })?;
+                self.sources.add(path, text_of_file)
+            }
+        };
+        Ok(Target {
+            file: target_file,
+            pointer,
+        })
+    }
+
+    /// The file a reference's URI part names.
+    fn ref_path(
+        &self,
+        file: FileId,
+        text: &str,
+        uri: &str,
+        has_fragment: bool,
+        span: Span,
+    ) -> Result<PathBuf, Diagnostic> {
+        for (prefix, dir) in &self.options.ref_map {
+            if let Some(rest) = uri.strip_prefix(prefix.as_str()) {
+                let rest = decode_path(text, rest, span)?;
+                return Ok(normalize(&dir.join(rest)));
+            }
+        }
+        if let Some(scheme) = uri_scheme(uri) {
+            let kind = if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")
+            {
+                ErrorKind::RefRemote {
+                    reference: text.to_owned(),
+                }
+            } else {
+                ErrorKind::RefScheme {
+                    reference: text.to_owned(),
+                    scheme: scheme.to_owned(),
+                }
+            };
+            let prefix = uri.rsplit_once('/').map_or(uri, |(p, _)| p);
+            return Err(Diagnostic::error(kind, span).with_help(format!(
+                "map the URL to a local folder with `--ref-map {prefix}/=DIR`"
+            )));
+        }
+        let relative = decode_path(text, uri, span)?;
+        let base = self
+            .sources
+            .file(file)
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let path = normalize(&base.join(&relative));
+        if relative.is_absolute() && !has_fragment && !path.is_file() {
+            return Err(Diagnostic::error(
+                ErrorKind::RefMissingHash {
+                    reference: text.to_owned(),
+                },
+                span,
+            )
+            .with_help(format!(
+                "a reference into this document starts with `#`: `#{uri}`"
+            )));
+        }
+        Ok(path)
+    }
+
+    /// Follows `node` while it is a reference object, to the node that holds a value.
+    ///
+    /// # Errors
+    /// A reference cycle that never reaches a value. (Every single reference was checked by
+    /// `load`, so nothing else can fail here.)
+    pub fn deref<'a>(&'a self, at: At<'a>) -> Result<At<'a>, Diagnostic> {
+        let mut current = at;
+        for _ in 0..MAX_REF_CHAIN {
+            match self.ref_of(current) {
+                Some(target) => current = self.node_at(target),
+                None => return Ok(current),
+            }
+        }
+        let reference = ref_text(at.node.get("$ref"));
+        Err(Diagnostic::error(ErrorKind::RefCycle { reference }, at.node.span))
+    }
+
+    /// The target of `at` when it is a reference object (`{"$ref": "..."}`).
+    pub fn ref_of(&self, at: At<'_>) -> Option<&Target> {
+        let reference = at.node.get("$ref")?;
+        self.targets.get(&(at.file, reference.span))
+    }
+
+    /// The node a target lands on. Every target was checked by `load`.
+    pub fn node_at(&self, target: &Target) -> At<'_> {
+        self.walk(target, 0).unwrap_or_else(|_| At {
+            file: target.file,
+            node: self.tree(target.file),
+        })
+    }
+
+    /// A copy of `at` with every reference replaced by what it points to.
+    ///
+    /// A reference back into something still being expanded (a cycle) cannot be inlined: it is
+    /// replaced by `{"$ref": "#/$defs/NAME"}`, and the cycle's target goes into the returned
+    /// definitions under `NAME`, expanded the same way. Each cycle is cut at the same place every
+    /// time, so a recursive type appears once, in the definitions.
+    ///
+    /// # Errors
+    /// A cycle of references that never reaches a value, or an expansion too large to hold.
+    pub fn inline(&self, at: At<'_>) -> Result<Inlined, Diagnostic> {
+        let mut cut: Vec<Target> = Vec::new();
+        loop {
+            let mut inliner = Inliner {
+                docs: self,
+                cut: &cut,
+                stack: Vec::new(),
+                found: Vec::new(),
+                budget: MAX_INLINED_NODES,
+            };
+            let node = inliner.node(at, false)?;
+            if inliner.found.is_empty() {
+                let mut defs = Vec::new();
+                let mut names = NameSet::default();
+                // Definitions: expand each cut target with the same cut set.
+                for target in &cut {
+                    let mut inner = Inliner {
+                        docs: self,
+                        cut: &cut,
+                        stack: Vec::new(),
+                        found: Vec::new(),
+                        budget: MAX_INLINED_NODES,
+                    };
+                    let body = inner.expand(self.node_at(target))?;
+                    defs.push(Definition {
+                        name: names.name_for(target),
+                        target: target.clone(),
+                        node: body,
+                    });
+                }
+                let mut inlined = Inlined { node, defs };
+                inlined.rewrite_cut_refs(&cut);
+                return Ok(inlined);
+            }
+            for target in inliner.found {
+                if !cut.contains(&target) {
+                    cut.push(target);
+                }
+            }
+            cut.sort();
+        }
+    }
+}
+
+/// An inlined value and the definitions its cycles point into.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inlined {
+    pub node: Node,
+    pub defs: Vec<Definition>,
+}
+
+/// A cycle's target, expanded once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Definition {
+    /// The name used in `#/$defs/NAME` (from the target's last pointer token, made unique).
+    pub name: String,
+    /// Where the definition was written.
+    pub target: Target,
+    pub node: Node,
+}
+
+impl Inlined {
+    /// While inlining, cut references point at `#/$defs/<index>`; give them their names.
+    fn rewrite_cut_refs(&mut self, cut: &[Target]) {
+        let names: Vec<String> = self.defs.iter().map(|d| d.name.clone()).collect();
+        let rename = |node: &mut Node| rename_refs(node, cut, &names);
+        rename(&mut self.node);
+        for def in &mut self.defs {
+            rename(&mut def.node);
+        }
+    }
+
+    /// The value as JSON, with the definitions under `$defs` at the root.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut json = self.node.to_json();
+        if self.defs.is_empty() {
+            return json;
+        }
+        let defs: serde_json::Map<String, serde_json::Value> = self
+            .defs
+            .iter()
+            .map(|d| (d.name.clone(), d.node.to_json()))
+            .collect();
+        match &mut json {
+            serde_json::Value::Object(map) => {
+                map.insert("$defs".to_owned(), serde_json::Value::Object(defs));
+            }
+            other => {
+                // A boolean schema cannot carry definitions, and cannot contain a cycle either.
+                let _ = other;
+            }
+        }
+        json
+    }
+}
+
+fn rename_refs(node: &mut Node, cut: &[Target], names: &[String]) {
+    match &mut node.value {
+        Value::Object(map) => {
+            if let Some(Value::String(reference)) = map.get("$ref").map(|n| &n.value) {
+                if let Some(index) = reference
+                    .strip_prefix(CUT_PREFIX)
+                    .and_then(|i| i.parse::<usize>().ok())
+                {
+                    if let (Some(name), Some(_)) = (names.get(index), cut.get(index)) {
+                        let span = map.get("$ref").map_or(node.span, |n| n.span);
+                        map.insert(
+                            Key {
+                                name: "$ref".into(),
+                                span,
+                            },
+                            Node::new(Value::String(format!("#/$defs/{name}")), span),
+                        );
+                    }
+                }
+            }
+            for (_, child) in &mut map.entries {
+                rename_refs(child, cut, names);
+            }
+        }
+        Value::Array(items) => {
+            for child in items {
+                rename_refs(child, cut, names);
+            }
+        }
+        _ => {}
+    }
+}
+
+const CUT_PREFIX: &str = "#/$defs/\u{0}";
+
+struct Inliner<'d, 'c> {
+    docs: &'d Documents,
+    cut: &'c [Target],
+    stack: Vec<Target>,
+    found: Vec<Target>,
+    budget: usize,
+}
+
+impl Inliner<'_, '_> {
+    /// Expands a node that is the target of a cut reference (its own body, not a reference to it).
+    fn expand(&mut self, at: At<'_>) -> Result<Node, Diagnostic> {
+        self.node(at, false)
+    }
+
+    fn node(&mut self, at: At<'_>, in_name_map: bool) -> Result<Node, Diagnostic> {
+        self.budget = self.budget.checked_sub(1).ok_or_else(|| {
+            Diagnostic::error(
+                ErrorKind::Semantic {
+                    what: format!(
+                        "expanding references here makes more than {MAX_INLINED_NODES} nodes"
+                    ),
+                },
+                at.node.span,
+            )
+        })?;
+        if !in_name_map {
+            if let Some(target) = self.docs.ref_of(at) {
+                return self.reference(at, target.clone());
+            }
+        }
+        Ok(match &at.node.value {
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(self.node(
+                        At {
+                            file: at.file,
+                            node: item,
+                        },
+                        false,
+                    )?);
+                }
+                Node::new(Value::Array(out), at.node.span)
+            }
+            Value::Object(map) => {
+                let mut out = Map::default();
+                out.entries.reserve(map.len());
+                for (key, value) in map.iter() {
+                    let child = if is_data_keyword(&key.name) && !in_name_map {
+                        value.clone()
+                    } else {
+                        self.node(
+                            At {
+                                file: at.file,
+                                node: value,
+                            },
+                            is_name_map(&key.name) && !in_name_map,
+                        )?
+                    };
+                    out.entries.push((key.clone(), child));
+                }
+                Node::new(Value::Object(out), at.node.span)
+            }
+            _ => at.node.clone(),
+        })
+    }
+
+    fn reference(&mut self, at: At<'_>, target: Target) -> Result<Node, Diagnostic> {
+        let ref_span = at.node.get("$ref").map_or(at.node.span, |n| n.span);
+        if let Some(index) = self.cut.iter().position(|t| *t == target) {
+            return Ok(cut_ref(index, ref_span, at.node.span));
+        }
+        if self.stack.contains(&target) {
+            self.found.push(target);
+            return Ok(cut_ref(0, ref_span, at.node.span));
+        }
+        let landed = self.docs.node_at(&target);
+        self.stack.push(target);
+        let mut body = self.node(landed, false)?;
+        self.stack.pop();
+        // Annotations written beside a `$ref` (a description, say) are kept over the target's.
+        if let (Value::Object(body_map), Some(siblings)) = (&mut body.value, at.node.as_object()) {
+            for (key, value) in siblings.iter() {
+                if ANNOTATIONS.contains(&key.name.as_str()) {
+                    body_map.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        Ok(body)
+    }
+}
+
+/// Keywords that may sit beside `$ref` and are kept: they describe, they do not constrain.
+const ANNOTATIONS: &[&str] = &["description", "title", "summary", "deprecated"];
+
+fn cut_ref(index: usize, ref_span: Span, span: Span) -> Node {
+    let mut map = Map::default();
+    map.entries.push((
+        Key {
+            name: "$ref".into(),
+            span: ref_span,
+        },
+        Node::new(Value::String(format!("{CUT_PREFIX}{index}")), ref_span),
+    ));
+    Node::new(Value::Object(map), span)
+}
+
+/// Keys whose values are data, never references (`$ref` inside an example is just a key).
+fn is_data_keyword(key: &str) -> bool {
+    matches!(key, "examples" | "example" | "const" | "enum" | "default")
+}
+
+/// Keys whose values are maps from names to schemas: a key `$ref` there is a name.
+fn is_name_map(key: &str) -> bool {
+    matches!(
+        key,
+        "properties" | "patternProperties" | "definitions" | "$defs" | "dependentSchemas"
+    )
+}
+
+/// Every `$ref` value node below `node` that is in a reference position.
+fn collect_refs<'a>(node: &'a Node, in_name_map: bool, out: &mut Vec<&'a Node>) {
+    match &node.value {
+        Value::Object(map) => {
+            for (key, value) in map.iter() {
+                if key.name == "$ref" && !in_name_map {
+                    out.push(value);
+                } else if !(is_data_keyword(&key.name) && !in_name_map) {
+                    collect_refs(value, is_name_map(&key.name) && !in_name_map, out);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                collect_refs(item, false, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Where a pointer walk could go no further.
+struct WalkStop {
+    file: FileId,
+    missing: Pointer,
+    span: Span,
+}
+
+fn parse_file(sources: &Sources, id: FileId) -> Result<Node, Diagnostic> {
+    let file = sources.file(id);
+    let is_json = file
+        .path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    crate::load::parse(id, &file.text, if is_json { "JSON" } else { "YAML" })
+}
+
+fn ref_text(node: Option<&Node>) -> String {
+    node.and_then(Node::as_str).unwrap_or_default().to_owned()
+}
+
+fn decode_path(text: &str, uri: &str, span: Span) -> Result<PathBuf, Diagnostic> {
+    percent_decode(uri).map(PathBuf::from).map_err(|reason| {
+        Diagnostic::error(
+            ErrorKind::RefBadPointer {
+                reference: text.to_owned(),
+                reason,
+            },
+            span,
+        )
+    })
+}
+
+/// `scheme:` at the start of a URI (two letters at least, so `C:` stays a drive).
+fn uri_scheme(uri: &str) -> Option<&str> {
+    let (scheme, _) = uri.split_once(':')?;
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    let valid = first.is_ascii_alphabetic()
+        && scheme.len() > 1
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then_some(scheme)
+}
+
+/// Removes `.` and `..` lexically (no file-system access), so one file has one path.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
+                    out.pop();
+                } else {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Unique, readable names for cut targets: `#/components/schemas/Node` → `Node`.
+#[derive(Default)]
+struct NameSet {
+    used: HashSet<String>,
+}
+
+impl NameSet {
+    fn name_for(&mut self, target: &Target) -> String {
+        let base = target.pointer.last().unwrap_or("Root").to_owned();
+        let mut name = base.clone();
+        let mut n = 2;
+        while !self.used.insert(name.clone()) {
+            name = format!("{base}{n}");
+            n += 1;
+        }
+        name
+    }
+}

@@ -1,0 +1,1 @@
+//! ws-runtime: skeleton until its issue lands.
