@@ -1,1 +1,78 @@
-fn main() {}
+//! Load-and-model time for the largest corpus document (the ZBOS MQTT API, ~670 KB of JSON).
+//!
+//! `cargo bench -p asyncapi-codegen --bench load` prints the median and minimum of each stage
+//! over repeated runs, next to `serde_json::from_str` on the same bytes as a yardstick measured
+//! in the same run (the machine is shared, so the ratio is what to compare across runs).
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use asyncapi_codegen::{Documents, LoadOptions, ResolveOptions, load};
+
+const RUNS: usize = 30;
+
+fn measure(mut f: impl FnMut()) -> (Duration, Duration) {
+    f(); // warm up caches and the allocator
+    let mut times: Vec<Duration> = (0..RUNS)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    (times[RUNS / 2], times[0])
+}
+
+fn main() {
+    let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/corpus/parser-js/v1/test/good/zbos_mqtt-all-asyncapi.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("the shared corpus is missing ({}): {e}", path.display()));
+    let stages: Vec<(&str, Box<dyn FnMut()>)> = vec![
+        (
+            "serde_json::from_str (yardstick, no positions)",
+            Box::new(|| {
+                let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+                black_box(value);
+            }),
+        ),
+        (
+            "parse with positions (load)",
+            Box::new(|| {
+                black_box(
+                    Documents::from_text(&path, text.clone(), ResolveOptions::default()).unwrap(),
+                );
+            }),
+        ),
+        (
+            "load + resolve + model (asyncapi_codegen::load)",
+            Box::new(|| {
+                black_box(load(&path, &LoadOptions::default()).unwrap());
+            }),
+        ),
+    ];
+    println!(
+        "document: {} ({} bytes), {RUNS} runs each",
+        path.display(),
+        text.len()
+    );
+    println!("{:<50} {:>10} {:>10}", "stage", "median", "min");
+    let mut yardstick = None;
+    for (name, mut f) in stages {
+        let (median, min) = measure(&mut f);
+        let ratio = yardstick.map_or(String::new(), |y: Duration| {
+            format!(
+                "  ({:.1}× the yardstick)",
+                median.as_secs_f64() / y.as_secs_f64()
+            )
+        });
+        yardstick.get_or_insert(median);
+        println!("{name:<50} {:>8.2}ms {:>8.2}ms{ratio}", ms(median), ms(min));
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

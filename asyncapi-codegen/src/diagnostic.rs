@@ -92,7 +92,9 @@ pub enum ErrorKind {
     DuplicateId { what: &'static str, id: String },
     #[error("channel `{channel}` declares parameter `{name}`, but its address has no `{{{name}}}`")]
     UnusedParameter { channel: String, name: String },
-    #[error("channel `{channel}` uses `{{{name}}}` in its address but does not declare the parameter")]
+    #[error(
+        "channel `{channel}` uses `{{{name}}}` in its address but does not declare the parameter"
+    )]
     UndeclaredParameter { channel: String, name: String },
     #[error("message `{message}` uses the unknown schema format `{format}`")]
     UnknownSchemaFormat { format: String, message: String },
@@ -225,23 +227,23 @@ pub fn render(sources: &Sources, diagnostics: &[Diagnostic], color: bool) -> Str
 /// Diagnostics as a JSON array of `{severity, message, file, line, column, related, help}`.
 pub fn to_json(sources: &Sources, diagnostics: &[Diagnostic]) -> serde_json::Value {
     diagnostics
-            .iter()
-            .map(|d| {
-                let location = d.span.map(|span| sources.location(span));
-                serde_json::json!({
-                    "severity": d.severity,
-                    "message": d.kind.to_string(),
-                    "file": location.as_ref().map(|l| l.path.display().to_string()),
-                    "line": location.as_ref().map(|l| l.line),
-                    "column": location.as_ref().map(|l| l.column),
-                    "related": d.labels.iter().map(|l| {
-                        let at = sources.location(l.span);
-                        serde_json::json!({"message": l.message, "location": at.to_string()})
-                    }).collect::<Vec<_>>(),
-                    "help": d.help,
-                })
+        .iter()
+        .map(|d| {
+            let location = d.span.map(|span| sources.location(span));
+            serde_json::json!({
+                "severity": d.severity,
+                "message": d.kind.to_string(),
+                "file": location.as_ref().map(|l| l.path.display().to_string()),
+                "line": location.as_ref().map(|l| l.line),
+                "column": location.as_ref().map(|l| l.column),
+                "related": d.labels.iter().map(|l| {
+                    let at = sources.location(l.span);
+                    serde_json::json!({"message": l.message, "location": at.to_string()})
+                }).collect::<Vec<_>>(),
+                "help": d.help,
             })
-            .collect()
+        })
+        .collect()
 }
 
 impl fmt::Display for Report {
@@ -295,9 +297,7 @@ fn render_one(
         seen.push(file_id);
         let file = sources.file(file_id);
         let path = file.path.display().to_string();
-        let mut snippet = Snippet::source(file.text.as_str())
-            .path(path)
-            .fold(true);
+        let mut snippet = Snippet::source(file.text.as_str()).path(path).fold(true);
         for (span, message, primary) in spans.iter().filter(|(s, _, _)| s.file == file_id) {
             let start = file.offset(span.start);
             let mut end = file.offset(span.end).max(start);

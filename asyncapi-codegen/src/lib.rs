@@ -9,8 +9,8 @@
 //! panics on any input.
 
 pub mod diagnostic;
-pub mod model;
 pub mod load;
+pub mod model;
 pub mod pointer;
 pub mod resolve;
 pub mod source;
@@ -49,7 +49,26 @@ pub struct Loaded {
 /// assert!(chat.inbound().any(|m| m.key == "sendMessage"));
 /// ```
 pub fn load(path: &std::path::Path, options: &LoadOptions) -> Result<Loaded, Report> {
-    let documents = Documents::load(path, options.resolve.clone())?;
+    model_documents(Documents::load(path, options.resolve.clone())?, options)
+}
+
+/// Like [`load`], with the root file's text given; relative references still read from the
+/// folder of `path`.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_text(
+    path: &std::path::Path,
+    text: &str,
+    options: &LoadOptions,
+) -> Result<Loaded, Report> {
+    model_documents(
+        Documents::from_text(path, text.to_owned(), options.resolve.clone())?,
+        options,
+    )
+}
+
+fn model_documents(documents: Documents, options: &LoadOptions) -> Result<Loaded, Report> {
     let (api, diagnostics) = model::build(&documents, &options.model);
     match api {
         Some(api) => Ok(Loaded {

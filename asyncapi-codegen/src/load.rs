@@ -135,7 +135,10 @@ impl Builder {
                     start,
                     anchor,
                 }) => {
-                    let span = Span { end: span.end, ..start };
+                    let span = Span {
+                        end: span.end,
+                        ..start
+                    };
                     self.finish(Node::new(Value::Array(items), span), anchor)
                 }
                 _ => Err(self.internal(span)),
@@ -151,7 +154,10 @@ impl Builder {
                     for merged in merges {
                         apply_merge(&mut map, merged);
                     }
-                    let span = Span { end: span.end, ..start };
+                    let span = Span {
+                        end: span.end,
+                        ..start
+                    };
                     self.finish(Node::new(Value::Object(map), span), anchor)
                 }
                 _ => Err(self.internal(span)),
@@ -439,7 +445,13 @@ mod tests {
     fn positions_are_one_based() {
         let node = load("info:\n  title: x\n").unwrap();
         let title = node.walk(["info", "title"]).unwrap();
-        assert_eq!(title.span.start, Pos { line: 2, column: 10 });
+        assert_eq!(
+            title.span.start,
+            Pos {
+                line: 2,
+                column: 10
+            }
+        );
     }
 
     #[test]
@@ -482,7 +494,10 @@ mod tests {
     #[test]
     fn empty_file_is_an_error() {
         assert_eq!(load("").unwrap_err().kind, ErrorKind::EmptyFile);
-        assert_eq!(load("# only a comment\n").unwrap_err().kind, ErrorKind::EmptyFile);
+        assert_eq!(
+            load("# only a comment\n").unwrap_err().kind,
+            ErrorKind::EmptyFile
+        );
     }
 
     #[test]

@@ -36,7 +36,10 @@ impl Pointer {
                 "`{text}` does not start with `/` (anchors like `#name` are not supported)"
             ));
         };
-        rest.split('/').map(unescape_token).collect::<Result<_, _>>().map(Pointer)
+        rest.split('/')
+            .map(unescape_token)
+            .collect::<Result<_, _>>()
+            .map(Pointer)
     }
 
     pub fn push(&mut self, token: impl Into<String>) {
@@ -143,9 +146,25 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert!(Pointer::parse_fragment("components").unwrap_err().contains("does not start"));
-        assert!(Pointer::parse_fragment("/a~2").unwrap_err().contains("`~2`"));
-        assert!(Pointer::parse_fragment("/a%zz").unwrap_err().contains("percent"));
-        assert!(Pointer::parse_fragment("/a%ff").unwrap_err().contains("UTF-8"));
+        assert!(
+            Pointer::parse_fragment("components")
+                .unwrap_err()
+                .contains("does not start")
+        );
+        assert!(
+            Pointer::parse_fragment("/a~2")
+                .unwrap_err()
+                .contains("`~2`")
+        );
+        assert!(
+            Pointer::parse_fragment("/a%zz")
+                .unwrap_err()
+                .contains("percent")
+        );
+        assert!(
+            Pointer::parse_fragment("/a%ff")
+                .unwrap_err()
+                .contains("UTF-8")
+        );
     }
 }

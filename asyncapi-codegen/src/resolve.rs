@@ -158,18 +158,21 @@ impl Documents {
                 }
             }
             // Files named by those references are read now, so the next round scans them.
-            let mut new_files = Vec::new();
-            for (_, _, target) in &pending {
-                if target.file.0 as usize >= self.trees.len() && !new_files.contains(&target.file)
+            let mut new_files: Vec<(FileId, Span)> = Vec::new();
+            for (_, span, target) in &pending {
+                if target.file.0 as usize >= self.trees.len()
+                    && !new_files.iter().any(|(f, _)| *f == target.file)
                 {
-                    new_files.push(target.file);
+                    new_files.push((target.file, *span));
                 }
             }
-            for id in new_files {
+            new_files.sort();
+            for (id, referenced_at) in new_files {
                 match parse_file(&self.sources, id) {
                     Ok(tree) => self.trees.push(tree),
                     Err(d) => {
-                        diagnostics.push(d);
+                        diagnostics
+                            .push(d.with_label(referenced_at, "the file is referenced here"));
                         // Keep ids aligned with trees: an unparsable file is an empty object.
                         self.trees.push(Node::new(
                             Value::Object(Map::default()),
@@ -358,17 +361,17 @@ impl Documents {
             }
         }
         if let Some(scheme) = uri_scheme(uri) {
-            let kind = if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")
-            {
-                ErrorKind::RefRemote {
-                    reference: text.to_owned(),
-                }
-            } else {
-                ErrorKind::RefScheme {
-                    reference: text.to_owned(),
-                    scheme: scheme.to_owned(),
-                }
-            };
+            let kind =
+                if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") {
+                    ErrorKind::RefRemote {
+                        reference: text.to_owned(),
+                    }
+                } else {
+                    ErrorKind::RefScheme {
+                        reference: text.to_owned(),
+                        scheme: scheme.to_owned(),
+                    }
+                };
             let prefix = uri.rsplit_once('/').map_or(uri, |(p, _)| p);
             return Err(Diagnostic::error(kind, span).with_help(format!(
                 "map the URL to a local folder with `--ref-map {prefix}/=DIR`"
@@ -411,7 +414,10 @@ impl Documents {
             }
         }
         let reference = ref_text(at.node.get("$ref"));
-        Err(Diagnostic::error(ErrorKind::RefCycle { reference }, at.node.span))
+        Err(Diagnostic::error(
+            ErrorKind::RefCycle { reference },
+            at.node.span,
+        ))
     }
 
     /// The target of `at` when it is a reference object (`{"$ref": "..."}`).
@@ -462,7 +468,7 @@ impl Documents {
                     };
                     let body = inner.expand(self.node_at(target))?;
                     defs.push(Definition {
-                        name: names.name_for(target),
+                        name: names.name_for(target, &self.sources),
                         target: target.clone(),
                         node: body,
                     });
@@ -778,8 +784,16 @@ struct NameSet {
 }
 
 impl NameSet {
-    fn name_for(&mut self, target: &Target) -> String {
-        let base = target.pointer.last().unwrap_or("Root").to_owned();
+    fn name_for(&mut self, target: &Target, sources: &Sources) -> String {
+        // A whole file is named after the file: `tree.yaml` → `tree`.
+        let base = match target.pointer.last() {
+            Some(last) => last.to_owned(),
+            None => sources
+                .file(target.file)
+                .path
+                .file_stem()
+                .map_or_else(|| "Root".to_owned(), |s| s.to_string_lossy().into_owned()),
+        };
         let mut name = base.clone();
         let mut n = 2;
         while !self.used.insert(name.clone()) {

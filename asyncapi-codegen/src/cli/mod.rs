@@ -10,7 +10,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use asyncapi_codegen::{LoadOptions, ModelOptions, ResolveOptions, Side};
 
-const ABOUT: &str = "AsyncAPI-driven code generation and contract checks for Rust WebSocket servers";
+const ABOUT: &str =
+    "AsyncAPI-driven code generation and contract checks for Rust WebSocket servers";
 
 const EXAMPLES: &str = "\
 Examples:

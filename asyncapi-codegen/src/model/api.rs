@@ -96,6 +96,11 @@ pub struct Channel {
     /// Every message of the channel, once each, in document order.
     pub messages: Vec<Message>,
     pub operations: Vec<Operation>,
+    /// Indices into `messages` of what the server receives here: the messages of its inbound
+    /// operations, and the replies it receives to its outbound ones.
+    pub inbound: Vec<usize>,
+    /// Indices into `messages` of what the server sends here (replies included).
+    pub outbound: Vec<usize>,
     #[serde(skip)]
     pub span: Span,
 }
@@ -112,15 +117,11 @@ impl Channel {
     }
 
     fn directed(&self, direction: Direction) -> impl Iterator<Item = &Message> {
-        self.messages
-            .iter()
-            .enumerate()
-            .filter(move |(index, _)| {
-                self.operations
-                    .iter()
-                    .any(|op| op.direction == direction && op.messages.contains(index))
-            })
-            .map(|(_, message)| message)
+        let indices = match direction {
+            Direction::Inbound => &self.inbound,
+            Direction::Outbound => &self.outbound,
+        };
+        indices.iter().filter_map(|&i| self.messages.get(i))
     }
 
     /// A message by key.
@@ -207,7 +208,9 @@ pub struct Message {
 pub enum Payload {
     Schema(Schema),
     /// A schema in a format asyncapi-rs cannot read (Avro, RAML, Protobuf): opaque bytes.
-    Unsupported { format: String },
+    Unsupported {
+        format: String,
+    },
 }
 
 impl Payload {

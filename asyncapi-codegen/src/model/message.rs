@@ -1,7 +1,9 @@
 //! Messages and their traits, payloads, headers and examples: the part 2.x and 3.x share.
 
 use crate::diagnostic::{Diagnostic, ErrorKind};
-use crate::model::api::{CorrelationId, Example, Message, Payload, Schema, SchemaFormat, SpecVersion};
+use crate::model::api::{
+    CorrelationId, Example, Message, Payload, Schema, SchemaFormat, SpecVersion,
+};
 use crate::model::reader::{Obj, Reader, merge_patch};
 use crate::model::schema::{self, Format};
 use crate::resolve::{At, Inlined};
@@ -69,7 +71,12 @@ const V3_MESSAGE_TRAIT: &[&str] = &[
 ];
 
 /// Reads one message (already dereferenced to `obj`), applying its traits.
-pub(crate) fn read<'d>(r: &mut Reader<'d>, obj: &Obj<'d>, key: String, version: SpecVersion) -> Message {
+pub(crate) fn read<'d>(
+    r: &mut Reader<'d>,
+    obj: &Obj<'d>,
+    key: String,
+    version: SpecVersion,
+) -> Message {
     let v3 = version.major >= 3;
     r.fields(obj, if v3 { V3_MESSAGE } else { V2_MESSAGE }, &[]);
     r.unique_tags(obj);
@@ -92,7 +99,15 @@ pub(crate) fn read<'d>(r: &mut Reader<'d>, obj: &Obj<'d>, key: String, version: 
                 _ => at,
             };
             if let Some(t) = r.object(at, what) {
-                r.fields(&t, if v3 { V3_MESSAGE_TRAIT } else { V2_MESSAGE_TRAIT }, &[]);
+                r.fields(
+                    &t,
+                    if v3 {
+                        V3_MESSAGE_TRAIT
+                    } else {
+                        V2_MESSAGE_TRAIT
+                    },
+                    &[],
+                );
                 r.unique_tags(&t);
                 traits.push(t);
             }
@@ -105,7 +120,13 @@ pub(crate) fn read<'d>(r: &mut Reader<'d>, obj: &Obj<'d>, key: String, version: 
         [obj.clone()].into_iter().chain(traits).collect()
     };
 
-    let text = |r: &mut Reader<'d>, key: &str| parts.iter().rev().find(|p| p.has(key)).and_then(|p| r.string(p, key));
+    let text = |r: &mut Reader<'d>, key: &str| {
+        parts
+            .iter()
+            .rev()
+            .find(|p| p.has(key))
+            .and_then(|p| r.string(p, key))
+    };
     let name = text(r, "name");
     let message_id = text(r, "messageId");
     let title = text(r, "title");
@@ -113,20 +134,43 @@ pub(crate) fn read<'d>(r: &mut Reader<'d>, obj: &Obj<'d>, key: String, version: 
     let description = text(r, "description");
     let content_type = text(r, "contentType");
     let schema_format = if v3 { None } else { text(r, "schemaFormat") };
-    let route_key = obj.map.get("x-route-key").and_then(|n| r.as_string(n, "`x-route-key`"));
+    let format_span = parts
+        .iter()
+        .rev()
+        .find_map(|p| p.map.get("schemaFormat"))
+        .map_or(obj.span(), |n| n.span);
+    let route_key = obj
+        .map
+        .get("x-route-key")
+        .and_then(|n| r.as_string(n, "`x-route-key`"));
 
     // The format is checked even without a payload: an unknown one is an error either way.
     if let (Some(text), None) = (&schema_format, obj.map.get("payload")) {
-        let span = obj.map.get("schemaFormat").map_or(obj.span(), |n| n.span);
         if matches!(schema::classify(text), Format::Unknown) {
-            r.push(unknown_format(text, &key, span));
+            r.push(unknown_format(text, &key, format_span));
         }
     }
     let payload = obj.child("payload").and_then(|at| {
-        read_schema(r, at, schema_format.as_deref(), v3, &format!("payload of {}", obj.what), &key)
+        let declared = schema_format.as_deref().map(|f| (f, format_span));
+        read_schema(
+            r,
+            at,
+            declared,
+            v3,
+            &format!("payload of {}", obj.what),
+            &key,
+        )
     });
     let headers = merged(r, &parts, "headers").and_then(|(inlined, at)| {
-        schema_from(r, inlined, at, None, v3, &format!("headers of {}", obj.what), &key)
+        schema_from(
+            r,
+            inlined,
+            at,
+            None,
+            v3,
+            &format!("headers of {}", obj.what),
+            &key,
+        )
     });
     let correlation_id = merged(r, &parts, "correlationId").and_then(|(inlined, _)| {
         let json = inlined.to_json();
@@ -134,7 +178,10 @@ pub(crate) fn read<'d>(r: &mut Reader<'d>, obj: &Obj<'d>, key: String, version: 
         match location {
             Some(location) => Some(CorrelationId {
                 location: location.to_owned(),
-                description: json.get("description").and_then(|d| d.as_str()).map(str::to_owned),
+                description: json
+                    .get("description")
+                    .and_then(|d| d.as_str())
+                    .map(str::to_owned),
             }),
             None => {
                 r.error(
@@ -179,7 +226,9 @@ fn merged<'d>(r: &mut Reader<'d>, parts: &[Obj<'d>], key: &str) -> Option<(Inlin
     let mut result: Option<(Inlined, At<'d>)> = None;
     for part in parts {
         let Some(at) = part.child(key) else { continue };
-        let Some(inlined) = r.inline(at) else { continue };
+        let Some(inlined) = r.inline(at) else {
+            continue;
+        };
         result = Some(match result {
             None => (inlined, at),
             Some((mut base, _)) => {
@@ -196,7 +245,7 @@ fn merged<'d>(r: &mut Reader<'d>, parts: &[Obj<'d>], key: &str) -> Option<(Inlin
 fn read_schema<'d>(
     r: &mut Reader<'d>,
     at: At<'d>,
-    schema_format: Option<&str>,
+    schema_format: Option<(&str, crate::source::Span)>,
     v3: bool,
     what: &str,
     message: &str,
@@ -205,17 +254,19 @@ fn read_schema<'d>(
     schema_from(r, inlined, at, schema_format, v3, what, message)
 }
 
+/// A payload or headers schema from its inlined value. `schema_format` is the 2.x message's
+/// `schemaFormat` and where it is written; 3.x gives the format inside the value.
 fn schema_from<'d>(
     r: &mut Reader<'d>,
     mut inlined: Inlined,
     at: At<'d>,
-    schema_format: Option<&str>,
+    schema_format: Option<(&str, crate::source::Span)>,
     v3: bool,
     what: &str,
     message: &str,
 ) -> Option<Payload> {
-    let mut format_text = schema_format.map(str::to_owned);
-    let mut format_span = at.node.span;
+    let mut format_text = schema_format.map(|(f, _)| f.to_owned());
+    let mut format_span = schema_format.map_or(at.node.span, |(_, span)| span);
     // 3.x: `{schemaFormat, schema}` is a multi-format schema object.
     if v3 {
         if let Value::Object(map) = &inlined.node.value {
@@ -225,8 +276,6 @@ fn schema_from<'d>(
                 inlined.node = schema.clone();
             }
         }
-    } else if let Some(format) = at.node.get("schemaFormat") {
-        format_span = format.span;
     }
     let format = match format_text.as_deref() {
         None => SchemaFormat::AsyncApi,
@@ -250,19 +299,20 @@ fn schema_from<'d>(
             }
         },
     };
-    if format == SchemaFormat::OpenApi {
+    let openapi = format == SchemaFormat::OpenApi;
+    let before = r.diagnostics.len();
+    schema::check(&inlined.node, what, openapi, &mut r.diagnostics);
+    for def in &inlined.defs {
+        schema::check(&def.node, what, openapi, &mut r.diagnostics);
+    }
+    if r.diagnostics.len() > before {
+        return None;
+    }
+    if openapi {
         schema::openapi_to_json_schema(&mut inlined.node);
         for def in &mut inlined.defs {
             schema::openapi_to_json_schema(&mut def.node);
         }
-    }
-    let before = r.diagnostics.len();
-    schema::check(&inlined.node, what, &mut r.diagnostics);
-    for def in &inlined.defs {
-        schema::check(&def.node, what, &mut r.diagnostics);
-    }
-    if r.diagnostics.len() > before {
-        return None;
     }
     Some(Payload::Schema(Schema { format, inlined }))
 }

@@ -35,7 +35,42 @@ pub fn build(docs: &Documents, options: &ModelOptions) -> (Option<Api>, Vec<Diag
     diagnostics.sort_by(|a, b| (a.span, a.severity).cmp(&(b.span, b.severity)));
     diagnostics.dedup_by(|a, b| a.span == b.span && a.kind == b.kind);
     let failed = diagnostics.iter().any(Diagnostic::is_error);
-    (if failed { None } else { api }, diagnostics)
+    (
+        if failed {
+            None
+        } else {
+            api.map(with_directions)
+        },
+        diagnostics,
+    )
+}
+
+/// Fills each channel's `inbound` and `outbound` lists from the operations and their replies.
+fn with_directions(mut api: Api) -> Api {
+    let mut lists: Vec<[Vec<usize>; 2]> = vec![Default::default(); api.channels.len()];
+    let slot = |d: Direction| match d {
+        Direction::Inbound => 0,
+        Direction::Outbound => 1,
+    };
+    for (c, channel) in api.channels.iter().enumerate() {
+        for op in &channel.operations {
+            lists[c][slot(op.direction)].extend(&op.messages);
+            for reply in op.reply.iter().flat_map(|r| &r.messages) {
+                lists[reply.channel][slot(op.direction.flip())].push(reply.message);
+            }
+        }
+    }
+    for (channel, [inbound, outbound]) in api.channels.iter_mut().zip(lists) {
+        channel.inbound = ordered(inbound);
+        channel.outbound = ordered(outbound);
+    }
+    api
+}
+
+fn ordered(mut indices: Vec<usize>) -> Vec<usize> {
+    indices.sort_unstable();
+    indices.dedup();
+    indices
 }
 
 fn build_api<'d>(r: &mut Reader<'d>, options: &ModelOptions) -> Option<Api> {
@@ -101,7 +136,12 @@ fn parse_version(text: &str) -> Result<SpecVersion, String> {
     }
     let mut parts = text.split('.');
     let number = |p: Option<&str>| p.and_then(|p| p.parse::<u8>().ok());
-    match (number(parts.next()), number(parts.next()), number(parts.next()), parts.next()) {
+    match (
+        number(parts.next()),
+        number(parts.next()),
+        number(parts.next()),
+        parts.next(),
+    ) {
         (Some(major), Some(minor), Some(_), None) if supported(major, minor) => {
             Ok(SpecVersion { major, minor })
         }
@@ -125,7 +165,14 @@ fn read_info<'d>(r: &mut Reader<'d>, root: &Obj<'d>, v3: bool) -> Option<Info> {
             "externalDocs",
         ]
     } else {
-        &["title", "version", "description", "termsOfService", "contact", "license"]
+        &[
+            "title",
+            "version",
+            "description",
+            "termsOfService",
+            "contact",
+            "license",
+        ]
     };
     r.fields(&info, allowed, &["title", "version"]);
     if v3 {
@@ -205,12 +252,33 @@ mod tests {
 
     #[test]
     fn versions() {
-        assert_eq!(parse_version("2.6.0").unwrap(), SpecVersion { major: 2, minor: 6 });
-        assert_eq!(parse_version("3.1.0").unwrap(), SpecVersion { major: 3, minor: 1 });
-        assert_eq!(parse_version("2.0.0-rc2").unwrap(), SpecVersion { major: 2, minor: 0 });
+        assert_eq!(
+            parse_version("2.6.0").unwrap(),
+            SpecVersion { major: 2, minor: 6 }
+        );
+        assert_eq!(
+            parse_version("3.1.0").unwrap(),
+            SpecVersion { major: 3, minor: 1 }
+        );
+        assert_eq!(
+            parse_version("2.0.0-rc2").unwrap(),
+            SpecVersion { major: 2, minor: 0 }
+        );
         assert!(parse_version("1.2.0").unwrap_err().contains("1.x"));
-        assert!(parse_version("2.0.0-rc1").unwrap_err().contains("pre-release"));
-        assert!(parse_version("2.7.0").unwrap_err().contains("not supported"));
-        assert!(parse_version("latest").unwrap_err().contains("MAJOR.MINOR.PATCH"));
+        assert!(
+            parse_version("2.0.0-rc1")
+                .unwrap_err()
+                .contains("pre-release")
+        );
+        assert!(
+            parse_version("2.7.0")
+                .unwrap_err()
+                .contains("not supported")
+        );
+        assert!(
+            parse_version("latest")
+                .unwrap_err()
+                .contains("MAJOR.MINOR.PATCH")
+        );
     }
 }

@@ -203,7 +203,11 @@ impl<'d> Reader<'d> {
             let Some(tag_obj) = self.object(at, format!("a tag of {}", obj.what)) else {
                 continue;
             };
-            self.fields(&tag_obj, &["name", "description", "externalDocs"], &["name"]);
+            self.fields(
+                &tag_obj,
+                &["name", "description", "externalDocs"],
+                &["name"],
+            );
             let Some(name_node) = tag_obj.map.get("name") else {
                 continue;
             };
@@ -237,7 +241,8 @@ pub(crate) fn merge_patch(target: &mut Node, patch: Node) {
             for (key, value) in patch.entries {
                 if value.value == Value::Null {
                     base.remove(&key.name);
-                } else if let Some(slot) = base.entries.iter_mut().find(|(k, _)| k.name == key.name) {
+                } else if let Some(slot) = base.entries.iter_mut().find(|(k, _)| k.name == key.name)
+                {
                     merge_patch(&mut slot.1, value);
                 } else {
                     base.entries.push((key, value));

@@ -32,7 +32,8 @@ pub(crate) fn classify(media_type: &str) -> Format {
         "application/vnd.oai.openapi"
         | "application/vnd.oai.openapi+json"
         | "application/vnd.oai.openapi+yaml" => Format::Known(SchemaFormat::OpenApi),
-        "application/vnd.apache.avro" | "application/vnd.apache.avro+json"
+        "application/vnd.apache.avro"
+        | "application/vnd.apache.avro+json"
         | "application/vnd.apache.avro+yaml" => Format::Unsupported("Avro"),
         "application/raml+yaml" => Format::Unsupported("RAML"),
         "application/vnd.google.protobuf" => Format::Unsupported("Protobuf"),
@@ -153,12 +154,61 @@ fn for_each_subschema_mut(node: &mut Node, f: &mut dyn FnMut(&mut Node)) {
 /// Checks that a schema is well formed where JSON Schema says what a keyword holds: subschemas
 /// are objects or booleans, `type` names real types, `required` lists strings, `enum` is an
 /// array, annotations are strings. `what` names the schema ("payload of message `Foo`").
-pub(crate) fn check(node: &Node, what: &str, out: &mut Vec<Diagnostic>) {
+///
+/// An OpenAPI 3.0 schema object (`openapi`) is closed: only its fixed fields and `x-` extensions
+/// may appear, as OpenAPI's own meta-schema says.
+pub(crate) fn check(node: &Node, what: &str, openapi: bool, out: &mut Vec<Diagnostic>) {
     let mut path = Vec::new();
-    check_at(node, what, &mut path, out);
+    check_at(node, what, openapi, &mut path, out);
 }
 
-fn check_at(node: &Node, what: &str, path: &mut Vec<String>, out: &mut Vec<Diagnostic>) {
+/// The fixed fields of an OpenAPI 3.0 schema object.
+const OPENAPI_FIELDS: &[&str] = &[
+    "title",
+    "multipleOf",
+    "maximum",
+    "exclusiveMaximum",
+    "minimum",
+    "exclusiveMinimum",
+    "maxLength",
+    "minLength",
+    "pattern",
+    "maxItems",
+    "minItems",
+    "uniqueItems",
+    "maxProperties",
+    "minProperties",
+    "required",
+    "enum",
+    "type",
+    "allOf",
+    "oneOf",
+    "anyOf",
+    "not",
+    "items",
+    "properties",
+    "additionalProperties",
+    "description",
+    "format",
+    "default",
+    "nullable",
+    "discriminator",
+    "readOnly",
+    "writeOnly",
+    "xml",
+    "externalDocs",
+    "example",
+    "deprecated",
+    "$ref",
+];
+
+fn check_at(
+    node: &Node,
+    what: &str,
+    openapi: bool,
+    path: &mut Vec<String>,
+    out: &mut Vec<Diagnostic>,
+) {
     let here = |path: &[String]| {
         if path.is_empty() {
             what.to_owned()
@@ -195,6 +245,15 @@ fn check_at(node: &Node, what: &str, path: &mut Vec<String>, out: &mut Vec<Diagn
     };
     for (key, value) in map.iter() {
         let name = key.name.as_str();
+        if openapi && !name.starts_with("x-") && !OPENAPI_FIELDS.contains(&name) {
+            out.push(Diagnostic::error(
+                ErrorKind::UnknownField {
+                    object: format!("the OpenAPI schema object {}", here(path)),
+                    field: name.to_owned(),
+                },
+                key.span,
+            ));
+        }
         match name {
             "type" => check_type(value, &here_with(path, name, what), out),
             "required" => {
@@ -214,7 +273,7 @@ fn check_at(node: &Node, what: &str, path: &mut Vec<String>, out: &mut Vec<Diagn
             }
             _ if SINGLE.contains(&name) => {
                 path.push(name.to_owned());
-                check_at(value, what, path, out);
+                check_at(value, what, openapi, path, out);
                 path.pop();
             }
             "items" => {
@@ -223,11 +282,11 @@ fn check_at(node: &Node, what: &str, path: &mut Vec<String>, out: &mut Vec<Diagn
                     Value::Array(items) => {
                         for (i, item) in items.iter().enumerate() {
                             path.push(i.to_string());
-                            check_at(item, what, path, out);
+                            check_at(item, what, openapi, path, out);
                             path.pop();
                         }
                     }
-                    _ => check_at(value, what, path, out),
+                    _ => check_at(value, what, openapi, path, out),
                 }
                 path.pop();
             }
@@ -236,7 +295,7 @@ fn check_at(node: &Node, what: &str, path: &mut Vec<String>, out: &mut Vec<Diagn
                     path.push(name.to_owned());
                     for (i, item) in items.iter().enumerate() {
                         path.push(i.to_string());
-                        check_at(item, what, path, out);
+                        check_at(item, what, openapi, path, out);
                         path.pop();
                     }
                     path.pop();
@@ -248,7 +307,7 @@ fn check_at(node: &Node, what: &str, path: &mut Vec<String>, out: &mut Vec<Diagn
                     path.push(name.to_owned());
                     for (k, schema) in entries.iter() {
                         path.push(k.name.clone());
-                        check_at(schema, what, path, out);
+                        check_at(schema, what, openapi, path, out);
                         path.pop();
                     }
                     path.pop();
@@ -339,7 +398,7 @@ mod tests {
             "type: object\nproperties:\n  name:\n  kind: {type: 'Json Patch Operation'}\nadditionalProperties: [a]\nrequired: yes\n",
         );
         let mut out = Vec::new();
-        check(&node, "payload of message `m`", &mut out);
+        check(&node, "payload of message `m`", false, &mut out);
         let text: Vec<String> = out.iter().map(|d| d.kind.to_string()).collect();
         assert_eq!(text.len(), 4, "{text:#?}");
         assert!(text[0].contains("`properties/name`") && text[0].contains("found null"));

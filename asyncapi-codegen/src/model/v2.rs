@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use crate::diagnostic::{Diagnostic, ErrorKind};
 use crate::model::api::*;
 use crate::model::reader::{Obj, Reader};
-use crate::model::{ModelOptions, check_parameters, message, read_info, route_selection, unique_key};
+use crate::model::{
+    ModelOptions, check_parameters, message, read_info, route_selection, unique_key,
+};
 use crate::resolve::{At, Target};
 use crate::source::Span;
 
@@ -110,7 +112,9 @@ pub(super) fn build<'d>(
                 file: list.at.file,
                 node,
             };
-            if let Some(channel) = read_channel(r, at, &key.name, key.span, version, options, &mut ids) {
+            if let Some(channel) =
+                read_channel(r, at, &key.name, key.span, version, options, &mut ids)
+            {
                 channels.push(channel);
             }
         }
@@ -217,12 +221,17 @@ fn read_channel<'d>(
         route_selection: route_selection(r, &obj),
         messages: Vec::new(),
         operations: Vec::new(),
+        inbound: Vec::new(),
+        outbound: Vec::new(),
         span: obj.span(),
     };
     // Message identity inside the channel: where a `$ref` landed, so a message used by both
     // operations is one message.
     let mut identities: Vec<Option<Target>> = Vec::new();
-    for (field, direction) in [("publish", Direction::Inbound), ("subscribe", Direction::Outbound)] {
+    for (field, direction) in [
+        ("publish", Direction::Inbound),
+        ("subscribe", Direction::Outbound),
+    ] {
         let Some(op_at) = obj.child(field) else {
             continue;
         };
@@ -230,7 +239,17 @@ fn read_channel<'d>(
             Side::Server => direction,
             Side::Client => direction.flip(),
         };
-        if let Some(op) = read_operation(r, op_at, name, field, direction, version, ids, &mut channel, &mut identities) {
+        if let Some(op) = read_operation(
+            r,
+            op_at,
+            name,
+            field,
+            direction,
+            version,
+            ids,
+            &mut channel,
+            &mut identities,
+        ) {
             channel.operations.push(op);
         }
     }
@@ -239,8 +258,11 @@ fn read_channel<'d>(
 
 fn read_parameters<'d>(r: &mut Reader<'d>, channel: &Obj<'d>) -> Vec<Parameter> {
     let mut out = Vec::new();
-    let Some(list) = r.object_field(channel, "parameters", &format!("the parameters of {}", channel.what))
-    else {
+    let Some(list) = r.object_field(
+        channel,
+        "parameters",
+        &format!("the parameters of {}", channel.what),
+    ) else {
         return out;
     };
     for (key, node) in list.map.iter() {
@@ -275,7 +297,10 @@ fn read_operation<'d>(
     channel: &mut Channel,
     identities: &mut Vec<Option<Target>>,
 ) -> Option<Operation> {
-    let obj = r.object(at, format!("the {field} operation of channel `{channel_name}`"))?;
+    let obj = r.object(
+        at,
+        format!("the {field} operation of channel `{channel_name}`"),
+    )?;
     r.fields(&obj, OPERATION, &[]);
     r.unique_tags(&obj);
     let mut traits = Vec::new();
@@ -385,7 +410,10 @@ fn read_operation<'d>(
                 continue;
             };
             let mut key = match &identity {
-                Some(target) => target.pointer.last().map_or(fallback.clone(), str::to_owned),
+                Some(target) => target
+                    .pointer
+                    .last()
+                    .map_or(fallback.clone(), str::to_owned),
                 None => {
                     let id = entry.map.get("messageId").and_then(|n| n.as_str());
                     let name = entry.map.get("name").and_then(|n| n.as_str());

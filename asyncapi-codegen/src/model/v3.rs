@@ -94,6 +94,7 @@ const SERVER: &[&str] = &[
 /// A place is a node (file and span); a definition's places are its own node and every node its
 /// references land on.
 struct Places {
+    ids: Vec<String>,
     channels: Vec<Vec<Place>>,
     /// Per channel, per message.
     messages: Vec<Vec<Vec<Place>>>,
@@ -130,6 +131,7 @@ pub(super) fn build<'d>(
 
     let mut channels = Vec::new();
     let mut places = Places {
+        ids: Vec::new(),
         channels: Vec::new(),
         messages: Vec::new(),
     };
@@ -140,6 +142,7 @@ pub(super) fn build<'d>(
                 node,
             };
             if let Some((channel, message_places)) = read_channel(r, at, &key.name, version) {
+                places.ids.push(key.name.clone());
                 places.channels.push(landings(r, at));
                 places.messages.push(message_places);
                 channels.push(channel);
@@ -214,7 +217,11 @@ fn check_components<'d>(r: &mut Reader<'d>, components: &Obj<'d>, version: SpecV
             }
         }
     }
-    if let Some(traits) = r.object_field(components, "operationTraits", "`components.operationTraits`") {
+    if let Some(traits) = r.object_field(
+        components,
+        "operationTraits",
+        "`components.operationTraits`",
+    ) {
         for (key, node) in traits.map.iter() {
             let at = At {
                 file: traits.at.file,
@@ -276,6 +283,8 @@ fn read_channel<'d>(
         route_selection: route_selection(r, &obj),
         messages,
         operations: Vec::new(),
+        inbound: Vec::new(),
+        outbound: Vec::new(),
         span: obj.span(),
     };
     Some((channel, places))
@@ -283,8 +292,11 @@ fn read_channel<'d>(
 
 fn read_parameters<'d>(r: &mut Reader<'d>, channel: &Obj<'d>) -> Vec<Parameter> {
     let mut out = Vec::new();
-    let Some(list) = r.object_field(channel, "parameters", &format!("the parameters of {}", channel.what))
-    else {
+    let Some(list) = r.object_field(
+        channel,
+        "parameters",
+        &format!("the parameters of {}", channel.what),
+    ) else {
         return out;
     };
     for (key, node) in list.map.iter() {
@@ -295,7 +307,11 @@ fn read_parameters<'d>(r: &mut Reader<'d>, channel: &Obj<'d>) -> Vec<Parameter> 
         let Some(obj) = r.object(at, format!("parameter `{}`", key.name)) else {
             continue;
         };
-        r.fields(&obj, &["enum", "default", "description", "examples", "location"], &[]);
+        r.fields(
+            &obj,
+            &["enum", "default", "description", "examples", "location"],
+            &[],
+        );
         // The value of a 3.x parameter is a string; `enum` and `default` constrain it.
         let mut schema = serde_json::json!({"type": "string"});
         for field in ["enum", "default", "examples"] {
@@ -458,7 +474,12 @@ fn read_reply<'d>(
 }
 
 /// The channel an operation's `channel` reference names: it must be one of `#/channels`.
-fn find_channel<'d>(r: &mut Reader<'d>, at: At<'d>, operation: &Obj<'d>, places: &Places) -> Option<usize> {
+fn find_channel<'d>(
+    r: &mut Reader<'d>,
+    at: At<'d>,
+    operation: &Obj<'d>,
+    places: &Places,
+) -> Option<usize> {
     let chain = landings(r, at).split_off(1);
     let span = at.node.get("$ref").map_or(at.node.span, |n| n.span);
     let Some(first) = chain.first() else {
@@ -483,7 +504,11 @@ fn find_channel<'d>(r: &mut Reader<'d>, at: At<'d>, operation: &Obj<'d>, places:
                 .position(|own| chain.iter().any(|p| own.contains(p)))
         });
     if found.is_none() {
-        let reference = at.node.get("$ref").and_then(|n| n.as_str()).unwrap_or_default();
+        let reference = at
+            .node
+            .get("$ref")
+            .and_then(|n| n.as_str())
+            .unwrap_or_default();
         r.push(Diagnostic::error(
             ErrorKind::MisplacedReference {
                 what: "the operation's channel",
@@ -507,7 +532,12 @@ fn find_message<'d>(
 ) -> Option<MessageRef> {
     let chain = landings(r, at).split_off(1);
     let span = at.node.get("$ref").map_or(at.node.span, |n| n.span);
-    let reference = at.node.get("$ref").and_then(|n| n.as_str()).unwrap_or_default().to_owned();
+    let reference = at
+        .node
+        .get("$ref")
+        .and_then(|n| n.as_str())
+        .unwrap_or_default()
+        .to_owned();
     if chain.is_empty() {
         r.error(
             ErrorKind::InvalidValue {
@@ -538,7 +568,7 @@ fn find_message<'d>(
         }
     }
     let expected = match scope {
-        Some(index) => format!("the messages of the operation's channel (#{index} in `channels`)"),
+        Some(index) => format!("#/channels/{}/messages", places.ids[index]),
         None => "#/channels/…/messages".into(),
     };
     r.push(Diagnostic::error(

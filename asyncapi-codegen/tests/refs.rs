@@ -1,0 +1,177 @@
+//! `$ref` resolution: every form that works, and every form that fails with its own error.
+
+use std::path::Path;
+
+use asyncapi_codegen::{LoadOptions, ResolveOptions, diagnostic};
+
+const FIXTURES: &str = "tests/fixtures/refs";
+
+fn options_with_vendor_map() -> LoadOptions {
+    LoadOptions {
+        resolve: ResolveOptions::default().map_prefix(
+            "https://schemas.example.com/common/",
+            Path::new(FIXTURES).join("vendor"),
+        ),
+        ..LoadOptions::default()
+    }
+}
+
+/// Loads `text` as if it were a file in the fixtures folder and renders what went wrong.
+fn outcome(text: &str) -> String {
+    let path = Path::new(FIXTURES).join("inline.yaml");
+    match asyncapi_codegen::load_text(&path, text, &LoadOptions::default()) {
+        Ok(loaded) => format!(
+            "loaded\n{}",
+            diagnostic::render(loaded.documents.sources(), &loaded.warnings, false)
+        ),
+        Err(report) => report.render(false),
+    }
+}
+
+const HEAD: &str = "asyncapi: 3.0.0\ninfo:\n  title: t\n  version: '1'\n";
+
+fn with_schema(schema_ref: &str) -> String {
+    format!(
+        "{HEAD}channels:\n  c:\n    address: c\n    messages:\n      m:\n        payload:\n          $ref: {schema_ref}\n"
+    )
+}
+
+#[test]
+fn references_across_files_pointers_and_cycles_resolve() {
+    let path = Path::new(FIXTURES).join("main.yaml");
+    let loaded = asyncapi_codegen::load(&path, &options_with_vendor_map()).unwrap();
+    let channel = &loaded.api.channels[0];
+    assert_eq!(channel.id, "chat");
+    assert_eq!(channel.address.as_deref(), Some("/chat"));
+    let message = channel
+        .inbound()
+        .next()
+        .expect("the receive operation's message");
+    assert_eq!(message.key, "send");
+    let payload = message.payload.as_ref().unwrap().schema().unwrap();
+    assert_eq!(
+        payload.to_json(),
+        serde_json::json!({
+            "type": "object",
+            "properties": {
+                "slashed": {"type": "string"},
+                "escaped": {"type": "integer"},
+                "tree": {"$ref": "#/$defs/tree"},
+                "author": {"type": "object", "properties": {"name": {"type": "string", "minLength": 1}}}
+            },
+            "$defs": {
+                "tree": {"type": "object", "properties": {"children": {"type": "array", "items": {"$ref": "#/$defs/tree"}}}}
+            }
+        })
+    );
+    // The cycle is kept as a definition, pointing back at where it was written.
+    let def = &payload.definitions()[0];
+    let at = loaded.documents.sources().location(def.node.span);
+    assert!(at.to_string().ends_with("schemas/tree.yaml:1:1"), "{at}");
+    // Files are read once each, relative to the file holding each `$ref`.
+    let files: Vec<String> = loaded
+        .documents
+        .sources()
+        .iter()
+        .map(|(_, f)| f.path.display().to_string())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "tests/fixtures/refs/main.yaml",
+            "tests/fixtures/refs/nested/channel.yaml",
+            "tests/fixtures/refs/schemas/messages.json",
+            "tests/fixtures/refs/schemas/tree.yaml",
+            "tests/fixtures/refs/schemas/vendor.yaml",
+            "tests/fixtures/refs/vendor/name.json",
+        ]
+    );
+}
+
+#[test]
+fn remote_reference_without_a_map() {
+    let path = Path::new(FIXTURES).join("main.yaml");
+    let report = asyncapi_codegen::load(&path, &LoadOptions::default()).unwrap_err();
+    insta::assert_snapshot!(report.render(false));
+}
+
+#[test]
+fn a_recursive_schema_is_cut_into_one_definition() {
+    let text = with_schema("'#/components/schemas/A'").replace(
+        "channels:",
+        "components:\n  schemas:\n    A:\n      type: object\n      properties:\n        next:\n          $ref: '#/components/schemas/A'\nchannels:",
+    );
+    let path = Path::new(FIXTURES).join("inline.yaml");
+    let loaded = asyncapi_codegen::load_text(&path, &text, &LoadOptions::default()).unwrap();
+    let message = &loaded.api.channels[0].messages[0];
+    let schema = message.payload.as_ref().unwrap().schema().unwrap();
+    assert_eq!(
+        schema.to_json(),
+        serde_json::json!({
+            "$ref": "#/$defs/A",
+            "$defs": {"A": {"type": "object", "properties": {"next": {"$ref": "#/$defs/A"}}}}
+        })
+    );
+}
+
+#[test]
+fn reference_only_cycle() {
+    insta::assert_snapshot!(outcome(&with_schema("'#/components/schemas/A'").replace(
+        "channels:",
+        "components:\n  schemas:\n    A:\n      $ref: '#/components/schemas/B'\n    B:\n      $ref: '#/components/schemas/A'\nchannels:"
+    )));
+}
+
+#[test]
+fn null_ref() {
+    insta::assert_snapshot!(outcome(&with_schema("null")));
+}
+
+#[test]
+fn number_ref() {
+    insta::assert_snapshot!(outcome(&with_schema("42")));
+}
+
+#[test]
+fn ref_with_a_line_break() {
+    insta::assert_snapshot!(outcome(&with_schema(
+        "'#/components/\n            schemas/A'"
+    )));
+}
+
+#[test]
+fn ref_without_hash() {
+    insta::assert_snapshot!(outcome(&with_schema("'/components/schemas/A'")));
+}
+
+#[test]
+fn ref_to_a_missing_file() {
+    insta::assert_snapshot!(outcome(&with_schema("'missing.yaml#/A'")));
+}
+
+#[test]
+fn ref_to_a_missing_fragment_in_another_file() {
+    insta::assert_snapshot!(outcome(&with_schema(
+        "'schemas/tree.yaml#/properties/nope'"
+    )));
+}
+
+#[test]
+fn ref_with_a_bad_escape() {
+    insta::assert_snapshot!(outcome(&with_schema("'#/components/schemas/a~2b'")));
+}
+
+#[test]
+fn ref_with_an_anchor_fragment() {
+    insta::assert_snapshot!(outcome(&with_schema("'#Author'")));
+}
+
+#[test]
+fn ref_with_an_unsupported_scheme() {
+    insta::assert_snapshot!(outcome(&with_schema("'urn:example:author'")));
+}
+
+#[test]
+fn ref_into_a_broken_file() {
+    insta::assert_snapshot!(outcome(&with_schema("'broken.yaml'")));
+}
