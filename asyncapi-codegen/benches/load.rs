@@ -4,6 +4,8 @@
 //! over repeated runs, next to `serde_json::from_str` on the same bytes as a yardstick measured
 //! in the same run (the machine is shared, so the ratio is what to compare across runs).
 
+#![allow(clippy::unwrap_used)] // a test that cannot read its fixtures should stop right there
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -11,6 +13,9 @@ use std::time::{Duration, Instant};
 use asyncapi_codegen::{Documents, LoadOptions, ResolveOptions, load};
 
 const RUNS: usize = 30;
+
+/// A named piece of work to time.
+type Stage<'a> = (&'static str, Box<dyn FnMut() + 'a>);
 
 fn measure(mut f: impl FnMut()) -> (Duration, Duration) {
     f(); // warm up caches and the allocator
@@ -30,7 +35,7 @@ fn main() {
         .join("../../shared/corpus/parser-js/v1/test/good/zbos_mqtt-all-asyncapi.json");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("the shared corpus is missing ({}): {e}", path.display()));
-    let stages: Vec<(&str, Box<dyn FnMut()>)> = vec![
+    let stages: Vec<Stage> = vec![
         (
             "serde_json::from_str (yardstick, no positions)",
             Box::new(|| {

@@ -6,7 +6,6 @@
 //! Duplicate keys are errors (with both places), anchors and aliases are expanded, and `<<`
 //! merge keys are applied.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
@@ -14,6 +13,12 @@ use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
 use crate::diagnostic::{Diagnostic, ErrorKind};
 use crate::source::{FileId, Pos, Span};
 use crate::tree::{Key, Map, Node, Value};
+
+/// Deeper nesting than this is refused (no real document comes close; a hostile one could
+/// exhaust the stack of every recursive step after loading).
+pub const MAX_DEPTH: usize = 256;
+/// Alias expansion may not make more nodes than this (the "billion laughs").
+pub const MAX_NODES: usize = 5_000_000;
 
 /// Parses one file's text into a tree.
 ///
@@ -27,6 +32,7 @@ pub fn parse(file: FileId, text: &str, format: &'static str) -> Result<Node, Dia
         stack: Vec::new(),
         anchors: HashMap::new(),
         documents: Vec::new(),
+        nodes: 0,
     };
     let mut parser = Parser::new_from_str(text);
     while let Some(next) = parser.next_event() {
@@ -89,8 +95,11 @@ struct Builder {
     file: FileId,
     format: &'static str,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes, with their node counts.
+    anchors: HashMap<usize, (Node, usize)>,
     documents: Vec<Node>,
+    /// Nodes made so far, alias copies included.
+    nodes: usize,
 }
 
 impl Builder {
@@ -104,6 +113,11 @@ impl Builder {
 
     fn event(&mut self, event: Event<'_>, raw: saphyr_parser::Span) -> Result<(), Diagnostic> {
         let span = self.span(raw);
+        if matches!(event, Event::SequenceStart(..) | Event::MappingStart(..))
+            && self.stack.len() >= MAX_DEPTH
+        {
+            return Err(self.limit(format!("nesting deeper than {MAX_DEPTH} levels"), span));
+        }
         match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let value = self.scalar(&text, style, tag.as_deref(), span)?;
@@ -163,7 +177,14 @@ impl Builder {
                 _ => Err(self.internal(span)),
             },
             Event::Alias(id) => match self.anchors.get(&id) {
-                Some(node) => {
+                Some((node, size)) => {
+                    self.nodes += size;
+                    if self.nodes > MAX_NODES {
+                        return Err(self.limit(
+                            format!("aliases expand to more than {MAX_NODES} nodes"),
+                            span,
+                        ));
+                    }
                     let node = node.clone();
                     self.finish(node, 0)
                 }
@@ -183,6 +204,16 @@ impl Builder {
         }
     }
 
+    fn limit(&self, what: String, span: Span) -> Diagnostic {
+        Diagnostic::error(
+            ErrorKind::Syntax {
+                format: self.format,
+                message: format!("{what}; the document is refused"),
+            },
+            span,
+        )
+    }
+
     fn internal(&self, span: Span) -> Diagnostic {
         Diagnostic::error(
             ErrorKind::Syntax {
@@ -195,8 +226,10 @@ impl Builder {
 
     /// Places a finished node into its parent (or as a document).
     fn finish(&mut self, node: Node, anchor: usize) -> Result<(), Diagnostic> {
+        self.nodes += 1;
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            let size = count(&node);
+            self.anchors.insert(anchor, (node.clone(), size));
         }
         match self.stack.last_mut() {
             None => self.documents.push(node),
@@ -258,13 +291,15 @@ impl Builder {
 
     fn scalar(
         &self,
-        text: &Cow<'_, str>,
+        text: &str,
         style: ScalarStyle,
         tag: Option<&Tag>,
         span: Span,
     ) -> Result<Value, Diagnostic> {
         if let Some(tag) = tag {
-            if !tag.is_yaml_core_schema() && !(tag.handle == "!" && tag.suffix.is_empty()) {
+            // `!!x` is the core schema; a lone `!` forces a string.
+            let known = tag.is_yaml_core_schema() || (tag.handle == "!" && tag.suffix.is_empty());
+            if !known {
                 return Err(Diagnostic::error(
                     ErrorKind::UnsupportedTag {
                         tag: tag.to_string(),
@@ -311,6 +346,15 @@ impl Builder {
     }
 }
 
+/// Nodes in a tree.
+fn count(node: &Node) -> usize {
+    1 + match &node.value {
+        Value::Array(items) => items.iter().map(count).sum(),
+        Value::Object(map) => map.iter().map(|(_, v)| count(v)).sum(),
+        _ => 0,
+    }
+}
+
 fn is_merge_source(node: &Node) -> bool {
     match &node.value {
         Value::Object(_) => true,
@@ -351,15 +395,15 @@ fn resolve_plain(text: &str) -> Value {
     }
     let bytes = text.as_bytes();
     let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if let Some(hex) = text.strip_prefix("0x") {
-        if let Ok(n) = u64::from_str_radix(hex, 16) {
-            return Value::Number(n.into());
-        }
+    if let Some(hex) = text.strip_prefix("0x")
+        && let Ok(n) = u64::from_str_radix(hex, 16)
+    {
+        return Value::Number(n.into());
     }
-    if let Some(oct) = text.strip_prefix("0o") {
-        if let Ok(n) = u64::from_str_radix(oct, 8) {
-            return Value::Number(n.into());
-        }
+    if let Some(oct) = text.strip_prefix("0o")
+        && let Ok(n) = u64::from_str_radix(oct, 8)
+    {
+        return Value::Number(n.into());
     }
     if !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit()) {
         if let Ok(n) = text.parse::<i64>() {
@@ -369,14 +413,13 @@ fn resolve_plain(text: &str) -> Value {
             return Value::Number(n.into());
         }
     }
-    if looks_like_float(bytes) {
-        if let Some(n) = text
+    if looks_like_float(bytes)
+        && let Some(n) = text
             .parse::<f64>()
             .ok()
             .and_then(serde_json::Number::from_f64)
-        {
-            return Value::Number(n);
-        }
+    {
+        return Value::Number(n);
     }
     Value::String(text.to_owned())
 }
@@ -506,6 +549,44 @@ mod tests {
         assert!(matches!(error.kind, ErrorKind::UnsupportedTag { .. }));
         let node = load("a: !!str 12\nb: !!int '7'\n").unwrap();
         assert_eq!(node.to_json(), serde_json::json!({"a": "12", "b": 7}));
+    }
+
+    #[test]
+    fn hostile_documents_are_refused_not_crashed_on() {
+        // Flow nesting: the parser's own recursion limit answers first.
+        let error = load(&"[".repeat(100_000)).unwrap_err();
+        assert!(matches!(error.kind, ErrorKind::Syntax { .. }), "{error:?}");
+        // Block nesting: ours.
+        let deep: String = (0..300).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+        let error = load(&deep).unwrap_err();
+        assert!(
+            error.kind.to_string().contains("nesting deeper than 256"),
+            "{error:?}"
+        );
+
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..12 {
+            let prev = (b'a' + level - 1) as char;
+            let name = (b'a' + level) as char;
+            bomb.push_str(&format!("{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        let error = load(&bomb).unwrap_err();
+        assert!(
+            error.kind.to_string().contains("aliases expand"),
+            "{error:?}"
+        );
+
+        for garbage in [
+            "\u{0}\u{1}",
+            "{",
+            "a: [",
+            "'unterminated",
+            "- a\nb: c",
+            "\t- x",
+            "%YAML 9.9\n--- a",
+        ] {
+            let _ = load(garbage); // any verdict, no panic
+        }
     }
 
     #[test]

@@ -542,22 +542,20 @@ impl Inlined {
 fn rename_refs(node: &mut Node, cut: &[Target], names: &[String]) {
     match &mut node.value {
         Value::Object(map) => {
-            if let Some(Value::String(reference)) = map.get("$ref").map(|n| &n.value) {
-                if let Some(index) = reference
+            if let Some(Value::String(reference)) = map.get("$ref").map(|n| &n.value)
+                && let Some(index) = reference
                     .strip_prefix(CUT_PREFIX)
                     .and_then(|i| i.parse::<usize>().ok())
-                {
-                    if let (Some(name), Some(_)) = (names.get(index), cut.get(index)) {
-                        let span = map.get("$ref").map_or(node.span, |n| n.span);
-                        map.insert(
-                            Key {
-                                name: "$ref".into(),
-                                span,
-                            },
-                            Node::new(Value::String(format!("#/$defs/{name}")), span),
-                        );
-                    }
-                }
+                && let (Some(name), Some(_)) = (names.get(index), cut.get(index))
+            {
+                let span = map.get("$ref").map_or(node.span, |n| n.span);
+                map.insert(
+                    Key {
+                        name: "$ref".into(),
+                        span,
+                    },
+                    Node::new(Value::String(format!("#/$defs/{name}")), span),
+                );
             }
             for (_, child) in &mut map.entries {
                 rename_refs(child, cut, names);
@@ -599,10 +597,8 @@ impl Inliner<'_, '_> {
                 at.node.span,
             )
         })?;
-        if !in_name_map {
-            if let Some(target) = self.docs.ref_of(at) {
-                return self.reference(at, target.clone());
-            }
+        if !in_name_map && let Some(target) = self.docs.ref_of(at) {
+            return self.reference(at, target.clone());
         }
         Ok(match &at.node.value {
             Value::Array(items) => {
@@ -701,7 +697,7 @@ fn collect_refs<'a>(node: &'a Node, in_name_map: bool, out: &mut Vec<&'a Node>) 
             for (key, value) in map.iter() {
                 if key.name == "$ref" && !in_name_map {
                     out.push(value);
-                } else if !(is_data_keyword(&key.name) && !in_name_map) {
+                } else if in_name_map || !is_data_keyword(&key.name) {
                     collect_refs(value, is_name_map(&key.name) && !in_name_map, out);
                 }
             }

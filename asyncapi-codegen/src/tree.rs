@@ -132,7 +132,7 @@ impl Node {
     }
 
     /// The node at a JSON pointer's tokens, if every step exists.
-    pub fn walk<'a, I, S>(&'a self, tokens: I) -> Option<&'a Node>
+    pub fn walk<I, S>(&self, tokens: I) -> Option<&Node>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,

@@ -7,6 +7,8 @@
 //!   disagree on purpose, the document is listed in `DISAGREEMENTS` with the reason.
 //! - nothing panics, nothing hangs.
 
+#![allow(clippy::unwrap_used)] // a test that cannot read its fixtures should stop right there
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;

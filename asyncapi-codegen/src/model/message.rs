@@ -145,10 +145,10 @@ pub(crate) fn read<'d>(
         .and_then(|n| r.as_string(n, "`x-route-key`"));
 
     // The format is checked even without a payload: an unknown one is an error either way.
-    if let (Some(text), None) = (&schema_format, obj.map.get("payload")) {
-        if matches!(schema::classify(text), Format::Unknown) {
-            r.push(unknown_format(text, &key, format_span));
-        }
+    if let (Some(text), None) = (&schema_format, obj.map.get("payload"))
+        && matches!(schema::classify(text), Format::Unknown)
+    {
+        r.push(unknown_format(text, &key, format_span));
     }
     let payload = obj.child("payload").and_then(|at| {
         let declared = schema_format.as_deref().map(|f| (f, format_span));
@@ -268,14 +268,13 @@ fn schema_from<'d>(
     let mut format_text = schema_format.map(|(f, _)| f.to_owned());
     let mut format_span = schema_format.map_or(at.node.span, |(_, span)| span);
     // 3.x: `{schemaFormat, schema}` is a multi-format schema object.
-    if v3 {
-        if let Value::Object(map) = &inlined.node.value {
-            if let (Some(format), Some(schema)) = (map.get("schemaFormat"), map.get("schema")) {
-                format_span = format.span;
-                format_text = r.as_string(format, &format!("`schemaFormat` of the {what}"));
-                inlined.node = schema.clone();
-            }
-        }
+    if v3
+        && let Value::Object(map) = &inlined.node.value
+        && let (Some(format), Some(schema)) = (map.get("schemaFormat"), map.get("schema"))
+    {
+        format_span = format.span;
+        format_text = r.as_string(format, &format!("`schemaFormat` of the {what}"));
+        inlined.node = schema.clone();
     }
     let format = match format_text.as_deref() {
         None => SchemaFormat::AsyncApi,

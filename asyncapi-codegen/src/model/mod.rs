@@ -32,7 +32,7 @@ pub fn build(docs: &Documents, options: &ModelOptions) -> (Option<Api>, Vec<Diag
     let api = build_api(&mut r, options);
     let mut diagnostics = r.diagnostics;
     // Objects reached along several paths (a component used twice) report once.
-    diagnostics.sort_by(|a, b| (a.span, a.severity).cmp(&(b.span, b.severity)));
+    diagnostics.sort_by_key(|a| (a.span, a.severity));
     diagnostics.dedup_by(|a, b| a.span == b.span && a.kind == b.kind);
     let failed = diagnostics.iter().any(Diagnostic::is_error);
     (
@@ -119,10 +119,7 @@ fn build_api<'d>(r: &mut Reader<'d>, options: &ModelOptions) -> Option<Api> {
 
 /// `2.6.0` → 2.6. Pre-releases other than 2.0.0-rc2 (which 2.0.0 kept unchanged) are refused.
 fn parse_version(text: &str) -> Result<SpecVersion, String> {
-    let supported = |major, minor| match (major, minor) {
-        (2, 0..=6) | (3, 0..=1) => true,
-        _ => false,
-    };
+    let supported = |major, minor| matches!((major, minor), (2, 0..=6) | (3, 0..=1));
     if text == "2.0.0-rc2" {
         return Ok(SpecVersion { major: 2, minor: 0 });
     }

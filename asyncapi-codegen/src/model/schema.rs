@@ -48,24 +48,23 @@ pub(crate) fn openapi_to_json_schema(node: &mut Node) {
     let Value::Object(map) = &mut node.value else {
         return;
     };
-    if let Some(nullable) = map.remove("nullable") {
-        if nullable.value == Value::Bool(true) {
-            if let Some(ty) = map.entries.iter_mut().find(|(k, _)| k.name == "type") {
-                if let Value::String(name) = &ty.1.value {
-                    let span = ty.1.span;
-                    ty.1.value = Value::Array(vec![
-                        Node::new(Value::String(name.clone()), span),
-                        Node::new(Value::String("null".into()), span),
-                    ]);
-                }
-            }
-            if let Some((_, values)) = map.entries.iter_mut().find(|(k, _)| k.name == "enum") {
-                if let Value::Array(items) = &mut values.value {
-                    if !items.iter().any(|i| i.value == Value::Null) {
-                        items.push(Node::new(Value::Null, values.span));
-                    }
-                }
-            }
+    if let Some(nullable) = map.remove("nullable")
+        && nullable.value == Value::Bool(true)
+    {
+        if let Some(ty) = map.entries.iter_mut().find(|(k, _)| k.name == "type")
+            && let Value::String(name) = &ty.1.value
+        {
+            let span = ty.1.span;
+            ty.1.value = Value::Array(vec![
+                Node::new(Value::String(name.clone()), span),
+                Node::new(Value::String("null".into()), span),
+            ]);
+        }
+        if let Some((_, values)) = map.entries.iter_mut().find(|(k, _)| k.name == "enum")
+            && let Value::Array(items) = &mut values.value
+            && !items.iter().any(|i| i.value == Value::Null)
+        {
+            items.push(Node::new(Value::Null, values.span));
         }
     }
     for (bound, limit) in [
@@ -141,11 +140,11 @@ fn for_each_subschema_mut(node: &mut Node, f: &mut dyn FnMut(&mut Node)) {
             if let Value::Array(items) = &mut value.value {
                 items.iter_mut().for_each(&mut *f);
             }
-        } else if MAPS.contains(&name) {
-            if let Value::Object(entries) = &mut value.value {
-                for (_, schema) in &mut entries.entries {
-                    f(schema);
-                }
+        } else if MAPS.contains(&name)
+            && let Value::Object(entries) = &mut value.value
+        {
+            for (_, schema) in &mut entries.entries {
+                f(schema);
             }
         }
     }

@@ -353,9 +353,7 @@ fn read_operation<'d>(
             .clone()
             .unwrap_or_else(|| format!("{channel_name}.{field}"));
         let chain = r.ref_chain(message_at);
-        let Some(message_obj) = r.object(message_at, format!("the message of {}", obj.what)) else {
-            return None;
-        };
+        let message_obj = r.object(message_at, format!("the message of {}", obj.what))?;
         // `message: {oneOf: [...]}`: several messages.
         let entries: Vec<(At<'d>, String)> = match message_obj.child("oneOf") {
             Some(list_at) => {
