@@ -1,0 +1,295 @@
+//! What handlers implement and what they are given: the events of one channel.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, StatusCode};
+use serde::Serialize;
+
+use crate::connections::{ConnectionId, Connections};
+use crate::message::{Message, Schema};
+use crate::routes::Routes;
+
+/// The handler of one channel: `$connect`, every route of `R`, and `$disconnect`.
+///
+/// Only [`Handler::message`] is required. Generated code implements this for the handler trait
+/// it writes per channel, so users implement one method per route instead.
+///
+/// ```
+/// use ws_runtime::{Context, Handler, HandlerError, RawMessage, Reply, Routes};
+/// # use ws_runtime::{DecodeError, Schema, Selection};
+/// # use std::sync::LazyLock;
+/// # enum Echo { Any(RawMessage) }
+/// # impl Routes for Echo {
+/// #     fn selection() -> &'static Selection {
+/// #         static S: LazyLock<Selection> = LazyLock::new(|| Selection::parse("$request.body.action").unwrap());
+/// #         &S
+/// #     }
+/// #     fn keys() -> &'static [&'static str] { &[] }
+/// #     fn decode(key: &str, _: serde_json::Value) -> Result<Self, DecodeError> { Err(DecodeError::UnknownRoute(key.into())) }
+/// #     fn fallback(raw: RawMessage) -> Option<Self> { Some(Echo::Any(raw)) }
+/// #     fn route_key(&self) -> &'static str { "$default" }
+/// #     fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> { Ok(serde_json::Value::Null) }
+/// #     fn schemas() -> Vec<(&'static str, &'static Schema)> { Vec::new() }
+/// # }
+/// struct EchoHandler;
+///
+/// impl Handler<Echo> for EchoHandler {
+///     async fn message(&self, _cx: &Context, message: Echo) -> Result<Reply, HandlerError> {
+///         let Echo::Any(raw) = message;
+///         Ok(Reply::text(raw.text))
+///     }
+/// }
+/// ```
+pub trait Handler<R: Routes>: Send + Sync + 'static {
+    /// `$connect`: runs before the upgrade completes. Reject with a status the client receives as
+    /// the HTTP response, or accept and attach state that later events see.
+    fn connect(&self, request: &ConnectRequest) -> impl Future<Output = Result<Accept, Reject>> + Send {
+        let _ = request;
+        std::future::ready(Ok(Accept::new()))
+    }
+
+    /// A routed message (or `$default`). What it returns is sent back as a frame.
+    fn message(&self, cx: &Context, message: R) -> impl Future<Output = Result<Reply, HandlerError>> + Send;
+
+    /// `$disconnect`: once per accepted connection, after it closed, with the close code.
+    fn disconnect(&self, cx: &Context, close: &Close) -> impl Future<Output = ()> + Send {
+        let _ = (cx, close);
+        std::future::ready(())
+    }
+}
+
+/// Which event a [`Context`] belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum EventType {
+    Connect,
+    Message,
+    Disconnect,
+}
+
+/// Who connected, as the handshake showed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    pub source_ip: IpAddr,
+    pub user_agent: Option<String>,
+}
+
+/// What every event carries (API Gateway's `requestContext`).
+#[derive(Clone)]
+pub struct Context {
+    pub connection_id: ConnectionId,
+    /// Unique per event.
+    pub request_id: String,
+    /// `$connect`, `$disconnect`, `$default` or a custom route key.
+    pub route_key: String,
+    pub event_type: EventType,
+    /// Milliseconds since the Unix epoch.
+    pub connected_at: u64,
+    /// When this event arrived, in milliseconds since the Unix epoch.
+    pub request_time_epoch: u64,
+    /// Unique per received message; `None` for connect and disconnect.
+    pub message_id: Option<String>,
+    pub identity: Identity,
+    /// The channel address's parameters (`/rooms/{room}` → `room`).
+    pub path_params: Arc<BTreeMap<String, String>>,
+    pub(crate) attached: Option<Arc<dyn Any + Send + Sync>>,
+    pub(crate) connections: Connections,
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("connection_id", &self.connection_id)
+            .field("request_id", &self.request_id)
+            .field("route_key", &self.route_key)
+            .field("event_type", &self.event_type)
+            .field("message_id", &self.message_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    /// What `$connect` attached with [`Accept::attach`], if it is a `T`.
+    pub fn attached<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.attached.as_deref()?.downcast_ref()
+    }
+
+    /// Every connection of the server: send, broadcast, groups (API Gateway's `@connections`).
+    pub fn connections(&self) -> &Connections {
+        &self.connections
+    }
+}
+
+/// The handshake `$connect` sees.
+#[derive(Clone)]
+pub struct ConnectRequest {
+    pub connection_id: ConnectionId,
+    pub request_id: String,
+    pub path: String,
+    pub path_params: Arc<BTreeMap<String, String>>,
+    /// Query parameters, decoded, in order.
+    pub query: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    pub identity: Identity,
+    pub(crate) connections: Connections,
+}
+
+impl fmt::Debug for ConnectRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectRequest")
+            .field("connection_id", &self.connection_id)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("identity", &self.identity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConnectRequest {
+    /// The first query parameter called `name`.
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn connections(&self) -> &Connections {
+        &self.connections
+    }
+}
+
+/// `$connect` accepted the connection.
+#[derive(Default, Clone)]
+pub struct Accept {
+    pub(crate) attached: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl fmt::Debug for Accept {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Accept")
+            .field("attached", &self.attached.is_some())
+            .finish()
+    }
+}
+
+impl Accept {
+    pub fn new() -> Accept {
+        Accept::default()
+    }
+
+    /// State every later event of this connection can read with [`Context::attached`].
+    pub fn attach<T: Send + Sync + 'static>(mut self, state: T) -> Accept {
+        self.attached = Some(Arc::new(state));
+        self
+    }
+}
+
+/// `$connect` refused the connection: the client gets this HTTP status and text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl Reject {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Reject {
+        Reject {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+/// How a connection ended, for `$disconnect`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Close {
+    /// 1000 normal, 1001 going away (idle, lifetime, shutdown), 1005 no status, 1006 abnormal,
+    /// 1003/1008/1009 closes the server made for a limit.
+    pub code: u16,
+    pub reason: String,
+}
+
+/// What a handler sends back on the same connection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// Nothing.
+    None,
+    /// A text frame.
+    Text(String),
+    /// A typed message, checked against its schema before it is sent when outbound validation is
+    /// on (the default in debug builds).
+    Message {
+        text: String,
+        schema: &'static Schema,
+        name: &'static str,
+    },
+}
+
+impl PartialEq for Schema {
+    fn eq(&self, other: &Schema) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+impl Reply {
+    pub fn none() -> Reply {
+        Reply::None
+    }
+
+    pub fn text(text: impl Into<String>) -> Reply {
+        Reply::Text(text.into())
+    }
+
+    /// Any serializable value, as JSON.
+    ///
+    /// # Errors
+    /// serde's error when `value` cannot be JSON.
+    pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<Reply, HandlerError> {
+        Ok(Reply::Text(serde_json::to_string(value)?))
+    }
+
+    /// A typed message.
+    ///
+    /// # Errors
+    /// serde's error when `message` cannot be JSON.
+    pub fn message<M: Message>(message: &M) -> Result<Reply, HandlerError> {
+        Ok(Reply::Message {
+            text: serde_json::to_string(message)?,
+            schema: M::schema(),
+            name: M::NAME,
+        })
+    }
+}
+
+/// A handler failed. The client gets `Internal server error`; the message goes to the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandlerError {
+    pub message: String,
+}
+
+impl HandlerError {
+    pub fn new(message: impl fmt::Display) -> HandlerError {
+        HandlerError {
+            message: message.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for HandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl<E: std::error::Error> From<E> for HandlerError {
+    fn from(error: E) -> HandlerError {
+        HandlerError::new(error)
+    }
+}

@@ -1,0 +1,179 @@
+//! Messages: a wire name, a JSON Schema, and validation before anything is deserialized.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// A message type: what a route receives or a server sends.
+///
+/// `#[derive(Message)]` writes this; by hand it looks like the example below. The schema is the
+/// truth: JSON is validated against it before it is deserialized, so every constraint the type
+/// system cannot hold (`minLength`, `pattern`, `maximum` …) is enforced.
+///
+/// ```
+/// use std::sync::LazyLock;
+/// use ws_runtime::{Message, Schema};
+///
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// struct SendMessage { text: String }
+///
+/// impl Message for SendMessage {
+///     const NAME: &'static str = "sendMessage";
+///     fn schema() -> &'static Schema {
+///         static SCHEMA: LazyLock<Schema> = LazyLock::new(|| Schema::new(serde_json::json!({
+///             "type": "object", "required": ["text"],
+///             "properties": {"text": {"type": "string", "minLength": 1}}
+///         })));
+///         &SCHEMA
+///     }
+/// }
+///
+/// assert!(SendMessage::schema().validate(&serde_json::json!({"text": "hi"})).is_ok());
+/// let errors = SendMessage::schema().validate(&serde_json::json!({"text": ""})).unwrap_err();
+/// assert_eq!(errors.0[0].instance_path, "/text");
+/// ```
+pub trait Message: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The message's name on the wire and in the document.
+    const NAME: &'static str;
+
+    /// The JSON Schema the message's JSON must satisfy.
+    fn schema() -> &'static Schema;
+
+    /// Validates `json`, then deserializes it.
+    ///
+    /// # Errors
+    /// The schema's violations, or serde's error when the JSON is valid but does not fit the type
+    /// (a schema looser than the type).
+    fn from_json(json: Value) -> Result<Self, DecodeError> {
+        Self::schema().validate(&json).map_err(DecodeError::Invalid)?;
+        serde_json::from_value(json).map_err(|e| DecodeError::Type(e.to_string()))
+    }
+}
+
+/// A JSON Schema with its validator, compiled on first use and kept.
+pub struct Schema {
+    json: Value,
+    validator: OnceLock<Result<jsonschema::Validator, String>>,
+}
+
+impl fmt::Debug for Schema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Schema").field("json", &self.json).finish_non_exhaustive()
+    }
+}
+
+impl Schema {
+    /// A schema from its JSON.
+    pub fn new(json: Value) -> Schema {
+        Schema {
+            json,
+            validator: OnceLock::new(),
+        }
+    }
+
+    /// A schema from JSON text (what `#[message(schema = include_str!(…))]` passes).
+    ///
+    /// # Panics
+    /// When `text` is not JSON: the text is part of the program (generated from the document),
+    /// not input, so this is a build mistake.
+    #[allow(clippy::expect_used)]
+    pub fn from_json_text(text: &str) -> Schema {
+        Schema::new(serde_json::from_str(text).expect("a schema given as text must be JSON"))
+    }
+
+    /// The schema's JSON.
+    pub fn json(&self) -> &Value {
+        &self.json
+    }
+
+    /// Compiles the validator now (the router does this at start-up for every route).
+    ///
+    /// # Errors
+    /// The compiler's message when the schema itself is not valid.
+    pub fn compile(&self) -> Result<(), String> {
+        self.validator().map(drop)
+    }
+
+    fn validator(&self) -> Result<&jsonschema::Validator, String> {
+        self.validator
+            .get_or_init(|| {
+                jsonschema::validator_for(&self.json).map_err(|e| format!("invalid schema: {e}"))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Checks `instance`, collecting every violation.
+    ///
+    /// # Errors
+    /// The violations, each with the JSON pointer into the instance and into the schema.
+    pub fn validate(&self, instance: &Value) -> Result<(), ValidationErrors> {
+        let validator = self.validator().map_err(|message| {
+            ValidationErrors(vec![ValidationError {
+                instance_path: String::new(),
+                schema_path: String::new(),
+                message,
+            }])
+        })?;
+        if validator.is_valid(instance) {
+            return Ok(());
+        }
+        Err(ValidationErrors(
+            validator
+                .iter_errors(instance)
+                .map(|e| ValidationError {
+                    instance_path: e.instance_path().to_string(),
+                    schema_path: e.schema_path().to_string(),
+                    message: e.to_string(),
+                })
+                .collect(),
+        ))
+    }
+}
+
+/// One schema violation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidationError {
+    /// JSON pointer to the offending value in the message (`/author/name`).
+    pub instance_path: String,
+    /// JSON pointer to the schema keyword that failed (`/properties/author/required`).
+    pub schema_path: String,
+    pub message: String,
+}
+
+/// Every violation of one message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ValidationErrors(pub Vec<ValidationError>);
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            let at = if e.instance_path.is_empty() { "/" } else { &e.instance_path };
+            write!(f, "{at}: {}", e.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ValidationErrors {}
+
+/// Why a JSON message did not become a typed value.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DecodeError {
+    /// No route has this key.
+    #[error("no route `{0}`")]
+    UnknownRoute(String),
+    /// The JSON breaks the message's schema.
+    #[error("the message does not match its schema: {0}")]
+    Invalid(ValidationErrors),
+    /// The JSON is valid but does not fit the Rust type.
+    #[error("the message does not fit its type: {0}")]
+    Type(String),
+}

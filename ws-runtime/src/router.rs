@@ -1,0 +1,317 @@
+//! The router builder: channel addresses → route tables → handlers, checked at start-up.
+
+use std::marker::PhantomData;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use axum::extract::ws::Utf8Bytes;
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+
+use crate::handler::{Accept, Close, ConnectRequest, Context, Handler, Reject, Reply};
+use crate::limits::Limits;
+use crate::message::{DecodeError, Schema, ValidationErrors};
+use crate::routes::{RawMessage, Routes};
+use crate::selection::{Selection, SelectionError};
+use crate::server::App;
+
+/// Builds the server: channels, their handlers, limits and options.
+///
+/// ```no_run
+/// # use ws_runtime::*;
+/// # async fn run<R: Routes, H: Handler<R>>(handler: H) -> Result<(), Box<dyn std::error::Error>> {
+/// let app = Router::new().channel::<R, _>("/chat", handler).build()?;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let server = app.serve(listener).await?;
+/// println!("listening on {}", server.local_addr());
+/// server.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Default)]
+pub struct Router {
+    pub(crate) channels: Vec<ChannelSpec>,
+    pub(crate) limits: Limits,
+    pub(crate) reveal_validation_errors: bool,
+    pub(crate) validate_outbound: Option<bool>,
+    pub(crate) management_token: Option<String>,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field(
+                "channels",
+                &self.channels.iter().map(|c| &c.address).collect::<Vec<_>>(),
+            )
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Per-channel options.
+#[derive(Debug, Default)]
+pub struct ChannelOptions {
+    /// A JSON Schema for the handshake's query parameters (the `ws` binding's `query`): an object
+    /// of strings. A handshake that breaks it gets HTTP 400 before `$connect` runs.
+    pub query: Option<Schema>,
+    /// A JSON Schema for the handshake's headers (the `ws` binding's `headers`), names in lower
+    /// case.
+    pub headers: Option<Schema>,
+}
+
+pub(crate) struct ChannelSpec {
+    pub address: String,
+    pub options: ChannelOptions,
+    pub dispatch: Arc<dyn Dispatch>,
+    pub check: fn() -> Result<(), RouterError>,
+}
+
+/// A router that cannot start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RouterError {
+    #[error("channel `{channel}`: {error}")]
+    Selection {
+        channel: String,
+        error: SelectionError,
+    },
+    #[error("channel `{channel}`: route `{route}`: its schema does not compile: {message}")]
+    Schema {
+        channel: String,
+        route: String,
+        message: String,
+    },
+    #[error("channel `{channel}`: route key `{route}` starts with `$`, which API Gateway reserves")]
+    ReservedKey { channel: String, route: String },
+    #[error("channel `{channel}`: route key `{route}` appears twice")]
+    DuplicateKey { channel: String, route: String },
+    #[error("two channels have the address `{0}`")]
+    DuplicateAddress(String),
+    #[error("channel address `{0}` must start with `/`")]
+    InvalidAddress(String),
+    #[error("the management API's bearer token is empty")]
+    EmptyToken,
+}
+
+impl Router {
+    pub fn new() -> Router {
+        Router::default()
+    }
+
+    /// Serves `handler` on the channel at `address` (`/chat`, `/rooms/{room}`).
+    pub fn channel<R: Routes, H: Handler<R>>(self, address: &str, handler: H) -> Router {
+        self.channel_with(address, handler, ChannelOptions::default())
+    }
+
+    /// [`Router::channel`] with handshake schemas.
+    pub fn channel_with<R: Routes, H: Handler<R>>(
+        mut self,
+        address: &str,
+        handler: H,
+        options: ChannelOptions,
+    ) -> Router {
+        self.channels.push(ChannelSpec {
+            address: address.to_owned(),
+            options,
+            dispatch: Arc::new(Typed::<R, H> {
+                handler,
+                routes: PhantomData,
+            }),
+            check: check_routes::<R>,
+        });
+        self
+    }
+
+    /// Replaces the limits (API Gateway's by default).
+    pub fn limits(mut self, limits: Limits) -> Router {
+        self.limits = limits;
+        self
+    }
+
+    /// Adds the schema violations to `Bad request body` frames (off by default, as in API
+    /// Gateway).
+    pub fn reveal_validation_errors(mut self, reveal: bool) -> Router {
+        self.reveal_validation_errors = reveal;
+        self
+    }
+
+    /// Checks typed replies against their schema before sending (default: on in debug builds).
+    pub fn validate_outbound(mut self, validate: bool) -> Router {
+        self.validate_outbound = Some(validate);
+        self
+    }
+
+    /// Turns on the HTTP management API (`/@connections/{id}`), guarded by a bearer token.
+    pub fn management_api(mut self, bearer_token: impl Into<String>) -> Router {
+        self.management_token = Some(bearer_token.into());
+        self
+    }
+
+    /// Checks everything that can be checked before serving: addresses, route selection
+    /// expressions, route keys, and every route's schema (compiled now, once).
+    ///
+    /// # Errors
+    /// The first problem found.
+    pub fn build(self) -> Result<App, RouterError> {
+        let mut seen = Vec::new();
+        for channel in &self.channels {
+            if !channel.address.starts_with('/') {
+                return Err(RouterError::InvalidAddress(channel.address.clone()));
+            }
+            if seen.contains(&&channel.address) {
+                return Err(RouterError::DuplicateAddress(channel.address.clone()));
+            }
+            seen.push(&channel.address);
+            (channel.check)().map_err(|e| e.in_channel(&channel.address))?;
+            for schema in [&channel.options.query, &channel.options.headers].into_iter().flatten() {
+                schema.compile().map_err(|message| RouterError::Schema {
+                    channel: channel.address.clone(),
+                    route: "$connect".into(),
+                    message,
+                })?;
+            }
+        }
+        if self.management_token.as_deref() == Some("") {
+            return Err(RouterError::EmptyToken);
+        }
+        Ok(App::new(self))
+    }
+}
+
+impl RouterError {
+    fn in_channel(self, address: &str) -> RouterError {
+        let channel = address.to_owned();
+        match self {
+            RouterError::Selection { error, .. } => RouterError::Selection { channel, error },
+            RouterError::Schema { route, message, .. } => RouterError::Schema {
+                channel,
+                route,
+                message,
+            },
+            RouterError::ReservedKey { route, .. } => RouterError::ReservedKey { channel, route },
+            RouterError::DuplicateKey { route, .. } => RouterError::DuplicateKey { channel, route },
+            other => other,
+        }
+    }
+}
+
+/// The start-up checks of one route table.
+fn check_routes<R: Routes>() -> Result<(), RouterError> {
+    let channel = String::new();
+    // `selection()` parses the expression; a hand-written `Routes` may panic there, so the
+    // derive parses at compile time and this only re-checks the text.
+    Selection::parse(R::selection().as_str()).map_err(|error| RouterError::Selection {
+        channel: channel.clone(),
+        error,
+    })?;
+    let keys = R::keys();
+    for (i, key) in keys.iter().enumerate() {
+        if key.starts_with('$') {
+            return Err(RouterError::ReservedKey {
+                channel,
+                route: (*key).to_owned(),
+            });
+        }
+        if keys[..i].contains(key) {
+            return Err(RouterError::DuplicateKey {
+                channel,
+                route: (*key).to_owned(),
+            });
+        }
+    }
+    for (route, schema) in R::schemas() {
+        schema.compile().map_err(|message| RouterError::Schema {
+            channel: channel.clone(),
+            route: route.to_owned(),
+            message,
+        })?;
+    }
+    Ok(())
+}
+
+/// What came of one message.
+pub(crate) enum Outcome {
+    Reply(Reply),
+    /// No route matched and there is no `$default`.
+    Forbidden,
+    /// The message broke its route's schema (or did not fit its type).
+    BadRequest(ValidationErrors),
+    Failed(String),
+    Panicked(String),
+}
+
+/// A channel's handler with its route type erased, so one server holds many channels.
+pub(crate) trait Dispatch: Send + Sync + 'static {
+    fn connect<'a>(&'a self, request: &'a ConnectRequest) -> BoxFuture<'a, Result<Result<Accept, Reject>, String>>;
+    fn message<'a>(&'a self, cx: &'a mut Context, text: Utf8Bytes) -> BoxFuture<'a, Outcome>;
+    fn disconnect<'a>(&'a self, cx: &'a Context, close: &'a Close) -> BoxFuture<'a, Result<(), String>>;
+}
+
+struct Typed<R, H> {
+    handler: H,
+    routes: PhantomData<fn() -> R>,
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with no message".to_owned())
+}
+
+impl<R: Routes, H: Handler<R>> Dispatch for Typed<R, H> {
+    fn connect<'a>(&'a self, request: &'a ConnectRequest) -> BoxFuture<'a, Result<Result<Accept, Reject>, String>> {
+        Box::pin(async move {
+            AssertUnwindSafe(self.handler.connect(request))
+                .catch_unwind()
+                .await
+                .map_err(|p| panic_text(&*p))
+        })
+    }
+
+    fn message<'a>(&'a self, cx: &'a mut Context, text: Utf8Bytes) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            let json: Option<serde_json::Value> = serde_json::from_str(&text).ok();
+            let key = json.as_ref().map(|j| R::selection().evaluate(j)).unwrap_or_default();
+            let routed = match json {
+                Some(json) if R::keys().contains(&key.as_str()) => match R::decode(&key, json) {
+                    Ok(route) => route,
+                    Err(DecodeError::Invalid(errors)) => return Outcome::BadRequest(errors),
+                    Err(DecodeError::Type(message)) => {
+                        return Outcome::BadRequest(ValidationErrors(vec![crate::message::ValidationError {
+                            instance_path: String::new(),
+                            schema_path: String::new(),
+                            message,
+                        }]));
+                    }
+                    Err(DecodeError::UnknownRoute(_)) => return Outcome::Forbidden,
+                },
+                json => match R::fallback(RawMessage {
+                    text: text.to_string(),
+                    json,
+                }) {
+                    Some(route) => route,
+                    None => return Outcome::Forbidden,
+                },
+            };
+            cx.route_key = routed.route_key().to_owned();
+            tracing::Span::current().record("route_key", cx.route_key.as_str());
+            let cx: &Context = cx;
+            match AssertUnwindSafe(self.handler.message(cx, routed)).catch_unwind().await {
+                Ok(Ok(reply)) => Outcome::Reply(reply),
+                Ok(Err(error)) => Outcome::Failed(error.message),
+                Err(panic) => Outcome::Panicked(panic_text(&*panic)),
+            }
+        })
+    }
+
+    fn disconnect<'a>(&'a self, cx: &'a Context, close: &'a Close) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            AssertUnwindSafe(self.handler.disconnect(cx, close))
+                .catch_unwind()
+                .await
+                .map_err(|p| panic_text(&*p))
+        })
+    }
+}

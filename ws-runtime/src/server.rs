@@ -1,0 +1,496 @@
+//! Serving: the upgrade (`$connect`), one task per connection, limits, and graceful shutdown.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use axum::extract::ws::{Utf8Bytes, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, FromRequestParts, Query, RawPathParams, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::time::{Instant, sleep};
+use tracing::Instrument;
+
+use crate::connections::{ConnectionId, Connections, Entry};
+use crate::frames;
+use crate::handler::{Close, ConnectRequest, Context, EventType, Identity, Reply};
+use crate::ids;
+use crate::limits::Limits;
+use crate::management;
+use crate::message::Schema;
+use crate::router::{ChannelSpec, Dispatch, Outcome, Router};
+use crate::socket::{self, Inbound};
+
+/// What every connection task shares.
+pub(crate) struct Shared {
+    pub connections: Connections,
+    pub limits: Limits,
+    reveal_validation_errors: bool,
+    validate_outbound: bool,
+    /// Connections accepted and not yet finished (their `$disconnect` included).
+    slots: AtomicUsize,
+    shutting_down: AtomicBool,
+    idle: Notify,
+}
+
+impl Shared {
+    fn release(&self) {
+        if self.slots.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+}
+
+struct Channel {
+    address: String,
+    dispatch: Arc<dyn Dispatch>,
+    query: Option<Schema>,
+    headers: Option<Schema>,
+}
+
+/// A checked router, ready to serve or to mount in an existing axum app.
+pub struct App {
+    shared: Arc<Shared>,
+    router: axum::Router,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").finish_non_exhaustive()
+    }
+}
+
+impl App {
+    pub(crate) fn new(router: Router) -> App {
+        let shared = Arc::new(Shared {
+            connections: Connections::default(),
+            limits: router.limits,
+            reveal_validation_errors: router.reveal_validation_errors,
+            validate_outbound: router.validate_outbound.unwrap_or(cfg!(debug_assertions)),
+            slots: AtomicUsize::new(0),
+            shutting_down: AtomicBool::new(false),
+            idle: Notify::new(),
+        });
+        let mut axum_router = axum::Router::new();
+        for ChannelSpec {
+            address,
+            options,
+            dispatch,
+            ..
+        } in router.channels
+        {
+            let channel = Arc::new(Channel {
+                address: address.clone(),
+                dispatch,
+                query: options.query,
+                headers: options.headers,
+            });
+            let shared = Arc::clone(&shared);
+            axum_router = axum_router.route(
+                &address,
+                get(move |request: Request| upgrade(Arc::clone(&shared), Arc::clone(&channel), request)),
+            );
+        }
+        if let Some(token) = router.management_token {
+            axum_router = axum_router.merge(management::routes(Arc::clone(&shared), token));
+        }
+        App {
+            shared,
+            router: axum_router,
+        }
+    }
+
+    /// The connection registry (send, broadcast, groups) from outside any handler.
+    pub fn connections(&self) -> Connections {
+        self.shared.connections.clone()
+    }
+
+    /// The routes as an axum router, to merge into an existing app. Serve that app with
+    /// `into_make_service_with_connect_info::<SocketAddr>()` so handlers see the peer address.
+    pub fn into_router(self) -> axum::Router {
+        self.router
+    }
+
+    /// Serves on `listener` until [`Server::shutdown`].
+    ///
+    /// # Errors
+    /// The listener's local address cannot be read.
+    pub async fn serve(self, listener: TcpListener) -> std::io::Result<Server> {
+        let local_addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let task = tokio::spawn(async move {
+            let result = axum::serve(listener, service)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(error) = result {
+                tracing::error!(%error, "the server stopped");
+            }
+        });
+        Ok(Server {
+            local_addr,
+            shared: self.shared,
+            stop: Some(stop),
+            task,
+        })
+    }
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    local_addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("connections", &self.connections)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a graceful shutdown went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// Connections still open (their `$disconnect` not finished) when the deadline passed.
+    pub unfinished: usize,
+}
+
+impl Server {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn connections(&self) -> Connections {
+        self.shared.connections.clone()
+    }
+
+    /// Stops accepting, closes every connection with 1001, and waits (up to the limits'
+    /// shutdown deadline) until every `$disconnect` has run.
+    pub async fn shutdown(mut self) -> ShutdownReport {
+        let shared = Arc::clone(&self.shared);
+        shared.shutting_down.store(true, Ordering::Release);
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        shared.connections.close_all(1001, "the server is shutting down");
+        let deadline = Instant::now() + shared.limits.shutdown_deadline;
+        loop {
+            let idle = shared.idle.notified();
+            if shared.slots.load(Ordering::Acquire) == 0 {
+                break;
+            }
+            if tokio::time::timeout_at(deadline, idle).await.is_err() {
+                break;
+            }
+        }
+        let _ = tokio::time::timeout_at(deadline, &mut self.task).await;
+        ShutdownReport {
+            unfinished: shared.slots.load(Ordering::Acquire),
+        }
+    }
+}
+
+fn status(code: StatusCode, text: impl Into<String>) -> Response {
+    (code, text.into()).into_response()
+}
+
+/// GET on a channel address: the handshake, `$connect`, and the upgrade.
+async fn upgrade(shared: Arc<Shared>, channel: Arc<Channel>, request: Request) -> Response {
+    if shared.shutting_down.load(Ordering::Acquire) {
+        return status(StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down");
+    }
+    let (mut parts, _body) = request.into_parts();
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let handshake = match Handshake::read(&mut parts).await {
+        Ok(handshake) => handshake,
+        Err(response) => return response,
+    };
+    if let Err(text) = handshake.check(&channel) {
+        return status(StatusCode::BAD_REQUEST, text);
+    }
+    // A slot is held from here until `$disconnect` has run.
+    if shared.slots.fetch_add(1, Ordering::AcqRel) >= shared.limits.max_connections {
+        shared.release();
+        return status(StatusCode::TOO_MANY_REQUESTS, "too many connections");
+    }
+    let connection_id = ConnectionId::random();
+    let request = ConnectRequest {
+        connection_id: connection_id.clone(),
+        request_id: ids::random(),
+        path: parts.uri.path().to_owned(),
+        path_params: Arc::new(handshake.path_params),
+        query: handshake.query,
+        headers: parts.headers,
+        identity: handshake.identity,
+        connections: shared.connections.clone(),
+    };
+    let span = tracing::info_span!("connect", connection_id = %connection_id, channel = %channel.address);
+    let accepted = match channel.dispatch.connect(&request).instrument(span).await {
+        Ok(Ok(accept)) => accept,
+        Ok(Err(reject)) => {
+            shared.release();
+            return status(reject.status, reject.message);
+        }
+        Err(panic) => {
+            tracing::error!(%panic, connection_id = %connection_id, "$connect panicked");
+            shared.release();
+            return status(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
+        }
+    };
+    let cx = Context {
+        connection_id,
+        request_id: String::new(),
+        route_key: String::new(),
+        event_type: EventType::Message,
+        connected_at: ids::now_ms(),
+        request_time_epoch: 0,
+        message_id: None,
+        identity: request.identity,
+        path_params: request.path_params,
+        attached: accepted.attached,
+        connections: shared.connections.clone(),
+    };
+    let failed = (Arc::clone(&shared), Arc::clone(&channel), cx.clone());
+    socket::configure(upgrade, &shared.limits)
+        .on_failed_upgrade(move |error| {
+            let (shared, channel, cx) = failed;
+            tracing::warn!(%error, connection_id = %cx.connection_id, "the upgrade failed after $connect");
+            tokio::spawn(async move {
+                disconnect(&shared, &channel, cx, Close {
+                    code: 1006,
+                    reason: "the upgrade failed".into(),
+                })
+                .await;
+            });
+        })
+        .on_upgrade(move |ws| {
+            let span = tracing::info_span!("connection", connection_id = %cx.connection_id, channel = %channel.address);
+            run(shared, channel, ws, cx).instrument(span)
+        })
+}
+
+/// What the handshake carried.
+struct Handshake {
+    identity: Identity,
+    path_params: BTreeMap<String, String>,
+    query: Vec<(String, String)>,
+    headers: serde_json::Value,
+}
+
+impl Handshake {
+    async fn read(parts: &mut Parts) -> Result<Handshake, Response> {
+        let source_ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let path_params = match RawPathParams::from_request_parts(parts, &()).await {
+            Ok(params) => params
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            Err(rejection) => return Err(rejection.into_response()),
+        };
+        let query = match Query::<Vec<(String, String)>>::try_from_uri(&parts.uri) {
+            Ok(Query(query)) => query,
+            Err(rejection) => return Err(rejection.into_response()),
+        };
+        let headers = parts
+            .headers
+            .iter()
+            .filter_map(|(name, value)| {
+                let value = value.to_str().ok()?;
+                Some((name.as_str().to_owned(), serde_json::Value::String(value.to_owned())))
+            })
+            .collect();
+        Ok(Handshake {
+            identity: Identity {
+                source_ip,
+                user_agent,
+            },
+            path_params,
+            query,
+            headers,
+        })
+    }
+
+    /// Validates the query and headers against the channel's `ws` binding schemas.
+    fn check(&self, channel: &Channel) -> Result<(), String> {
+        if let Some(schema) = &channel.query {
+            let query: serde_json::Map<String, serde_json::Value> = self
+                .query
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect();
+            schema
+                .validate(&serde_json::Value::Object(query))
+                .map_err(|errors| format!("Bad handshake: query: {errors}"))?;
+        }
+        if let Some(schema) = &channel.headers {
+            schema
+                .validate(&self.headers)
+                .map_err(|errors| format!("Bad handshake: headers: {errors}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// One connection, from the upgrade to `$disconnect`.
+async fn run(shared: Arc<Shared>, channel: Arc<Channel>, ws: axum::extract::ws::WebSocket, cx: Context) {
+    let limits = &shared.limits;
+    let (queue, mut outbound) = mpsc::channel::<Utf8Bytes>(limits.outbound_queue.max(1));
+    let entry = Arc::new(Entry::new(queue, cx.connected_at, cx.identity.clone()));
+    shared
+        .connections
+        .insert(cx.connection_id.clone(), Arc::clone(&entry));
+    if shared.shutting_down.load(Ordering::Acquire) {
+        entry.close.request(1001, "the server is shutting down");
+    }
+    let (mut writer, mut reader) = socket::split(ws);
+    let idle = sleep(limits.idle_timeout);
+    let lifetime = sleep(limits.max_lifetime);
+    tokio::pin!(idle, lifetime);
+    let close = loop {
+        tokio::select! {
+            biased;
+            (code, reason) = entry.close.requested() => {
+                writer.close(code, &reason).await;
+                break Close { code, reason };
+            }
+            () = &mut lifetime => {
+                let reason = "the connection reached its maximum lifetime";
+                writer.close(1001, reason).await;
+                break Close { code: 1001, reason: reason.into() };
+            }
+            () = &mut idle => {
+                let reason = "the connection was idle too long";
+                writer.close(1001, reason).await;
+                break Close { code: 1001, reason: reason.into() };
+            }
+            inbound = reader.next() => match inbound {
+                Inbound::Text(text) => {
+                    entry.touch();
+                    idle.as_mut().reset(Instant::now() + limits.idle_timeout);
+                    if let Some(frame) = handle(&shared, &channel, &cx, text).await {
+                        if !writer.text(frame.into()).await {
+                            break Close { code: 1006, reason: "the connection was lost".into() };
+                        }
+                    }
+                }
+                Inbound::Control => {}
+                Inbound::Binary => {
+                    let reason = "binary frames are not accepted: this API speaks JSON text";
+                    writer.close(1003, reason).await;
+                    break Close { code: 1003, reason: reason.into() };
+                }
+                Inbound::TooBig => {
+                    let reason = "the message is larger than the server accepts";
+                    writer.close(1009, reason).await;
+                    break Close { code: 1009, reason: reason.into() };
+                }
+                Inbound::Invalid(code) => {
+                    let reason = if code == 1007 { "the text is not UTF-8" } else { "WebSocket protocol error" };
+                    writer.close(code, reason).await;
+                    break Close { code, reason: reason.into() };
+                }
+                Inbound::Close(code, reason) => {
+                    writer.finish().await;
+                    break Close { code, reason };
+                }
+                Inbound::Broken => break Close { code: 1006, reason: "the connection was lost".into() },
+            },
+            Some(text) = outbound.recv() => {
+                entry.touch();
+                idle.as_mut().reset(Instant::now() + limits.idle_timeout);
+                if !writer.text(text).await {
+                    break Close { code: 1006, reason: "the connection was lost".into() };
+                }
+            }
+        }
+    };
+    drop(writer);
+    drop(reader);
+    tracing::debug!(code = close.code, reason = %close.reason, "closed");
+    disconnect(&shared, &channel, cx, close).await;
+}
+
+/// `$disconnect`, exactly once per accepted connection, then the slot is free.
+async fn disconnect(shared: &Shared, channel: &Channel, mut cx: Context, close: Close) {
+    shared.connections.remove(&cx.connection_id);
+    cx.event_type = EventType::Disconnect;
+    cx.route_key = "$disconnect".into();
+    cx.request_id = ids::random();
+    cx.request_time_epoch = ids::now_ms();
+    if let Err(panic) = channel.dispatch.disconnect(&cx, &close).await {
+        tracing::error!(%panic, "$disconnect panicked");
+    }
+    shared.release();
+}
+
+/// One text message: route, validate, call the handler, and say what to send back.
+async fn handle(shared: &Shared, channel: &Channel, base: &Context, text: Utf8Bytes) -> Option<String> {
+    let mut cx = base.clone();
+    cx.request_id = ids::random();
+    let message_id = ids::random();
+    cx.message_id = Some(message_id.clone());
+    cx.request_time_epoch = ids::now_ms();
+    let span = tracing::info_span!(
+        "message",
+        request_id = %cx.request_id,
+        message_id = %message_id,
+        route_key = tracing::field::Empty,
+    );
+    let outcome = channel.dispatch.message(&mut cx, text).instrument(span).await;
+    let id = cx.connection_id.as_str();
+    match outcome {
+        Outcome::Reply(Reply::None) => None,
+        Outcome::Reply(Reply::Text(text)) => Some(text),
+        Outcome::Reply(Reply::Message { text, schema, name }) => {
+            if shared.validate_outbound {
+                let checked = serde_json::from_str(&text)
+                    .map_err(|e| e.to_string())
+                    .and_then(|json| schema.validate(&json).map_err(|e| e.to_string()));
+                if let Err(error) = checked {
+                    tracing::error!(%error, message = name, route_key = %cx.route_key, "a reply breaks its schema");
+                    return Some(frames::internal_error(id, &cx.request_id));
+                }
+            }
+            Some(text)
+        }
+        Outcome::Forbidden => Some(frames::forbidden(id, &cx.request_id)),
+        Outcome::BadRequest(errors) => {
+            tracing::debug!(%errors, "bad request body");
+            let shown = shared.reveal_validation_errors.then_some(&errors);
+            Some(frames::bad_request_body(id, &message_id, shown))
+        }
+        Outcome::Failed(error) => {
+            tracing::error!(%error, route_key = %cx.route_key, "the handler failed");
+            Some(frames::internal_error(id, &cx.request_id))
+        }
+        Outcome::Panicked(panic) => {
+            tracing::error!(%panic, route_key = %cx.route_key, "the handler panicked");
+            Some(frames::internal_error(id, &cx.request_id))
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! The seam around the WebSocket implementation (axum's, on tungstenite): the rest of the
+//! runtime sees only these types, so the codec can be swapped by changing this file.
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+
+use crate::limits::Limits;
+
+/// What arrived from the client.
+pub(crate) enum Inbound {
+    Text(Utf8Bytes),
+    Binary,
+    /// A ping or a pong: the codec answers pings itself.
+    Control,
+    /// The client closed, with a code (1005 when it gave none).
+    Close(u16, String),
+    /// A frame or message over the size limits.
+    TooBig,
+    /// A protocol violation (1002) or text that is not UTF-8 (1007).
+    Invalid(u16),
+    /// The connection broke without a close handshake.
+    Broken,
+}
+
+/// Applies the size limits and small buffers to an upgrade.
+pub(crate) fn configure(upgrade: WebSocketUpgrade, limits: &Limits) -> WebSocketUpgrade {
+    upgrade
+        .max_frame_size(limits.max_frame_size)
+        .max_message_size(limits.max_message_size)
+        // Small buffers keep idle connections cheap; bigger messages grow them as needed.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+}
+
+pub(crate) fn split(socket: WebSocket) -> (Writer, Reader) {
+    let (sink, stream) = socket.split();
+    (Writer(sink), Reader(stream))
+}
+
+pub(crate) struct Reader(SplitStream<WebSocket>);
+
+impl Reader {
+    pub async fn next(&mut self) -> Inbound {
+        match self.0.next().await {
+            None => Inbound::Broken,
+            Some(Ok(Message::Text(text))) => Inbound::Text(text),
+            Some(Ok(Message::Binary(_))) => Inbound::Binary,
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => Inbound::Control,
+            Some(Ok(Message::Close(frame))) => match frame {
+                Some(frame) => Inbound::Close(frame.code, frame.reason.to_string()),
+                None => Inbound::Close(1005, String::new()),
+            },
+            Some(Err(error)) => {
+                // axum wraps tungstenite's error; its text names the kind.
+                let text = error.to_string();
+                if text.contains("Space limit exceeded") {
+                    Inbound::TooBig
+                } else if text.contains("UTF-8") {
+                    Inbound::Invalid(1007)
+                } else if text.contains("protocol error") {
+                    Inbound::Invalid(1002)
+                } else {
+                    Inbound::Broken
+                }
+            }
+        }
+    }
+}
+
+pub(crate) struct Writer(SplitSink<WebSocket, Message>);
+
+impl Writer {
+    /// Sends a text frame; `false` when the connection is gone.
+    pub async fn text(&mut self, text: Utf8Bytes) -> bool {
+        self.0.send(Message::Text(text)).await.is_ok()
+    }
+
+    /// Flushes what the codec queued (the reply to a client's close frame) and ends the sink.
+    pub async fn finish(&mut self) {
+        let _ = self.0.close().await;
+    }
+
+    /// Sends a close frame (best effort) and flushes.
+    pub async fn close(&mut self, code: u16, reason: &str) {
+        // Close reasons are limited to 123 bytes by RFC 6455.
+        let mut end = reason.len().min(123);
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from(&reason[..end]),
+        };
+        let _ = self.0.send(Message::Close(Some(frame))).await;
+        let _ = self.0.close().await;
+    }
+}

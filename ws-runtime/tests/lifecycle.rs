@@ -1,0 +1,266 @@
+//! Limits, `$disconnect` exactly once, shutdown, the management API and mounting in axum,
+//! with real clients over 127.0.0.1.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use futures_util::SinkExt;
+use serde_json::json;
+use support::*;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use ws_runtime::*;
+
+async fn bounded<F: std::future::Future<Output = ()>>(test: F) {
+    tokio::time::timeout(Duration::from_secs(30), test)
+        .await
+        .expect("the test took longer than 30 s");
+}
+
+async fn whoami(client: &mut Client) -> String {
+    send(client, json!({"action": "whoami"})).await;
+    recv(client).await["connectionId"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_frame_over_the_limit_closes_with_1009() {
+    bounded(async {
+        let (server, chat) = start(|r| r).await;
+        let mut a = connect(server.local_addr(), "/chat").await;
+        let id = whoami(&mut a).await;
+        let big = "x".repeat(33 * 1024);
+        a.send(WsMessage::text(json!({"action": "echo", "text": big}).to_string())).await.unwrap();
+        assert_eq!(closed(&mut a).await, 1009);
+        assert_eq!(chat.wait_disconnect(&id).await, [1009]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_message_over_the_limit_in_small_frames_closes_with_1009() {
+    bounded(async {
+        let limits = Limits { max_frame_size: 1024, max_message_size: 4096, ..Limits::default() };
+        let (server, chat) = start(|r| r.limits(limits)).await;
+        let mut a = connect(server.local_addr(), "/chat").await;
+        let id = whoami(&mut a).await;
+        let chunk = vec![b'x'; 1000];
+        a.send(WsMessage::Frame(Frame::message(chunk.clone(), OpCode::Data(Data::Text), false))).await.unwrap();
+        for _ in 0..5 {
+            let _ = a.send(WsMessage::Frame(Frame::message(chunk.clone(), OpCode::Data(Data::Continue), false))).await;
+        }
+        assert_eq!(closed(&mut a).await, 1009);
+        assert_eq!(chat.wait_disconnect(&id).await, [1009]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn binary_frames_close_with_1003() {
+    bounded(async {
+        let (server, chat) = start(|r| r).await;
+        let mut a = connect(server.local_addr(), "/chat").await;
+        let id = whoami(&mut a).await;
+        a.send(WsMessage::binary(vec![1, 2, 3])).await.unwrap();
+        assert_eq!(closed(&mut a).await, 1003);
+        assert_eq!(chat.wait_disconnect(&id).await, [1003]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn idle_connections_close_with_1001_and_messages_keep_them_open() {
+    bounded(async {
+        let limits = Limits { idle_timeout: Duration::from_millis(400), ..Limits::default() };
+        let (server, chat) = start(|r| r.limits(limits)).await;
+        let mut a = connect(server.local_addr(), "/chat").await;
+        let id = whoami(&mut a).await;
+        for _ in 0..4 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            assert_eq!(whoami(&mut a).await, id, "a message must reset the idle timer");
+        }
+        assert_eq!(closed(&mut a).await, 1001);
+        assert_eq!(chat.wait_disconnect(&id).await, [1001]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn connections_end_at_their_maximum_lifetime() {
+    bounded(async {
+        let limits = Limits { max_lifetime: Duration::from_millis(500), ..Limits::default() };
+        let (server, chat) = start(|r| r.limits(limits)).await;
+        let mut a = connect(server.local_addr(), "/chat").await;
+        let id = whoami(&mut a).await;
+        let started = std::time::Instant::now();
+        assert_eq!(closed(&mut a).await, 1001);
+        assert!(started.elapsed() < Duration::from_secs(3));
+        assert_eq!(chat.wait_disconnect(&id).await, [1001]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn connections_over_the_maximum_get_429() {
+    bounded(async {
+        let limits = Limits { max_connections: 2, ..Limits::default() };
+        let (server, chat) = start(|r| r.limits(limits)).await;
+        let mut a = connect(server.local_addr(), "/chat").await;
+        let _b = connect(server.local_addr(), "/chat").await;
+        let error = try_connect(server.local_addr(), "/chat").await.unwrap_err();
+        assert!(matches!(error, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 429));
+        let id = whoami(&mut a).await;
+        a.close(None).await.unwrap();
+        chat.wait_disconnect(&id).await;
+        let mut c = connect(server.local_addr(), "/chat").await;
+        whoami(&mut c).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_reader_too_slow_for_its_queue_is_closed_with_1008() {
+    bounded(async {
+        let limits = Limits { outbound_queue: 4, ..Limits::default() };
+        let (server, chat) = start(|r| r.limits(limits)).await;
+        let mut a = connect(server.local_addr(), "/chat").await;
+        let id = whoami(&mut a).await;
+        // The handler queues 10 frames while the connection's task is busy running it.
+        send(&mut a, json!({"action": "flood", "count": 10})).await;
+        assert_eq!(closed(&mut a).await, 1008);
+        assert_eq!(chat.wait_disconnect(&id).await, [1008]);
+        assert_eq!(server.connections().send(&ConnectionId::from(id.as_str()), "x"), Err(SendError::Gone));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn disconnect_runs_once_for_a_normal_close() {
+    bounded(async {
+        let (server, chat) = start(|r| r).await;
+        let mut a = connect(server.local_addr(), "/chat").await;
+        let id = whoami(&mut a).await;
+        a.close(None).await.unwrap();
+        assert_eq!(chat.wait_disconnect(&id).await, [1005]);
+        let mut b = connect(server.local_addr(), "/chat").await;
+        let id = whoami(&mut b).await;
+        b.close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+            code: 1000.into(),
+            reason: "bye".into(),
+        }))
+        .await
+        .unwrap();
+        assert_eq!(chat.wait_disconnect(&id).await, [1000]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn disconnect_runs_once_for_an_abrupt_reset() {
+    bounded(async {
+        let (server, chat) = start(|r| r).await;
+        let mut a = connect(server.local_addr(), "/chat").await;
+        let id = whoami(&mut a).await;
+        if let tokio_tungstenite::MaybeTlsStream::Plain(tcp) = a.get_ref() {
+            tcp.set_linger(Some(Duration::ZERO)).unwrap(); // close → RST, no close frame
+        }
+        drop(a);
+        assert_eq!(chat.wait_disconnect(&id).await, [1006]);
+        assert!(server.connections().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn graceful_shutdown_closes_everyone_with_1001_and_runs_every_disconnect() {
+    bounded(async {
+        let (server, chat) = start(|r| r).await;
+        let addr = server.local_addr();
+        let mut a = connect(addr, "/chat").await;
+        let mut b = connect(addr, "/rooms/x").await;
+        let ids = [whoami(&mut a).await, whoami(&mut b).await];
+        let report = server.shutdown().await;
+        assert_eq!(report.unfinished, 0);
+        assert_eq!(closed(&mut a).await, 1001);
+        assert_eq!(closed(&mut b).await, 1001);
+        for id in &ids {
+            assert_eq!(chat.disconnects(id), [1001], "exactly once, before shutdown returned");
+        }
+        assert!(try_connect(addr, "/chat").await.is_err(), "no new connections after shutdown");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_management_api() {
+    bounded(async {
+        let limits = Limits { max_message_size: 64, ..Limits::default() };
+        let (server, chat) = start(|r| r.limits(limits).management_api("s3cret")).await;
+        let addr = server.local_addr();
+        let mut a = connect(addr, "/chat").await;
+        let id = whoami(&mut a).await;
+        let request = |method: &str, path: &str, token: &str, body: &str| {
+            format!(
+                "{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+        };
+        let path = format!("/@connections/{id}");
+        assert_eq!(http(addr, &request("GET", &path, "wrong", "")).await.0, 401);
+        assert_eq!(http(addr, &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).await.0, 401);
+        assert_eq!(http(addr, &request("POST", &path, "s3cret", r#"{"hello":1}"#)).await.0, 200);
+        assert_eq!(recv(&mut a).await, json!({"hello": 1}));
+        assert_eq!(http(addr, &request("POST", &path, "s3cret", &"x".repeat(65))).await.0, 413);
+        let (status, body) = http(addr, &request("GET", &path, "s3cret", "")).await;
+        assert_eq!(status, 200);
+        let info: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(info["identity"]["sourceIp"], "127.0.0.1");
+        assert!(info["connectedAt"].as_u64().unwrap() <= info["lastActiveAt"].as_u64().unwrap());
+        assert_eq!(http(addr, &request("DELETE", &path, "s3cret", "")).await.0, 204);
+        assert_eq!(closed(&mut a).await, 1000);
+        chat.wait_disconnect(&id).await;
+        assert_eq!(http(addr, &request("GET", &path, "s3cret", "")).await.0, 410);
+        assert_eq!(http(addr, &request("POST", &path, "s3cret", "x")).await.0, 410);
+        assert_eq!(http(addr, &request("DELETE", &path, "s3cret", "")).await.0, 410);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_management_api_is_off_by_default() {
+    bounded(async {
+        let (server, _) = start(|r| r).await;
+        let (status, _) = http(
+            server.local_addr(),
+            "GET /@connections/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert_eq!(status, 404);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_channel_router_mounts_inside_an_existing_axum_app() {
+    bounded(async {
+        let chat = Chat::default();
+        let app = Router::new().channel("/ws/chat", chat.clone()).build().unwrap();
+        let existing = axum::Router::new()
+            .route("/health", axum::routing::get(|| async { "ok" }))
+            .merge(app.into_router());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let service = existing.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let task = tokio::spawn(async move { axum::serve(listener, service).await });
+        let (status, body) = http(addr, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+        assert_eq!((status, body.as_str()), (200, "ok"));
+        let mut a = connect(addr, "/ws/chat").await;
+        send(&mut a, json!({"action": "echo", "text": "mounted"})).await;
+        assert_eq!(recv(&mut a).await["text"], "mounted");
+        task.abort();
+    })
+    .await;
+}
