@@ -67,7 +67,8 @@ pub enum SendError {
 }
 
 /// Close code for a reader that cannot keep up (policy violation).
-pub(crate) const SLOW_READER: (u16, &str) = (1008, "outbound queue full: the client reads too slowly");
+pub(crate) const SLOW_READER: (u16, &str) =
+    (1008, "outbound queue full: the client reads too slowly");
 
 /// Every open connection of a server. Cheap to clone; all clones share one registry.
 #[derive(Clone, Default)]
@@ -188,7 +189,10 @@ impl Connections {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<ConnectionId, Arc<Entry>>> {
-        self.inner.connections.read().unwrap_or_else(|e| e.into_inner())
+        self.inner
+            .connections
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<ConnectionId, Arc<Entry>>> {
@@ -226,7 +230,11 @@ impl Connections {
     ///
     /// # Errors
     /// As [`Connections::send`]; a value that cannot be JSON is a bug and sends nothing.
-    pub fn send_json<T: Serialize + ?Sized>(&self, id: &ConnectionId, value: &T) -> Result<(), SendError> {
+    pub fn send_json<T: Serialize + ?Sized>(
+        &self,
+        id: &ConnectionId,
+        value: &T,
+    ) -> Result<(), SendError> {
         match serde_json::to_string(value) {
             Ok(text) => self.send(id, text),
             Err(error) => {

@@ -48,13 +48,20 @@ use crate::routes::Routes;
 pub trait Handler<R: Routes>: Send + Sync + 'static {
     /// `$connect`: runs before the upgrade completes. Reject with a status the client receives as
     /// the HTTP response, or accept and attach state that later events see.
-    fn connect(&self, request: &ConnectRequest) -> impl Future<Output = Result<Accept, Reject>> + Send {
+    fn connect(
+        &self,
+        request: &ConnectRequest,
+    ) -> impl Future<Output = Result<Accept, Reject>> + Send {
         let _ = request;
         std::future::ready(Ok(Accept::new()))
     }
 
     /// A routed message (or `$default`). What it returns is sent back as a frame.
-    fn message(&self, cx: &Context, message: R) -> impl Future<Output = Result<Reply, HandlerError>> + Send;
+    fn message(
+        &self,
+        cx: &Context,
+        message: R,
+    ) -> impl Future<Output = Result<Reply, HandlerError>> + Send;
 
     /// `$disconnect`: once per accepted connection, after it closed, with the close code.
     fn disconnect(&self, cx: &Context, close: &Close) -> impl Future<Output = ()> + Send {

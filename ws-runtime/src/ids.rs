@@ -1,8 +1,31 @@
 //! Unguessable ids and the clock.
+//!
+//! Connection ids take 128 bits from the operating system each. Request and message ids, two per
+//! message, come from a keyed pseudo-random function instead (SipHash over a counter, keyed with
+//! 128 bits from the operating system once per process): as unguessable without the key, and
+//! without two system calls per message.
 
+use std::hash::{BuildHasher, Hasher};
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// A fresh id for a request or a message: 128 bits of SipHash(key, counter), base64url.
+pub(crate) fn event() -> String {
+    static KEY: LazyLock<std::collections::hash_map::RandomState> =
+        LazyLock::new(std::collections::hash_map::RandomState::new);
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let half = |lane: u64| {
+        let mut hasher = KEY.build_hasher();
+        hasher.write_u64(n);
+        hasher.write_u64(lane);
+        hasher.finish()
+    };
+    encode(u128::from(half(0)) | (u128::from(half(1)) << 64))
+}
 
 /// 128 random bits from the operating system, as 22 characters of base64url.
 pub(crate) fn random() -> String {
@@ -19,7 +42,10 @@ pub(crate) fn random() -> String {
         bytes[8..].copy_from_slice(&(t as u64).to_le_bytes());
         tracing::error!("no randomness from the operating system: ids are predictable");
     }
-    let value = u128::from_le_bytes(bytes);
+    encode(u128::from_le_bytes(bytes))
+}
+
+fn encode(value: u128) -> String {
     (0..22)
         .map(|i| ALPHABET[((value >> (i * 6)) & 63) as usize] as char)
         .collect()
@@ -36,9 +62,15 @@ pub(crate) fn now_ms() -> u64 {
 mod tests {
     #[test]
     fn ids_are_distinct_and_url_safe() {
-        let ids: std::collections::HashSet<String> = (0..10_000).map(|_| super::random()).collect();
-        assert_eq!(ids.len(), 10_000);
-        assert!(ids.iter().all(|id| id.len() == 22
-            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')));
+        let ids: std::collections::HashSet<String> = (0..10_000)
+            .flat_map(|_| [super::random(), super::event()])
+            .collect();
+        assert_eq!(ids.len(), 20_000);
+        assert!(ids.iter().all(|id| {
+            id.len() == 22
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        }));
     }
 }

@@ -25,36 +25,45 @@ pub(crate) fn routes(shared: Arc<Shared>, token: String) -> axum::Router {
     let (t1, t2, t3) = (Arc::clone(&token), Arc::clone(&token), token);
     axum::Router::new().route(
         "/@connections/{id}",
-        post(move |headers: HeaderMap, Path(id): Path<String>, body: Bytes| async move {
-            authorized(&headers, &t1)?;
-            if body.len() > s1.limits.max_message_size {
-                return Err(StatusCode::PAYLOAD_TOO_LARGE.into_response());
-            }
-            let text = String::from_utf8(body.to_vec())
-                .map_err(|_| (StatusCode::BAD_REQUEST, "the message must be UTF-8 text").into_response())?;
-            match s1.connections.send(&ConnectionId::from(id.as_str()), text) {
-                Ok(()) => Ok(StatusCode::OK.into_response()),
-                Err(SendError::Gone | SendError::SlowReader) => Err(StatusCode::GONE.into_response()),
-            }
-        })
-        .get(move |headers: HeaderMap, Path(id): Path<String>| async move {
-            authorized(&headers, &t2)?;
-            match s2.connections.get(&ConnectionId::from(id.as_str())) {
-                Some(info) => Ok((
-                    [(header::CONTENT_TYPE, "application/json")],
-                    serde_json::to_string(&info).unwrap_or_default(),
-                )
-                    .into_response()),
-                None => Err(StatusCode::GONE.into_response()),
-            }
-        })
-        .delete(move |headers: HeaderMap, Path(id): Path<String>| async move {
-            authorized(&headers, &t3)?;
-            match s3.connections.disconnect(&ConnectionId::from(id.as_str())) {
-                Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
-                Err(_) => Err(StatusCode::GONE.into_response()),
-            }
-        }),
+        post(
+            move |headers: HeaderMap, Path(id): Path<String>, body: Bytes| async move {
+                authorized(&headers, &t1)?;
+                if body.len() > s1.limits.max_message_size {
+                    return Err(StatusCode::PAYLOAD_TOO_LARGE.into_response());
+                }
+                let text = String::from_utf8(body.to_vec()).map_err(|_| {
+                    (StatusCode::BAD_REQUEST, "the message must be UTF-8 text").into_response()
+                })?;
+                match s1.connections.send(&ConnectionId::from(id.as_str()), text) {
+                    Ok(()) => Ok(StatusCode::OK.into_response()),
+                    Err(SendError::Gone | SendError::SlowReader) => {
+                        Err(StatusCode::GONE.into_response())
+                    }
+                }
+            },
+        )
+        .get(
+            move |headers: HeaderMap, Path(id): Path<String>| async move {
+                authorized(&headers, &t2)?;
+                match s2.connections.get(&ConnectionId::from(id.as_str())) {
+                    Some(info) => Ok((
+                        [(header::CONTENT_TYPE, "application/json")],
+                        serde_json::to_string(&info).unwrap_or_default(),
+                    )
+                        .into_response()),
+                    None => Err(StatusCode::GONE.into_response()),
+                }
+            },
+        )
+        .delete(
+            move |headers: HeaderMap, Path(id): Path<String>| async move {
+                authorized(&headers, &t3)?;
+                match s3.connections.disconnect(&ConnectionId::from(id.as_str())) {
+                    Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
+                    Err(_) => Err(StatusCode::GONE.into_response()),
+                }
+            },
+        ),
     )
 }
 

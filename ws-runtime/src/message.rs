@@ -48,7 +48,9 @@ pub trait Message: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The schema's violations, or serde's error when the JSON is valid but does not fit the type
     /// (a schema looser than the type).
     fn from_json(json: Value) -> Result<Self, DecodeError> {
-        Self::schema().validate(&json).map_err(DecodeError::Invalid)?;
+        Self::schema()
+            .validate(&json)
+            .map_err(DecodeError::Invalid)?;
         serde_json::from_value(json).map_err(|e| DecodeError::Type(e.to_string()))
     }
 }
@@ -61,7 +63,9 @@ pub struct Schema {
 
 impl fmt::Debug for Schema {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Schema").field("json", &self.json).finish_non_exhaustive()
+        f.debug_struct("Schema")
+            .field("json", &self.json)
+            .finish_non_exhaustive()
     }
 }
 
@@ -155,7 +159,11 @@ impl fmt::Display for ValidationErrors {
             if i > 0 {
                 f.write_str("; ")?;
             }
-            let at = if e.instance_path.is_empty() { "/" } else { &e.instance_path };
+            let at = if e.instance_path.is_empty() {
+                "/"
+            } else {
+                &e.instance_path
+            };
             write!(f, "{at}: {}", e.message)?;
         }
         Ok(())

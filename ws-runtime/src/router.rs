@@ -163,7 +163,10 @@ impl Router {
             }
             seen.push(&channel.address);
             (channel.check)().map_err(|e| e.in_channel(&channel.address))?;
-            for schema in [&channel.options.query, &channel.options.headers].into_iter().flatten() {
+            for schema in [&channel.options.query, &channel.options.headers]
+                .into_iter()
+                .flatten()
+            {
                 schema.compile().map_err(|message| RouterError::Schema {
                     channel: channel.address.clone(),
                     route: "$connect".into(),
@@ -242,9 +245,16 @@ pub(crate) enum Outcome {
 
 /// A channel's handler with its route type erased, so one server holds many channels.
 pub(crate) trait Dispatch: Send + Sync + 'static {
-    fn connect<'a>(&'a self, request: &'a ConnectRequest) -> BoxFuture<'a, Result<Result<Accept, Reject>, String>>;
+    fn connect<'a>(
+        &'a self,
+        request: &'a ConnectRequest,
+    ) -> BoxFuture<'a, Result<Result<Accept, Reject>, String>>;
     fn message<'a>(&'a self, cx: &'a mut Context, text: Utf8Bytes) -> BoxFuture<'a, Outcome>;
-    fn disconnect<'a>(&'a self, cx: &'a Context, close: &'a Close) -> BoxFuture<'a, Result<(), String>>;
+    fn disconnect<'a>(
+        &'a self,
+        cx: &'a Context,
+        close: &'a Close,
+    ) -> BoxFuture<'a, Result<(), String>>;
 }
 
 struct Typed<R, H> {
@@ -261,7 +271,10 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 impl<R: Routes, H: Handler<R>> Dispatch for Typed<R, H> {
-    fn connect<'a>(&'a self, request: &'a ConnectRequest) -> BoxFuture<'a, Result<Result<Accept, Reject>, String>> {
+    fn connect<'a>(
+        &'a self,
+        request: &'a ConnectRequest,
+    ) -> BoxFuture<'a, Result<Result<Accept, Reject>, String>> {
         Box::pin(async move {
             AssertUnwindSafe(self.handler.connect(request))
                 .catch_unwind()
@@ -273,17 +286,22 @@ impl<R: Routes, H: Handler<R>> Dispatch for Typed<R, H> {
     fn message<'a>(&'a self, cx: &'a mut Context, text: Utf8Bytes) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
             let json: Option<serde_json::Value> = serde_json::from_str(&text).ok();
-            let key = json.as_ref().map(|j| R::selection().evaluate(j)).unwrap_or_default();
+            let key = json
+                .as_ref()
+                .map(|j| R::selection().evaluate(j))
+                .unwrap_or_default();
             let routed = match json {
                 Some(json) if R::keys().contains(&key.as_str()) => match R::decode(&key, json) {
                     Ok(route) => route,
                     Err(DecodeError::Invalid(errors)) => return Outcome::BadRequest(errors),
                     Err(DecodeError::Type(message)) => {
-                        return Outcome::BadRequest(ValidationErrors(vec![crate::message::ValidationError {
-                            instance_path: String::new(),
-                            schema_path: String::new(),
-                            message,
-                        }]));
+                        return Outcome::BadRequest(ValidationErrors(vec![
+                            crate::message::ValidationError {
+                                instance_path: String::new(),
+                                schema_path: String::new(),
+                                message,
+                            },
+                        ]));
                     }
                     Err(DecodeError::UnknownRoute(_)) => return Outcome::Forbidden,
                 },
@@ -298,7 +316,10 @@ impl<R: Routes, H: Handler<R>> Dispatch for Typed<R, H> {
             cx.route_key = routed.route_key().to_owned();
             tracing::Span::current().record("route_key", cx.route_key.as_str());
             let cx: &Context = cx;
-            match AssertUnwindSafe(self.handler.message(cx, routed)).catch_unwind().await {
+            match AssertUnwindSafe(self.handler.message(cx, routed))
+                .catch_unwind()
+                .await
+            {
                 Ok(Ok(reply)) => Outcome::Reply(reply),
                 Ok(Err(error)) => Outcome::Failed(error.message),
                 Err(panic) => Outcome::Panicked(panic_text(&*panic)),
@@ -306,7 +327,11 @@ impl<R: Routes, H: Handler<R>> Dispatch for Typed<R, H> {
         })
     }
 
-    fn disconnect<'a>(&'a self, cx: &'a Context, close: &'a Close) -> BoxFuture<'a, Result<(), String>> {
+    fn disconnect<'a>(
+        &'a self,
+        cx: &'a Context,
+        close: &'a Close,
+    ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             AssertUnwindSafe(self.handler.disconnect(cx, close))
                 .catch_unwind()

@@ -197,7 +197,9 @@ fn parse_path(path: &str) -> Result<Vec<String>, String> {
             if name.is_empty() {
                 Err(format!("the path `{path}` has an empty segment"))
             } else if name.contains(['{', '}', '$']) || name.chars().any(char::is_whitespace) {
-                Err(format!("the path segment `{name}` holds a character paths cannot"))
+                Err(format!(
+                    "the path segment `{name}` holds a character paths cannot"
+                ))
             } else {
                 Ok(name.to_owned())
             }
@@ -224,7 +226,10 @@ mod tests {
         assert!(braces.single_path().is_some());
 
         let template = Selection::parse("v1:${request.body.service}/${request.body.op}!").unwrap();
-        assert_eq!(template.evaluate(&json!({"service": "s", "op": "o"})), "v1:s/o!");
+        assert_eq!(
+            template.evaluate(&json!({"service": "s", "op": "o"})),
+            "v1:s/o!"
+        );
         assert!(template.single_path().is_none());
 
         let literal = Selection::parse("always").unwrap();
@@ -235,7 +240,10 @@ mod tests {
     fn evaluation_is_once_and_total() {
         let s = Selection::parse("$request.body.action").unwrap();
         // No recursion: a value that looks like an expression is just text.
-        assert_eq!(s.evaluate(&json!({"action": "${request.body.x}", "x": "y"})), "${request.body.x}");
+        assert_eq!(
+            s.evaluate(&json!({"action": "${request.body.x}", "x": "y"})),
+            "${request.body.x}"
+        );
         assert_eq!(s.evaluate(&json!({})), "");
         assert_eq!(s.evaluate(&json!({"action": null})), "");
         assert_eq!(s.evaluate(&json!({"action": {"a": 1}})), "");

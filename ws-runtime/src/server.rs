@@ -93,7 +93,9 @@ impl App {
             let shared = Arc::clone(&shared);
             axum_router = axum_router.route(
                 &address,
-                get(move |request: Request| upgrade(Arc::clone(&shared), Arc::clone(&channel), request)),
+                get(move |request: Request| {
+                    upgrade(Arc::clone(&shared), Arc::clone(&channel), request)
+                }),
             );
         }
         if let Some(token) = router.management_token {
@@ -186,7 +188,9 @@ impl Server {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        shared.connections.close_all(1001, "the server is shutting down");
+        shared
+            .connections
+            .close_all(1001, "the server is shutting down");
         let deadline = Instant::now() + shared.limits.shutdown_deadline;
         loop {
             let idle = shared.idle.notified();
@@ -211,7 +215,10 @@ fn status(code: StatusCode, text: impl Into<String>) -> Response {
 /// GET on a channel address: the handshake, `$connect`, and the upgrade.
 async fn upgrade(shared: Arc<Shared>, channel: Arc<Channel>, request: Request) -> Response {
     if shared.shutting_down.load(Ordering::Acquire) {
-        return status(StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down");
+        return status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is shutting down",
+        );
     }
     let (mut parts, _body) = request.into_parts();
     let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
@@ -233,7 +240,7 @@ async fn upgrade(shared: Arc<Shared>, channel: Arc<Channel>, request: Request) -
     let connection_id = ConnectionId::random();
     let request = ConnectRequest {
         connection_id: connection_id.clone(),
-        request_id: ids::random(),
+        request_id: ids::event(),
         path: parts.uri.path().to_owned(),
         path_params: Arc::new(handshake.path_params),
         query: handshake.query,
@@ -241,7 +248,8 @@ async fn upgrade(shared: Arc<Shared>, channel: Arc<Channel>, request: Request) -
         identity: handshake.identity,
         connections: shared.connections.clone(),
     };
-    let span = tracing::info_span!("connect", connection_id = %connection_id, channel = %channel.address);
+    let span =
+        tracing::info_span!("connect", connection_id = %connection_id, channel = %channel.address);
     let accepted = match channel.dispatch.connect(&request).instrument(span).await {
         Ok(Ok(accept)) => accept,
         Ok(Err(reject)) => {
@@ -321,7 +329,10 @@ impl Handshake {
             .iter()
             .filter_map(|(name, value)| {
                 let value = value.to_str().ok()?;
-                Some((name.as_str().to_owned(), serde_json::Value::String(value.to_owned())))
+                Some((
+                    name.as_str().to_owned(),
+                    serde_json::Value::String(value.to_owned()),
+                ))
             })
             .collect();
         Ok(Handshake {
@@ -357,7 +368,12 @@ impl Handshake {
 }
 
 /// One connection, from the upgrade to `$disconnect`.
-async fn run(shared: Arc<Shared>, channel: Arc<Channel>, ws: axum::extract::ws::WebSocket, cx: Context) {
+async fn run(
+    shared: Arc<Shared>,
+    channel: Arc<Channel>,
+    ws: axum::extract::ws::WebSocket,
+    cx: Context,
+) {
     let limits = &shared.limits;
     let (queue, mut outbound) = mpsc::channel::<Utf8Bytes>(limits.outbound_queue.max(1));
     let entry = Arc::new(Entry::new(queue, cx.connected_at, cx.identity.clone()));
@@ -392,10 +408,9 @@ async fn run(shared: Arc<Shared>, channel: Arc<Channel>, ws: axum::extract::ws::
                 Inbound::Text(text) => {
                     entry.touch();
                     idle.as_mut().reset(Instant::now() + limits.idle_timeout);
-                    if let Some(frame) = handle(&shared, &channel, &cx, text).await {
-                        if !writer.text(frame.into()).await {
-                            break Close { code: 1006, reason: "the connection was lost".into() };
-                        }
+                    let reply = handle(&shared, &channel, &cx, text).await;
+                    if let Some(frame) = reply && !writer.text(frame.into()).await {
+                        break Close { code: 1006, reason: "the connection was lost".into() };
                     }
                 }
                 Inbound::Control => {}
@@ -440,7 +455,7 @@ async fn disconnect(shared: &Shared, channel: &Channel, mut cx: Context, close: 
     shared.connections.remove(&cx.connection_id);
     cx.event_type = EventType::Disconnect;
     cx.route_key = "$disconnect".into();
-    cx.request_id = ids::random();
+    cx.request_id = ids::event();
     cx.request_time_epoch = ids::now_ms();
     if let Err(panic) = channel.dispatch.disconnect(&cx, &close).await {
         tracing::error!(%panic, "$disconnect panicked");
@@ -449,10 +464,15 @@ async fn disconnect(shared: &Shared, channel: &Channel, mut cx: Context, close: 
 }
 
 /// One text message: route, validate, call the handler, and say what to send back.
-async fn handle(shared: &Shared, channel: &Channel, base: &Context, text: Utf8Bytes) -> Option<String> {
+async fn handle(
+    shared: &Shared,
+    channel: &Channel,
+    base: &Context,
+    text: Utf8Bytes,
+) -> Option<String> {
     let mut cx = base.clone();
-    cx.request_id = ids::random();
-    let message_id = ids::random();
+    cx.request_id = ids::event();
+    let message_id = ids::event();
     cx.message_id = Some(message_id.clone());
     cx.request_time_epoch = ids::now_ms();
     let span = tracing::info_span!(
@@ -461,7 +481,11 @@ async fn handle(shared: &Shared, channel: &Channel, base: &Context, text: Utf8By
         message_id = %message_id,
         route_key = tracing::field::Empty,
     );
-    let outcome = channel.dispatch.message(&mut cx, text).instrument(span).await;
+    let outcome = channel
+        .dispatch
+        .message(&mut cx, text)
+        .instrument(span)
+        .await;
     let id = cx.connection_id.as_str();
     match outcome {
         Outcome::Reply(Reply::None) => None,

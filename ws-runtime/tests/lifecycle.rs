@@ -23,7 +23,10 @@ async fn bounded<F: std::future::Future<Output = ()>>(test: F) {
 
 async fn whoami(client: &mut Client) -> String {
     send(client, json!({"action": "whoami"})).await;
-    recv(client).await["connectionId"].as_str().unwrap().to_owned()
+    recv(client).await["connectionId"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -33,7 +36,11 @@ async fn a_frame_over_the_limit_closes_with_1009() {
         let mut a = connect(server.local_addr(), "/chat").await;
         let id = whoami(&mut a).await;
         let big = "x".repeat(33 * 1024);
-        a.send(WsMessage::text(json!({"action": "echo", "text": big}).to_string())).await.unwrap();
+        a.send(WsMessage::text(
+            json!({"action": "echo", "text": big}).to_string(),
+        ))
+        .await
+        .unwrap();
         assert_eq!(closed(&mut a).await, 1009);
         assert_eq!(chat.wait_disconnect(&id).await, [1009]);
     })
@@ -43,14 +50,30 @@ async fn a_frame_over_the_limit_closes_with_1009() {
 #[tokio::test]
 async fn a_message_over_the_limit_in_small_frames_closes_with_1009() {
     bounded(async {
-        let limits = Limits { max_frame_size: 1024, max_message_size: 4096, ..Limits::default() };
+        let limits = Limits {
+            max_frame_size: 1024,
+            max_message_size: 4096,
+            ..Limits::default()
+        };
         let (server, chat) = start(|r| r.limits(limits)).await;
         let mut a = connect(server.local_addr(), "/chat").await;
         let id = whoami(&mut a).await;
         let chunk = vec![b'x'; 1000];
-        a.send(WsMessage::Frame(Frame::message(chunk.clone(), OpCode::Data(Data::Text), false))).await.unwrap();
+        a.send(WsMessage::Frame(Frame::message(
+            chunk.clone(),
+            OpCode::Data(Data::Text),
+            false,
+        )))
+        .await
+        .unwrap();
         for _ in 0..5 {
-            let _ = a.send(WsMessage::Frame(Frame::message(chunk.clone(), OpCode::Data(Data::Continue), false))).await;
+            let _ = a
+                .send(WsMessage::Frame(Frame::message(
+                    chunk.clone(),
+                    OpCode::Data(Data::Continue),
+                    false,
+                )))
+                .await;
         }
         assert_eq!(closed(&mut a).await, 1009);
         assert_eq!(chat.wait_disconnect(&id).await, [1009]);
@@ -74,13 +97,20 @@ async fn binary_frames_close_with_1003() {
 #[tokio::test]
 async fn idle_connections_close_with_1001_and_messages_keep_them_open() {
     bounded(async {
-        let limits = Limits { idle_timeout: Duration::from_millis(400), ..Limits::default() };
+        let limits = Limits {
+            idle_timeout: Duration::from_millis(400),
+            ..Limits::default()
+        };
         let (server, chat) = start(|r| r.limits(limits)).await;
         let mut a = connect(server.local_addr(), "/chat").await;
         let id = whoami(&mut a).await;
         for _ in 0..4 {
             tokio::time::sleep(Duration::from_millis(200)).await;
-            assert_eq!(whoami(&mut a).await, id, "a message must reset the idle timer");
+            assert_eq!(
+                whoami(&mut a).await,
+                id,
+                "a message must reset the idle timer"
+            );
         }
         assert_eq!(closed(&mut a).await, 1001);
         assert_eq!(chat.wait_disconnect(&id).await, [1001]);
@@ -91,7 +121,10 @@ async fn idle_connections_close_with_1001_and_messages_keep_them_open() {
 #[tokio::test]
 async fn connections_end_at_their_maximum_lifetime() {
     bounded(async {
-        let limits = Limits { max_lifetime: Duration::from_millis(500), ..Limits::default() };
+        let limits = Limits {
+            max_lifetime: Duration::from_millis(500),
+            ..Limits::default()
+        };
         let (server, chat) = start(|r| r.limits(limits)).await;
         let mut a = connect(server.local_addr(), "/chat").await;
         let id = whoami(&mut a).await;
@@ -106,12 +139,17 @@ async fn connections_end_at_their_maximum_lifetime() {
 #[tokio::test]
 async fn connections_over_the_maximum_get_429() {
     bounded(async {
-        let limits = Limits { max_connections: 2, ..Limits::default() };
+        let limits = Limits {
+            max_connections: 2,
+            ..Limits::default()
+        };
         let (server, chat) = start(|r| r.limits(limits)).await;
         let mut a = connect(server.local_addr(), "/chat").await;
         let _b = connect(server.local_addr(), "/chat").await;
         let error = try_connect(server.local_addr(), "/chat").await.unwrap_err();
-        assert!(matches!(error, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 429));
+        assert!(
+            matches!(error, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 429)
+        );
         let id = whoami(&mut a).await;
         a.close(None).await.unwrap();
         chat.wait_disconnect(&id).await;
@@ -124,7 +162,10 @@ async fn connections_over_the_maximum_get_429() {
 #[tokio::test]
 async fn a_reader_too_slow_for_its_queue_is_closed_with_1008() {
     bounded(async {
-        let limits = Limits { outbound_queue: 4, ..Limits::default() };
+        let limits = Limits {
+            outbound_queue: 4,
+            ..Limits::default()
+        };
         let (server, chat) = start(|r| r.limits(limits)).await;
         let mut a = connect(server.local_addr(), "/chat").await;
         let id = whoami(&mut a).await;
@@ -132,7 +173,12 @@ async fn a_reader_too_slow_for_its_queue_is_closed_with_1008() {
         send(&mut a, json!({"action": "flood", "count": 10})).await;
         assert_eq!(closed(&mut a).await, 1008);
         assert_eq!(chat.wait_disconnect(&id).await, [1008]);
-        assert_eq!(server.connections().send(&ConnectionId::from(id.as_str()), "x"), Err(SendError::Gone));
+        assert_eq!(
+            server
+                .connections()
+                .send(&ConnectionId::from(id.as_str()), "x"),
+            Err(SendError::Gone)
+        );
     })
     .await;
 }
@@ -165,7 +211,7 @@ async fn disconnect_runs_once_for_an_abrupt_reset() {
         let mut a = connect(server.local_addr(), "/chat").await;
         let id = whoami(&mut a).await;
         if let tokio_tungstenite::MaybeTlsStream::Plain(tcp) = a.get_ref() {
-            tcp.set_linger(Some(Duration::ZERO)).unwrap(); // close → RST, no close frame
+            tcp.set_zero_linger().unwrap(); // close → RST, no close frame
         }
         drop(a);
         assert_eq!(chat.wait_disconnect(&id).await, [1006]);
@@ -187,9 +233,16 @@ async fn graceful_shutdown_closes_everyone_with_1001_and_runs_every_disconnect()
         assert_eq!(closed(&mut a).await, 1001);
         assert_eq!(closed(&mut b).await, 1001);
         for id in &ids {
-            assert_eq!(chat.disconnects(id), [1001], "exactly once, before shutdown returned");
+            assert_eq!(
+                chat.disconnects(id),
+                [1001],
+                "exactly once, before shutdown returned"
+            );
         }
-        assert!(try_connect(addr, "/chat").await.is_err(), "no new connections after shutdown");
+        assert!(
+            try_connect(addr, "/chat").await.is_err(),
+            "no new connections after shutdown"
+        );
     })
     .await;
 }
@@ -247,7 +300,10 @@ async fn the_management_api_is_off_by_default() {
 async fn a_channel_router_mounts_inside_an_existing_axum_app() {
     bounded(async {
         let chat = Chat::default();
-        let app = Router::new().channel("/ws/chat", chat.clone()).build().unwrap();
+        let app = Router::new()
+            .channel("/ws/chat", chat.clone())
+            .build()
+            .unwrap();
         let existing = axum::Router::new()
             .route("/health", axum::routing::get(|| async { "ok" }))
             .merge(app.into_router());
@@ -255,7 +311,11 @@ async fn a_channel_router_mounts_inside_an_existing_axum_app() {
         let addr = listener.local_addr().unwrap();
         let service = existing.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let task = tokio::spawn(async move { axum::serve(listener, service).await });
-        let (status, body) = http(addr, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+        let (status, body) = http(
+            addr,
+            "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
         assert_eq!((status, body.as_str()), (200, "ok"));
         let mut a = connect(addr, "/ws/chat").await;
         send(&mut a, json!({"action": "echo", "text": "mounted"})).await;

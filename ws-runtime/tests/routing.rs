@@ -6,10 +6,10 @@ mod support;
 
 use std::time::Duration;
 
+use futures_util::SinkExt;
 use serde_json::json;
 use support::*;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use futures_util::SinkExt;
 use ws_runtime::*;
 
 async fn bounded<F: std::future::Future<Output = ()>>(test: F) {
@@ -27,7 +27,10 @@ async fn a_valid_message_reaches_its_route_and_two_way_routes_reply() {
         send(&mut a, json!({"action": "echo", "text": "ping"})).await;
         assert_eq!(recv(&mut a).await, json!({"type": "echo", "text": "ping"}));
         send(&mut a, json!({"action": "sendMessage", "text": "hi"})).await;
-        assert_eq!(recv(&mut b).await, json!({"type": "message", "from": "ada", "text": "hi"}));
+        assert_eq!(
+            recv(&mut b).await,
+            json!({"type": "message", "from": "ada", "text": "hi"})
+        );
         silent(&mut a).await; // broadcast_except: not to the sender
         let routes: Vec<String> = chat
             .events()
@@ -48,7 +51,10 @@ async fn no_match_goes_to_default_and_so_does_text_that_is_not_json() {
         let (server, _) = start(|r| r).await;
         let mut a = connect(server.local_addr(), "/chat").await;
         send(&mut a, json!({"action": "nope"})).await;
-        assert_eq!(recv(&mut a).await, json!({"default": r#"{"action":"nope"}"#}));
+        assert_eq!(
+            recv(&mut a).await,
+            json!({"default": r#"{"action":"nope"}"#})
+        );
         a.send(WsMessage::text("not json at all")).await.unwrap();
         assert_eq!(recv(&mut a).await, json!({"default": "not json at all"}));
         // Missing key evaluates to "", which no route has.
@@ -90,7 +96,12 @@ async fn a_message_that_breaks_its_schema_never_reaches_the_handler() {
         assert_eq!(frame["message"], "Bad request body");
         assert_eq!(frame.as_object().unwrap().len(), 3, "{frame}");
         assert!(frame["messageId"].is_string());
-        assert!(!chat.events().iter().any(|e| matches!(e, Event::Message { .. })));
+        assert!(
+            !chat
+                .events()
+                .iter()
+                .any(|e| matches!(e, Event::Message { .. }))
+        );
         // A type mismatch is a bad body too.
         send(&mut a, json!({"action": "flood", "count": "many"})).await;
         assert_eq!(recv(&mut a).await["message"], "Bad request body");
@@ -100,7 +111,10 @@ async fn a_message_that_breaks_its_schema_never_reaches_the_handler() {
         send(&mut a, json!({"action": "sendMessage", "text": ""})).await;
         let frame = recv(&mut a).await;
         assert_eq!(frame["errors"][0]["instancePath"], "/text");
-        assert_eq!(frame["errors"][0]["schemaPath"], "/properties/text/minLength");
+        assert_eq!(
+            frame["errors"][0]["schemaPath"],
+            "/properties/text/minLength"
+        );
     })
     .await;
 }
@@ -133,17 +147,28 @@ async fn a_failing_or_panicking_handler_answers_internal_server_error_and_everyt
 async fn connect_rejects_with_a_status_before_the_upgrade_and_attaches_state() {
     bounded(async {
         let (server, chat) = start(|r| r).await;
-        let error = try_connect(server.local_addr(), "/chat?token=bad").await.unwrap_err();
+        let error = try_connect(server.local_addr(), "/chat?token=bad")
+            .await
+            .unwrap_err();
         match error {
             tokio_tungstenite::tungstenite::Error::Http(response) => {
                 assert_eq!(response.status(), 401);
             }
             other => panic!("expected an HTTP 401, got {other}"),
         }
-        let error = try_connect(server.local_addr(), "/chat?panic=1").await.unwrap_err();
-        assert!(matches!(error, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 500));
+        let error = try_connect(server.local_addr(), "/chat?panic=1")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 500)
+        );
         // A rejected connection never gets $disconnect.
-        assert!(!chat.events().iter().any(|e| matches!(e, Event::Disconnect { .. })));
+        assert!(
+            !chat
+                .events()
+                .iter()
+                .any(|e| matches!(e, Event::Disconnect { .. }))
+        );
 
         let mut a = connect(server.local_addr(), "/chat?name=ada").await;
         send(&mut a, json!({"action": "whoami"})).await;
@@ -255,17 +280,31 @@ async fn invalid_setups_fail_at_start_up() {
         bad_selection.to_string(),
         "channel `/x`: route key `$connect` starts with `$`, which API Gateway reserves"
     );
-    let error = Router::new().channel("/a", Strict).channel("/a", Strict).build().unwrap_err();
+    let error = Router::new()
+        .channel("/a", Strict)
+        .channel("/a", Strict)
+        .build()
+        .unwrap_err();
     assert_eq!(error, RouterError::DuplicateAddress("/a".into()));
     let error = Router::new().channel("nope", Strict).build().unwrap_err();
     assert_eq!(error, RouterError::InvalidAddress("nope".into()));
     let schema = Schema::new(json!({"type": 12}));
     let error = Router::new()
-        .channel_with("/a", Strict, ChannelOptions { query: Some(schema), headers: None })
+        .channel_with(
+            "/a",
+            Strict,
+            ChannelOptions {
+                query: Some(schema),
+                headers: None,
+            },
+        )
         .build()
         .unwrap_err();
     assert!(error.to_string().contains("does not compile"), "{error}");
-    assert_eq!(Router::new().management_api("").build().unwrap_err(), RouterError::EmptyToken);
+    assert_eq!(
+        Router::new().management_api("").build().unwrap_err(),
+        RouterError::EmptyToken
+    );
 }
 
 #[tokio::test]

@@ -29,18 +29,26 @@ macro_rules! message {
 pub struct SendMessage {
     pub text: String,
 }
-message!(SendMessage, "sendMessage", json!({
-    "type": "object", "required": ["action", "text"],
-    "properties": {"action": {"const": "sendMessage"}, "text": {"type": "string", "minLength": 1}}
-}));
+message!(
+    SendMessage,
+    "sendMessage",
+    json!({
+        "type": "object", "required": ["action", "text"],
+        "properties": {"action": {"const": "sendMessage"}, "text": {"type": "string", "minLength": 1}}
+    })
+);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Echo {
     pub text: String,
 }
-message!(Echo, "echo", json!({
-    "type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}
-}));
+message!(
+    Echo,
+    "echo",
+    json!({
+        "type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}
+    })
+);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EchoReply {
@@ -48,10 +56,14 @@ pub struct EchoReply {
     pub kind: String,
     pub text: String,
 }
-message!(EchoReply, "echoReply", json!({
-    "type": "object", "required": ["type", "text"],
-    "properties": {"type": {"const": "echo"}, "text": {"type": "string"}}
-}));
+message!(
+    EchoReply,
+    "echoReply",
+    json!({
+        "type": "object", "required": ["type", "text"],
+        "properties": {"type": {"const": "echo"}, "text": {"type": "string"}}
+    })
+);
 
 /// A message with nothing in it (`fail`, `panic`, `whoami` …).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,17 +74,25 @@ message!(Empty, "empty", json!({"type": "object"}));
 pub struct Join {
     pub group: String,
 }
-message!(Join, "join", json!({
-    "type": "object", "required": ["group"], "properties": {"group": {"type": "string"}}
-}));
+message!(
+    Join,
+    "join",
+    json!({
+        "type": "object", "required": ["group"], "properties": {"group": {"type": "string"}}
+    })
+);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Flood {
     pub count: usize,
 }
-message!(Flood, "flood", json!({
-    "type": "object", "required": ["count"], "properties": {"count": {"type": "integer"}}
-}));
+message!(
+    Flood,
+    "flood",
+    json!({
+        "type": "object", "required": ["count"], "properties": {"count": {"type": "integer"}}
+    })
+);
 
 /// The inbound routes, as `#[derive(Routes)]` would write them.
 #[derive(Debug)]
@@ -108,7 +128,18 @@ impl Routes for ChatRoute {
         selection()
     }
     fn keys() -> &'static [&'static str] {
-        &["sendMessage", "echo", "fail", "panic", "whoami", "join", "leave", "shout", "flood", "badReply"]
+        &[
+            "sendMessage",
+            "echo",
+            "fail",
+            "panic",
+            "whoami",
+            "join",
+            "leave",
+            "shout",
+            "flood",
+            "badReply",
+        ]
     }
     fn decode(key: &str, json: Value) -> Result<Self, DecodeError> {
         Ok(match key {
@@ -154,7 +185,10 @@ impl Routes for ChatRoute {
         Ok(json)
     }
     fn schemas() -> Vec<(&'static str, &'static Schema)> {
-        vec![("sendMessage", SendMessage::schema()), ("echo", Echo::schema())]
+        vec![
+            ("sendMessage", SendMessage::schema()),
+            ("echo", Echo::schema()),
+        ]
     }
 }
 
@@ -195,8 +229,16 @@ impl Routes for StrictRoute {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Connect(String),
-    Message { connection: String, route: String, request: String, message: String },
-    Disconnect { connection: String, code: u16 },
+    Message {
+        connection: String,
+        route: String,
+        request: String,
+        message: String,
+    },
+    Disconnect {
+        connection: String,
+        code: u16,
+    },
 }
 
 #[derive(Clone, Default)]
@@ -213,7 +255,10 @@ impl Chat {
         self.events()
             .into_iter()
             .filter_map(|e| match e {
-                Event::Disconnect { connection: c, code } if c == connection => Some(code),
+                Event::Disconnect {
+                    connection: c,
+                    code,
+                } if c == connection => Some(code),
                 _ => None,
             })
             .collect()
@@ -240,13 +285,22 @@ pub struct Name(pub String);
 impl Handler<ChatRoute> for Chat {
     async fn connect(&self, request: &ConnectRequest) -> Result<Accept, Reject> {
         if request.query_param("token") == Some("bad") {
-            return Err(Reject::new(axum::http::StatusCode::UNAUTHORIZED, "bad token"));
+            return Err(Reject::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "bad token",
+            ));
         }
         if request.query_param("panic").is_some() {
             panic!("$connect exploded");
         }
-        self.events.lock().unwrap().push(Event::Connect(request.connection_id.to_string()));
-        let name = request.query_param("name").unwrap_or("anonymous").to_owned();
+        self.events
+            .lock()
+            .unwrap()
+            .push(Event::Connect(request.connection_id.to_string()));
+        let name = request
+            .query_param("name")
+            .unwrap_or("anonymous")
+            .to_owned();
         Ok(Accept::new().attach(Name(name)))
     }
 
@@ -267,7 +321,10 @@ impl Handler<ChatRoute> for Chat {
                 );
                 Ok(Reply::none())
             }
-            ChatRoute::Echo(m) => Reply::message(&EchoReply { kind: "echo".into(), text: m.text }),
+            ChatRoute::Echo(m) => Reply::message(&EchoReply {
+                kind: "echo".into(),
+                text: m.text,
+            }),
             ChatRoute::Fail(_) => Err(HandlerError::new("the handler failed on purpose")),
             ChatRoute::Panic(_) => panic!("the handler panicked on purpose"),
             ChatRoute::Whoami(_) => Reply::json(&json!({
@@ -283,7 +340,9 @@ impl Handler<ChatRoute> for Chat {
                 "pathParams": *cx.path_params,
             })),
             ChatRoute::Join(j) => {
-                cx.connections().join(me, &j.group).map_err(HandlerError::new)?;
+                cx.connections()
+                    .join(me, &j.group)
+                    .map_err(HandlerError::new)?;
                 Reply::json(&json!({"joined": j.group}))
             }
             ChatRoute::Leave(j) => {
@@ -291,20 +350,29 @@ impl Handler<ChatRoute> for Chat {
                 Reply::json(&json!({"left": j.group}))
             }
             ChatRoute::Shout(j) => {
-                let n = cx.connections().broadcast_group(&j.group, json!({"shout": j.group}).to_string());
+                let n = cx
+                    .connections()
+                    .broadcast_group(&j.group, json!({"shout": j.group}).to_string());
                 Reply::json(&json!({"delivered": n}))
             }
             ChatRoute::Flood(f) => {
                 let mut sent = 0;
                 for i in 0..f.count {
-                    if cx.connections().send(me, json!({"flood": i}).to_string()).is_err() {
+                    if cx
+                        .connections()
+                        .send(me, json!({"flood": i}).to_string())
+                        .is_err()
+                    {
                         break;
                     }
                     sent += 1;
                 }
                 Reply::json(&json!({"queued": sent}))
             }
-            ChatRoute::BadReply(_) => Reply::message(&EchoReply { kind: "not echo".into(), text: String::new() }),
+            ChatRoute::BadReply(_) => Reply::message(&EchoReply {
+                kind: "not echo".into(),
+                text: String::new(),
+            }),
             ChatRoute::Default(raw) => Reply::json(&json!({"default": raw.text})),
         }
     }
@@ -337,14 +405,20 @@ pub async fn try_connect(
     path: &str,
 ) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
     let url = format!("ws://{addr}{path}");
-    tokio::time::timeout(Duration::from_secs(5), tokio_tungstenite::connect_async(url))
-        .await
-        .expect("connect timed out")
-        .map(|(ws, _)| ws)
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio_tungstenite::connect_async(url),
+    )
+    .await
+    .expect("connect timed out")
+    .map(|(ws, _)| ws)
 }
 
 pub async fn send(client: &mut Client, value: Value) {
-    client.send(WsMessage::text(value.to_string())).await.unwrap();
+    client
+        .send(WsMessage::text(value.to_string()))
+        .await
+        .unwrap();
 }
 
 /// The next text frame, as JSON (bounded in time).
@@ -415,7 +489,8 @@ pub async fn http(addr: std::net::SocketAddr, request: &str) -> (u16, String) {
                     .lines()
                     .find_map(|l| {
                         let (name, value) = l.split_once(':')?;
-                        name.eq_ignore_ascii_case("content-length").then(|| value.trim().parse::<usize>().ok())?
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().ok())?
                     })
                     .unwrap_or(0);
                 if body.len() >= length {
@@ -433,7 +508,14 @@ pub async fn http(addr: std::net::SocketAddr, request: &str) -> (u16, String) {
         .await
         .expect("no HTTP response within 5 s");
     let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     (status, body)
 }

@@ -1,0 +1,285 @@
+//! Throughput, latency and memory: ws-runtime against a bare echo server on the same WebSocket
+//! library, measured side by side in one run.
+//!
+//! `cargo bench -p ws-runtime --bench throughput` starts each server in a child process (so its
+//! memory is its own), drives it from this process with the same tokio load client, and prints:
+//!
+//! - messages/s and p50/p99 round-trip latency, C connections each sending M messages in a closed
+//!   loop: (a) a bare echo server (axum's WebSocket, which ws-runtime uses) and (b) ws-runtime
+//!   routing by `$request.body.action`, schema validation, typed dispatch and a typed reply;
+//! - resident memory per idle connection with 10,000 connections open.
+//!
+//! Options: `--connections C` (100), `--messages M` (200), `--idle N` (10000), `--rounds R` (3).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+/// A server's name and its per-round throughput, p50 and p99.
+type Samples = (&'static str, Vec<f64>, Vec<Duration>, Vec<Duration>);
+
+const PAYLOAD: &str = r#"{"action":"echo","text":"the quick brown fox jumps over the lazy dog"}"#;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("serve") {
+        serve(&args[2]);
+        return;
+    }
+    let option = |name: &str, default: usize| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let connections = option("--connections", 100);
+    let messages = option("--messages", 200);
+    let idle = option("--idle", 10_000);
+    let rounds = option("--rounds", 3);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "{connections} connections × {messages} messages, {rounds} rounds alternating; payload {} bytes",
+        PAYLOAD.len()
+    );
+    println!(
+        "{:<34} {:>12} {:>10} {:>10}",
+        "server", "messages/s", "p50", "p99"
+    );
+    let kinds = ["bare", "runtime", "tokio-websockets"];
+    let mut results: Vec<Samples> = vec![
+        (
+            "(a) bare echo, axum ws (tungstenite)",
+            vec![],
+            vec![],
+            vec![],
+        ),
+        ("(b) ws-runtime routed+validated", vec![], vec![], vec![]),
+        ("(c) bare echo, tokio-websockets", vec![], vec![], vec![]),
+    ];
+    for _ in 0..rounds {
+        for (i, kind) in kinds.into_iter().enumerate() {
+            let (mut child, addr) = spawn_server(kind);
+            let (rate, p50, p99) = runtime.block_on(load(addr, connections, messages));
+            child.kill().ok();
+            child.wait().ok();
+            results[i].1.push(rate);
+            results[i].2.push(p50);
+            results[i].3.push(p99);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let median_d = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let mut rates = Vec::new();
+    for (name, rate, p50, p99) in &mut results {
+        let (r, a, b) = (median(rate), median_d(p50), median_d(p99));
+        rates.push(r);
+        println!("{name:<34} {r:>12.0} {:>8.2}ms {:>8.2}ms", ms(a), ms(b));
+    }
+    println!("ratio (b)/(a) throughput: {:.2}", rates[1] / rates[0]);
+
+    println!("\nidle connections: {idle}");
+    for kind in kinds {
+        let (mut child, addr) = spawn_server(kind);
+        let before = rss_kib(child.id());
+        let per = runtime.block_on(async {
+            let mut clients = Vec::with_capacity(idle);
+            for _ in 0..idle / 250 {
+                let batch = (0..250).map(|_| support::connect(addr, "/chat"));
+                clients.extend(futures_util::future::join_all(batch).await);
+            }
+            // Let the server settle (tasks parked, buffers at rest).
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let after = rss_kib(child.id());
+            drop(clients);
+            (after.saturating_sub(before)) as f64 / idle as f64
+        });
+        println!(
+            "{kind:<17} resident memory per idle connection: {per:.1} KiB (RSS before {before} KiB)"
+        );
+        child.kill().ok();
+        child.wait().ok();
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn spawn_server(kind: &str) -> (Child, SocketAddr) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["serve", kind])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("LISTENING ")
+        .expect("the server did not start")
+        .parse()
+        .unwrap();
+    (child, addr)
+}
+
+/// C connections, each sending M messages one after the other; returns messages/s, p50, p99.
+async fn load(addr: SocketAddr, connections: usize, messages: usize) -> (f64, Duration, Duration) {
+    let mut clients = Vec::new();
+    for _ in 0..connections {
+        clients.push(support::connect(addr, "/chat").await);
+    }
+    let started = Instant::now();
+    let tasks = clients.into_iter().map(|mut client| {
+        tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(messages);
+            for _ in 0..messages {
+                let sent = Instant::now();
+                client.send(WsMessage::text(PAYLOAD)).await.unwrap();
+                loop {
+                    match client.next().await {
+                        Some(Ok(WsMessage::Text(_))) => break,
+                        Some(Ok(_)) => continue,
+                        other => panic!("the server went away: {other:?}"),
+                    }
+                }
+                latencies.push(sent.elapsed());
+            }
+            latencies
+        })
+    });
+    let mut all: Vec<Duration> = futures_util::future::join_all(tasks)
+        .await
+        .into_iter()
+        .flat_map(Result::unwrap)
+        .collect();
+    let elapsed = started.elapsed();
+    all.sort();
+    let p = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
+    (
+        (connections * messages) as f64 / elapsed.as_secs_f64(),
+        p(0.50),
+        p(0.99),
+    )
+}
+
+/// The routed server's handler: the echo route answers with a typed reply; nothing else is kept.
+struct EchoOnly;
+
+impl ws_runtime::Handler<support::ChatRoute> for EchoOnly {
+    async fn message(
+        &self,
+        _: &ws_runtime::Context,
+        message: support::ChatRoute,
+    ) -> Result<ws_runtime::Reply, ws_runtime::HandlerError> {
+        match message {
+            support::ChatRoute::Echo(m) => ws_runtime::Reply::message(&support::EchoReply {
+                kind: "echo".into(),
+                text: m.text,
+            }),
+            _ => Ok(ws_runtime::Reply::none()),
+        }
+    }
+}
+
+/// The child process: one server until stdin closes (or it is killed).
+fn serve(kind: &str) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        match kind {
+            "bare" => {
+                let app = axum::Router::new().route(
+                    "/chat",
+                    axum::routing::get(|ws: axum::extract::ws::WebSocketUpgrade| async move {
+                        ws.max_frame_size(32 * 1024)
+                            .max_message_size(128 * 1024)
+                            .read_buffer_size(4 * 1024)
+                            .write_buffer_size(0)
+                            .on_upgrade(|mut socket| async move {
+                                while let Some(Ok(message)) = socket.recv().await {
+                                    if let axum::extract::ws::Message::Text(text) = message
+                                        && socket
+                                            .send(axum::extract::ws::Message::Text(text))
+                                            .await
+                                            .is_err()
+                                    {
+                                        break;
+                                    }
+                                }
+                            })
+                    }),
+                );
+                println!("LISTENING {addr}");
+                axum::serve(listener, app).await.unwrap();
+            }
+            "tokio-websockets" => {
+                println!("LISTENING {addr}");
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    tokio::spawn(async move {
+                        let server = tokio_websockets::ServerBuilder::new().limits(
+                            tokio_websockets::Limits::default().max_payload_len(Some(128 * 1024)),
+                        );
+                        let Ok((_, mut socket)) = server.accept(stream).await else {
+                            return;
+                        };
+                        while let Some(Ok(message)) = socket.next().await {
+                            if message.is_text() && socket.send(message).await.is_err() {
+                                break;
+                            }
+                        }
+                    });
+                }
+            }
+            _ => {
+                let app = ws_runtime::Router::new()
+                    .channel("/chat", EchoOnly)
+                    .validate_outbound(false)
+                    .build()
+                    .unwrap();
+                let _server = app.serve(listener).await.unwrap();
+                println!("LISTENING {addr}");
+                std::future::pending::<()>().await;
+            }
+        }
+    });
+}
