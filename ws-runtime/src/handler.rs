@@ -34,7 +34,7 @@ use crate::routes::Routes;
 /// #     fn fallback(raw: RawMessage) -> Option<Self> { Some(Echo::Any(raw)) }
 /// #     fn route_key(&self) -> &'static str { "$default" }
 /// #     fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> { Ok(serde_json::Value::Null) }
-/// #     fn schemas() -> Vec<(&'static str, &'static Schema)> { Vec::new() }
+/// #     fn routes() -> Vec<ws_runtime::Route> { Vec::new() }
 /// # }
 /// struct EchoHandler;
 ///

@@ -32,6 +32,7 @@
 #![forbid(unsafe_code)]
 
 mod connections;
+mod export;
 mod frames;
 mod handler;
 mod ids;
@@ -45,6 +46,7 @@ mod server;
 mod socket;
 
 pub use connections::{ConnectionId, ConnectionInfo, Connections, SendError};
+pub use export::AsyncApi;
 pub use handler::{
     Accept, Close, ConnectRequest, Context, EventType, Handler, HandlerError, Identity, Reject,
     Reply,
@@ -52,13 +54,54 @@ pub use handler::{
 pub use limits::Limits;
 pub use message::{DecodeError, Message, Schema, ValidationError, ValidationErrors};
 pub use router::{ChannelOptions, Router, RouterError};
-pub use routes::{RawMessage, Routes};
+pub use routes::{RawMessage, Route, Routes, decode_route, encode_route};
 pub use selection::{Selection, SelectionError};
 pub use server::{App, Server, ShutdownReport};
+
+pub use ws_runtime_macros::{Message, Routes};
 
 /// What generated and derived code needs, re-exported so it depends on `ws-runtime` alone.
 #[doc(hidden)]
 pub mod __private {
     pub use serde;
     pub use serde_json;
+
+    use crate::{RawMessage, Schema, Selection};
+
+    /// Parses an expression `#[derive(Routes)]` already checked at compile time.
+    pub fn selection(expression: &str) -> Selection {
+        Selection::parse(expression).unwrap_or_else(|error| {
+            // Unreachable: the derive ran the same grammar on the same text.
+            unreachable!("{error}")
+        })
+    }
+
+    /// The `$default` variant's payload: a `RawMessage` (a type check for the derive).
+    pub fn into_raw<T: From<RawMessage>>(raw: RawMessage) -> T {
+        T::from(raw)
+    }
+
+    /// A type's schema derived with schemars, as draft-07 (what AsyncAPI schema objects are).
+    #[cfg(feature = "schemars")]
+    pub fn schema_for<T: schemars::JsonSchema>() -> Schema {
+        let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+        let schema = generator.into_root_schema_for::<T>();
+        Schema::new(serde_json::to_value(schema).unwrap_or_default())
+    }
+
+    /// Without the `schemars` feature there is nothing to derive a schema from.
+    #[cfg(not(feature = "schemars"))]
+    pub fn schema_for<T>() -> Schema
+    where
+        T: crate::__private::NeedsSchemars,
+    {
+        unreachable!()
+    }
+
+    #[cfg(not(feature = "schemars"))]
+    #[diagnostic::on_unimplemented(
+        message = "`#[derive(Message)]` without `schema = …` needs ws-runtime's `schemars` feature",
+        note = "give the schema with `#[message(schema = …)]`, or enable the `schemars` feature"
+    )]
+    pub trait NeedsSchemars {}
 }

@@ -35,6 +35,11 @@ use serde_json::Value;
 /// let errors = SendMessage::schema().validate(&serde_json::json!({"text": ""})).unwrap_err();
 /// assert_eq!(errors.0[0].instance_path, "/text");
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a message",
+    label = "routes carry messages",
+    note = "add `#[derive(ws_runtime::Message)]` (with `serde::Serialize` and `serde::Deserialize`) to `{Self}`"
+)]
 pub trait Message: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The message's name on the wire and in the document.
     const NAME: &'static str;
@@ -56,6 +61,9 @@ pub trait Message: Serialize + DeserializeOwned + Send + Sync + 'static {
 }
 
 /// A JSON Schema with its validator, compiled on first use and kept.
+///
+/// `From<&str>` reads JSON text and `From<Value>` takes the JSON as it is, so
+/// `#[message(schema = …)]` accepts either.
 pub struct Schema {
     json: Value,
     validator: OnceLock<Result<jsonschema::Validator, String>>,
@@ -69,6 +77,18 @@ impl fmt::Debug for Schema {
     }
 }
 
+impl From<&str> for Schema {
+    fn from(text: &str) -> Schema {
+        Schema::from_json_text(text)
+    }
+}
+
+impl From<Value> for Schema {
+    fn from(json: Value) -> Schema {
+        Schema::new(json)
+    }
+}
+
 impl Schema {
     /// A schema from its JSON.
     pub fn new(json: Value) -> Schema {
@@ -78,14 +98,20 @@ impl Schema {
         }
     }
 
-    /// A schema from JSON text (what `#[message(schema = include_str!(…))]` passes).
-    ///
-    /// # Panics
-    /// When `text` is not JSON: the text is part of the program (generated from the document),
-    /// not input, so this is a build mistake.
-    #[allow(clippy::expect_used)]
+    /// A schema from JSON text (what `#[message(schema = include_str!(…))]` passes). Text that
+    /// is not JSON gives a schema whose validator reports the parse error, so the router refuses
+    /// to start with a clear message instead of a panic.
     pub fn from_json_text(text: &str) -> Schema {
-        Schema::new(serde_json::from_str(text).expect("a schema given as text must be JSON"))
+        match serde_json::from_str(text) {
+            Ok(json) => Schema::new(json),
+            Err(error) => {
+                let schema = Schema::new(Value::Null);
+                let _ = schema
+                    .validator
+                    .set(Err(format!("the schema text is not JSON: {error}")));
+                schema
+            }
+        }
     }
 
     /// The schema's JSON.

@@ -222,12 +222,15 @@ fn check_routes<R: Routes>() -> Result<(), RouterError> {
             });
         }
     }
-    for (route, schema) in R::schemas() {
-        schema.compile().map_err(|message| RouterError::Schema {
-            channel: channel.clone(),
-            route: route.to_owned(),
-            message,
-        })?;
+    for route in R::routes() {
+        route
+            .schema
+            .compile()
+            .map_err(|message| RouterError::Schema {
+                channel: channel.clone(),
+                route: route.key.to_owned(),
+                message,
+            })?;
     }
     Ok(())
 }

@@ -38,8 +38,57 @@ pub trait Routes: Sized + Send + 'static {
     /// serde's error for a value that cannot be JSON.
     fn to_json(&self) -> Result<Value, serde_json::Error>;
 
-    /// Every custom route's schema, for the router to compile at start-up.
-    fn schemas() -> Vec<(&'static str, &'static Schema)>;
+    /// Every custom route: its key, its message's name and schema (for the router's start-up
+    /// checks, and for exporting an AsyncAPI document).
+    fn routes() -> Vec<Route>;
+}
+
+/// One custom route of a [`Routes`] enum.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub key: &'static str,
+    /// The message's name ([`crate::Message::NAME`]).
+    pub message: &'static str,
+    pub schema: &'static Schema,
+}
+
+impl Route {
+    /// The route of message type `M` under `key`.
+    pub fn of<M: crate::Message>(key: &'static str) -> Route {
+        Route {
+            key,
+            message: M::NAME,
+            schema: M::schema(),
+        }
+    }
+}
+
+/// Validates the whole message (route key included), then deserializes it without its route key,
+/// which the enum carries. Used by `#[derive(Routes)]`.
+///
+/// # Errors
+/// The schema's violations, or a type mismatch.
+pub fn decode_route<M: crate::Message>(
+    selection: &Selection,
+    mut json: Value,
+) -> Result<M, DecodeError> {
+    M::schema().validate(&json).map_err(DecodeError::Invalid)?;
+    selection.remove_key(&mut json);
+    serde_json::from_value(json).map_err(|e| DecodeError::Type(e.to_string()))
+}
+
+/// Serializes a route's message with its key written once where the expression reads it.
+///
+/// # Errors
+/// serde's error for a value that cannot be JSON.
+pub fn encode_route<M: crate::Message>(
+    selection: &Selection,
+    message: &M,
+    key: &str,
+) -> Result<Value, serde_json::Error> {
+    let mut json = serde_json::to_value(message)?;
+    selection.write_key(&mut json, key);
+    Ok(json)
 }
 
 /// A message for `$default`: the text as received, and its JSON when it was JSON.

@@ -264,7 +264,7 @@ async fn invalid_setups_fail_at_start_up() {
             fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
                 Ok(json!({}))
             }
-            fn schemas() -> Vec<(&'static str, &'static Schema)> {
+            fn routes() -> Vec<Route> {
                 Vec::new()
             }
         }

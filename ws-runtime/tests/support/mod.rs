@@ -184,10 +184,10 @@ impl Routes for ChatRoute {
         selection().write_key(&mut json, self.route_key());
         Ok(json)
     }
-    fn schemas() -> Vec<(&'static str, &'static Schema)> {
+    fn routes() -> Vec<Route> {
         vec![
-            ("sendMessage", SendMessage::schema()),
-            ("echo", Echo::schema()),
+            Route::of::<SendMessage>("sendMessage"),
+            Route::of::<Echo>("echo"),
         ]
     }
 }
@@ -220,8 +220,8 @@ impl Routes for StrictRoute {
     fn to_json(&self) -> Result<Value, serde_json::Error> {
         Ok(json!({"action": "ping"}))
     }
-    fn schemas() -> Vec<(&'static str, &'static Schema)> {
-        vec![("ping", Empty::schema())]
+    fn routes() -> Vec<Route> {
+        vec![Route::of::<Empty>("ping")]
     }
 }
 

@@ -23,11 +23,9 @@ pub struct Selection {
     parts: Vec<Part>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Part {
-    Literal(String),
-    Body(Vec<String>),
-}
+mod grammar;
+
+use grammar::Part;
 
 /// Why an expression is not valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,9 +34,6 @@ pub struct SelectionError {
     pub expression: String,
     pub reason: String,
 }
-
-const BODY: &str = "$request.body.";
-const TEMPLATE_BODY: &str = "${request.body.";
 
 impl Selection {
     /// Parses an expression.
@@ -55,54 +50,10 @@ impl Selection {
     /// assert!(Selection::parse("$request.header.x").is_err());
     /// ```
     pub fn parse(expression: &str) -> Result<Selection, SelectionError> {
-        let fail = |reason: &str| SelectionError {
+        let parts = grammar::parse(expression).map_err(|reason| SelectionError {
             expression: expression.to_owned(),
-            reason: reason.to_owned(),
-        };
-        if expression.trim().is_empty() {
-            return Err(fail("it is empty"));
-        }
-        if let Some(path) = expression.strip_prefix(BODY) {
-            return Ok(Selection {
-                source: expression.to_owned(),
-                parts: vec![Part::Body(parse_path(path).map_err(|r| fail(&r))?)],
-            });
-        }
-        let mut parts = Vec::new();
-        let mut literal = String::new();
-        let mut rest = expression;
-        while !rest.is_empty() {
-            if let Some(after) = rest.strip_prefix("${") {
-                let Some(end) = after.find('}') else {
-                    return Err(fail("a `${` is never closed with `}`"));
-                };
-                let inner = &after[..end];
-                let Some(path) = inner.strip_prefix(&TEMPLATE_BODY[2..]) else {
-                    return Err(fail(&format!(
-                        "`${{{inner}}}` is not `${{request.body.PATH}}` (only the request body can select a route)"
-                    )));
-                };
-                if !literal.is_empty() {
-                    parts.push(Part::Literal(std::mem::take(&mut literal)));
-                }
-                parts.push(Part::Body(parse_path(path).map_err(|r| fail(&r))?));
-                rest = &after[end + 1..];
-            } else if rest.starts_with('$') {
-                return Err(fail(
-                    "a `$` outside `${request.body.PATH}` (write `$request.body.PATH` alone, or use `${…}` parts)",
-                ));
-            } else {
-                let c = rest.chars().next().unwrap_or_default();
-                if c == '{' || c == '}' {
-                    return Err(fail("a brace outside `${…}`"));
-                }
-                literal.push(c);
-                rest = &rest[c.len_utf8()..];
-            }
-        }
-        if !literal.is_empty() {
-            parts.push(Part::Literal(literal));
-        }
+            reason,
+        })?;
         Ok(Selection {
             source: expression.to_owned(),
             parts,
@@ -186,25 +137,6 @@ impl fmt::Display for Selection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.source)
     }
-}
-
-fn parse_path(path: &str) -> Result<Vec<String>, String> {
-    if path.is_empty() {
-        return Err("the body path is empty".into());
-    }
-    path.split('.')
-        .map(|name| {
-            if name.is_empty() {
-                Err(format!("the path `{path}` has an empty segment"))
-            } else if name.contains(['{', '}', '$']) || name.chars().any(char::is_whitespace) {
-                Err(format!(
-                    "the path segment `{name}` holds a character paths cannot"
-                ))
-            } else {
-                Ok(name.to_owned())
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

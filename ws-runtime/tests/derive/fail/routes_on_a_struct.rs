@@ -1,0 +1,8 @@
+use ws_runtime::Routes;
+
+#[derive(Routes)]
+struct ChatRoute {
+    text: String,
+}
+
+fn main() {}
