@@ -57,6 +57,17 @@ pub struct Api {
     pub side: Side,
     /// `x-route-selection-expression` at the root: the default for every channel.
     pub route_selection: Option<String>,
+    /// The document's named schemas (`components.schemas`), by where their definition is, so a
+    /// generator can give every use of one of them the same type.
+    pub schemas: Vec<NamedSchema>,
+}
+
+/// A named schema and where it was written (an inlined schema node with this span is it).
+#[derive(Debug, Clone, Serialize)]
+pub struct NamedSchema {
+    pub name: String,
+    #[serde(skip)]
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, Serialize)]

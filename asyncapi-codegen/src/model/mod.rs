@@ -232,6 +232,43 @@ fn check_parameters<'d>(
     }
 }
 
+/// `components.schemas`, with where each definition is (after following references).
+fn named_schemas<'d>(r: &mut Reader<'d>, root: &Obj<'d>) -> Vec<NamedSchema> {
+    let Some(components) = root.map.get("components").and_then(|c| {
+        r.deref(reader::At {
+            file: root.at.file,
+            node: c,
+        })
+    }) else {
+        return Vec::new();
+    };
+    let Some(schemas) = components.node.get("schemas") else {
+        return Vec::new();
+    };
+    let Some(list) = r.deref(reader::At {
+        file: components.file,
+        node: schemas,
+    }) else {
+        return Vec::new();
+    };
+    let Some(map) = list.node.as_object() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (key, node) in map.iter() {
+        if let Some(at) = r.deref(reader::At {
+            file: list.file,
+            node,
+        }) {
+            out.push(NamedSchema {
+                name: key.name.clone(),
+                span: at.node.span,
+            });
+        }
+    }
+    out
+}
+
 /// Makes `key` unique among `taken` by adding a number.
 fn unique_key(key: String, taken: &[Message]) -> String {
     if !taken.iter().any(|m| m.key == key) {

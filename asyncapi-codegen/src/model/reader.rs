@@ -1,7 +1,8 @@
 //! Reading typed objects out of the resolved tree, with located errors for every mismatch.
 
 use crate::diagnostic::{Diagnostic, ErrorKind};
-use crate::resolve::{At, Documents, Inlined, Target};
+pub(crate) use crate::resolve::At;
+use crate::resolve::{Documents, Inlined, Target};
 use crate::source::Span;
 use crate::tree::{Map, Node, Value};
 

@@ -7,7 +7,7 @@ use crate::diagnostic::{Diagnostic, ErrorKind};
 use crate::model::api::*;
 use crate::model::reader::{Obj, Reader};
 use crate::model::{
-    ModelOptions, check_parameters, message, read_info, route_selection, unique_key,
+    ModelOptions, check_parameters, message, named_schemas, read_info, route_selection, unique_key,
 };
 use crate::resolve::{At, Target};
 use crate::source::Span;
@@ -129,6 +129,7 @@ pub(super) fn build<'d>(
         channels,
         side: options.side,
         route_selection: route_selection(r, root),
+        schemas: named_schemas(r, root),
     })
 }
 

@@ -5,7 +5,9 @@
 use crate::diagnostic::{Diagnostic, ErrorKind};
 use crate::model::api::*;
 use crate::model::reader::{Obj, Reader};
-use crate::model::{ModelOptions, check_parameters, message, read_info, route_selection};
+use crate::model::{
+    ModelOptions, check_parameters, message, named_schemas, read_info, route_selection,
+};
 use crate::resolve::At;
 use crate::source::{FileId, Span};
 
@@ -168,6 +170,7 @@ pub(super) fn build<'d>(
         channels,
         side: options.side,
         route_selection: route_selection(r, root),
+        schemas: named_schemas(r, root),
     })
 }
 
