@@ -9,8 +9,11 @@
 //! panics on any input.
 
 pub mod diagnostic;
+pub mod emit;
+pub mod generate;
 pub mod load;
 pub mod model;
+pub mod plan;
 pub mod pointer;
 pub mod resolve;
 pub mod source;

@@ -123,7 +123,10 @@ fn validate_a_missing_file() {
 fn help_shows_examples() {
     let out = asyncapi_rs(&["--help"]);
     assert!(out.status.success());
-    assert!(text(&out.stdout).contains("Examples:\n  asyncapi-rs validate"));
+    assert!(
+        text(&out.stdout)
+            .contains("Examples:\n  asyncapi-rs generate examples/chat/asyncapi.yaml -o src/api")
+    );
     let out = asyncapi_rs(&["validate", "--help"]);
     assert!(text(&out.stdout).contains("--ref-map <PREFIX=DIR>"));
     assert!(text(&out.stdout).contains("Exit status: 0 when the document is valid"));

@@ -200,7 +200,8 @@ channels:
     assert_eq!(open.format, SchemaFormat::OpenApi);
     assert_eq!(
         open.to_json(),
-        serde_json::json!({"type": "object", "properties": {"n": {"type": ["string", "null"]}}})
+        serde_json::json!({"type": "object", "properties": {"n": {"type": ["string", "null"]}},
+            "$schema": "http://json-schema.org/draft-07/schema#"})
     );
     assert!(
         matches!(&messages[1].payload, Some(Payload::Unsupported { format }) if format.contains("avro"))

@@ -63,7 +63,8 @@ fn references_across_files_pointers_and_cycles_resolve() {
             },
             "$defs": {
                 "tree": {"type": "object", "properties": {"children": {"type": "array", "items": {"$ref": "#/$defs/tree"}}}}
-            }
+            },
+            "$schema": "http://json-schema.org/draft-07/schema#"
         })
     );
     // The cycle is kept as a definition, pointing back at where it was written.
@@ -111,7 +112,8 @@ fn a_recursive_schema_is_cut_into_one_definition() {
         schema.to_json(),
         serde_json::json!({
             "$ref": "#/$defs/A",
-            "$defs": {"A": {"type": "object", "properties": {"next": {"$ref": "#/$defs/A"}}}}
+            "$defs": {"A": {"type": "object", "properties": {"next": {"$ref": "#/$defs/A"}}}},
+            "$schema": "http://json-schema.org/draft-07/schema#"
         })
     );
 }

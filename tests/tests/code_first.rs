@@ -164,8 +164,8 @@ fn yaml_and_json_exports_say_the_same() {
     );
 }
 
-/// A schemars schema with its `definitions` inlined and `$schema` dropped: what the loader
-/// makes of the exported document.
+/// A schemars schema with its `definitions` inlined: what the loader makes of the exported
+/// document (which names the same draft-07 `$schema`).
 fn inline(schema: &serde_json::Value) -> serde_json::Value {
     fn walk(value: &serde_json::Value, defs: &serde_json::Value) -> serde_json::Value {
         match value {
@@ -176,7 +176,7 @@ fn inline(schema: &serde_json::Value) -> serde_json::Value {
                     return walk(&defs[name], defs);
                 }
                 map.iter()
-                    .filter(|(k, _)| *k != "$schema" && *k != "definitions")
+                    .filter(|(k, _)| *k != "definitions")
                     .map(|(k, v)| (k.clone(), walk(v, defs)))
                     .collect::<serde_json::Map<_, _>>()
                     .into()
@@ -185,10 +185,15 @@ fn inline(schema: &serde_json::Value) -> serde_json::Value {
             other => other.clone(),
         }
     }
-    walk(
-        schema,
-        schema
-            .get("definitions")
-            .unwrap_or(&serde_json::Value::Null),
-    )
+    let defs = schema
+        .get("definitions")
+        .unwrap_or(&serde_json::Value::Null);
+    let mut inlined = walk(schema, defs);
+    // The loader names the draft when the schema does not (AsyncAPI schemas are draft-07).
+    inlined
+        .as_object_mut()
+        .unwrap()
+        .entry("$schema")
+        .or_insert_with(|| "http://json-schema.org/draft-07/schema#".into());
+    inlined
 }

@@ -76,6 +76,54 @@ pub mod __private {
         })
     }
 
+    /// A contract test of one example (what generated `tests.rs` calls): the example is valid
+    /// against the message's schema, deserializes into the type, and serializes back to the same
+    /// JSON (numbers compared by value, so `1` and `1.0` are equal).
+    ///
+    /// # Panics
+    /// With a message that says which step failed; it is a test.
+    #[allow(clippy::panic)]
+    pub fn check_example<M: crate::Message>(example: &str) {
+        let json: serde_json::Value = match serde_json::from_str(example) {
+            Ok(json) => json,
+            Err(error) => panic!("the example of `{}` is not JSON: {error}", M::NAME),
+        };
+        if let Err(errors) = M::schema().validate(&json) {
+            panic!("the example of `{}` breaks its schema: {errors}", M::NAME);
+        }
+        let value: M = match serde_json::from_value(json.clone()) {
+            Ok(value) => value,
+            Err(error) => panic!("the example of `{}` does not deserialize: {error}", M::NAME),
+        };
+        let back = match serde_json::to_value(&value) {
+            Ok(back) => back,
+            Err(error) => panic!("`{}` does not serialize: {error}", M::NAME),
+        };
+        if !same_json(&json, &back) {
+            panic!(
+                "the example of `{}` does not serialize back to itself:\n  example: {json}\n  back:    {back}",
+                M::NAME
+            );
+        }
+    }
+
+    /// JSON equality with numbers compared by value.
+    pub fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+        use serde_json::Value;
+        match (a, b) {
+            (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
+            (Value::Array(x), Value::Array(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_json(x, y))
+            }
+            (Value::Object(x), Value::Object(y)) => {
+                x.len() == y.len()
+                    && x.iter()
+                        .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+            }
+            _ => a == b,
+        }
+    }
+
     /// The `$default` variant's payload: a `RawMessage` (a type check for the derive).
     pub fn into_raw<T: From<RawMessage>>(raw: RawMessage) -> T {
         T::from(raw)

@@ -1,5 +1,6 @@
 //! Argument parsing and the commands. Each command is a file; this one holds what they share.
 
+mod generate;
 mod validate;
 
 use std::io::IsTerminal;
@@ -15,6 +16,8 @@ const ABOUT: &str =
 
 const EXAMPLES: &str = "\
 Examples:
+  asyncapi-rs generate examples/chat/asyncapi.yaml -o src/api
+  asyncapi-rs generate examples/chat/asyncapi.yaml -o chat-server --crate chat-server
   asyncapi-rs validate examples/chat/asyncapi.yaml
   asyncapi-rs validate spec.yaml --format json
   asyncapi-rs validate spec.yaml --ref-map https://schemas.example.com/=vendor/schemas";
@@ -28,6 +31,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Generate Rust from a document: payload types, routes, handler traits and handler stubs.
+    #[command(after_help = generate::EXAMPLES)]
+    Generate(generate::Args),
     /// Check a document: parse it, resolve every `$ref`, and map it into the API model.
     #[command(after_help = validate::EXAMPLES)]
     Validate(validate::Args),
@@ -95,6 +101,7 @@ pub(crate) fn color() -> bool {
 pub(crate) fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Generate(args) => generate::run(&args),
         Command::Validate(args) => validate::run(&args),
     }
 }

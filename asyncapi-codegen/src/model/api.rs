@@ -246,17 +246,38 @@ pub enum SchemaFormat {
 }
 
 /// A fully resolved JSON Schema. Cycles are cut into `$defs`, so a recursive type is named once.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Schema {
     pub format: SchemaFormat,
-    #[serde(serialize_with = "serialize_inlined")]
     pub inlined: Inlined,
 }
 
+impl Serialize for Schema {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = s.serialize_struct("Schema", 2)?;
+        out.serialize_field("format", &self.format)?;
+        out.serialize_field("schema", &self.to_json())?;
+        out.end()
+    }
+}
+
 impl Schema {
-    /// The schema as one JSON document (cycles under `$defs`).
+    /// The schema as one JSON document (cycles under `$defs`), with a `$schema` naming its
+    /// draft (draft-07 for AsyncAPI and OpenAPI schemas) unless it names one itself, so any
+    /// validator reads it with the right rules.
     pub fn to_json(&self) -> serde_json::Value {
-        self.inlined.to_json()
+        let mut json = self.inlined.to_json();
+        if let serde_json::Value::Object(map) = &mut json
+            && !map.contains_key("$schema")
+        {
+            let draft = match &self.format {
+                SchemaFormat::JsonSchema { draft: Some(draft) } => draft_uri(draft),
+                _ => DRAFT_07,
+            };
+            map.insert("$schema".into(), serde_json::Value::String(draft.into()));
+        }
+        json
     }
 
     /// The definitions that cycles point into.
@@ -270,8 +291,20 @@ impl Schema {
     }
 }
 
-fn serialize_inlined<S: serde::Serializer>(inlined: &Inlined, s: S) -> Result<S::Ok, S::Error> {
-    inlined.to_json().serialize(s)
+const DRAFT_07: &str = "http://json-schema.org/draft-07/schema#";
+
+/// The meta-schema URI of a draft named in a media type (`draft-07`, `2020-12` …).
+fn draft_uri(draft: &str) -> &'static str {
+    match draft
+        .trim_start_matches("draft-")
+        .trim_start_matches("draft")
+    {
+        "04" | "4" => "http://json-schema.org/draft-04/schema#",
+        "06" | "6" => "http://json-schema.org/draft-06/schema#",
+        "2019-09" => "https://json-schema.org/draft/2019-09/schema",
+        "2020-12" => "https://json-schema.org/draft/2020-12/schema",
+        _ => DRAFT_07,
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,0 +1,305 @@
+//! One file per channel: its routes, outbound messages, handler trait, service and `mount`.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use super::types::ty;
+use super::{SchemaPlacement, ident, outer_doc};
+use crate::plan::types::Ty;
+use crate::plan::{ChannelPlan, Plan, SelectionSource};
+
+pub(crate) fn file(plan: &Plan, channel: &ChannelPlan, placement: SchemaPlacement) -> TokenStream {
+    let types = quote! { super::types:: };
+    let message_ty = |index: usize| ty(&plan.types, &Ty::Named(plan.messages[index].ty), &types);
+    let route = ident(&format!("{}Route", channel.prefix));
+    let outbound = ident(&format!("{}Outbound", channel.prefix));
+    let handler = ident(&format!("{}Handler", channel.prefix));
+    let service = ident(&format!("{}Service", channel.prefix));
+    let path = &channel.path;
+    let selection = &channel.selection;
+
+    // The module's documentation.
+    let mut doc = vec![format!(
+        "Channel `{}`, served at `{}`.",
+        channel.id, channel.path
+    )];
+    if !channel.doc.is_empty() {
+        doc.push(String::new());
+        doc.extend(super::doc_lines(&channel.doc.join("\n")));
+    }
+    doc.push(String::new());
+    doc.push(format!(
+        "Routes are selected by `{selection}` ({}).",
+        match channel.selection_source {
+            SelectionSource::Channel => "the channel's `x-route-selection-expression`",
+            SelectionSource::Document => "the document's `x-route-selection-expression`",
+            SelectionSource::Inferred => "inferred: every inbound message pins that property",
+            SelectionSource::Default => "the default: the document names no expression and no inbound property pins a value",
+        }
+    ));
+    let module_doc = doc.iter().map(|l| format!(" {l}"));
+
+    // The route enum.
+    let variants = channel.routes.iter().map(|r| {
+        let variant = ident(&r.variant);
+        let key = &r.key;
+        let payload = message_ty(r.message);
+        let doc = outer_doc(&route_doc(r));
+        quote! {
+            #doc
+            #[route(#key)]
+            #variant(#payload),
+        }
+    });
+    let default_variant = channel.default_route.as_ref().map(|_| {
+        quote! {
+            /// `$default`: a message no route takes (or text that is not JSON).
+            #[route(default)]
+            Default(::ws_runtime::RawMessage),
+        }
+    });
+
+    // The outbound enum.
+    let outbound_variants = channel.outbound.iter().map(|(variant, index)| {
+        let variant = ident(variant);
+        let payload = message_ty(*index);
+        quote! { #variant(#payload), }
+    });
+    let outbound_enum = (!channel.outbound.is_empty()).then(|| {
+        quote! {
+            /// What the server sends on this channel.
+            #[derive(
+                ::std::fmt::Debug,
+                ::std::clone::Clone,
+                ::std::cmp::PartialEq,
+                ::ws_runtime::__private::serde::Serialize,
+            )]
+            #[serde(crate = "::ws_runtime::__private::serde", untagged)]
+            #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+            pub enum #outbound {
+                #(#outbound_variants)*
+            }
+
+            impl #outbound {
+                /// The message as the text frame to send.
+                ///
+                /// # Errors
+                /// serde's error for a value that cannot be JSON.
+                pub fn to_text(&self) -> ::std::result::Result<::std::string::String, ::ws_runtime::__private::serde_json::Error> {
+                    ::ws_runtime::__private::serde_json::to_string(self)
+                }
+            }
+        }
+    });
+
+    // The handler trait: one method per route.
+    let methods = channel.routes.iter().map(|r| {
+        let method = ident(&r.method);
+        let payload = message_ty(r.message);
+        let output = match r.reply {
+            Some(reply) => message_ty(reply),
+            None => quote! { () },
+        };
+        let doc = outer_doc(&route_doc(r));
+        quote! {
+            #doc
+            fn #method(
+                &self,
+                cx: &::ws_runtime::Context,
+                message: #payload,
+            ) -> impl ::std::future::Future<Output = ::std::result::Result<#output, ::ws_runtime::HandlerError>> + ::std::marker::Send;
+        }
+    });
+    let default_method = channel.default_route.as_ref().map(|m| {
+        let method = ident(m);
+        quote! {
+            /// `$default`: a message no route takes. What it returns is sent back.
+            fn #method(
+                &self,
+                cx: &::ws_runtime::Context,
+                message: ::ws_runtime::RawMessage,
+            ) -> impl ::std::future::Future<Output = ::std::result::Result<::ws_runtime::Reply, ::ws_runtime::HandlerError>> + ::std::marker::Send;
+        }
+    });
+
+    // The service: the handler trait served through ws-runtime's `Handler`.
+    let arms = channel.routes.iter().map(|r| {
+        let variant = ident(&r.variant);
+        let method = ident(&r.method);
+        match r.reply {
+            Some(_) => quote! {
+                #route::#variant(message) => {
+                    let reply = self.0.#method(cx, message).await?;
+                    ::ws_runtime::Reply::message(&reply)
+                }
+            },
+            None => quote! {
+                #route::#variant(message) => {
+                    self.0.#method(cx, message).await?;
+                    ::std::result::Result::Ok(::ws_runtime::Reply::none())
+                }
+            },
+        }
+    });
+    let default_arm = channel.default_route.as_ref().map(|m| {
+        let method = ident(m);
+        quote! { #route::Default(message) => self.0.#method(cx, message).await, }
+    });
+    let empty_match = (channel.routes.is_empty() && channel.default_route.is_none()).then(|| {
+        quote! { let _ = cx; }
+    });
+
+    // The handshake's schemas.
+    let schema = |suffix: &str, value: &Option<serde_json::Value>| match value {
+        None => quote! { ::std::option::Option::None },
+        Some(json) => {
+            let text = match placement {
+                SchemaPlacement::Files => {
+                    let file = format!("schemas/{}.{suffix}.json", channel.module);
+                    quote! { include_str!(#file) }
+                }
+                SchemaPlacement::Inline => {
+                    let literal = Literal::string(&json.to_string());
+                    quote! { #literal }
+                }
+            };
+            quote! { ::std::option::Option::Some(::ws_runtime::Schema::from(#text)) }
+        }
+    };
+    let query = schema("query", &channel.query_schema);
+    let headers = schema("headers", &channel.headers_schema);
+
+    // Path parameters.
+    let params = (!channel.params.is_empty()).then(|| {
+        let name = ident(&format!("{}Params", channel.prefix));
+        let fields = channel.params.iter().map(|(rust, wire)| {
+            let rust = ident(rust);
+            let doc = format!(" `{{{wire}}}` in the address.");
+            quote! { #[doc = #doc] pub #rust: ::std::string::String, }
+        });
+        let reads = channel.params.iter().map(|(rust, wire)| {
+            let rust = ident(rust);
+            quote! { #rust: cx.path_params.get(#wire)?.clone(), }
+        });
+        quote! {
+            /// The channel address's parameters.
+            #[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq, ::std::cmp::Eq)]
+            pub struct #name {
+                #(#fields)*
+            }
+
+            impl #name {
+                /// The parameters of the connection an event belongs to.
+                pub fn from_context(cx: &::ws_runtime::Context) -> ::std::option::Option<Self> {
+                    ::std::option::Option::Some(Self {
+                        #(#reads)*
+                    })
+                }
+            }
+        }
+    });
+
+    let handler_doc = format!(
+        " The `{}` channel's handler: one method per route; `connect` and `disconnect` have defaults.",
+        channel.id
+    );
+    let route_doc_text = format!(
+        " What clients send on `{}`, one variant per route.",
+        channel.id
+    );
+    quote! {
+        #(#![doc = #module_doc])*
+
+        /// The path the channel is served on.
+        pub const PATH: &str = #path;
+
+        #[doc = #route_doc_text]
+        #[derive(::std::fmt::Debug, ::ws_runtime::Routes)]
+        #[routes(selection = #selection)]
+        #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+        pub enum #route {
+            #(#variants)*
+            #default_variant
+        }
+
+        #outbound_enum
+
+        #[doc = #handler_doc]
+        pub trait #handler: ::std::marker::Send + ::std::marker::Sync + 'static {
+            /// `$connect`: runs before the upgrade; reject with an HTTP status, or accept (and
+            /// attach state later events read). The default accepts everyone.
+            fn connect(
+                &self,
+                request: &::ws_runtime::ConnectRequest,
+            ) -> impl ::std::future::Future<Output = ::std::result::Result<::ws_runtime::Accept, ::ws_runtime::Reject>> + ::std::marker::Send {
+                let _ = request;
+                ::std::future::ready(::std::result::Result::Ok(::ws_runtime::Accept::new()))
+            }
+
+            #(#methods)*
+            #default_method
+
+            /// `$disconnect`: once per accepted connection, after it closed.
+            fn disconnect(
+                &self,
+                cx: &::ws_runtime::Context,
+                close: &::ws_runtime::Close,
+            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
+                let _ = (cx, close);
+                ::std::future::ready(())
+            }
+        }
+
+        /// Serves a handler of this channel with ws-runtime.
+        #[derive(::std::fmt::Debug)]
+        pub struct #service<H>(pub H);
+
+        impl<H: #handler> ::ws_runtime::Handler<#route> for #service<H> {
+            async fn connect(
+                &self,
+                request: &::ws_runtime::ConnectRequest,
+            ) -> ::std::result::Result<::ws_runtime::Accept, ::ws_runtime::Reject> {
+                self.0.connect(request).await
+            }
+
+            async fn message(
+                &self,
+                cx: &::ws_runtime::Context,
+                message: #route,
+            ) -> ::std::result::Result<::ws_runtime::Reply, ::ws_runtime::HandlerError> {
+                #empty_match
+                match message {
+                    #(#arms)*
+                    #default_arm
+                }
+            }
+
+            async fn disconnect(&self, cx: &::ws_runtime::Context, close: &::ws_runtime::Close) {
+                self.0.disconnect(cx, close).await;
+            }
+        }
+
+        /// Adds this channel, served by `handler`, to `router`.
+        pub fn mount<H: #handler>(router: ::ws_runtime::Router, handler: H) -> ::ws_runtime::Router {
+            router.channel_with(
+                PATH,
+                #service(handler),
+                ::ws_runtime::ChannelOptions {
+                    query: #query,
+                    headers: #headers,
+                },
+            )
+        }
+
+        #params
+    }
+}
+
+fn route_doc(route: &crate::plan::RoutePlan) -> Vec<String> {
+    let mut doc = vec![format!("Route `{}`.", route.key)];
+    if !route.doc.is_empty() {
+        doc.push(String::new());
+        doc.extend(super::doc_lines(&route.doc.join("\n")));
+    }
+    doc
+}

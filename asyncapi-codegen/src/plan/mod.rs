@@ -1,0 +1,442 @@
+//! `plan`: API model → what the Rust code declares: types, message types, and per channel its
+//! routes, outbound messages, handler methods and handshake.
+//!
+//! Routing follows DESIGN.md § Routing: the selection expression is the channel's
+//! `x-route-selection-expression`, else the document's, else inferred (a property every inbound
+//! message pins with `const` or a one-value `enum`), else `$request.body.action`. A message's route
+//! key is its `x-route-key`, else its value of that property, else its `name`, else its key.
+
+mod names;
+pub mod types;
+
+use std::collections::BTreeMap;
+
+use crate::model::{Api, Channel, Message, Payload};
+use crate::resolve::Definition;
+use crate::source::Span;
+use names::{Scope, field_name, type_name};
+use types::{Cx, Kind, Ty, TypeId, TypeSpace};
+
+/// Everything the emitter writes.
+#[derive(Debug)]
+pub struct Plan {
+    pub title: String,
+    pub version: String,
+    pub asyncapi: String,
+    pub description: Option<String>,
+    pub types: TypeSpace,
+    pub messages: Vec<MessagePlan>,
+    pub channels: Vec<ChannelPlan>,
+    /// Protocols other than WebSocket the document names (their channels are served over
+    /// WebSocket by ws-runtime all the same).
+    pub other_protocols: Vec<String>,
+}
+
+/// A message type: it derives `Message` with the document's schema.
+#[derive(Debug, Clone)]
+pub struct MessagePlan {
+    pub ty: TypeId,
+    /// The wire name (`Message::NAME`).
+    pub name: String,
+    /// The payload's JSON Schema, cycles under `$defs`.
+    pub schema: serde_json::Value,
+    /// The file the schema is written to (`schemas/<name>.json`).
+    pub schema_file: String,
+    /// Example payloads, with their names.
+    pub examples: Vec<(String, serde_json::Value)>,
+    /// Why the payload is opaque, when it is.
+    pub opaque: Option<String>,
+}
+
+/// How a channel's selection expression was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelectionSource {
+    Channel,
+    Document,
+    Inferred,
+    Default,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChannelPlan {
+    pub id: String,
+    /// The HTTP path the channel is served on.
+    pub path: String,
+    /// Snake-case module name.
+    pub module: String,
+    /// Upper-camel prefix of its types (`Chat` → `ChatRoute`, `ChatHandler`).
+    pub prefix: String,
+    pub doc: Vec<String>,
+    pub selection: String,
+    pub selection_source: SelectionSource,
+    pub routes: Vec<RoutePlan>,
+    pub default_route: Option<String>,
+    /// (variant, message index)
+    pub outbound: Vec<(String, usize)>,
+    /// (rust field, wire name)
+    pub params: Vec<(String, String)>,
+    pub query_schema: Option<serde_json::Value>,
+    pub headers_schema: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoutePlan {
+    pub key: String,
+    pub variant: String,
+    pub method: String,
+    /// Index into [`Plan::messages`].
+    pub message: usize,
+    /// The reply's message, for two-way routes.
+    pub reply: Option<usize>,
+    pub doc: Vec<String>,
+}
+
+/// Names the generated modules reserve.
+const RESERVED_TYPES: &[&str] = &["Handlers"];
+
+/// Builds the plan.
+pub fn plan(api: &Api) -> Plan {
+    let named = api.schemas.iter().map(|s| (s.span, s.name.clone()));
+    let mut types = TypeSpace::new(named, RESERVED_TYPES);
+    let mut messages: Vec<MessagePlan> = Vec::new();
+    // A message object used in several places is one type.
+    let mut by_span: BTreeMap<Span, usize> = BTreeMap::new();
+    let mut used_payload_types: Vec<TypeId> = Vec::new();
+    let mut message_names = Scope::default();
+
+    let mut module_names = Scope::with(&["types", "handlers", "schemas"]);
+    let mut prefixes = Scope::with(&[]);
+    let mut paths: Vec<String> = Vec::new();
+    let mut channels = Vec::new();
+    for channel in &api.channels {
+        let mut message_index = |message: &Message, types: &mut TypeSpace| -> usize {
+            if let Some(&index) = by_span.get(&message.span) {
+                return index;
+            }
+            let plan = message_plan(message, types, &mut used_payload_types, &mut message_names);
+            messages.push(plan);
+            by_span.insert(message.span, messages.len() - 1);
+            messages.len() - 1
+        };
+        let (selection, selection_source) = selection(api, channel);
+        let discriminator = single_property(&selection);
+
+        let prefix = prefixes.claim(type_name(&channel.id));
+        let module = module_names.claim(field_name(&channel.id));
+        let mut path = channel_path(channel);
+        if paths.contains(&path) {
+            path = format!("/{module}");
+        }
+        paths.push(path.clone());
+
+        let mut variants = Scope::with(&["Default"]);
+        let mut methods = Scope::with(&["connect", "disconnect", "default_route", "message"]);
+        let mut keys: Vec<String> = Vec::new();
+        let mut routes = Vec::new();
+        let mut default_route = None;
+        for (index, message) in channel.messages.iter().enumerate() {
+            if !channel.inbound.contains(&index) {
+                continue;
+            }
+            let key = route_key(message, discriminator.as_deref(), &keys);
+            let message_plan = message_index(message, &mut types);
+            if key == "$default" {
+                default_route = Some(methods.claim("default_route".into()));
+                continue;
+            }
+            if key.starts_with('$') {
+                continue;
+            }
+            keys.push(key.clone());
+            let reply = reply_message(api, channel, index).map(|m| message_index(m, &mut types));
+            routes.push(RoutePlan {
+                variant: variants.claim(type_name(&message.key)),
+                method: methods.claim(field_name(&message.key)),
+                key,
+                message: message_plan,
+                reply,
+                doc: message_doc(message),
+            });
+        }
+        let mut outbound_variants = Scope::default();
+        let outbound = channel
+            .outbound
+            .iter()
+            .filter_map(|&i| channel.messages.get(i))
+            .map(|m| {
+                (
+                    outbound_variants.claim(type_name(&m.key)),
+                    message_index(m, &mut types),
+                )
+            })
+            .collect();
+        let params = {
+            let mut scope = Scope::default();
+            channel
+                .parameters
+                .iter()
+                .map(|p| (scope.claim(field_name(&p.name)), p.name.clone()))
+                .collect()
+        };
+        let ws = channel.bindings.as_ref().and_then(|b| b.get("ws"));
+        let mut doc = Vec::new();
+        for text in [&channel.title, &channel.summary, &channel.description]
+            .into_iter()
+            .flatten()
+        {
+            if !doc.is_empty() {
+                doc.push(String::new());
+            }
+            doc.extend(text.trim().lines().map(|l| l.trim_end().to_owned()));
+        }
+        channels.push(ChannelPlan {
+            id: channel.id.clone(),
+            path,
+            module,
+            prefix,
+            doc,
+            selection,
+            selection_source,
+            routes,
+            default_route,
+            outbound,
+            params,
+            query_schema: ws.and_then(|w| w.get("query")).cloned(),
+            headers_schema: ws.and_then(|w| w.get("headers")).cloned(),
+        });
+    }
+    let mut other_protocols: Vec<String> = api
+        .servers
+        .iter()
+        .map(|s| s.protocol.to_ascii_lowercase())
+        .filter(|p| p != "ws" && p != "wss")
+        .collect();
+    other_protocols.sort();
+    other_protocols.dedup();
+    Plan {
+        title: api.info.title.clone(),
+        version: api.info.version.clone(),
+        asyncapi: api.asyncapi.clone(),
+        description: api.info.description.clone(),
+        types,
+        messages,
+        channels,
+        other_protocols,
+    }
+}
+
+/// The HTTP path of a channel: its address (with a leading `/`), or `/<id>` when the address
+/// is dynamic or cannot be a path.
+fn channel_path(channel: &Channel) -> String {
+    let fallback = || format!("/{}", field_name(&channel.id));
+    let Some(address) = &channel.address else {
+        return fallback();
+    };
+    let path = if address.starts_with('/') {
+        address.clone()
+    } else {
+        format!("/{address}")
+    };
+    // Only characters a path segment keeps as they are, and `{name}` parameters as segments.
+    let segments_ok = path.split('/').skip(1).all(|segment| {
+        let is_param = segment.starts_with('{')
+            && segment.ends_with('}')
+            && segment.len() > 2
+            && !segment[1..segment.len() - 1].contains(['{', '}', '*']);
+        is_param
+            || (!segment.is_empty()
+                && segment.chars().all(|c| {
+                    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | ':' | '@')
+                }))
+    });
+    if path == "/" || segments_ok {
+        path
+    } else {
+        fallback()
+    }
+}
+
+fn selection(api: &Api, channel: &Channel) -> (String, SelectionSource) {
+    if let Some(expression) = &channel.route_selection {
+        return (expression.clone(), SelectionSource::Channel);
+    }
+    if let Some(expression) = &api.route_selection {
+        return (expression.clone(), SelectionSource::Document);
+    }
+    if let Some(property) = inferred_discriminator(channel) {
+        return (
+            format!("$request.body.{property}"),
+            SelectionSource::Inferred,
+        );
+    }
+    ("$request.body.action".into(), SelectionSource::Default)
+}
+
+/// A property every inbound message of the channel pins to a distinct string.
+fn inferred_discriminator(channel: &Channel) -> Option<String> {
+    let inbound: Vec<&Message> = channel.inbound().collect();
+    if inbound.is_empty() {
+        return None;
+    }
+    let root = |m: &Message| {
+        m.payload
+            .as_ref()
+            .and_then(Payload::schema)
+            .map(|s| s.inlined.node.clone())
+    };
+    let first = root(inbound[0])?;
+    let candidates: Vec<String> = first
+        .get("properties")?
+        .as_object()?
+        .iter()
+        .map(|(k, _)| k.name.clone())
+        .collect();
+    candidates.into_iter().find(|property| {
+        let values: Option<Vec<String>> = inbound
+            .iter()
+            .map(|m| root(m).and_then(|node| types::const_of(&node, property)))
+            .collect();
+        values.is_some_and(|mut v| {
+            let n = v.len();
+            v.sort();
+            v.dedup();
+            v.len() == n
+        })
+    })
+}
+
+/// `$request.body.action` → `action` (a top-level property), else `None`.
+fn single_property(selection: &str) -> Option<String> {
+    let path = selection
+        .strip_prefix("$request.body.")
+        .or_else(|| selection.strip_prefix("${request.body.")?.strip_suffix('}'))?;
+    (!path.contains(['.', '$', '{', '}'])).then(|| path.to_owned())
+}
+
+fn route_key(message: &Message, discriminator: Option<&str>, taken: &[String]) -> String {
+    let candidates = [
+        message.route_key.clone(),
+        discriminator.and_then(|p| {
+            let node = message.payload.as_ref()?.schema()?.inlined.node.clone();
+            types::const_of(&node, p)
+        }),
+        message.name.clone(),
+        Some(message.key.clone()),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|k| !taken.contains(k))
+        .unwrap_or_else(|| message.key.clone())
+}
+
+/// The reply message of the inbound operation that receives message `index`, if it has one.
+fn reply_message<'a>(api: &'a Api, channel: &'a Channel, index: usize) -> Option<&'a Message> {
+    let reply = channel
+        .operations
+        .iter()
+        .filter(|op| op.messages.contains(&index))
+        .find_map(|op| op.reply.as_ref())?;
+    let first = reply.messages.first()?;
+    api.channels.get(first.channel)?.messages.get(first.message)
+}
+
+fn message_doc(message: &Message) -> Vec<String> {
+    let mut doc = Vec::new();
+    for text in [&message.title, &message.summary, &message.description]
+        .into_iter()
+        .flatten()
+    {
+        if !doc.is_empty() {
+            doc.push(String::new());
+        }
+        doc.extend(text.trim().lines().map(|l| l.trim_end().to_owned()));
+    }
+    doc
+}
+
+/// The type of one message: its payload's struct when that struct is its own, else a newtype
+/// around the payload's type.
+fn message_plan(
+    message: &Message,
+    types: &mut TypeSpace,
+    used: &mut Vec<TypeId>,
+    names: &mut Scope,
+) -> MessagePlan {
+    let wire_name = names.claim(message.name.clone().unwrap_or_else(|| message.key.clone()));
+    let (payload_ty, schema, opaque) = match &message.payload {
+        Some(Payload::Schema(schema)) => {
+            let defs: &[Definition] = &schema.inlined.defs;
+            let ty = types.ty(&schema.inlined.node, &message.key, Cx { defs });
+            (ty, schema.to_json(), None)
+        }
+        Some(Payload::Unsupported { format }) => (
+            Ty::Json,
+            serde_json::json!({}),
+            Some(format!(
+                "its payload is in the `{format}` schema format, which asyncapi-rs does not read"
+            )),
+        ),
+        None => (
+            Ty::Json,
+            serde_json::json!({}),
+            Some("the document gives it no payload schema".to_owned()),
+        ),
+    };
+    let own_struct = match &payload_ty {
+        Ty::Named(id) => {
+            let def = types.get(*id);
+            let shareable_kind = matches!(
+                def.kind,
+                Kind::Struct(_) | Kind::Tagged { .. } | Kind::Untagged(_) | Kind::StringEnum(_)
+            );
+            let is_component = message
+                .payload
+                .as_ref()
+                .and_then(Payload::schema)
+                .is_some_and(|s| types.is_named(s.span()));
+            (shareable_kind && !is_component && !used.contains(id)).then_some(*id)
+        }
+        _ => None,
+    };
+    let ty = match own_struct {
+        Some(id) => {
+            used.push(id);
+            id
+        }
+        None => {
+            let name = types.claim(&message.key);
+            types.declare(name, message_doc(message), Kind::Newtype(payload_ty))
+        }
+    };
+    if let Some(id) = own_struct {
+        // The message's own documentation leads its type's.
+        let mut doc = message_doc(message);
+        let def = &mut types.defs[id];
+        if !doc.is_empty() && !def.doc.is_empty() {
+            doc.push(String::new());
+        }
+        doc.append(&mut def.doc);
+        def.doc = doc;
+    }
+    let examples = message
+        .examples
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            let name = e
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("example {}", i + 1));
+            e.payload.clone().map(|p| (name, p))
+        })
+        .collect();
+    MessagePlan {
+        ty,
+        schema_file: format!("{}.json", field_name(&types.get(ty).name)),
+        name: wire_name,
+        schema,
+        examples,
+        opaque,
+    }
+}
