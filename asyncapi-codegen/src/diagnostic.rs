@@ -108,6 +108,13 @@ pub enum ErrorKind {
         reference: String,
         expected: String,
     },
+    #[error("example {example} of message `{message}` breaks its {part} schema: {errors}")]
+    InvalidExample {
+        message: String,
+        example: String,
+        part: &'static str,
+        errors: String,
+    },
     #[error("{what}")]
     Semantic { what: String },
 }

@@ -14,78 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use asyncapi_codegen::{Documents, LoadOptions, ResolveOptions};
-
-fn corpus() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
-    assert!(
-        dir.join("INDEX.tsv").is_file(),
-        "the shared corpus is missing: expected {} (the repository's sibling `shared/` folder)",
-        dir.display()
-    );
-    dir
-}
-
-struct Row {
-    path: String,
-    version: String,
-    valid: String,
-    notes: String,
-}
-
-fn rows(corpus: &Path) -> Vec<Row> {
-    let text = std::fs::read_to_string(corpus.join("INDEX.tsv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
-    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    let (path, version, valid, notes) = (
-        column("path"),
-        column("asyncapi_version"),
-        column("valid"),
-        column("notes"),
-    );
-    lines
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| {
-            let cells: Vec<&str> = line.split('\t').collect();
-            let cell = |i: usize| cells.get(i).copied().unwrap_or_default().to_owned();
-            Row {
-                path: cell(path),
-                version: cell(version),
-                valid: cell(valid),
-                notes: cell(notes),
-            }
-        })
-        .collect()
-}
-
-/// Fixtures whose relative references were written against another folder than their own (as
-/// the project they come from resolved them), or against a URL its tests map to a local file.
-/// Each gets the ref map that project's tests used.
-fn ref_map(corpus: &Path, path: &str) -> ResolveOptions {
-    let v1 = corpus.join("parser-js/v1/test");
-    let options = ResolveOptions::default();
-    match path {
-        "parser-js/v1/test/good/asyncapi.yaml"
-        | "parser-js/v1/test/good/asyncapi.json"
-        | "parser-js/v1/test/wrong/invalid-asyncapi.yaml"
-        | "parser-js/v1/test/wrong/invalid-asyncapi.json" => {
-            options.map_prefix("refs/", v1.join("refs"))
-        }
-        "parser-js/v1/test/good/circular-refs.yaml" => {
-            options.map_prefix("./good/", v1.join("good"))
-        }
-        "parser-js/v1/test/wrong/good-ref-to-broken-file.yaml" => {
-            options.map_prefix("wrong/", v1.join("wrong"))
-        }
-        "cli/test/fixtures/dummyspec/apiwithref.json"
-        | "generator/apps/generator/test/docs/apiwithref.json" => {
-            let dir = corpus.join(path).parent().unwrap().to_path_buf();
-            options.map_prefix("https://schema.example.com/crm/", dir)
-        }
-        _ => options,
-    }
-}
+use asyncapi_codegen::{Documents, LoadOptions};
+use asyncapi_rs_tests::{Row, corpus, ref_map, rows};
 
 /// `EXPECTED-INVALID` fixtures: the file, line and column of the first error, and words of it.
 const EXPECTED_ERRORS: &[(&str, &str, u32, u32, &str)] = &[

@@ -6,6 +6,7 @@
 
 mod channel;
 mod scaffold;
+mod tests;
 mod types;
 
 use proc_macro2::{Ident, Span, TokenStream};
@@ -78,6 +79,11 @@ pub fn module_files(plan: &Plan, placement: SchemaPlacement) -> Vec<File> {
             FileKind::Generated,
         ));
     }
+    files.push(rust(
+        "tests.rs".into(),
+        tests::file(plan),
+        FileKind::Generated,
+    ));
     if placement == SchemaPlacement::Files {
         for message in &plan.messages {
             files.push(File {
@@ -227,19 +233,21 @@ fn root_items(plan: &Plan, with_modules: bool) -> TokenStream {
             pub mod types;
             #(#modules)*
             pub mod handlers;
+            #[cfg(test)]
+            mod tests;
         }
     });
     // `router(a, b, …)` when it stays readable; every channel has its own `mount` regardless.
     let router = (!plan.channels.is_empty() && plan.channels.len() <= 6).then(|| {
         let params = plan.channels.iter().map(|c| {
-            let name = ident(&c.module);
+            let name = ident(&format!("{}_handler", c.module));
             let module = ident(&c.module);
             let handler = ident(&format!("{}Handler", c.prefix));
             quote! { #name: impl #module::#handler }
         });
         let mut router = quote! { ::ws_runtime::Router::new() };
         for c in &plan.channels {
-            let name = ident(&c.module);
+            let name = ident(&format!("{}_handler", c.module));
             let module = ident(&c.module);
             router = quote! { #module::mount(#router, #name) };
         }
@@ -262,33 +270,55 @@ pub(crate) fn ident(name: &str) -> Ident {
     Ident::new(name, Span::call_site())
 }
 
-/// Markdown from a document, made safe as rustdoc: code fences without a language become `text`
-/// (so they are not compiled as doctests), and indentation is removed (so indented text is not a
-/// code block).
+/// Markdown from a document, made safe as rustdoc: code fences without a language (or `rust`)
+/// become `text`, so they are not compiled as doctests; indentation is removed, so indented text
+/// is not a code block; and the lines that continue a list item are indented under it.
 pub(crate) fn doc_lines(text: &str) -> Vec<String> {
     let mut in_fence = false;
-    text.trim()
-        .lines()
-        .map(|line| {
-            let trimmed = line.trim();
-            if let Some(rest) = trimmed.strip_prefix("```") {
-                in_fence = !in_fence;
-                let language = rest.trim();
-                return if !in_fence {
-                    "```".to_owned()
-                } else if language.is_empty() || language.starts_with("rust") {
-                    "```text".to_owned()
-                } else {
-                    trimmed.to_owned()
-                };
-            }
-            if in_fence {
-                line.trim_end().to_owned()
+    // The indentation a continuation of the current list item needs.
+    let mut list_indent: Option<usize> = None;
+    let mut out = Vec::new();
+    for line in text.trim().lines() {
+        let trimmed = line.trim();
+        if let Some(rest) = trimmed.strip_prefix("```") {
+            in_fence = !in_fence;
+            let language = rest.trim();
+            out.push(if !in_fence {
+                "```".to_owned()
+            } else if language.is_empty() || language.starts_with("rust") {
+                "```text".to_owned()
             } else {
                 trimmed.to_owned()
-            }
-        })
-        .collect()
+            });
+            list_indent = None;
+            continue;
+        }
+        if in_fence {
+            out.push(line.trim_end().to_owned());
+            continue;
+        }
+        if trimmed.is_empty() {
+            list_indent = None;
+            out.push(String::new());
+        } else if let Some(width) = list_marker(trimmed) {
+            list_indent = Some(width);
+            out.push(trimmed.to_owned());
+        } else if let Some(width) = list_indent {
+            out.push(format!("{}{trimmed}", " ".repeat(width)));
+        } else {
+            out.push(trimmed.to_owned());
+        }
+    }
+    out
+}
+
+/// The width of a list item's marker (`- `, `* `, `+ `, `12. `), if the line starts one.
+fn list_marker(line: &str) -> Option<usize> {
+    if line.starts_with("- ") || line.starts_with("* ") || line.starts_with("+ ") {
+        return Some(2);
+    }
+    let digits = line.chars().take_while(char::is_ascii_digit).count();
+    (digits > 0 && line[digits..].starts_with(". ")).then_some(digits + 2)
 }
 
 /// A blank line after each top-level item (a line at column 0 that closes it), as rustfmt'd code

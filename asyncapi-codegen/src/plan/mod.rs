@@ -6,7 +6,7 @@
 //! message pins with `const` or a one-value `enum`), else `$request.body.action`. A message's route
 //! key is its `x-route-key`, else its value of that property, else its `name`, else its key.
 
-mod names;
+pub(crate) mod names;
 pub mod types;
 
 use std::collections::BTreeMap;
@@ -42,10 +42,19 @@ pub struct MessagePlan {
     pub schema: serde_json::Value,
     /// The file the schema is written to (`schemas/<name>.json`).
     pub schema_file: String,
-    /// Example payloads, with their names.
-    pub examples: Vec<(String, serde_json::Value)>,
+    /// Example payloads: name, JSON, and the schema's complaint when it breaks the schema.
+    pub examples: Vec<Example>,
     /// Why the payload is opaque, when it is.
     pub opaque: Option<String>,
+}
+
+/// An example payload of a message.
+#[derive(Debug, Clone)]
+pub struct Example {
+    pub name: String,
+    pub payload: serde_json::Value,
+    /// Why the example breaks its own schema (then it is not a contract test).
+    pub invalid: Option<String>,
 }
 
 /// How a channel's selection expression was chosen.
@@ -419,6 +428,7 @@ fn message_plan(
         doc.append(&mut def.doc);
         def.doc = doc;
     }
+    let validator = crate::contract::compile(&schema);
     let examples = message
         .examples
         .iter()
@@ -428,7 +438,16 @@ fn message_plan(
                 .name
                 .clone()
                 .unwrap_or_else(|| format!("example {}", i + 1));
-            e.payload.clone().map(|p| (name, p))
+            let payload = e.payload.clone()?;
+            let invalid = match &validator {
+                Ok(v) => crate::contract::violations(v, &payload),
+                Err(reason) => Some(format!("the schema does not compile: {reason}")),
+            };
+            Some(Example {
+                name,
+                payload,
+                invalid,
+            })
         })
         .collect();
     MessagePlan {

@@ -67,7 +67,7 @@ pub(crate) fn type_name(name: &str) -> String {
         out.insert(0, 'N');
     }
     if KEYWORDS.contains(&out.as_str()) || PRELUDE.contains(&out.as_str()) {
-        out.push('_');
+        out.push_str("Type");
     }
     out
 }
@@ -120,7 +120,8 @@ mod tests {
         assert_eq!(type_name("sendMessage"), "SendMessage");
         assert_eq!(type_name("user/signed-up"), "UserSignedUp");
         assert_eq!(type_name("2fa"), "N2fa");
-        assert_eq!(type_name("Option"), "Option_");
+        assert_eq!(type_name("Option"), "OptionType");
+        assert_eq!(type_name("self"), "SelfType");
         assert_eq!(type_name("名前"), "Unnamed");
         assert_eq!(field_name("type"), "type_");
         assert_eq!(field_name("userId"), "user_id");

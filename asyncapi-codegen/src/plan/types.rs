@@ -305,15 +305,14 @@ impl TypeSpace {
                 });
             }
         }
-        let extra = match map.get("additionalProperties") {
-            Some(
-                schema @ Node {
-                    value: Value::Object(_),
-                    ..
-                },
-            ) if !fields.is_empty() => Some(self.ty(schema, &format!("{name} Value"), cx)),
-            _ if map.get("patternProperties").is_some() && !fields.is_empty() => Some(Ty::Json),
-            _ => None,
+        // JSON Schema objects are open unless `additionalProperties: false`: the properties the
+        // schema does not declare are kept here, so nothing a valid message carries is lost.
+        let extra = match map.get("additionalProperties").map(|n| &n.value) {
+            Some(Value::Bool(false)) => None,
+            Some(Value::Object(_)) => map
+                .get("additionalProperties")
+                .map(|schema| self.ty(schema, &format!("{name} Value"), cx)),
+            _ => Some(Ty::Json),
         };
         if let Some(value) = extra {
             fields.push(Field {
@@ -323,7 +322,7 @@ impl TypeSpace {
                 optional: false,
                 default: false,
                 flatten: true,
-                doc: vec!["Properties beyond the declared ones.".into()],
+                doc: vec!["Properties the schema does not declare (it allows them).".into()],
             });
         }
         Kind::Struct(fields)

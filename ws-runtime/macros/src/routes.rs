@@ -205,11 +205,11 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             Kind::Custom { key } => {
                 let payload = v.payload;
                 quote_spanned! {payload.span()=>
-                    Self::#variant(message) => ::ws_runtime::encode_route::<#payload>(Self::selection(), message, #key),
+                    Self::#variant(ref message) => ::ws_runtime::encode_route::<#payload>(Self::selection(), message, #key),
                 }
             }
             Kind::Default => quote! {
-                Self::#variant(raw) => ::std::result::Result::Ok(
+                Self::#variant(ref raw) => ::std::result::Result::Ok(
                     raw.json.clone().unwrap_or_else(|| ::ws_runtime::__private::serde_json::Value::String(raw.text.clone())),
                 ),
             },
@@ -259,7 +259,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
 
             fn route_key(&self) -> &'static str {
-                match self {
+                match *self {
                     #(#key_arms)*
                 }
             }
@@ -267,7 +267,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             fn to_json(
                 &self,
             ) -> ::std::result::Result<::ws_runtime::__private::serde_json::Value, ::ws_runtime::__private::serde_json::Error> {
-                match self {
+                match *self {
                     #(#encode_arms)*
                 }
             }

@@ -1,0 +1,84 @@
+//! Contract checking: JSON messages against the document's schemas.
+
+use crate::diagnostic::{Diagnostic, ErrorKind};
+use crate::model::{Api, Payload};
+
+/// Compiles a schema (its `$schema` picks the draft).
+///
+/// # Errors
+/// The compiler's message when the schema is not a valid JSON Schema.
+pub fn compile(schema: &serde_json::Value) -> Result<jsonschema::Validator, String> {
+    jsonschema::validator_for(schema).map_err(|e| e.to_string())
+}
+
+/// Each violation as `"/pointer: message"`, joined.
+pub fn violations(
+    validator: &jsonschema::Validator,
+    instance: &serde_json::Value,
+) -> Option<String> {
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| {
+            let at = e.instance_path().to_string();
+            format!("{}: {e}", if at.is_empty() { "/" } else { &at })
+        })
+        .collect();
+    (!errors.is_empty()).then(|| errors.join("; "))
+}
+
+/// Warnings for examples that break their message's payload or headers schema: a problem of the
+/// document (its examples disagree with its schemas), reported where the example is written.
+pub fn example_warnings(api: &Api) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut seen = Vec::new();
+    for message in api.channels.iter().flat_map(|c| &c.messages) {
+        if seen.contains(&message.span) {
+            continue;
+        }
+        seen.push(message.span);
+        for (part, schema) in [("payload", &message.payload), ("headers", &message.headers)] {
+            let Some(Payload::Schema(schema)) = schema else {
+                continue;
+            };
+            let validator = match compile(&schema.to_json()) {
+                Ok(validator) => validator,
+                Err(reason) => {
+                    out.push(Diagnostic::warning(
+                        ErrorKind::Semantic {
+                            what: format!(
+                                "the {part} schema of message `{}` does not compile: {reason}",
+                                message.key
+                            ),
+                        },
+                        schema.span(),
+                    ));
+                    continue;
+                }
+            };
+            for (i, example) in message.examples.iter().enumerate() {
+                let instance = if part == "payload" {
+                    &example.payload
+                } else {
+                    &example.headers
+                };
+                let Some(instance) = instance else { continue };
+                if let Some(errors) = violations(&validator, instance) {
+                    let name = example
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| format!("#{}", i + 1));
+                    out.push(Diagnostic::warning(
+                        ErrorKind::InvalidExample {
+                            message: message.key.clone(),
+                            example: name,
+                            part,
+                            errors,
+                        },
+                        example.span,
+                    ));
+                }
+            }
+        }
+    }
+    out
+}

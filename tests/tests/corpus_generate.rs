@@ -1,0 +1,204 @@
+//! The corpus compile test: every valid corpus document with at least one message is generated,
+//! and all of them are compiled together in one crate under `#![deny(warnings)]` and clippy
+//! `-D warnings`; then that crate's tests (generated from each document's examples) run: every
+//! example is accepted by the validator, deserializes into its type, and serializes back equal.
+//! Examples that break their own schema are the document's problem: listed by name, not counted.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use asyncapi_codegen::LoadOptions;
+use asyncapi_codegen::emit::SchemaPlacement;
+use asyncapi_rs_tests::{corpus, ref_map, rows};
+
+fn slug(path: &str) -> String {
+    let mut out = String::new();
+    for c in path
+        .trim_end_matches(".yaml")
+        .trim_end_matches(".yml")
+        .trim_end_matches(".json")
+        .chars()
+    {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    // The end of the path says the most; keep the module name short.
+    let tail: Vec<char> = out.trim_matches('_').chars().collect();
+    let start = tail.len().saturating_sub(40);
+    tail[start..]
+        .iter()
+        .collect::<String>()
+        .trim_start_matches('_')
+        .to_owned()
+}
+
+fn cargo(dir: &Path, target: &Path, args: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target)
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[test]
+fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples() {
+    let corpus = corpus();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap();
+    let krate = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("corpus-crate");
+    let _ = std::fs::remove_dir_all(krate.join("src"));
+    std::fs::create_dir_all(krate.join("src")).unwrap();
+
+    let mut modules = Vec::new();
+    let mut invalid_examples = Vec::new();
+    let mut examples = 0;
+    let mut skipped_no_messages = 0;
+    let mut load_failures = Vec::new();
+    for (index, row) in rows(&corpus).iter().enumerate() {
+        if row.valid != "y" || row.version.starts_with("1.") {
+            continue;
+        }
+        let options = LoadOptions {
+            resolve: ref_map(&corpus, &row.path),
+            ..LoadOptions::default()
+        };
+        let loaded = match asyncapi_codegen::load(&corpus.join(&row.path), &options) {
+            Ok(loaded) => loaded,
+            Err(report) => {
+                load_failures.push(format!("{}: {report}", row.path));
+                continue;
+            }
+        };
+        if loaded.api.channels.iter().all(|c| c.messages.is_empty()) {
+            skipped_no_messages += 1;
+            continue;
+        }
+        let plan = asyncapi_codegen::generate::plan(&loaded.api);
+        for message in &plan.messages {
+            for example in &message.examples {
+                match &example.invalid {
+                    Some(reason) => invalid_examples.push(format!(
+                        "{}: `{}` example `{}`: {reason}",
+                        row.path, message.name, example.name
+                    )),
+                    None => examples += 1,
+                }
+            }
+        }
+        let module = format!("d{index:03}_{}", slug(&row.path));
+        for file in asyncapi_codegen::emit::module_files(&plan, SchemaPlacement::Files) {
+            let path = krate.join("src").join(&module).join(&file.path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, file.contents).unwrap();
+        }
+        modules.push((module, row.path.clone()));
+    }
+    assert!(
+        load_failures.is_empty(),
+        "valid documents failed to load:\n{}",
+        load_failures.join("\n")
+    );
+
+    let lib: String = std::iter::once(
+        "//! Every valid corpus document, generated.\n#![deny(warnings)]\n\n".to_owned(),
+    )
+    .chain(
+        modules
+            .iter()
+            .map(|(m, path)| format!("/// `{path}`\npub mod {m};\n")),
+    )
+    .collect();
+    std::fs::write(krate.join("src/lib.rs"), lib).unwrap();
+    std::fs::write(
+        krate.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"corpus-crate\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\nws-runtime = {{ path = {:?}, default-features = false }}\n\n[workspace]\n",
+            repo.join("ws-runtime").display().to_string()
+        ),
+    )
+    .unwrap();
+    // The same dependency versions as the workspace, and no network needed.
+    std::fs::copy(repo.join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
+    let target = repo.join("target/corpus-crate");
+
+    let (ok, output) = cargo(
+        &krate,
+        &target,
+        &["clippy", "--all-targets", "--", "-D", "warnings"],
+    );
+    let errors: Vec<&str> = output
+        .lines()
+        .filter(|l| l.starts_with("error") || l.starts_with("warning"))
+        .collect();
+    assert!(
+        ok,
+        "the generated corpus crate does not pass clippy -D warnings ({} lines):\n{}",
+        errors.len(),
+        output
+    );
+
+    let (ok, output) = cargo(
+        &krate,
+        &target,
+        &["test", "--lib", "--", "--test-threads", "2"],
+    );
+    let summary = output
+        .lines()
+        .find(|l| l.starts_with("test result:"))
+        .unwrap_or_default()
+        .to_owned();
+    let passed: usize = summary
+        .split_whitespace()
+        .skip_while(|w| *w != "ok." && *w != "FAILED.")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let failures: Vec<&str> = output
+        .lines()
+        .filter(|l| l.contains("panicked at") || l.starts_with("thread '"))
+        .collect();
+    assert!(
+        ok,
+        "example round trips failed:\n{}",
+        output
+            .lines()
+            .filter(|l| l.contains("example") || l.starts_with("----"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert_eq!(
+        passed, examples,
+        "every valid example is a test that passed ({summary}); {failures:?}"
+    );
+
+    println!(
+        "examples invalid in their document ({}):",
+        invalid_examples.len()
+    );
+    for line in &invalid_examples {
+        println!("  {line}");
+    }
+    println!(
+        "{} documents generated, {} compiled, {} examples round-tripped, {} examples invalid in their document ({} valid documents have no message)",
+        modules.len(),
+        modules.len(),
+        passed,
+        invalid_examples.len(),
+        skipped_no_messages
+    );
+}
