@@ -120,6 +120,81 @@ fn validate_a_missing_file() {
 }
 
 #[test]
+fn generate_writes_a_module_tree_keeps_scaffolds_and_checks_drift() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-generate");
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = dir.to_str().unwrap();
+    let spec = "examples/chat/asyncapi.yaml";
+    let first = asyncapi_rs(&["generate", spec, "-o", out]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let stdout = text(&first.stdout);
+    assert!(
+        stdout.contains(&format!("generated  created    {out}/mod.rs")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("scaffold   created    {out}/handlers.rs")),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .trim_end()
+            .ends_with(&format!("wrote the Chat API (1 channel) to {out}")),
+        "{stdout}"
+    );
+
+    // The scaffold is the user's now; a second run keeps it and leaves the rest unchanged.
+    std::fs::write(dir.join("handlers.rs"), "// mine\n").unwrap();
+    let second = asyncapi_rs(&["generate", spec, "-o", out]);
+    let stdout = text(&second.stdout);
+    assert!(
+        stdout.contains("kept (yours; --force to overwrite)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("updated"), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("handlers.rs")).unwrap(),
+        "// mine\n"
+    );
+
+    // --check: up to date, then drift after a hand edit of a generated file.
+    assert!(
+        asyncapi_rs(&["generate", spec, "-o", out, "--check"])
+            .status
+            .success()
+    );
+    std::fs::write(dir.join("types.rs"), "// edited\n").unwrap();
+    let check = asyncapi_rs(&["generate", spec, "-o", out, "--check"]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(
+        text(&check.stderr).contains("out of date: ") && text(&check.stderr).contains("types.rs")
+    );
+    assert!(
+        std::fs::read_to_string(dir.join("types.rs")).unwrap() == "// edited\n",
+        "--check writes nothing"
+    );
+
+    // --force rewrites the scaffold too.
+    let forced = asyncapi_rs(&["generate", spec, "-o", out, "--force"]);
+    assert!(text(&forced.stdout).contains("updated"));
+    assert!(
+        std::fs::read_to_string(dir.join("handlers.rs"))
+            .unwrap()
+            .contains("is not implemented yet")
+    );
+}
+
+#[test]
+fn generate_refuses_an_invalid_document() {
+    let file = format!("{CORPUS}/parser-js/v1/test/wrong/inexisting-local-ref.yaml");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-generate-invalid");
+    let out = asyncapi_rs(&["generate", &file, "-o", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("not generated: the document is invalid"));
+    assert!(!dir.exists());
+}
+
+#[test]
 fn help_shows_examples() {
     let out = asyncapi_rs(&["--help"]);
     assert!(out.status.success());

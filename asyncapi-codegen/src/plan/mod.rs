@@ -414,7 +414,9 @@ fn message_plan(
             id
         }
         None => {
-            let name = types.claim(&message.key);
+            // The message's own name, unless a type has it (its payload's, often): then
+            // `<Name>Message`.
+            let name = types.claim_fresh(&message.key, "Message");
             types.declare(name, message_doc(message), Kind::Newtype(payload_ty))
         }
     };

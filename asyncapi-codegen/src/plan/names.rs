@@ -100,6 +100,10 @@ impl Scope {
         }
     }
 
+    pub fn contains(&self, name: &str) -> bool {
+        self.taken.contains(name)
+    }
+
     pub fn claim(&mut self, base: String) -> String {
         if self.taken.insert(base.clone()) {
             return base;

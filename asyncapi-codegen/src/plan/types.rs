@@ -116,6 +116,15 @@ impl TypeSpace {
         self.names.claim(type_name(base))
     }
 
+    /// Claims `base`, or `base` + `suffix` when `base` is taken (then numbers).
+    pub fn claim_fresh(&mut self, base: &str, suffix: &str) -> String {
+        let plain = type_name(base);
+        if !self.names.contains(&plain) {
+            return self.names.claim(plain);
+        }
+        self.names.claim(format!("{plain}{suffix}"))
+    }
+
     /// Declares a type and returns its id.
     pub fn declare(&mut self, name: String, doc: Vec<String>, kind: Kind) -> TypeId {
         self.defs.push(TypeDef { name, doc, kind });

@@ -1,0 +1,98 @@
+//! Generated code, snapshot by snapshot, for focused documents: every row of the JSON Schema →
+//! Rust table, hard names, every way a route is selected, request/reply and path parameters, and
+//! 2.x and 3.x forms of the same API. (The corpus compile test compiles these documents too.)
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+
+use asyncapi_codegen::emit::File;
+
+fn generate(name: &str) -> Vec<File> {
+    let path = Path::new("tests/fixtures/generate").join(name);
+    let loaded = asyncapi_codegen::load(&path, &Default::default())
+        .unwrap_or_else(|r| panic!("{}", r.render(false)));
+    asyncapi_codegen::generate::module(&loaded.api)
+}
+
+fn file<'a>(files: &'a [File], path: &str) -> &'a str {
+    &files
+        .iter()
+        .find(|f| f.path == path)
+        .unwrap_or_else(|| panic!("no {path}"))
+        .contents
+}
+
+#[test]
+fn every_row_of_the_mapping_table() {
+    let files = generate("mapping.yaml");
+    insta::assert_snapshot!("mapping_types", file(&files, "types.rs"));
+    insta::assert_snapshot!("mapping_tests", file(&files, "tests.rs"));
+}
+
+#[test]
+fn hard_names() {
+    let files = generate("names.yaml");
+    insta::assert_snapshot!("names_types", file(&files, "types.rs"));
+    insta::assert_snapshot!("names_channel", file(&files, "n2nd_room_lobby.rs"));
+}
+
+#[test]
+fn every_way_a_route_is_selected() {
+    let files = generate("routing.yaml");
+    for channel in ["explicit", "inferred", "nested", "plain"] {
+        insta::assert_snapshot!(
+            format!("routing_{channel}"),
+            file(&files, &format!("{channel}.rs"))
+        );
+    }
+}
+
+#[test]
+fn request_reply_and_path_parameters() {
+    let files = generate("reply_and_params.yaml");
+    insta::assert_snapshot!("reply_channel", file(&files, "room.rs"));
+    insta::assert_snapshot!("reply_mod", file(&files, "mod.rs"));
+    insta::assert_snapshot!("reply_scaffold", file(&files, "handlers.rs"));
+    assert_eq!(
+        file(&files, "schemas/room.query.json"),
+        "{\n  \"type\": \"object\",\n  \"required\": [\n    \"token\"\n  ],\n  \"properties\": {\n    \"token\": {\n      \"type\": \"string\"\n    }\n  }\n}\n"
+    );
+}
+
+#[test]
+fn the_same_api_in_2x_and_3x_generates_the_same_code() {
+    let v2 = generate("chat_v2.yaml");
+    let v3 = generate("chat_v3.yaml");
+    let strip = |text: &str| text.lines().skip(1).collect::<Vec<_>>().join("\n"); // the header names the version
+    for path in ["types.rs", "chat.rs", "handlers.rs", "tests.rs"] {
+        assert_eq!(strip(file(&v2, path)), strip(file(&v3, path)), "{path}");
+    }
+}
+
+#[test]
+fn output_is_deterministic() {
+    assert_eq!(generate("mapping.yaml"), generate("mapping.yaml"));
+    let corpus =
+        Path::new("../../shared/corpus/parser-js/v1/test/good/zbos_mqtt-all-asyncapi.json");
+    let once = asyncapi_codegen::generate::module(
+        &asyncapi_codegen::load(corpus, &Default::default())
+            .unwrap()
+            .api,
+    );
+    let twice = asyncapi_codegen::generate::module(
+        &asyncapi_codegen::load(corpus, &Default::default())
+            .unwrap()
+            .api,
+    );
+    assert_eq!(once, twice);
+    assert!(once.iter().all(|f| !f.contents.contains("AnonymousSchema")));
+}
+
+#[test]
+fn generated_files_say_so_and_scaffolds_do_not() {
+    for f in generate("chat_v3.yaml") {
+        let generated = f.contents.starts_with("// @generated") || f.path.ends_with(".json");
+        assert_eq!(generated, f.path != "handlers.rs", "{}", f.path);
+    }
+}
