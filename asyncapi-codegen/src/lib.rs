@@ -8,6 +8,7 @@
 //! Every stage reports errors as [`Diagnostic`]s located at `file:line:column`, and nothing
 //! panics on any input.
 
+pub mod build;
 pub mod contract;
 pub mod diagnostic;
 pub mod emit;

@@ -64,21 +64,47 @@ pub fn module_files(plan: &Plan, placement: SchemaPlacement) -> Vec<File> {
         path,
         kind,
     };
-    let mut files = vec![
-        rust("mod.rs".into(), root(plan), FileKind::Generated),
-        rust(
+    let mut files = vec![rust("mod.rs".into(), root(plan), FileKind::Generated)];
+    // Channel files are independent: printed on every core (the printing dominates), in order.
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let chunk = plan.channels.len().div_ceil(threads).max(1);
+    let (types_file, printed): (File, Vec<Vec<File>>) = std::thread::scope(|scope| {
+        let workers: Vec<_> = plan
+            .channels
+            .chunks(chunk)
+            .map(|channels| {
+                let rust = &rust;
+                scope.spawn(move || {
+                    channels
+                        .iter()
+                        .map(|channel| {
+                            rust(
+                                format!("{}.rs", channel.module),
+                                channel::file(plan, channel, placement),
+                                FileKind::Generated,
+                            )
+                        })
+                        .collect::<Vec<File>>()
+                })
+            })
+            .collect();
+        // `types.rs`, the largest file, prints here meanwhile.
+        let types_file = rust(
             "types.rs".into(),
             types::file(plan, placement),
             FileKind::Generated,
-        ),
-    ];
-    for channel in &plan.channels {
-        files.push(rust(
-            format!("{}.rs", channel.module),
-            channel::file(plan, channel, placement),
-            FileKind::Generated,
-        ));
-    }
+        );
+        let channels = workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect();
+        (types_file, channels)
+    });
+    files.push(types_file);
+    files.extend(printed.into_iter().flatten());
     files.push(rust(
         "tests.rs".into(),
         tests::file(plan),
@@ -177,7 +203,9 @@ pub fn crate_main(plan: &Plan, crate_name: &str) -> String {
     })
 }
 
-/// The module tree as one token stream (for the `asyncapi!` macro: inline modules, no files).
+/// The module tree as items with inline modules and schemas, no files: what `asyncapi!` expands
+/// to, and what a build script includes. The handlers are the user's to write (no scaffold); the
+/// contract tests come along under `#[cfg(test)]`.
 pub fn inline_tokens(plan: &Plan) -> TokenStream {
     let placement = SchemaPlacement::Inline;
     let root = root_items(plan, false);
@@ -187,11 +215,19 @@ pub fn inline_tokens(plan: &Plan) -> TokenStream {
         let body = channel::file(plan, c, placement);
         quote! { pub mod #module { #body } }
     });
+    let tests = tests::file(plan);
     quote! {
         #root
         pub mod types { #types }
         #(#channels)*
+        #[cfg(test)]
+        mod tests { #tests }
     }
+}
+
+/// [`inline_tokens`], printed.
+pub fn inline_file(plan: &Plan) -> String {
+    format!("{}\n{}", header(plan), pretty(inline_tokens(plan)))
 }
 
 fn json_file(value: &serde_json::Value) -> String {
@@ -223,7 +259,8 @@ fn root_items(plan: &Plan, with_modules: bool) -> TokenStream {
             plan.other_protocols.join(", ")
         ));
     }
-    let doc = inner_doc(&doc);
+    // Items that are included or expanded by a macro cannot start with inner attributes.
+    let doc = with_modules.then(|| inner_doc(&doc));
     let modules = plan.channels.iter().map(|c| {
         let module = ident(&c.module);
         quote! { pub mod #module; }
