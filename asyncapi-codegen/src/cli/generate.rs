@@ -47,7 +47,11 @@ pub(crate) fn run(args: &Args) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
     let loaded = match asyncapi_codegen::load(&args.document.spec, &args.document.load_options()) {
-        Ok(loaded) => loaded,
+        Ok(mut loaded) => {
+            let examples = asyncapi_codegen::contract::example_warnings(&loaded.api);
+            loaded.warnings.extend(examples);
+            loaded
+        }
         Err(report) => {
             let _ = write!(stderr, "{}", report.render(color()));
             let _ = writeln!(

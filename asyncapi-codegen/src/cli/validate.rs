@@ -28,7 +28,12 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: &Args) -> ExitCode {
     let path = &args.document.spec;
-    let result = asyncapi_codegen::load(path, &args.document.load_options());
+    // Examples that break their own schema are warnings: the document's problem, not fatal.
+    let result = asyncapi_codegen::load(path, &args.document.load_options()).map(|mut loaded| {
+        let examples = asyncapi_codegen::contract::example_warnings(&loaded.api);
+        loaded.warnings.extend(examples);
+        loaded
+    });
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
     // Writes to a closed pipe are not worth a panic; the exit status still says what happened.
