@@ -150,27 +150,18 @@ fn parse_version(text: &str) -> Result<SpecVersion, String> {
 /// `info`, the same in every version but for `tags` and `externalDocs` (3.x).
 fn read_info<'d>(r: &mut Reader<'d>, root: &Obj<'d>, v3: bool) -> Option<Info> {
     let info = r.object_field(root, "info", "the info object")?;
-    let allowed: &[&str] = if v3 {
-        &[
-            "title",
-            "version",
-            "description",
-            "termsOfService",
-            "contact",
-            "license",
-            "tags",
-            "externalDocs",
-        ]
-    } else {
-        &[
-            "title",
-            "version",
-            "description",
-            "termsOfService",
-            "contact",
-            "license",
-        ]
-    };
+    const V3: &[&str] = &[
+        "title",
+        "version",
+        "description",
+        "termsOfService",
+        "contact",
+        "license",
+        "tags",
+        "externalDocs",
+    ];
+    // 2.x has all but the last two.
+    let allowed = if v3 { V3 } else { &V3[..6] };
     r.fields(&info, allowed, &["title", "version"]);
     if v3 {
         r.unique_tags(&info);

@@ -188,16 +188,7 @@ pub fn plan(api: &Api) -> Plan {
                 .collect()
         };
         let ws = channel.bindings.as_ref().and_then(|b| b.get("ws"));
-        let mut doc = Vec::new();
-        for text in [&channel.title, &channel.summary, &channel.description]
-            .into_iter()
-            .flatten()
-        {
-            if !doc.is_empty() {
-                doc.push(String::new());
-            }
-            doc.extend(text.trim().lines().map(|l| l.trim_end().to_owned()));
-        }
+        let doc = paragraphs([&channel.title, &channel.summary, &channel.description]);
         channels.push(ChannelPlan {
             id: channel.id.clone(),
             path,
@@ -351,11 +342,13 @@ fn reply_message<'a>(api: &'a Api, channel: &'a Channel, index: usize) -> Option
 }
 
 fn message_doc(message: &Message) -> Vec<String> {
+    paragraphs([&message.title, &message.summary, &message.description])
+}
+
+/// Doc lines from the texts that are present, a blank line between them.
+fn paragraphs<'a>(texts: impl IntoIterator<Item = &'a Option<String>>) -> Vec<String> {
     let mut doc = Vec::new();
-    for text in [&message.title, &message.summary, &message.description]
-        .into_iter()
-        .flatten()
-    {
+    for text in texts.into_iter().flatten() {
         if !doc.is_empty() {
             doc.push(String::new());
         }
