@@ -80,3 +80,13 @@ pub fn ref_map(corpus: &Path, path: &str) -> ResolveOptions {
         _ => options,
     }
 }
+
+/// Prints a test's summary and keeps it in `target/test-reports/<name>.txt`, which `.ci/run`
+/// shows after the tests (cargo captures the output of tests that pass).
+pub fn report(name: &str, text: &str) {
+    println!("{text}");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-reports");
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let _ = std::fs::write(dir.join(format!("{name}.txt")), format!("{text}\n"));
+    }
+}

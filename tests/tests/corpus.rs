@@ -351,10 +351,13 @@ fn corpus_documents_get_the_right_verdict() {
             ));
         }
     }
-    println!(
-        "{} documents: {loaded} loaded, {rejected} rejected, {located} expected-invalid fixtures failed at the right node, {} listed disagreements",
-        rows.len(),
-        disagreements.len()
+    asyncapi_rs_tests::report(
+        "corpus",
+        &format!(
+            "corpus: {} documents: {loaded} loaded, {rejected} rejected, {located} expected-invalid fixtures failed at the right node, {} listed disagreements",
+            rows.len(),
+            disagreements.len()
+        ),
     );
     assert!(
         failures.is_empty(),

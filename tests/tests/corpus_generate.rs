@@ -214,19 +214,20 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
         "every valid example is a test that passed ({summary}); {failures:?}"
     );
 
-    println!(
-        "examples invalid in their document ({}):",
+    let mut text = format!(
+        "examples invalid in their document ({}):\n",
         invalid_examples.len()
     );
     for line in &invalid_examples {
-        println!("  {line}");
+        text.push_str(&format!("  {line}\n"));
     }
-    println!(
-        "{} documents generated, {} compiled, {} examples round-tripped, {} examples invalid in their document ({} valid documents have no message)",
+    text.push_str(&format!(
+        "corpus compile: {} documents generated, {} compiled, {} examples round-tripped, {} examples invalid in their document ({} valid documents have no message)",
         modules.len(),
         modules.len(),
         passed,
         invalid_examples.len(),
         skipped_no_messages
-    );
+    ));
+    asyncapi_rs_tests::report("corpus-compile", &text);
 }
