@@ -64,7 +64,14 @@ fn request_reply_and_path_parameters() {
 fn the_same_api_in_2x_and_3x_generates_the_same_code() {
     let v2 = generate("chat_v2.yaml");
     let v3 = generate("chat_v3.yaml");
-    let strip = |text: &str| text.lines().skip(1).collect::<Vec<_>>().join("\n"); // the header names the version
+    // The header names the version, and a 2.x channel's id is its address (`/chat`).
+    let strip = |text: &str| {
+        text.lines()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join("\n")
+            .replace("`/chat`", "`chat`")
+    };
     for path in ["types.rs", "chat.rs", "handlers.rs", "tests.rs"] {
         assert_eq!(strip(file(&v2, path)), strip(file(&v3, path)), "{path}");
     }

@@ -30,68 +30,10 @@ fn diagnostics(text: &str) -> String {
     }
 }
 
-const CHAT_V2: &str = r#"
-asyncapi: 2.6.0
-info: {title: Chat, version: '1.0'}
-channels:
-  /chat:
-    publish:
-      operationId: receiveChat
-      message:
-        oneOf:
-          - $ref: '#/components/messages/sendMessage'
-          - $ref: '#/components/messages/echo'
-    subscribe:
-      operationId: sendChat
-      message:
-        $ref: '#/components/messages/message'
-components:
-  messages:
-    sendMessage:
-      name: sendMessage
-      payload: {type: object, properties: {action: {const: sendMessage}, text: {type: string}}}
-    echo:
-      name: echo
-      payload: {type: object, properties: {action: {const: echo}}}
-    message:
-      name: message
-      payload: {type: object, properties: {text: {type: string}}}
-"#;
+/// The same chat API in 2.x and 3.x (also generated and compiled by the generator's tests).
+const CHAT_V2: &str = include_str!("fixtures/generate/chat_v2.yaml");
 
-const CHAT_V3: &str = r#"
-asyncapi: 3.0.0
-info: {title: Chat, version: '1.0'}
-channels:
-  chat:
-    address: /chat
-    messages:
-      sendMessage: {$ref: '#/components/messages/sendMessage'}
-      echo: {$ref: '#/components/messages/echo'}
-      message: {$ref: '#/components/messages/message'}
-operations:
-  receiveChat:
-    action: receive
-    channel: {$ref: '#/channels/chat'}
-    messages:
-      - $ref: '#/channels/chat/messages/sendMessage'
-      - $ref: '#/channels/chat/messages/echo'
-  sendChat:
-    action: send
-    channel: {$ref: '#/channels/chat'}
-    messages:
-      - $ref: '#/channels/chat/messages/message'
-components:
-  messages:
-    sendMessage:
-      name: sendMessage
-      payload: {type: object, properties: {action: {const: sendMessage}, text: {type: string}}}
-    echo:
-      name: echo
-      payload: {type: object, properties: {action: {const: echo}}}
-    message:
-      name: message
-      payload: {type: object, properties: {text: {type: string}}}
-"#;
+const CHAT_V3: &str = include_str!("fixtures/generate/chat_v3.yaml");
 
 fn directions(loaded: &Loaded) -> (Vec<String>, Vec<String>) {
     let channel = &loaded.api.channels[0];
