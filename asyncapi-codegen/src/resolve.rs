@@ -144,22 +144,27 @@ impl Documents {
     /// Finds every `$ref` in every file (reading new files as they appear) and checks it lands.
     fn link(&mut self, diagnostics: &mut Vec<Diagnostic>) {
         // Pass 1: parse every reference, reading the files they name.
-        let mut pending: Vec<(FileId, Span, Target)> = Vec::new();
+        // (file of the `$ref`, its span, its text, where it lands)
+        let mut pending: Vec<(FileId, Span, String, Target)> = Vec::new();
         let mut scanned = 0;
         while scanned < self.trees.len() {
             let file = FileId(scanned as u32);
             let mut refs = Vec::new();
             collect_refs(&self.trees[scanned], false, &mut refs);
             let refs: Vec<Node> = refs.into_iter().cloned().collect();
+            let first_new = pending.len();
             for node in &refs {
                 match self.parse_ref(file, node) {
-                    Ok(target) => pending.push((file, node.span, target)),
+                    Ok(target) => {
+                        let text = node.as_str().unwrap_or_default().to_owned();
+                        pending.push((file, node.span, text, target));
+                    }
                     Err(d) => diagnostics.push(d),
                 }
             }
-            // Files named by those references are read now, so the next round scans them.
+            // Files named by this file's references are read now, so later rounds scan them.
             let mut new_files: Vec<(FileId, Span)> = Vec::new();
-            for (_, span, target) in &pending {
+            for (_, span, _, target) in &pending[first_new..] {
                 if target.file.0 as usize >= self.trees.len()
                     && !new_files.iter().any(|(f, _)| *f == target.file)
                 {
@@ -184,18 +189,18 @@ impl Documents {
             scanned += 1;
         }
         // Pass 2: every pointer must land (pointers may pass through other references).
-        for (file, span, target) in &pending {
+        for (file, span, _, target) in &pending {
             self.targets.insert((*file, *span), target.clone());
         }
         let mut landed = Vec::new();
-        for (file, span, target) in &pending {
-            match self.check_target(target, *file, *span) {
-                Ok(()) => landed.push((*file, *span)),
+        for (file, span, text, target) in &pending {
+            match self.check_target(target, text, *span) {
+                Ok(()) => landed.push((*file, *span, text)),
                 Err(d) => diagnostics.push(d),
             }
         }
         // Pass 3: a chain of references must reach a value.
-        for (file, span) in landed {
+        for (file, span, text) in landed {
             let mut seen = vec![(file, span)];
             let mut current = self.targets.get(&(file, span));
             while let Some(target) = current {
@@ -204,7 +209,7 @@ impl Documents {
                     break;
                 };
                 if seen.contains(&(at.file, next.span)) {
-                    let reference = ref_text(self.tree_node_at(file, span));
+                    let reference = text.clone();
                     diagnostics.push(Diagnostic::error(ErrorKind::RefCycle { reference }, span));
                     break;
                 }
@@ -214,12 +219,11 @@ impl Documents {
         }
     }
 
-    fn check_target(&self, target: &Target, file: FileId, span: Span) -> Result<(), Diagnostic> {
+    fn check_target(&self, target: &Target, reference: &str, span: Span) -> Result<(), Diagnostic> {
         self.walk(target, 0).map(drop).map_err(|stop| {
-            let reference = ref_text(self.tree_node_at(file, span));
             Diagnostic::error(
                 ErrorKind::RefTargetMissing {
-                    reference,
+                    reference: reference.to_owned(),
                     missing: format!("#{}", stop.missing),
                     file: self.sources.file(stop.file).path.display().to_string(),
                 },
@@ -264,23 +268,6 @@ impl Documents {
             }
         }
         Ok(at)
-    }
-
-    fn tree_node_at(&self, file: FileId, span: Span) -> Option<&Node> {
-        fn find(node: &Node, span: Span) -> Option<&Node> {
-            if node.span == span {
-                return Some(node);
-            }
-            if node.span.start > span.start || node.span.end < span.end {
-                return None;
-            }
-            match &node.value {
-                Value::Array(items) => items.iter().find_map(|n| find(n, span)),
-                Value::Object(map) => map.iter().find_map(|(_, n)| find(n, span)),
-                _ => None,
-            }
-        }
-        find(self.tree(file), span)
     }
 
     /// Parses a `$ref` string node into a target, reading the file it names if needed.
@@ -444,38 +431,25 @@ impl Documents {
     /// # Errors
     /// A cycle of references that never reaches a value, or an expansion too large to hold.
     pub fn inline(&self, at: At<'_>) -> Result<Inlined, Diagnostic> {
+        // Expand; every cycle found is cut, and the expansion runs again until none is new.
         let mut cut: Vec<Target> = Vec::new();
         loop {
-            let mut inliner = Inliner {
-                docs: self,
-                cut: &cut,
-                stack: Vec::new(),
-                found: Vec::new(),
-                budget: MAX_INLINED_NODES,
-            };
+            let names = names_for(&cut, &self.sources);
+            let mut inliner = Inliner::new(self, &cut, &names);
             let node = inliner.node(at, false)?;
             if inliner.found.is_empty() {
-                let mut defs = Vec::new();
-                let mut names = NameSet::default();
-                // Definitions: expand each cut target with the same cut set.
-                for target in &cut {
-                    let mut inner = Inliner {
-                        docs: self,
-                        cut: &cut,
-                        stack: Vec::new(),
-                        found: Vec::new(),
-                        budget: MAX_INLINED_NODES,
-                    };
-                    let body = inner.expand(self.node_at(target))?;
+                let mut defs = Vec::with_capacity(cut.len());
+                for (target, name) in cut.iter().zip(&names) {
+                    // A definition's own body, expanded with the same cuts.
+                    let body =
+                        Inliner::new(self, &cut, &names).node(self.node_at(target), false)?;
                     defs.push(Definition {
-                        name: names.name_for(target, &self.sources),
+                        name: name.clone(),
                         target: target.clone(),
                         node: body,
                     });
                 }
-                let mut inlined = Inlined { node, defs };
-                inlined.rewrite_cut_refs(&cut);
-                return Ok(inlined);
+                return Ok(Inlined { node, defs });
             }
             for target in inliner.found {
                 if !cut.contains(&target) {
@@ -505,16 +479,6 @@ pub struct Definition {
 }
 
 impl Inlined {
-    /// While inlining, cut references point at `#/$defs/<index>`; give them their names.
-    fn rewrite_cut_refs(&mut self, cut: &[Target]) {
-        let names: Vec<String> = self.defs.iter().map(|d| d.name.clone()).collect();
-        let rename = |node: &mut Node| rename_refs(node, cut, &names);
-        rename(&mut self.node);
-        for def in &mut self.defs {
-            rename(&mut def.node);
-        }
-    }
-
     /// The value as JSON, with the definitions under `$defs` at the root.
     pub fn to_json(&self) -> serde_json::Value {
         let mut json = self.node.to_json();
@@ -526,64 +490,36 @@ impl Inlined {
             .iter()
             .map(|d| (d.name.clone(), d.node.to_json()))
             .collect();
-        match &mut json {
-            serde_json::Value::Object(map) => {
-                map.insert("$defs".to_owned(), serde_json::Value::Object(defs));
-            }
-            other => {
-                // A boolean schema cannot carry definitions, and cannot contain a cycle either.
-                let _ = other;
-            }
+        // Only an object can hold definitions; a boolean schema cannot contain a cycle anyway.
+        if let serde_json::Value::Object(map) = &mut json {
+            map.insert("$defs".to_owned(), serde_json::Value::Object(defs));
         }
         json
     }
 }
 
-fn rename_refs(node: &mut Node, cut: &[Target], names: &[String]) {
-    match &mut node.value {
-        Value::Object(map) => {
-            if let Some(Value::String(reference)) = map.get("$ref").map(|n| &n.value)
-                && let Some(index) = reference
-                    .strip_prefix(CUT_PREFIX)
-                    .and_then(|i| i.parse::<usize>().ok())
-                && let (Some(name), Some(_)) = (names.get(index), cut.get(index))
-            {
-                let span = map.get("$ref").map_or(node.span, |n| n.span);
-                map.insert(
-                    Key {
-                        name: "$ref".into(),
-                        span,
-                    },
-                    Node::new(Value::String(format!("#/$defs/{name}")), span),
-                );
-            }
-            for (_, child) in &mut map.entries {
-                rename_refs(child, cut, names);
-            }
-        }
-        Value::Array(items) => {
-            for child in items {
-                rename_refs(child, cut, names);
-            }
-        }
-        _ => {}
-    }
-}
-
-const CUT_PREFIX: &str = "#/$defs/\u{0}";
-
 struct Inliner<'d, 'c> {
     docs: &'d Documents,
+    /// Targets every reference to which is cut, and their `$defs` names (same order).
     cut: &'c [Target],
+    names: &'c [String],
+    /// Targets being expanded: a reference to one of them is a cycle.
     stack: Vec<Target>,
+    /// Cycles found that `cut` does not cut yet.
     found: Vec<Target>,
     budget: usize,
 }
 
-impl Inliner<'_, '_> {
-    /// Expands a node that is the target of a cut reference (its own body, not a reference to it).
-    fn expand(&mut self, at: At<'_>) -> Result<Node, Diagnostic> {
-        self.node(at, false)
+impl<'d, 'c> Inliner<'d, 'c> {
+    fn new(docs: &'d Documents, cut: &'c [Target], names: &'c [String]) -> Inliner<'d, 'c> {
+        Inliner {
+            docs,
+            cut,
+            names,
+            stack: Vec::new(),
+            found: Vec::new(),
+            budget: MAX_INLINED_NODES,
+        }
     }
 
     fn node(&mut self, at: At<'_>, in_name_map: bool) -> Result<Node, Diagnostic> {
@@ -640,11 +576,12 @@ impl Inliner<'_, '_> {
     fn reference(&mut self, at: At<'_>, target: Target) -> Result<Node, Diagnostic> {
         let ref_span = at.node.get("$ref").map_or(at.node.span, |n| n.span);
         if let Some(index) = self.cut.iter().position(|t| *t == target) {
-            return Ok(cut_ref(index, ref_span, at.node.span));
+            return Ok(cut_ref(&self.names[index], ref_span, at.node.span));
         }
         if self.stack.contains(&target) {
+            // Not cut yet: this expansion is thrown away and redone with it cut.
             self.found.push(target);
-            return Ok(cut_ref(0, ref_span, at.node.span));
+            return Ok(cut_ref("", ref_span, at.node.span));
         }
         let landed = self.docs.node_at(&target);
         self.stack.push(target);
@@ -665,14 +602,15 @@ impl Inliner<'_, '_> {
 /// Keywords that may sit beside `$ref` and are kept: they describe, they do not constrain.
 const ANNOTATIONS: &[&str] = &["description", "title", "summary", "deprecated"];
 
-fn cut_ref(index: usize, ref_span: Span, span: Span) -> Node {
+/// `{"$ref": "#/$defs/NAME"}`, where a cycle is cut.
+fn cut_ref(name: &str, ref_span: Span, span: Span) -> Node {
     let mut map = Map::default();
     map.entries.push((
         Key {
             name: "$ref".into(),
             span: ref_span,
         },
-        Node::new(Value::String(format!("{CUT_PREFIX}{index}")), ref_span),
+        Node::new(Value::String(format!("#/$defs/{name}")), ref_span),
     ));
     Node::new(Value::Object(map), span)
 }
@@ -773,29 +711,27 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-/// Unique, readable names for cut targets: `#/components/schemas/Node` → `Node`.
-#[derive(Default)]
-struct NameSet {
-    used: HashSet<String>,
-}
-
-impl NameSet {
-    fn name_for(&mut self, target: &Target, sources: &Sources) -> String {
-        // A whole file is named after the file: `tree.yaml` → `tree`.
-        let base = match target.pointer.last() {
-            Some(last) => last.to_owned(),
-            None => sources
-                .file(target.file)
-                .path
-                .file_stem()
-                .map_or_else(|| "Root".to_owned(), |s| s.to_string_lossy().into_owned()),
-        };
-        let mut name = base.clone();
-        let mut n = 2;
-        while !self.used.insert(name.clone()) {
-            name = format!("{base}{n}");
-            n += 1;
-        }
-        name
-    }
+/// Unique, readable names for cut targets: `#/components/schemas/Node` → `Node`; a whole file
+/// is named after the file (`tree.yaml` → `tree`).
+fn names_for(cut: &[Target], sources: &Sources) -> Vec<String> {
+    let mut used: HashSet<String> = HashSet::new();
+    cut.iter()
+        .map(|target| {
+            let base = match target.pointer.last() {
+                Some(last) => last.to_owned(),
+                None => sources
+                    .file(target.file)
+                    .path
+                    .file_stem()
+                    .map_or_else(|| "Root".to_owned(), |s| s.to_string_lossy().into_owned()),
+            };
+            let mut name = base.clone();
+            let mut n = 2;
+            while !used.insert(name.clone()) {
+                name = format!("{base}{n}");
+                n += 1;
+            }
+            name
+        })
+        .collect()
 }
