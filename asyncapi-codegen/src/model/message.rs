@@ -70,13 +70,27 @@ const V3_MESSAGE_TRAIT: &[&str] = &[
     "examples",
 ];
 
-/// Reads one message (already dereferenced to `obj`), applying its traits.
+/// Reads one message (already dereferenced to `obj`), applying its traits; a message read before
+/// (from another channel, or as a component) is reused under this `key`.
 pub(crate) fn read<'d>(
     r: &mut Reader<'d>,
     obj: &Obj<'d>,
     key: String,
     version: SpecVersion,
 ) -> Message {
+    let place = (obj.at.file, obj.span());
+    if let Some(known) = r.messages.get(&place) {
+        return Message {
+            key,
+            ..known.clone()
+        };
+    }
+    let message = read_new(r, obj, key, version);
+    r.messages.insert(place, message.clone());
+    message
+}
+
+fn read_new<'d>(r: &mut Reader<'d>, obj: &Obj<'d>, key: String, version: SpecVersion) -> Message {
     let v3 = version.major >= 3;
     r.fields(obj, if v3 { V3_MESSAGE } else { V2_MESSAGE }, &[]);
     r.unique_tags(obj);

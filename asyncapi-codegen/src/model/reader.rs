@@ -10,6 +10,9 @@ use crate::tree::{Map, Node, Value};
 pub(crate) struct Reader<'d> {
     pub docs: &'d Documents,
     pub diagnostics: Vec<Diagnostic>,
+    /// Messages already read, by where they are written: a message used by several channels (or
+    /// checked as a component first) is read, inlined and diagnosed once.
+    pub messages: std::collections::HashMap<(crate::source::FileId, Span), crate::model::Message>,
 }
 
 /// An object being read, and how to name it in messages ("message `Foo`").
@@ -43,6 +46,7 @@ impl<'d> Reader<'d> {
         Reader {
             docs,
             diagnostics: Vec::new(),
+            messages: std::collections::HashMap::new(),
         }
     }
 
