@@ -9,6 +9,11 @@
 pub(crate) mod names;
 pub mod types;
 
+/// The grammar of route selection expressions: the very file ws-runtime parses with.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../ws-runtime/src/selection/grammar.rs"]
+mod grammar;
+
 use std::collections::BTreeMap;
 
 use crate::model::{Api, Channel, Message, Payload};
@@ -278,13 +283,7 @@ fn inferred_discriminator(channel: &Channel) -> Option<String> {
     if inbound.is_empty() {
         return None;
     }
-    let root = |m: &Message| {
-        m.payload
-            .as_ref()
-            .and_then(Payload::schema)
-            .map(|s| s.inlined.node.clone())
-    };
-    let first = root(inbound[0])?;
+    let first = payload_root(inbound[0])?;
     let candidates: Vec<String> = first
         .get("properties")?
         .as_object()?
@@ -294,7 +293,7 @@ fn inferred_discriminator(channel: &Channel) -> Option<String> {
     candidates.into_iter().find(|property| {
         let values: Option<Vec<String>> = inbound
             .iter()
-            .map(|m| root(m).and_then(|node| types::const_of(&node, property)))
+            .map(|m| payload_root(m).and_then(|node| types::const_of(node, property)))
             .collect();
         values.is_some_and(|mut v| {
             let n = v.len();
@@ -305,21 +304,28 @@ fn inferred_discriminator(channel: &Channel) -> Option<String> {
     })
 }
 
-/// `$request.body.action` → `action` (a top-level property), else `None`.
+/// A message's payload schema, as written (not for opaque payloads).
+fn payload_root(message: &Message) -> Option<&crate::tree::Node> {
+    message
+        .payload
+        .as_ref()
+        .and_then(Payload::schema)
+        .map(|s| &s.inlined.node)
+}
+
+/// `$request.body.action` → `action` (one top-level property), else `None`; read with the
+/// runtime's own grammar.
 fn single_property(selection: &str) -> Option<String> {
-    let path = selection
-        .strip_prefix("$request.body.")
-        .or_else(|| selection.strip_prefix("${request.body.")?.strip_suffix('}'))?;
-    (!path.contains(['.', '$', '{', '}'])).then(|| path.to_owned())
+    match grammar::parse(selection).ok()?.as_slice() {
+        [grammar::Part::Body(path)] if path.len() == 1 => Some(path[0].clone()),
+        _ => None,
+    }
 }
 
 fn route_key(message: &Message, discriminator: Option<&str>, taken: &[String]) -> String {
     let candidates = [
         message.route_key.clone(),
-        discriminator.and_then(|p| {
-            let node = message.payload.as_ref()?.schema()?.inlined.node.clone();
-            types::const_of(&node, p)
-        }),
+        discriminator.and_then(|p| types::const_of(payload_root(message)?, p)),
         message.name.clone(),
         Some(message.key.clone()),
     ];
