@@ -7,17 +7,12 @@ use askama::Template;
 
 use crate::emit::{self, File, FileKind, SchemaPlacement};
 use crate::model::Api;
-use crate::plan::{self, Plan};
+use crate::plan;
 
 /// The module tree for a document: `mod.rs`, `types.rs`, a file per channel, `schemas/`, and
 /// the `handlers.rs` scaffold.
 pub fn module(api: &Api) -> Vec<File> {
     emit::module_files(&plan::plan(api), SchemaPlacement::Files)
-}
-
-/// The plan, for callers that want to look before writing.
-pub fn plan(api: &Api) -> Plan {
-    plan::plan(api)
 }
 
 /// Where a generated crate finds ws-runtime.

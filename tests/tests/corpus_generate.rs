@@ -88,7 +88,7 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
             skipped_no_messages += 1;
             continue;
         }
-        let plan = asyncapi_codegen::generate::plan(&loaded.api);
+        let plan = asyncapi_codegen::plan::plan(&loaded.api);
         for message in &plan.messages {
             for example in &message.examples {
                 match &example.invalid {
@@ -122,7 +122,7 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
     focused.sort();
     for path in focused {
         let loaded = asyncapi_codegen::load(&path, &LoadOptions::default()).unwrap();
-        let plan = asyncapi_codegen::generate::plan(&loaded.api);
+        let plan = asyncapi_codegen::plan::plan(&loaded.api);
         examples += plan
             .messages
             .iter()

@@ -12,7 +12,6 @@ use crate::handler::{Accept, Close, ConnectRequest, Context, Handler, Reject, Re
 use crate::limits::Limits;
 use crate::message::{DecodeError, Schema, ValidationErrors};
 use crate::routes::{RawMessage, Routes};
-use crate::selection::{Selection, SelectionError};
 use crate::server::App;
 
 /// Builds the server: channels, their handlers, limits and options.
@@ -63,18 +62,13 @@ pub(crate) struct ChannelSpec {
     pub address: String,
     pub options: ChannelOptions,
     pub dispatch: Arc<dyn Dispatch>,
-    pub check: fn() -> Result<(), RouterError>,
+    pub check: fn(&str) -> Result<(), RouterError>,
 }
 
 /// A router that cannot start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RouterError {
-    #[error("channel `{channel}`: {error}")]
-    Selection {
-        channel: String,
-        error: SelectionError,
-    },
     #[error("channel `{channel}`: route `{route}`: its schema does not compile: {message}")]
     Schema {
         channel: String,
@@ -162,7 +156,7 @@ impl Router {
                 return Err(RouterError::DuplicateAddress(channel.address.clone()));
             }
             seen.push(&channel.address);
-            (channel.check)().map_err(|e| e.in_channel(&channel.address))?;
+            (channel.check)(&channel.address)?;
             for schema in [&channel.options.query, &channel.options.headers]
                 .into_iter()
                 .flatten()
@@ -181,32 +175,11 @@ impl Router {
     }
 }
 
-impl RouterError {
-    fn in_channel(self, address: &str) -> RouterError {
-        let channel = address.to_owned();
-        match self {
-            RouterError::Selection { error, .. } => RouterError::Selection { channel, error },
-            RouterError::Schema { route, message, .. } => RouterError::Schema {
-                channel,
-                route,
-                message,
-            },
-            RouterError::ReservedKey { route, .. } => RouterError::ReservedKey { channel, route },
-            RouterError::DuplicateKey { route, .. } => RouterError::DuplicateKey { channel, route },
-            other => other,
-        }
-    }
-}
-
 /// The start-up checks of one route table.
-fn check_routes<R: Routes>() -> Result<(), RouterError> {
-    let channel = String::new();
-    // `selection()` parses the expression; a hand-written `Routes` may panic there, so the
-    // derive parses at compile time and this only re-checks the text.
-    Selection::parse(R::selection().as_str()).map_err(|error| RouterError::Selection {
-        channel: channel.clone(),
-        error,
-    })?;
+fn check_routes<R: Routes>(channel: &str) -> Result<(), RouterError> {
+    let channel = channel.to_owned();
+    // A `Selection` exists only once parsed; asking for it now parses it at start-up.
+    let _ = R::selection();
     let keys = R::keys();
     for (i, key) in keys.iter().enumerate() {
         if key.starts_with('$') {

@@ -35,7 +35,7 @@ pub fn asyncapi(input: TokenStream) -> TokenStream {
                 .into();
         }
     };
-    let plan = asyncapi_codegen::generate::plan(&loaded.api);
+    let plan = asyncapi_codegen::plan::plan(&loaded.api);
     let items = asyncapi_codegen::emit::inline_tokens(&plan);
     // Reading each file with `include_bytes!` tells cargo to rebuild when it changes.
     let sources = loaded.documents.sources().iter().map(|(_, f)| {

@@ -64,7 +64,11 @@ pub fn module_files(plan: &Plan, placement: SchemaPlacement) -> Vec<File> {
         path,
         kind,
     };
-    let mut files = vec![rust("mod.rs".into(), root(plan), FileKind::Generated)];
+    let mut files = vec![rust(
+        "mod.rs".into(),
+        root_items(plan, true),
+        FileKind::Generated,
+    )];
     // Channel files are independent: printed on every core (the printing dominates), in order.
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let chunk = plan.channels.len().div_ceil(threads).max(1);
@@ -234,10 +238,6 @@ fn json_file(value: &serde_json::Value) -> String {
     let mut text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "{}".into());
     text.push('\n');
     text
-}
-
-fn root(plan: &Plan) -> TokenStream {
-    root_items(plan, true)
 }
 
 /// `mod.rs`: documentation, the modules, and `router(…)` for documents with a few channels.

@@ -397,30 +397,11 @@ fn read_operation<'d>(
     };
     let messages = match obj.child("messages") {
         None => (0..channels[channel_index].messages.len()).collect(),
-        Some(list_at) => {
-            let Some(list) = r.deref(list_at) else { return };
-            let Some(items) = list.node.as_array() else {
-                r.error(
-                    ErrorKind::WrongType {
-                        what: format!("`messages` of {}", obj.what),
-                        expected: "an array of references",
-                        found: list.node.kind(),
-                    },
-                    list.node.span,
-                );
+        Some(_) => {
+            let Some(found) = message_refs(r, &obj, Some(channel_index), &obj, places) else {
                 return;
             };
-            let mut indices = Vec::new();
-            for item in items {
-                let item_at = At {
-                    file: list.file,
-                    node: item,
-                };
-                if let Some(found) = find_message(r, item_at, Some(channel_index), &obj, places) {
-                    indices.push(found.message);
-                }
-            }
-            indices
+            found.into_iter().map(|m| m.message).collect()
         }
     };
     let reply = obj
@@ -456,24 +437,37 @@ fn read_reply<'d>(
     let channel = obj
         .child("channel")
         .and_then(|c| find_channel(r, c, operation, places));
-    let mut messages = Vec::new();
-    if let Some((list, items)) = r.array(&obj, "messages") {
-        for item in items {
-            let item_at = At {
-                file: list.file,
-                node: item,
-            };
-            // Without a reply channel, the reply may be a message of any channel.
-            if let Some(found) = find_message(r, item_at, channel, operation, places) {
-                messages.push(found);
-            }
-        }
-    }
+    // Without a reply channel, the reply may be a message of any channel.
+    let messages = message_refs(r, &obj, channel, operation, places).unwrap_or_default();
     Some(Reply {
         channel,
         address,
         messages,
     })
+}
+
+/// The messages `obj.messages` refers to (an operation's or a reply's); `None` when the field is
+/// absent or not an array.
+fn message_refs<'d>(
+    r: &mut Reader<'d>,
+    obj: &Obj<'d>,
+    scope: Option<usize>,
+    operation: &Obj<'d>,
+    places: &Places,
+) -> Option<Vec<MessageRef>> {
+    let (list, items) = r.array(obj, "messages")?;
+    Some(
+        items
+            .iter()
+            .filter_map(|node| {
+                let at = At {
+                    file: list.file,
+                    node,
+                };
+                find_message(r, at, scope, operation, places)
+            })
+            .collect(),
+    )
 }
 
 /// The channel an operation's `channel` reference names: it must be one of `#/channels`.
