@@ -133,19 +133,19 @@ impl AsyncApi {
                 );
                 key
             };
-            let mut receive_ops = Vec::new();
+            // (operation id, message key, action)
+            let mut ops = Vec::new();
             for (route_key, name, schema) in &channel.receives {
                 let key = add_message(name, schema, Some(route_key));
-                receive_ops.push((
+                ops.push((
                     format!("{id}.{}", operation_part(route_key)),
                     key,
                     "receive",
                 ));
             }
-            let mut send_ops = Vec::new();
             for (name, schema) in &channel.sends {
                 let key = add_message(name, schema, None);
-                send_ops.push((format!("{id}.send.{}", operation_part(name)), key, "send"));
+                ops.push((format!("{id}.send.{}", operation_part(name)), key, "send"));
             }
             let mut doc = Map::new();
             doc.insert("address".into(), Value::String(channel.address.clone()));
@@ -163,7 +163,7 @@ impl AsyncApi {
                     Value::String(selection.clone()),
                 );
             }
-            for (op_id, message_key, action) in receive_ops.into_iter().chain(send_ops) {
+            for (op_id, message_key, action) in ops {
                 operations.insert(
                     op_id,
                     json!({
@@ -294,16 +294,7 @@ fn add_schema(schemas: &mut Map<String, Value>, name: &str, schema: &Value) -> S
         .collect();
     // A definition keeps its name unless another schema already holds it.
     for (i, (_, def_name, def)) in defs.iter().enumerate() {
-        let mut chosen = def_name.clone();
-        let mut n = 2;
-        while let Some(existing) = schemas.get(&chosen) {
-            if *existing == rewritten(def, &mapping) {
-                break;
-            }
-            chosen = format!("{def_name}{n}");
-            n += 1;
-            mapping[i].1 = chosen.clone();
-        }
+        mapping[i].1 = unique_in(schemas, def_name, &rewritten(def, &mapping));
     }
     for (i, (_, _, def)) in defs.iter().enumerate() {
         schemas.insert(mapping[i].1.clone(), rewritten(def, &mapping));
