@@ -52,16 +52,16 @@ impl Reader {
                 None => Inbound::Close(1005, String::new()),
             },
             Some(Err(error)) => {
-                // axum wraps tungstenite's error; its text names the kind.
-                let text = error.to_string();
-                if text.contains("Space limit exceeded") {
-                    Inbound::TooBig
-                } else if text.contains("UTF-8") {
-                    Inbound::Invalid(1007)
-                } else if text.contains("protocol error") {
-                    Inbound::Invalid(1002)
-                } else {
-                    Inbound::Broken
+                // axum wraps tungstenite's error; its kind says which close this is.
+                match error
+                    .into_inner()
+                    .downcast::<tungstenite::Error>()
+                    .map(|e| *e)
+                {
+                    Ok(tungstenite::Error::Capacity(_)) => Inbound::TooBig,
+                    Ok(tungstenite::Error::Utf8(_)) => Inbound::Invalid(1007),
+                    Ok(tungstenite::Error::Protocol(_)) => Inbound::Invalid(1002),
+                    _ => Inbound::Broken,
                 }
             }
         }
