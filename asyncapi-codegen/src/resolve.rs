@@ -150,7 +150,7 @@ impl Documents {
         while scanned < self.trees.len() {
             let file = FileId(scanned as u32);
             let mut refs = Vec::new();
-            collect_refs(&self.trees[scanned], false, &mut refs);
+            collect_refs(&self.trees[scanned], Keys::Fields, &mut refs);
             let refs: Vec<Node> = refs.into_iter().cloned().collect();
             let first_new = pending.len();
             for node in &refs {
@@ -436,13 +436,13 @@ impl Documents {
         loop {
             let names = names_for(&cut, &self.sources);
             let mut inliner = Inliner::new(self, &cut, &names);
-            let node = inliner.node(at, false)?;
+            let node = inliner.node(at, Keys::Fields)?;
             if inliner.found.is_empty() {
                 let mut defs = Vec::with_capacity(cut.len());
                 for (target, name) in cut.iter().zip(&names) {
                     // A definition's own body, expanded with the same cuts.
-                    let body =
-                        Inliner::new(self, &cut, &names).node(self.node_at(target), false)?;
+                    let body = Inliner::new(self, &cut, &names)
+                        .node(self.node_at(target), Keys::Fields)?;
                     defs.push(Definition {
                         name: name.clone(),
                         target: target.clone(),
@@ -522,7 +522,7 @@ impl<'d, 'c> Inliner<'d, 'c> {
         }
     }
 
-    fn node(&mut self, at: At<'_>, in_name_map: bool) -> Result<Node, Diagnostic> {
+    fn node(&mut self, at: At<'_>, keys: Keys) -> Result<Node, Diagnostic> {
         self.budget = self.budget.checked_sub(1).ok_or_else(|| {
             Diagnostic::error(
                 ErrorKind::Semantic {
@@ -533,7 +533,9 @@ impl<'d, 'c> Inliner<'d, 'c> {
                 at.node.span,
             )
         })?;
-        if !in_name_map && let Some(target) = self.docs.ref_of(at) {
+        if keys != Keys::SchemaNames
+            && let Some(target) = self.docs.ref_of(at)
+        {
             return self.reference(at, target.clone());
         }
         Ok(match &at.node.value {
@@ -545,7 +547,7 @@ impl<'d, 'c> Inliner<'d, 'c> {
                             file: at.file,
                             node: item,
                         },
-                        false,
+                        Keys::Fields,
                     )?);
                 }
                 Node::new(Value::Array(out), at.node.span)
@@ -554,7 +556,7 @@ impl<'d, 'c> Inliner<'d, 'c> {
                 let mut out = Map::default();
                 out.entries.reserve(map.len());
                 for (key, value) in map.iter() {
-                    let child = if is_data_keyword(&key.name) && !in_name_map {
+                    let child = if keys == Keys::Fields && is_data_keyword(&key.name) {
                         value.clone()
                     } else {
                         self.node(
@@ -562,7 +564,7 @@ impl<'d, 'c> Inliner<'d, 'c> {
                                 file: at.file,
                                 node: value,
                             },
-                            is_name_map(&key.name) && !in_name_map,
+                            keys.below(&key.name),
                         )?
                     };
                     out.entries.push((key.clone(), child));
@@ -585,7 +587,7 @@ impl<'d, 'c> Inliner<'d, 'c> {
         }
         let landed = self.docs.node_at(&target);
         self.stack.push(target);
-        let mut body = self.node(landed, false)?;
+        let mut body = self.node(landed, Keys::Fields)?;
         self.stack.pop();
         // Annotations written beside a `$ref` (a description, say) are kept over the target's.
         if let (Value::Object(body_map), Some(siblings)) = (&mut body.value, at.node.as_object()) {
@@ -620,29 +622,53 @@ fn is_data_keyword(key: &str) -> bool {
     matches!(key, "examples" | "example" | "const" | "enum" | "default")
 }
 
-/// Keys whose values are maps from names to schemas: a key `$ref` there is a name.
-fn is_name_map(key: &str) -> bool {
-    matches!(
-        key,
-        "properties" | "patternProperties" | "definitions" | "$defs" | "dependentSchemas"
-    )
+/// What the keys of an object are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keys {
+    /// Fields of an object: `$ref` is a reference, and `examples`, `default` … hold data.
+    Fields,
+    /// Names of a schema map (`properties` …): even `$ref` is a name.
+    SchemaNames,
+    /// Names of an AsyncAPI map (`channels`, `operations` …): an operation may be called
+    /// `default` or a message `examples`.
+    Names,
+}
+
+impl Keys {
+    /// What the keys of the object under `key` are.
+    fn below(self, key: &str) -> Keys {
+        if self != Keys::Fields {
+            // A named thing is an object with fields.
+            return Keys::Fields;
+        }
+        match key {
+            "properties" | "patternProperties" | "definitions" | "$defs" | "dependentSchemas" => {
+                Keys::SchemaNames
+            }
+            "channels" | "operations" | "messages" | "servers" | "schemas" | "parameters"
+            | "securitySchemes" | "correlationIds" | "operationTraits" | "messageTraits"
+            | "serverVariables" | "variables" | "replies" | "replyAddresses" | "serverBindings"
+            | "channelBindings" | "operationBindings" | "messageBindings" => Keys::Names,
+            _ => Keys::Fields,
+        }
+    }
 }
 
 /// Every `$ref` value node below `node` that is in a reference position.
-fn collect_refs<'a>(node: &'a Node, in_name_map: bool, out: &mut Vec<&'a Node>) {
+fn collect_refs<'a>(node: &'a Node, keys: Keys, out: &mut Vec<&'a Node>) {
     match &node.value {
         Value::Object(map) => {
             for (key, value) in map.iter() {
-                if key.name == "$ref" && !in_name_map {
+                if key.name == "$ref" && keys != Keys::SchemaNames {
                     out.push(value);
-                } else if in_name_map || !is_data_keyword(&key.name) {
-                    collect_refs(value, is_name_map(&key.name) && !in_name_map, out);
+                } else if keys != Keys::Fields || !is_data_keyword(&key.name) {
+                    collect_refs(value, keys.below(&key.name), out);
                 }
             }
         }
         Value::Array(items) => {
             for item in items {
-                collect_refs(item, false, out);
+                collect_refs(item, Keys::Fields, out);
             }
         }
         _ => {}

@@ -85,7 +85,7 @@ impl SourceFile {
 }
 
 /// All files of one document: the root file and every file its `$ref`s reach.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Sources {
     files: Vec<Arc<SourceFile>>,
 }

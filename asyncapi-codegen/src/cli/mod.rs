@@ -1,7 +1,9 @@
 //! Argument parsing and the commands. Each command is a file; this one holds what they share.
 
 mod generate;
+mod test;
 mod validate;
+mod validate_message;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -20,7 +22,9 @@ Examples:
   asyncapi-rs generate examples/chat/asyncapi.yaml -o chat-server --crate chat-server
   asyncapi-rs validate examples/chat/asyncapi.yaml
   asyncapi-rs validate spec.yaml --format json
-  asyncapi-rs validate spec.yaml --ref-map https://schemas.example.com/=vendor/schemas";
+  asyncapi-rs validate spec.yaml --ref-map https://schemas.example.com/=vendor/schemas
+  asyncapi-rs validate-message examples/chat/asyncapi.yaml --channel chat messages.ndjson
+  asyncapi-rs test examples/chat/asyncapi.yaml --url ws://127.0.0.1:8080 --junit report.xml";
 
 #[derive(Debug, Parser)]
 #[command(name = "asyncapi-rs", version, about = ABOUT, after_help = EXAMPLES)]
@@ -37,6 +41,13 @@ enum Command {
     /// Check a document: parse it, resolve every `$ref`, and map it into the API model.
     #[command(after_help = validate::EXAMPLES)]
     Validate(validate::Args),
+    /// Check JSON messages against the document (one JSON value or newline-delimited JSON).
+    #[command(after_help = validate_message::EXAMPLES)]
+    ValidateMessage(validate_message::Args),
+    /// Check a running server against the document: send every inbound example, check every
+    /// frame that comes back.
+    #[command(after_help = test::EXAMPLES)]
+    Test(test::Args),
 }
 
 /// Options every command that reads a document takes.
@@ -103,5 +114,7 @@ pub(crate) fn run() -> ExitCode {
     match cli.command {
         Command::Generate(args) => generate::run(&args),
         Command::Validate(args) => validate::run(&args),
+        Command::ValidateMessage(args) => validate_message::run(&args),
+        Command::Test(args) => test::run(&args),
     }
 }

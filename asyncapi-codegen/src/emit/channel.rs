@@ -112,13 +112,17 @@ pub(crate) fn file(plan: &Plan, channel: &ChannelPlan, placement: SchemaPlacemen
     });
     let default_method = channel.default_route.as_ref().map(|m| {
         let method = ident(m);
+        let output = match channel.default_reply {
+            Some(reply) => message_ty(reply),
+            None => quote! { ::ws_runtime::Reply },
+        };
         quote! {
             /// `$default`: a message no route takes. What it returns is sent back.
             fn #method(
                 &self,
                 cx: &::ws_runtime::Context,
                 message: ::ws_runtime::RawMessage,
-            ) -> impl ::std::future::Future<Output = ::std::result::Result<::ws_runtime::Reply, ::ws_runtime::HandlerError>> + ::std::marker::Send;
+            ) -> impl ::std::future::Future<Output = ::std::result::Result<#output, ::ws_runtime::HandlerError>> + ::std::marker::Send;
         }
     });
 
@@ -143,7 +147,15 @@ pub(crate) fn file(plan: &Plan, channel: &ChannelPlan, placement: SchemaPlacemen
     });
     let default_arm = channel.default_route.as_ref().map(|m| {
         let method = ident(m);
-        quote! { #route::Default(message) => self.0.#method(cx, message).await, }
+        match channel.default_reply {
+            Some(_) => quote! {
+                #route::Default(message) => {
+                    let reply = self.0.#method(cx, message).await?;
+                    ::ws_runtime::Reply::message(&reply)
+                }
+            },
+            None => quote! { #route::Default(message) => self.0.#method(cx, message).await, },
+        }
     });
     let empty_match = (channel.routes.is_empty() && channel.default_route.is_none()).then(|| {
         quote! { let _ = cx; }

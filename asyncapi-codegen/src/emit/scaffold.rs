@@ -37,12 +37,16 @@ pub(crate) fn file(plan: &Plan) -> TokenStream {
         });
         let default = channel.default_route.as_ref().map(|m| {
             let method = ident(m);
+            let output = match channel.default_reply {
+                Some(reply) => ty(&plan.types, &Ty::Named(plan.messages[reply].ty), &types),
+                None => quote! { ::ws_runtime::Reply },
+            };
             quote! {
                 async fn #method(
                     &self,
                     cx: &::ws_runtime::Context,
                     message: ::ws_runtime::RawMessage,
-                ) -> ::std::result::Result<::ws_runtime::Reply, ::ws_runtime::HandlerError> {
+                ) -> ::std::result::Result<#output, ::ws_runtime::HandlerError> {
                     let _ = (cx, message);
                     ::std::result::Result::Err(::ws_runtime::HandlerError::new("route `$default` is not implemented yet"))
                 }

@@ -9,15 +9,11 @@
 pub(crate) mod names;
 pub mod types;
 
-/// The grammar of route selection expressions: the very file ws-runtime parses with.
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../../ws-runtime/src/selection/grammar.rs"]
-mod grammar;
-
 use std::collections::BTreeMap;
 
 use crate::model::{Api, Channel, Message, Payload};
 use crate::resolve::Definition;
+use crate::selection::grammar;
 use crate::source::Span;
 use names::{Scope, field_name, type_name};
 use types::{Cx, Kind, Ty, TypeId, TypeSpace};
@@ -85,6 +81,8 @@ pub struct ChannelPlan {
     pub selection_source: SelectionSource,
     pub routes: Vec<RoutePlan>,
     pub default_route: Option<String>,
+    /// The reply of the `$default` route, when the document gives it one.
+    pub default_reply: Option<usize>,
     /// (variant, message index)
     pub outbound: Vec<(String, usize)>,
     /// (rust field, wire name)
@@ -132,8 +130,7 @@ pub fn plan(api: &Api) -> Plan {
             by_span.insert(message.span, messages.len() - 1);
             messages.len() - 1
         };
-        let (selection, selection_source) = selection(api, channel);
-        let discriminator = single_property(&selection);
+        let routing = routing(api, channel);
 
         let prefix = prefixes.claim(type_name(&channel.id));
         let module = module_names.claim(field_name(&channel.id));
@@ -144,24 +141,28 @@ pub fn plan(api: &Api) -> Plan {
         paths.push(path.clone());
 
         let mut variants = Scope::with(&["Default"]);
-        let mut methods = Scope::with(&["connect", "disconnect", "default_route", "message"]);
-        let mut keys: Vec<String> = Vec::new();
+        let mut methods = Scope::with(&["connect", "disconnect", "message"]);
+        // Claimed before the routes' methods, so `$default` is always `default_route`.
+        let default_method = routing
+            .default()
+            .map(|_| methods.claim("default_route".into()));
         let mut routes = Vec::new();
         let mut default_route = None;
-        for (index, message) in channel.messages.iter().enumerate() {
-            if !channel.inbound.contains(&index) {
+        let mut default_reply = None;
+        for (index, key) in routing.keys {
+            let Some(message) = channel.messages.get(index) else {
                 continue;
-            }
-            let key = route_key(message, discriminator.as_deref(), &keys);
+            };
             let message_plan = message_index(message, &mut types);
             if key == "$default" {
-                default_route = Some(methods.claim("default_route".into()));
+                default_route.clone_from(&default_method);
+                default_reply =
+                    reply_message(api, channel, index).map(|m| message_index(m, &mut types));
                 continue;
             }
             if key.starts_with('$') {
                 continue;
             }
-            keys.push(key.clone());
             let reply = reply_message(api, channel, index).map(|m| message_index(m, &mut types));
             routes.push(RoutePlan {
                 variant: variants.claim(type_name(&message.key)),
@@ -200,10 +201,11 @@ pub fn plan(api: &Api) -> Plan {
             module,
             prefix,
             doc,
-            selection,
-            selection_source,
+            selection: routing.selection,
+            selection_source: routing.source,
             routes,
             default_route,
+            default_reply,
             outbound,
             params,
             query_schema: ws.and_then(|w| w.get("query")).cloned(),
@@ -258,6 +260,67 @@ fn channel_path(channel: &Channel) -> String {
         path
     } else {
         fallback()
+    }
+}
+
+/// How a channel routes what the server receives: the generator plans its routes with it, and
+/// the contract checker routes messages with it, so both agree with the generated server.
+#[derive(Debug, Clone)]
+pub struct Routing {
+    pub selection: String,
+    pub source: SelectionSource,
+    /// Every inbound message (index into the channel's `messages`) with its route key, in
+    /// document order. `$default` is the fallback route; other `$` keys are API Gateway's own
+    /// (`$connect`, `$disconnect`) and are not routes.
+    pub keys: Vec<(usize, String)>,
+}
+
+impl Routing {
+    /// The message a route key selects (never a `$` key).
+    pub fn route(&self, key: &str) -> Option<usize> {
+        self.routes()
+            .find(|(_, k)| *k == key)
+            .map(|(index, _)| index)
+    }
+
+    /// The routes: (message index, key), `$` keys left out.
+    pub fn routes(&self) -> impl Iterator<Item = (usize, &str)> {
+        self.keys
+            .iter()
+            .filter(|(_, key)| !key.starts_with('$'))
+            .map(|(index, key)| (*index, key.as_str()))
+    }
+
+    /// The `$default` message, if the channel has one.
+    pub fn default(&self) -> Option<usize> {
+        self.keys
+            .iter()
+            .find(|(_, key)| key == "$default")
+            .map(|(index, _)| *index)
+    }
+}
+
+/// The routing of one channel (DESIGN.md § Routing).
+pub fn routing(api: &Api, channel: &Channel) -> Routing {
+    let (selection, source) = selection(api, channel);
+    let discriminator = single_property(&selection);
+    let mut keys: Vec<(usize, String)> = Vec::new();
+    // Route keys taken so far (`$` keys take nothing: they are not routes).
+    let mut taken: Vec<String> = Vec::new();
+    for (index, message) in channel.messages.iter().enumerate() {
+        if !channel.inbound.contains(&index) {
+            continue;
+        }
+        let key = route_key(message, discriminator.as_deref(), &taken);
+        if !key.starts_with('$') {
+            taken.push(key.clone());
+        }
+        keys.push((index, key));
+    }
+    Routing {
+        selection,
+        source,
+        keys,
     }
 }
 
@@ -337,7 +400,7 @@ fn route_key(message: &Message, discriminator: Option<&str>, taken: &[String]) -
 }
 
 /// The reply message of the inbound operation that receives message `index`, if it has one.
-fn reply_message<'a>(api: &'a Api, channel: &'a Channel, index: usize) -> Option<&'a Message> {
+pub fn reply_message<'a>(api: &'a Api, channel: &'a Channel, index: usize) -> Option<&'a Message> {
     let reply = channel
         .operations
         .iter()

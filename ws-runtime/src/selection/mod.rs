@@ -23,6 +23,7 @@ pub struct Selection {
     parts: Vec<Part>,
 }
 
+mod evaluate;
 mod grammar;
 
 use grammar::Part;
@@ -76,26 +77,7 @@ impl Selection {
 
     /// The route key a message selects.
     pub fn evaluate(&self, body: &Value) -> String {
-        let mut key = String::new();
-        for part in &self.parts {
-            match part {
-                Part::Literal(text) => key.push_str(text),
-                Part::Body(path) => {
-                    let mut node = Some(body);
-                    for name in path {
-                        node = node.and_then(|n| n.get(name));
-                    }
-                    match node {
-                        Some(Value::String(s)) => key.push_str(s),
-                        Some(value @ (Value::Number(_) | Value::Bool(_))) => {
-                            key.push_str(&value.to_string());
-                        }
-                        _ => {}
-                    }
-                }
-            }
-        }
-        key
+        evaluate::evaluate(&self.parts, body)
     }
 
     /// Writes `route_key` at the single path (creating objects on the way), so encoding a typed

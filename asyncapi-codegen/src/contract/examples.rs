@@ -1,30 +1,8 @@
-//! Contract checking: JSON messages against the document's schemas.
+//! Examples that break their own message's schemas: warnings for `validate` and `generate`.
 
+use super::{compile, violations};
 use crate::diagnostic::{Diagnostic, ErrorKind};
 use crate::model::{Api, Payload};
-
-/// Compiles a schema (its `$schema` picks the draft).
-///
-/// # Errors
-/// The compiler's message when the schema is not a valid JSON Schema.
-pub fn compile(schema: &serde_json::Value) -> Result<jsonschema::Validator, String> {
-    jsonschema::validator_for(schema).map_err(|e| e.to_string())
-}
-
-/// Each violation as `"/pointer: message"`, joined.
-pub fn violations(
-    validator: &jsonschema::Validator,
-    instance: &serde_json::Value,
-) -> Option<String> {
-    let errors: Vec<String> = validator
-        .iter_errors(instance)
-        .map(|e| {
-            let at = e.instance_path().to_string();
-            format!("{}: {e}", if at.is_empty() { "/" } else { &at })
-        })
-        .collect();
-    (!errors.is_empty()).then(|| errors.join("; "))
-}
 
 /// Warnings for examples that break their message's payload or headers schema: a problem of the
 /// document (its examples disagree with its schemas), reported where the example is written.

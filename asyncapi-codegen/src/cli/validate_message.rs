@@ -1,0 +1,295 @@
+//! `asyncapi-rs validate-message`: check JSON messages against a document.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use asyncapi_codegen::contract::{Contract, Verdict};
+use asyncapi_codegen::diagnostic::{self, Diagnostic, ErrorKind};
+use asyncapi_codegen::model::Direction;
+
+use super::{DocumentArgs, Format, color};
+
+pub(crate) const EXAMPLES: &str = "\
+Examples:
+  echo '{\"action\":\"sendMessage\",\"text\":\"hi\"}' | asyncapi-rs validate-message examples/chat/asyncapi.yaml --channel chat -
+      #1 (line 1): valid `sendMessage` (route `sendMessage`)
+  asyncapi-rs validate-message spec.yaml --channel chat --direction outbound frames.ndjson
+  asyncapi-rs validate-message spec.yaml --message echoReply reply.json --format json
+
+The input is one JSON value or a stream of them (newline-delimited JSON). Inbound messages of a
+channel that routes are routed first, as the server routes them, and checked against the routed
+message only. Exit status: 0 when every message is valid, 1 otherwise.";
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    document: DocumentArgs,
+    /// The channel (its key in the document). May be left out when the document has one channel
+    /// or when --message names the message.
+    #[arg(long)]
+    channel: Option<String>,
+    /// Check as this message (its key, `name` or `messageId`), not as any of the channel's.
+    #[arg(long)]
+    message: Option<String>,
+    /// Which of the channel's messages: `inbound` (what clients send) or `outbound`.
+    #[arg(long, value_enum, default_value_t = DirectionArg::Inbound)]
+    direction: DirectionArg,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// The file of JSON messages, or `-` for standard input.
+    input: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum DirectionArg {
+    Inbound,
+    Outbound,
+}
+
+/// One input message: its number, the line it starts on, and what the check found.
+struct Checked {
+    line: usize,
+    result: Result<Verdict, String>,
+}
+
+pub(crate) fn run(args: &Args) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    let mut stderr = std::io::stderr().lock();
+    let loaded = match asyncapi_codegen::load(&args.document.spec, &args.document.load_options()) {
+        Ok(loaded) => loaded,
+        Err(report) => {
+            let _ = write!(stderr, "{}", report.render(color()));
+            let _ = writeln!(
+                stderr,
+                "{}: the document is invalid",
+                args.document.spec.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let contract = Contract::new(&loaded);
+    let input = match read_input(&args.input) {
+        Ok(text) => text,
+        Err(e) => {
+            let _ = writeln!(stderr, "error: cannot read `{}`: {e}", args.input.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let channel = match (&args.channel, &args.message) {
+        (Some(channel), _) => Some(channel.clone()),
+        (None, Some(_)) => None,
+        (None, None) => {
+            let channels: Vec<&str> = contract.channels().collect();
+            match channels.as_slice() {
+                [one] => Some((*one).to_owned()),
+                _ => {
+                    let _ = writeln!(
+                        stderr,
+                        "error: the document has {} channels; say which with --channel ({})",
+                        channels.len(),
+                        channels.join(", ")
+                    );
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
+    let direction = match args.direction {
+        DirectionArg::Inbound => Direction::Inbound,
+        DirectionArg::Outbound => Direction::Outbound,
+    };
+    let mut results = Vec::new();
+    for (line, parsed) in messages(&input) {
+        let json = match parsed {
+            Ok(json) => json,
+            Err(unreadable) => {
+                results.push(Checked {
+                    line,
+                    result: Err(unreadable),
+                });
+                continue;
+            }
+        };
+        let verdict = match &args.message {
+            Some(message) => contract.check_message(channel.as_deref(), message, &json),
+            None => {
+                contract.check_channel(channel.as_deref().unwrap_or_default(), direction, &json)
+            }
+        };
+        match verdict {
+            Ok(verdict) => results.push(Checked {
+                line,
+                result: Ok(verdict),
+            }),
+            Err(lookup) => {
+                // A wrong channel or message name: every message would say the same.
+                let _ = writeln!(stderr, "error: {lookup}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let valid = results
+        .iter()
+        .filter(|c| c.result.as_ref().is_ok_and(Verdict::is_valid))
+        .count();
+    match args.format {
+        Format::Json => {
+            let messages: Vec<serde_json::Value> = results
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let mut json = match &c.result {
+                        Ok(verdict) => serde_json::to_value(verdict).unwrap_or_default(),
+                        Err(error) => serde_json::json!({"verdict": "unreadable", "error": error}),
+                    };
+                    if let Some(map) = json.as_object_mut() {
+                        map.insert("index".into(), (i + 1).into());
+                        map.insert("line".into(), c.line.into());
+                    }
+                    json
+                })
+                .collect();
+            let json = serde_json::json!({
+                "valid": valid == results.len(),
+                "total": results.len(),
+                "invalid": results.len() - valid,
+                "messages": messages,
+            });
+            let _ = writeln!(stdout, "{json}");
+        }
+        Format::Human => {
+            let mut diagnostics = Vec::new();
+            for (i, checked) in results.iter().enumerate() {
+                let head = format!("#{} (line {})", i + 1, checked.line);
+                let _ = match &checked.result {
+                    Ok(Verdict::Valid { message, route }) => writeln!(
+                        stdout,
+                        "{head}: valid `{message}`{}",
+                        route
+                            .as_ref()
+                            .map(|r| format!(" (route `{r}`)"))
+                            .unwrap_or_default()
+                    ),
+                    Ok(Verdict::Rejected(rejection)) => {
+                        for candidate in &rejection.candidates {
+                            for violation in &candidate.violations {
+                                if let Some(span) = violation.span {
+                                    let pointer = if violation.instance_path.is_empty() {
+                                        "/"
+                                    } else {
+                                        &violation.instance_path
+                                    };
+                                    diagnostics.push(
+                                        Diagnostic::error(
+                                            ErrorKind::Semantic {
+                                                what: format!(
+                                                    "message {head} is not a valid `{}`: {pointer}: {} (keyword `{}`)",
+                                                    candidate.message, violation.error, violation.keyword
+                                                ),
+                                            },
+                                            span,
+                                        ),
+                                    );
+                                }
+                            }
+                        }
+                        writeln!(stdout, "{head}: invalid: {rejection}")
+                    }
+                    Err(error) => writeln!(stdout, "{head}: {error}"),
+                };
+            }
+            let text = diagnostic::render(contract.sources(), &diagnostics, color());
+            let _ = write!(stderr, "{text}");
+            let _ = writeln!(
+                stdout,
+                "{} message{}: {valid} valid, {} invalid",
+                results.len(),
+                if results.len() == 1 { "" } else { "s" },
+                results.len() - valid
+            );
+        }
+    }
+    if valid == results.len() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn read_input(path: &std::path::Path) -> std::io::Result<String> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text)?;
+        Ok(text)
+    } else {
+        std::fs::read_to_string(path)
+    }
+}
+
+/// The JSON values of `text` (one, or a newline-delimited stream), each with the line it starts
+/// on. Text that is not JSON is reported where it is, and reading resumes at the next line.
+fn messages(text: &str) -> Vec<(usize, Result<serde_json::Value, String>)> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    while offset < text.len() {
+        let rest = &text[offset..];
+        let skipped = rest.len() - rest.trim_start().len();
+        if skipped == rest.len() {
+            break;
+        }
+        let start = offset + skipped;
+        let line = text[..start].matches('\n').count() + 1;
+        let mut stream =
+            serde_json::Deserializer::from_str(&text[start..]).into_iter::<serde_json::Value>();
+        match stream.next() {
+            Some(Ok(value)) => {
+                offset = start + stream.byte_offset();
+                out.push((line, Ok(value)));
+            }
+            Some(Err(e)) => {
+                out.push((
+                    line,
+                    Err(format!(
+                        "not JSON: {} at line {}, column {}",
+                        strip_position(&e.to_string()),
+                        line + e.line() - 1,
+                        e.column()
+                    )),
+                ));
+                // Resume at the line after the error.
+                let error_line_start = text[start..]
+                    .split_inclusive('\n')
+                    .take(e.line())
+                    .map(str::len)
+                    .sum::<usize>();
+                offset = start + error_line_start.max(1);
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+/// serde_json's message without its own " at line L column C" (we give the input's).
+fn strip_position(message: &str) -> &str {
+    message.split(" at line ").next().unwrap_or(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::messages;
+
+    #[test]
+    fn one_value_or_a_stream() {
+        let one = messages("{\n  \"a\": 1\n}\n");
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].0, 1);
+        let stream = messages("{\"a\":1}\n\n{\"b\":2}\nnot json\n{\"c\":3}\n");
+        let lines: Vec<usize> = stream.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [1, 3, 4, 5]);
+        assert!(stream[2].1.as_ref().unwrap_err().contains("line 4"));
+        assert_eq!(stream[3].1.as_ref().unwrap()["c"], 3);
+    }
+}

@@ -1,0 +1,576 @@
+//! Contract checking: JSON messages against the document's schemas.
+//!
+//! A [`Contract`] is a loaded document with every message schema compiled once. It checks a
+//! message as a named message ([`Contract::check_message`]) or as "any inbound / outbound message
+//! of a channel" ([`Contract::check_channel`]). Inbound messages of a channel with a route
+//! selection expression (explicit or inferred) are routed first, exactly as the generated server
+//! routes them, and checked against the routed message only.
+//!
+//! ```
+//! use asyncapi_codegen::contract::{Contract, Verdict};
+//! use asyncapi_codegen::model::Direction;
+//!
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/chat/asyncapi.yaml");
+//! let loaded = asyncapi_codegen::load(path.as_ref(), &Default::default()).unwrap();
+//! let contract = Contract::new(&loaded);
+//!
+//! let good = serde_json::json!({"action": "sendMessage", "text": "hi"});
+//! let verdict = contract.check_channel("chat", Direction::Inbound, &good).unwrap();
+//! assert_eq!(verdict.matched(), Some("sendMessage"));
+//!
+//! let bad = serde_json::json!({"action": "sendMessage", "text": 42});
+//! let Verdict::Rejected(rejection) = contract.check_channel("chat", Direction::Inbound, &bad).unwrap()
+//! else { panic!() };
+//! let violation = &rejection.candidates[0].violations[0];
+//! assert_eq!((violation.instance_path.as_str(), violation.keyword.as_str()), ("/text", "type"));
+//! assert!(violation.location.as_ref().unwrap().to_string().ends_with("asyncapi.yaml:117:13"));
+//! ```
+
+mod examples;
+pub mod junit;
+pub mod live;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use examples::example_warnings;
+
+use crate::Loaded;
+use crate::model::{Api, Direction, Payload, Schema};
+use crate::plan::{Routing, SelectionSource};
+use crate::pointer::Pointer;
+use crate::selection::{evaluate, grammar};
+use crate::source::{Location, Sources, Span};
+
+/// Compiles a schema (its `$schema` picks the draft).
+///
+/// # Errors
+/// The compiler's message when the schema is not a valid JSON Schema.
+pub fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
+    jsonschema::validator_for(schema).map_err(|e| e.to_string())
+}
+
+/// Each violation as `"/pointer: message"`, joined.
+pub fn violations(validator: &jsonschema::Validator, instance: &Value) -> Option<String> {
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| {
+            let at = e.instance_path().to_string();
+            format!("{}: {e}", if at.is_empty() { "/" } else { &at })
+        })
+        .collect();
+    (!errors.is_empty()).then(|| errors.join("; "))
+}
+
+/// A document's messages, compiled once, to check JSON messages against.
+#[derive(Debug)]
+pub struct Contract {
+    sources: Sources,
+    messages: Vec<Checked>,
+    channels: Vec<ChannelContract>,
+}
+
+/// One message of the document (a message used by several channels is one).
+#[derive(Debug)]
+pub(crate) struct Checked {
+    pub(crate) key: String,
+    pub(crate) name: Option<String>,
+    pub(crate) message_id: Option<String>,
+    check: PayloadCheck,
+    /// (example name, payload) for each example with a payload.
+    pub(crate) examples: Vec<(String, Value)>,
+}
+
+#[derive(Debug)]
+enum PayloadCheck {
+    Schema {
+        schema: Box<Schema>,
+        validator: Box<jsonschema::Validator>,
+    },
+    /// The schema does not compile: nothing can be checked against it.
+    Broken(String),
+    /// No payload schema, or one in a format asyncapi-rs does not read: anything goes.
+    Anything,
+}
+
+/// One channel: its messages by direction, and how the server routes what it receives.
+#[derive(Debug)]
+pub(crate) struct ChannelContract {
+    pub(crate) id: String,
+    pub(crate) address: Option<String>,
+    /// The `ws` binding's query schema, for the live runner's handshake.
+    pub(crate) query: Option<Value>,
+    pub(crate) headers: Option<Value>,
+    /// Set when the channel routes (an explicit or inferred selection expression).
+    selection: Option<(String, Vec<grammar::Part>)>,
+    /// (route key, message): every route, `$default` included.
+    pub(crate) routes: Vec<(String, usize)>,
+    /// Indices into [`Contract::messages`].
+    pub(crate) inbound: Vec<usize>,
+    pub(crate) outbound: Vec<usize>,
+    /// (inbound message, its reply message).
+    pub(crate) replies: Vec<(usize, usize)>,
+}
+
+/// What a check found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "verdict", rename_all = "lowercase")]
+pub enum Verdict {
+    /// The message is valid as `message` (reached through route `route`, when routed).
+    Valid {
+        message: String,
+        route: Option<String>,
+    },
+    Rejected(Rejection),
+}
+
+impl Verdict {
+    /// The message that accepted it.
+    pub fn matched(&self) -> Option<&str> {
+        match self {
+            Verdict::Valid { message, .. } => Some(message),
+            Verdict::Rejected(_) => None,
+        }
+    }
+
+    pub fn is_valid(&self) -> bool {
+        matches!(self, Verdict::Valid { .. })
+    }
+}
+
+/// Why a message was rejected.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rejection {
+    /// The route key the message selected, when the channel routes.
+    pub route: Option<String>,
+    /// Set when no route has that key and the channel has no `$default`: the server answers
+    /// `Forbidden`. Holds the channel's route keys.
+    pub no_route: Option<Vec<String>>,
+    /// Every candidate message and why it refused (one when routed).
+    pub candidates: Vec<Candidate>,
+}
+
+/// A message that refused an instance.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    pub message: String,
+    pub violations: Vec<Violation>,
+}
+
+/// One schema violation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Violation {
+    /// JSON pointer to the failing value in the message (`""` is the whole message).
+    pub instance_path: String,
+    /// The failing schema keyword (`type`, `required` …).
+    pub keyword: String,
+    /// JSON pointer to the keyword in the message's payload schema.
+    pub schema_path: String,
+    /// Where that keyword is written in the document.
+    pub location: Option<Location>,
+    /// What is wrong, in words.
+    pub error: String,
+    #[serde(skip)]
+    pub span: Option<Span>,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = if self.instance_path.is_empty() {
+            "/"
+        } else {
+            &self.instance_path
+        };
+        write!(f, "{at}: {} (keyword `{}`", self.error, self.keyword)?;
+        match &self.location {
+            Some(location) => write!(f, " at {location})"),
+            None => write!(f, " at schema path {})", self.schema_path),
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(routes) = &self.no_route {
+            let key = self.route.as_deref().unwrap_or_default();
+            return write!(
+                f,
+                "route key `{key}` selects no route and the channel has no `$default` (the server answers `Forbidden`); routes: {}",
+                list(routes)
+            );
+        }
+        if let Some(route) = &self.route {
+            write!(f, "route `{route}`: ")?;
+        }
+        match self.candidates.as_slice() {
+            [] => write!(f, "the channel has no message in this direction"),
+            [one] => {
+                write!(f, "not a valid `{}`: ", one.message)?;
+                join(f, &one.violations)
+            }
+            many => {
+                write!(f, "matches none of {} messages", many.len())?;
+                for candidate in many {
+                    write!(f, "; as `{}`: ", candidate.message)?;
+                    join(f, &candidate.violations)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn join(f: &mut fmt::Formatter<'_>, violations: &[Violation]) -> fmt::Result {
+    for (i, violation) in violations.iter().enumerate() {
+        if i > 0 {
+            f.write_str("; ")?;
+        }
+        write!(f, "{violation}")?;
+    }
+    Ok(())
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        return "none".into();
+    }
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A channel or message the document does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    #[error("the document has no channel `{name}`; channels: {}", list(.known))]
+    UnknownChannel { name: String, known: Vec<String> },
+    #[error("{} has no message `{name}`; messages: {}", .scope, list(.known))]
+    UnknownMessage {
+        name: String,
+        scope: String,
+        known: Vec<String>,
+    },
+}
+
+impl Contract {
+    /// Compiles every message schema of a loaded document.
+    pub fn new(loaded: &Loaded) -> Contract {
+        Contract::from_api(&loaded.api, loaded.documents.sources().clone())
+    }
+
+    /// As [`Contract::new`], from the model and the sources its spans point into.
+    pub fn from_api(api: &Api, sources: Sources) -> Contract {
+        let mut messages: Vec<Checked> = Vec::new();
+        let mut by_span: BTreeMap<Span, usize> = BTreeMap::new();
+        let mut index_of = |message: &crate::model::Message| -> usize {
+            *by_span.entry(message.span).or_insert_with(|| {
+                messages.push(checked(message));
+                messages.len() - 1
+            })
+        };
+        let mut channels = Vec::new();
+        for channel in &api.channels {
+            let routing = crate::plan::routing(api, channel);
+            let indices: Vec<usize> = channel.messages.iter().map(&mut index_of).collect();
+            let at = |i: &usize| indices.get(*i).copied();
+            let replies = channel
+                .inbound
+                .iter()
+                .filter_map(|&i| {
+                    let reply = crate::plan::reply_message(api, channel, i)?;
+                    Some((at(&i)?, index_of(reply)))
+                })
+                .collect();
+            let ws = channel.bindings.as_ref().and_then(|b| b.get("ws"));
+            channels.push(ChannelContract {
+                id: channel.id.clone(),
+                address: channel.address.clone(),
+                query: ws.and_then(|w| w.get("query")).cloned(),
+                headers: ws.and_then(|w| w.get("headers")).cloned(),
+                selection: routed(&routing),
+                routes: routing
+                    .keys
+                    .iter()
+                    .filter(|(_, key)| !key.starts_with('$') || key == "$default")
+                    .filter_map(|(i, key)| Some((key.clone(), at(i)?)))
+                    .collect(),
+                inbound: channel.inbound.iter().filter_map(at).collect(),
+                outbound: channel.outbound.iter().filter_map(at).collect(),
+                replies,
+            });
+        }
+        Contract {
+            sources,
+            messages,
+            channels,
+        }
+    }
+
+    /// The channels' ids, in document order.
+    pub fn channels(&self) -> impl Iterator<Item = &str> {
+        self.channels.iter().map(|c| c.id.as_str())
+    }
+
+    /// Checks `json` as the message named `message` (its key, `name` or `messageId`), of
+    /// `channel` when given, else of any channel.
+    ///
+    /// # Errors
+    /// No such channel or message.
+    pub fn check_message(
+        &self,
+        channel: Option<&str>,
+        message: &str,
+        json: &Value,
+    ) -> Result<Verdict, LookupError> {
+        let candidates: Vec<usize> = match channel {
+            Some(id) => {
+                let channel = self.channel(id)?;
+                channel
+                    .inbound
+                    .iter()
+                    .chain(&channel.outbound)
+                    .copied()
+                    .collect()
+            }
+            None => (0..self.messages.len()).collect(),
+        };
+        let found = candidates
+            .iter()
+            .copied()
+            .find(|&i| self.messages[i].answers_to(message))
+            .ok_or_else(|| {
+                let mut known: Vec<String> = candidates
+                    .iter()
+                    .map(|&i| self.messages[i].key.clone())
+                    .collect();
+                known.dedup();
+                LookupError::UnknownMessage {
+                    name: message.to_owned(),
+                    scope: channel.map_or("the document".into(), |c| format!("channel `{c}`")),
+                    known,
+                }
+            })?;
+        Ok(self.verdict(None, &[found], json))
+    }
+
+    /// Checks `json` as any message of `channel` in `direction`. Inbound messages of a channel
+    /// that routes are routed first, as the server does: the route key picks the one message
+    /// to check (or `$default`), and a key with no route is rejected (`Forbidden`).
+    ///
+    /// # Errors
+    /// No such channel.
+    pub fn check_channel(
+        &self,
+        channel: &str,
+        direction: Direction,
+        json: &Value,
+    ) -> Result<Verdict, LookupError> {
+        let channel = self.channel(channel)?;
+        if direction == Direction::Inbound
+            && let Some((_, parts)) = &channel.selection
+        {
+            let key = evaluate::evaluate(parts, json);
+            let routed = channel
+                .routes
+                .iter()
+                .find(|(k, _)| *k == key)
+                .or_else(|| channel.routes.iter().find(|(k, _)| k == "$default"));
+            return Ok(match routed {
+                Some((route, index)) => self.verdict(Some(route.clone()), &[*index], json),
+                None => Verdict::Rejected(Rejection {
+                    route: Some(key),
+                    no_route: Some(
+                        channel
+                            .routes
+                            .iter()
+                            .map(|(k, _)| k.clone())
+                            .filter(|k| k != "$default")
+                            .collect(),
+                    ),
+                    candidates: Vec::new(),
+                }),
+            });
+        }
+        let candidates = match direction {
+            Direction::Inbound => &channel.inbound,
+            Direction::Outbound => &channel.outbound,
+        };
+        Ok(self.verdict(None, candidates, json))
+    }
+
+    /// Checks `json` as the reply to inbound message `request` of `channel`; `None` when that
+    /// message has no reply.
+    ///
+    /// # Errors
+    /// No such channel.
+    pub fn check_reply(
+        &self,
+        channel: &str,
+        request: &str,
+        json: &Value,
+    ) -> Result<Option<Verdict>, LookupError> {
+        let channel = self.channel(channel)?;
+        Ok(channel
+            .replies
+            .iter()
+            .find(|(i, _)| self.messages[*i].key == request)
+            .map(|(_, reply)| self.verdict(None, &[*reply], json)))
+    }
+
+    pub(crate) fn channel(&self, id: &str) -> Result<&ChannelContract, LookupError> {
+        self.channels
+            .iter()
+            .find(|c| c.id == id)
+            .ok_or_else(|| LookupError::UnknownChannel {
+                name: id.to_owned(),
+                known: self.channels.iter().map(|c| c.id.clone()).collect(),
+            })
+    }
+
+    pub(crate) fn message(&self, index: usize) -> &Checked {
+        &self.messages[index]
+    }
+
+    /// The route key a routed channel selects for `json` (`None` when the channel does not route).
+    pub(crate) fn route_key(&self, channel: &ChannelContract, json: &Value) -> Option<String> {
+        let (_, parts) = channel.selection.as_ref()?;
+        Some(evaluate::evaluate(parts, json))
+    }
+
+    /// The first candidate that accepts `json`, or every candidate's violations.
+    fn verdict(&self, route: Option<String>, candidates: &[usize], json: &Value) -> Verdict {
+        let mut refused = Vec::new();
+        for &index in candidates {
+            let message = &self.messages[index];
+            let violations = self.violations(message, json);
+            if violations.is_empty() {
+                return Verdict::Valid {
+                    message: message.key.clone(),
+                    route,
+                };
+            }
+            refused.push(Candidate {
+                message: message.key.clone(),
+                violations,
+            });
+        }
+        Verdict::Rejected(Rejection {
+            route,
+            no_route: None,
+            candidates: refused,
+        })
+    }
+
+    fn violations(&self, message: &Checked, json: &Value) -> Vec<Violation> {
+        match &message.check {
+            PayloadCheck::Anything => Vec::new(),
+            PayloadCheck::Broken(reason) => vec![Violation {
+                instance_path: String::new(),
+                keyword: String::new(),
+                schema_path: String::new(),
+                location: None,
+                error: format!("the payload schema does not compile: {reason}"),
+                span: None,
+            }],
+            PayloadCheck::Schema { schema, validator } => validator
+                .iter_errors(json)
+                .map(|error| {
+                    let schema_path = error.schema_path().to_string();
+                    let span = keyword_span(schema, &schema_path);
+                    Violation {
+                        instance_path: error.instance_path().to_string(),
+                        keyword: error.kind().keyword().to_owned(),
+                        location: span.map(|s| self.sources.location(s)),
+                        schema_path,
+                        error: error.to_string(),
+                        span,
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    /// The files the document was read from (violations' spans point into them).
+    pub fn sources(&self) -> &Sources {
+        &self.sources
+    }
+}
+
+impl Checked {
+    fn answers_to(&self, name: &str) -> bool {
+        self.key == name
+            || self.name.as_deref() == Some(name)
+            || self.message_id.as_deref() == Some(name)
+    }
+}
+
+fn checked(message: &crate::model::Message) -> Checked {
+    let check = match &message.payload {
+        Some(Payload::Schema(schema)) => match compile(&schema.to_json()) {
+            Ok(validator) => PayloadCheck::Schema {
+                schema: Box::new(schema.clone()),
+                validator: Box::new(validator),
+            },
+            Err(reason) => PayloadCheck::Broken(reason),
+        },
+        Some(Payload::Unsupported { .. }) | None => PayloadCheck::Anything,
+    };
+    let examples = message
+        .examples
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            let name = e.name.clone().unwrap_or_else(|| format!("#{}", i + 1));
+            Some((name, e.payload.clone()?))
+        })
+        .collect();
+    Checked {
+        key: message.key.clone(),
+        name: message.name.clone(),
+        message_id: message.message_id.clone(),
+        check,
+        examples,
+    }
+}
+
+/// The selection a channel routes with: explicit or inferred, not the bare default.
+fn routed(routing: &Routing) -> Option<(String, Vec<grammar::Part>)> {
+    if routing.source == SelectionSource::Default {
+        return None;
+    }
+    let parts = grammar::parse(&routing.selection).ok()?;
+    Some((routing.selection.clone(), parts))
+}
+
+/// Where the keyword at `schema_path` is written: its key in the document (through `$defs` for
+/// recursive schemas), or the deepest node on the way.
+fn keyword_span(schema: &Schema, schema_path: &str) -> Option<Span> {
+    let pointer = Pointer::parse(schema_path).ok()?;
+    let mut tokens = pointer.tokens();
+    let mut node = &schema.inlined.node;
+    if let [defs, name, rest @ ..] = tokens
+        && (defs == "$defs" || defs == "definitions")
+        && let Some(def) = schema.definitions().iter().find(|d| &d.name == name)
+    {
+        node = &def.node;
+        tokens = rest;
+    }
+    let Some((last, parents)) = tokens.split_last() else {
+        return Some(node.span);
+    };
+    for token in parents {
+        match node.child(token) {
+            Some(child) => node = child,
+            None => return Some(node.span),
+        }
+    }
+    match node.as_object().and_then(|map| map.entry(last)) {
+        Some((key, _)) => Some(key.span),
+        None => Some(node.child(last).unwrap_or(node).span),
+    }
+}

@@ -1,0 +1,126 @@
+//! The chat's handlers: the one file of `src/api/` that is ours (asyncapi-rs wrote it once as a
+//! stub and never touches it again). Everyone connected is in the room: the runtime's connection
+//! registry is the member list, and each connection's name is attached to it at `$connect`.
+
+use std::sync::{Mutex, PoisonError};
+
+use ws_runtime::{Accept, Close, ConnectRequest, Context, HandlerError, RawMessage, Reject};
+
+use super::chat::{ChatHandler, ChatOutbound};
+use super::types::{
+    Echo, EchoReply, EchoReplyType, Error, ErrorType, Joined, Left, Message, MessageType,
+    Presence, PresenceType, SendMessage, SetName,
+};
+
+/// The room.
+#[derive(Debug, Default, Clone)]
+pub struct Chat;
+
+/// What `$connect` attaches to a connection: the name the others see.
+#[derive(Debug)]
+struct Member {
+    name: Mutex<String>,
+}
+
+impl Member {
+    fn name(&self) -> String {
+        self.name
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+fn member(cx: &Context) -> Result<&Member, HandlerError> {
+    cx.attached::<Member>()
+        .ok_or_else(|| HandlerError::new("the connection has no member state"))
+}
+
+fn presence(type_: PresenceType, name: String) -> Presence {
+    Presence { type_, name }
+}
+
+/// Sends `message` to everyone in the room but `sender`.
+fn broadcast_except(
+    connections: &ws_runtime::Connections,
+    message: &ChatOutbound,
+    sender: &ws_runtime::ConnectionId,
+) -> Result<(), HandlerError> {
+    let text = message.to_text().map_err(HandlerError::new)?;
+    connections.broadcast_except(text, sender);
+    Ok(())
+}
+
+impl ChatHandler for Chat {
+    /// A missing or empty `name` is refused with 400 (the binding's schema says so too, and the
+    /// runtime checks it first; this is the handler's own guard).
+    async fn connect(&self, request: &ConnectRequest) -> Result<Accept, Reject> {
+        let name = request.query_param("name").map(str::trim).unwrap_or("");
+        if name.is_empty() {
+            return Err(Reject::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "a non-empty `name` query parameter is required",
+            ));
+        }
+        let joined = ChatOutbound::Joined(Joined(presence(PresenceType::Joined, name.to_owned())));
+        // The new connection is not in the registry yet: this reaches everyone else.
+        broadcast_except(request.connections(), &joined, &request.connection_id)
+            .map_err(|e| Reject::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.message))?;
+        Ok(Accept::new().attach(Member {
+            name: Mutex::new(name.to_owned()),
+        }))
+    }
+
+    async fn send_message(&self, cx: &Context, message: SendMessage) -> Result<(), HandlerError> {
+        let out = ChatOutbound::Message(Message {
+            type_: MessageType::Message,
+            from: member(cx)?.name(),
+            text: message.text,
+        });
+        broadcast_except(cx.connections(), &out, &cx.connection_id)
+    }
+
+    async fn echo(&self, _: &Context, message: Echo) -> Result<EchoReply, HandlerError> {
+        Ok(EchoReply {
+            type_: EchoReplyType::Echo,
+            text: message.text,
+        })
+    }
+
+    async fn set_name(&self, cx: &Context, message: SetName) -> Result<(), HandlerError> {
+        let member = member(cx)?;
+        let old = std::mem::replace(
+            &mut *member.name.lock().unwrap_or_else(PoisonError::into_inner),
+            message.name.clone(),
+        );
+        // The room sees the old name leave and the new one join.
+        let left = ChatOutbound::Left(Left(presence(PresenceType::Left, old)));
+        broadcast_except(cx.connections(), &left, &cx.connection_id)?;
+        let joined = ChatOutbound::Joined(Joined(presence(PresenceType::Joined, message.name)));
+        broadcast_except(cx.connections(), &joined, &cx.connection_id)
+    }
+
+    /// Anything no route takes: the sender is told what went wrong.
+    async fn default_route(&self, _: &Context, message: RawMessage) -> Result<Error, HandlerError> {
+        let action = message
+            .json
+            .as_ref()
+            .and_then(|json| json.get("action"))
+            .and_then(|action| action.as_str());
+        let what = match action {
+            Some(action) => format!("unknown action `{action}`"),
+            None => "a message needs an `action`".to_owned(),
+        };
+        Ok(Error {
+            type_: ErrorType::Error,
+            message: format!("{what}; actions: sendMessage, echo, setName"),
+        })
+    }
+
+    async fn disconnect(&self, cx: &Context, _: &Close) {
+        if let Ok(member) = member(cx) {
+            let left = ChatOutbound::Left(Left(presence(PresenceType::Left, member.name())));
+            let _ = broadcast_except(cx.connections(), &left, &cx.connection_id);
+        }
+    }
+}

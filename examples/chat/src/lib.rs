@@ -1,0 +1,48 @@
+//! The chat of the Amazon API Gateway WebSocket tutorials, built with asyncapi-rs.
+//!
+//! - `asyncapi.yaml` is the contract: routes `sendMessage`, `echo` (two-way: `echoReply`),
+//!   `setName` and `$default` (answers `error`); the server sends `message`, `joined`, `left`.
+//! - `src/api/` is generated from it by `asyncapi-rs generate asyncapi.yaml -o src/api`
+//!   (checked in; `tests/drift.rs` fails when it no longer matches the document), except
+//!   `src/api/handlers.rs`, which is ours.
+//! - [`app`] serves the WebSocket and the web page (`static/index.html`) on `/`.
+
+#![deny(warnings)]
+
+pub mod api;
+
+use axum::extract::Request;
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+
+/// The page at `/`: HTML and vanilla JavaScript, no build step.
+pub const PAGE: &str = include_str!("../static/index.html");
+
+/// The chat server: the generated router with our handlers.
+///
+/// # Errors
+/// The router's start-up checks (they pass for the generated routes).
+pub fn server() -> Result<ws_runtime::App, ws_runtime::RouterError> {
+    api::router(api::handlers::Chat).build()
+}
+
+/// The server as an axum router: the WebSocket on `/`, and the page on `/` for plain GETs.
+/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()`.
+///
+/// # Errors
+/// As [`server`].
+pub fn app() -> Result<axum::Router, ws_runtime::RouterError> {
+    Ok(server()?
+        .into_router()
+        .layer(axum::middleware::from_fn(page_or_websocket)))
+}
+
+/// A GET on `/` that is not a WebSocket handshake gets the page; everything else goes on.
+async fn page_or_websocket(request: Request, next: Next) -> Response {
+    let is_handshake = request.headers().contains_key(header::UPGRADE);
+    if request.method() == Method::GET && request.uri().path() == "/" && !is_handshake {
+        return Html(PAGE).into_response();
+    }
+    next.run(request).await
+}
