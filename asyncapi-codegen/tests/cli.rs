@@ -14,6 +14,27 @@ fn asyncapi_rs(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Runs the binary with `input` on its standard input.
+fn asyncapi_rs_with_input(args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_asyncapi-rs"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -26,7 +47,7 @@ fn validate_prints_a_one_line_summary() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
-        "examples/chat/asyncapi.yaml: valid AsyncAPI 3.0.0 document, 1 channel, 3 inbound and 5 outbound messages\n"
+        "examples/chat/asyncapi.yaml: valid AsyncAPI 3.0.0 document, 1 channel, 4 inbound and 5 outbound messages\n"
     );
 }
 
@@ -62,7 +83,7 @@ fn validate_json_for_machines() {
             json["inbound"].as_u64(),
             json["outbound"].as_u64()
         ),
-        (Some(1), Some(3), Some(5))
+        (Some(1), Some(4), Some(5))
     );
 
     let file = format!("{CORPUS}/parser-js/v1/test/wrong/inexisting-local-ref.yaml");
@@ -102,7 +123,7 @@ fn validate_ref_map_and_side() {
         "client",
     ]);
     assert!(
-        text(&out.stdout).contains("5 inbound and 3 outbound"),
+        text(&out.stdout).contains("5 inbound and 4 outbound"),
         "{}",
         text(&out.stdout)
     );
@@ -208,4 +229,219 @@ fn help_shows_examples() {
     let out = asyncapi_rs(&["validate", "x.yaml", "--ref-map", "nonsense"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("expected PREFIX=DIR"));
+}
+
+const CHAT: &str = "examples/chat/asyncapi.yaml";
+
+#[test]
+fn validate_message_routes_checks_and_locates() {
+    let input = concat!(
+        "{\"action\":\"sendMessage\",\"text\":\"hi\"}\n",
+        "{\"action\":\"sendMessage\",\"text\":42}\n",
+        "{\"action\":\"dance\"}\n",
+        "not json\n",
+    );
+    let out = asyncapi_rs_with_input(&["validate-message", CHAT, "--channel", "chat", "-"], input);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "#1 (line 1): valid `sendMessage` (route `sendMessage`)"
+    );
+    assert!(
+        lines[1].starts_with("#2 (line 2): invalid: route `sendMessage`: not a valid `sendMessage`: /text: 42 is not of type \"string\" (keyword `type` at examples/chat/asyncapi.yaml:"),
+        "{stdout}"
+    );
+    assert_eq!(lines[2], "#3 (line 3): valid `unknown` (route `$default`)");
+    assert!(
+        lines[3].starts_with("#4 (line 4): not JSON: expected ident at line 4"),
+        "{stdout}"
+    );
+    assert_eq!(lines[4], "4 messages: 2 valid, 2 invalid");
+    // The schema keyword, shown in the document.
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("error: message #2 (line 2) is not a valid `sendMessage`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("type: string"), "{stderr}");
+}
+
+#[test]
+fn validate_message_json_and_exit_0_when_all_pass() {
+    let out = asyncapi_rs_with_input(
+        &[
+            "validate-message",
+            CHAT,
+            "--direction",
+            "outbound",
+            "--format",
+            "json",
+            "-",
+        ],
+        "{\"type\": \"joined\", \"name\": \"Ada\"}\n{\"type\": \"echo\", \"text\": \"x\"}\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["valid"], true);
+    assert_eq!(json["total"], 2);
+    assert_eq!(json["messages"][0]["message"], "joined");
+    assert_eq!(json["messages"][1]["message"], "echoReply");
+    assert_eq!(json["messages"][1]["line"], 2);
+}
+
+#[test]
+fn validate_message_on_a_corpus_document_by_message_name() {
+    let spec = format!("{CORPUS}/converter-js/test/input/2.0.0/streetlights.yml");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("validate-message");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("measured.json");
+    std::fs::write(
+        &file,
+        "{\n  \"lumens\": -1,\n  \"sentAt\": \"2026-11-23T10:00:00Z\"\n}\n",
+    )
+    .unwrap();
+    let out = asyncapi_rs(&[
+        "validate-message",
+        &spec,
+        "--message",
+        "lightMeasured",
+        "--format",
+        "json",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let violation = &json["messages"][0]["candidates"][0]["violations"][0];
+    assert_eq!(violation["instance_path"], "/lumens");
+    assert_eq!(violation["keyword"], "minimum");
+    assert_eq!(violation["location"]["line"], 45);
+    assert!(
+        violation["location"]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("streetlights.yml")
+    );
+    // Many channels and no --channel: the command says which exist.
+    let out = asyncapi_rs_with_input(&["validate-message", &spec, "-"], "{}");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("the document has 4 channels; say which with --channel"));
+    let out = asyncapi_rs_with_input(&["validate-message", CHAT, "--message", "nope", "-"], "{}");
+    assert!(
+        text(&out.stderr).contains("the document has no message `nope`"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// A chat server on a thread, speaking the document (or breaking it), for `asyncapi-rs test`.
+fn chat_server(break_echo: bool) -> (String, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let handle = std::thread::spawn(move || {
+        // One connection per example; the document has four.
+        for stream in listener.incoming().take(4) {
+            let mut socket = tungstenite::accept(stream.unwrap()).unwrap();
+            let Ok(tungstenite::Message::Text(text)) = socket.read() else {
+                continue;
+            };
+            let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let reply = match json["action"].as_str() {
+                Some("echo") if break_echo => Some(serde_json::json!({"type": "echo", "text": 42})),
+                Some("echo") => Some(serde_json::json!({"type": "echo", "text": json["text"]})),
+                Some("sendMessage" | "setName") => None,
+                _ => Some(serde_json::json!({"type": "error", "message": "unknown action"})),
+            };
+            if let Some(reply) = reply {
+                socket
+                    .send(tungstenite::Message::text(reply.to_string()))
+                    .unwrap();
+            }
+            // Wait for the runner to close.
+            while socket.read().is_ok() {}
+        }
+    });
+    (address, handle)
+}
+
+#[test]
+fn test_runs_the_examples_against_a_live_server() {
+    let (address, server) = chat_server(false);
+    let junit = Path::new(env!("CARGO_TARGET_TMPDIR")).join("live-pass.xml");
+    let out = asyncapi_rs(&[
+        "test",
+        CHAT,
+        "--url",
+        &format!("ws://{address}"),
+        "--settle",
+        "100ms",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("pass  chat echo/ping  (route `echo`, reply `echoReply`)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("pass  chat unknown/dance  (route `$default`, reply `error`)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("4 cases: 4 passed, 0 failed, 0 skipped\n"),
+        "{stdout}"
+    );
+    server.join().unwrap();
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("<testsuite name=\"chat\" tests=\"4\" failures=\"0\" skipped=\"0\""),
+        "{xml}"
+    );
+}
+
+#[test]
+fn test_reports_a_broken_reply_and_exits_1() {
+    let (address, server) = chat_server(true);
+    let junit = Path::new(env!("CARGO_TARGET_TMPDIR")).join("live-fail.xml");
+    let out = asyncapi_rs(&[
+        "test",
+        CHAT,
+        "--url",
+        &format!("ws://{address}/"),
+        "--settle",
+        "100ms",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("FAIL  chat echo/ping"), "{stdout}");
+    assert!(
+        stdout.contains("a frame is not the reply `echoReply` (not a valid `echoReply`: /text: 42 is not of type \"string\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("4 cases: 3 passed, 1 failed, 0 skipped\n"),
+        "{stdout}"
+    );
+    server.join().unwrap();
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("failures=\"1\""), "{xml}");
+    assert!(
+        xml.contains("<failure message=\"a frame is not the reply `echoReply`"),
+        "{xml}"
+    );
+    // Nothing listening: every case fails, bounded by the timeout.
+    let out = asyncapi_rs(&["test", CHAT, "--url", "ws://127.0.0.1:9", "--timeout", "1s"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("cannot connect to 127.0.0.1:9"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = asyncapi_rs(&["test", CHAT, "--url", "https://example.com"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("the scheme must be ws://"));
 }

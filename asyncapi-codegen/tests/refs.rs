@@ -179,3 +179,23 @@ fn ref_with_an_unsupported_scheme() {
 fn ref_into_a_broken_file() {
     insta::assert_snapshot!(outcome(&with_schema("'broken.yaml'")));
 }
+
+#[test]
+fn names_that_are_json_schema_data_keywords_still_resolve() {
+    // `default`, `examples`, `enum` … hold data inside a schema, but in `operations`,
+    // `channels`, `messages` and `schemas` they are names, and their `$ref`s are references.
+    let text = format!(
+        "{HEAD}channels:\n  examples:\n    address: e\n    messages:\n      default:\n        $ref: '#/components/messages/enum'\noperations:\n  default:\n    action: receive\n    channel:\n      $ref: '#/channels/examples'\n    messages:\n      - $ref: '#/channels/examples/messages/default'\ncomponents:\n  messages:\n    enum:\n      payload:\n        $ref: '#/components/schemas/const'\n  schemas:\n    const:\n      type: object\n      default: {{$ref: not-a-reference}}\n"
+    );
+    let path = Path::new(FIXTURES).join("inline.yaml");
+    let loaded = asyncapi_codegen::load_text(&path, &text, &LoadOptions::default())
+        .unwrap_or_else(|report| panic!("{}", report.render(false)));
+    let channel = &loaded.api.channels[0];
+    assert_eq!(channel.id, "examples");
+    assert_eq!(channel.operations[0].id, "default");
+    let message = channel.inbound().next().unwrap();
+    let schema = message.payload.as_ref().unwrap().schema().unwrap().to_json();
+    assert_eq!(schema["type"], "object");
+    // Data stays data.
+    assert_eq!(schema["default"]["$ref"], "not-a-reference");
+}

@@ -10,7 +10,7 @@ use super::{DocumentArgs, Format, color};
 pub(crate) const EXAMPLES: &str = "\
 Examples:
   asyncapi-rs validate examples/chat/asyncapi.yaml
-      examples/chat/asyncapi.yaml: valid AsyncAPI 3.0.0 document, 1 channel, 3 inbound and 5 outbound messages
+      examples/chat/asyncapi.yaml: valid AsyncAPI 3.0.0 document, 1 channel, 4 inbound and 5 outbound messages
   asyncapi-rs validate spec.yaml --format json
   asyncapi-rs validate spec.yaml --side client
   asyncapi-rs validate spec.yaml --ref-map https://schemas.example.com/=vendor/schemas

@@ -235,17 +235,10 @@ fn run_case(
     // The route the server picks for the example (`$default` when no route has its key), the
     // message it handles it as, and the reply that route must send.
     let (route, routed) = match contract.route_key(channel, payload) {
-        Some(key) => {
-            let found = channel
-                .routes
-                .iter()
-                .find(|(k, _)| *k == key)
-                .or_else(|| channel.routes.iter().find(|(k, _)| k == "$default"));
-            match found {
-                Some((route, i)) => (Some(route.clone()), Some(*i)),
-                None => (Some(key), None),
-            }
-        }
+        Some(key) => match channel.routed(&key) {
+            Some((route, i)) => (Some(route.clone()), Some(*i)),
+            None => (Some(key), None),
+        },
         None => (None, Some(index)),
     };
     // The inbound message the server handles the example as (whose reply is due).

@@ -115,6 +115,14 @@ pub(crate) struct ChannelContract {
     pub(crate) replies: Vec<(usize, usize)>,
 }
 
+impl ChannelContract {
+    /// The route a key selects: its own, else `$default`, else none (`Forbidden`).
+    pub(crate) fn routed(&self, key: &str) -> Option<&(String, usize)> {
+        let find = |key: &str| self.routes.iter().find(|(k, _)| k == key);
+        find(key).or_else(|| find("$default"))
+    }
+}
+
 /// What a check found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "verdict", rename_all = "lowercase")]
@@ -375,12 +383,7 @@ impl Contract {
             && let Some((_, parts)) = &channel.selection
         {
             let key = evaluate::evaluate(parts, json);
-            let routed = channel
-                .routes
-                .iter()
-                .find(|(k, _)| *k == key)
-                .or_else(|| channel.routes.iter().find(|(k, _)| k == "$default"));
-            return Ok(match routed {
+            return Ok(match channel.routed(&key) {
                 Some((route, index)) => self.verdict(Some(route.clone()), &[*index], json),
                 None => Verdict::Rejected(Rejection {
                     route: Some(key),

@@ -4,7 +4,8 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: chat [--addr HOST:PORT]   (default 127.0.0.1:8080; port 0 picks a free port)";
+const USAGE: &str =
+    "usage: chat [--addr HOST:PORT]   (default 127.0.0.1:8080; port 0 picks a free port)";
 
 #[tokio::main]
 async fn main() -> ExitCode {

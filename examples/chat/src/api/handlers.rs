@@ -8,8 +8,8 @@ use ws_runtime::{Accept, Close, ConnectRequest, Context, HandlerError, RawMessag
 
 use super::chat::{ChatHandler, ChatOutbound};
 use super::types::{
-    Echo, EchoReply, EchoReplyType, Error, ErrorType, Joined, Left, Message, MessageType,
-    Presence, PresenceType, SendMessage, SetName,
+    Echo, EchoReply, EchoReplyType, Error, ErrorType, Joined, Left, Message, MessageType, Presence,
+    PresenceType, SendMessage, SetName,
 };
 
 /// The room.
