@@ -194,7 +194,13 @@ fn names_that_are_json_schema_data_keywords_still_resolve() {
     assert_eq!(channel.id, "examples");
     assert_eq!(channel.operations[0].id, "default");
     let message = channel.inbound().next().unwrap();
-    let schema = message.payload.as_ref().unwrap().schema().unwrap().to_json();
+    let schema = message
+        .payload
+        .as_ref()
+        .unwrap()
+        .schema()
+        .unwrap()
+        .to_json();
     assert_eq!(schema["type"], "object");
     // Data stays data.
     assert_eq!(schema["default"]["$ref"], "not-a-reference");

@@ -1,7 +1,7 @@
 //! Generate a server from a chat document (with `asyncapi!`), implement two of its handlers, run
 //! it, and talk to it with a real client over 127.0.0.1: a valid message reaches the right
-//! handler, an invalid one gets `Bad request body`, an unknown route gets `Forbidden` (the
-//! document has no `$default`), and a route left unimplemented answers `Internal server error`.
+//! handler, an invalid one gets `Bad request body`, an unknown route goes to the document's
+//! `$default` (typed reply `error`), and a route left unimplemented answers `Internal server error`.
 //! The contract tests generated from the document's examples run with this crate's tests too.
 
 #![allow(clippy::unwrap_used)]
@@ -39,7 +39,6 @@ impl ChatHandler for Chat {
             type_: Default::default(),
             from: cx.connection_id.to_string(),
             text: message.text,
-            additional_properties: Default::default(),
         };
         cx.connections().send_json(&cx.connection_id, &out).ok();
         Ok(())
@@ -57,7 +56,6 @@ impl ChatHandler for Chat {
         Ok(EchoReply {
             type_: Default::default(),
             text: message.text,
-            additional_properties: Default::default(),
         })
     }
 
@@ -69,6 +67,21 @@ impl ChatHandler for Chat {
         Err(ws_runtime::HandlerError::new(
             "not implemented in this test",
         ))
+    }
+
+    async fn default_route(
+        &self,
+        _: &ws_runtime::Context,
+        message: ws_runtime::RawMessage,
+    ) -> Result<api::types::Error, ws_runtime::HandlerError> {
+        self.seen
+            .lock()
+            .unwrap()
+            .push(format!("$default:{}", message.text));
+        Ok(api::types::Error {
+            type_: Default::default(),
+            message: "no such action".into(),
+        })
     }
 }
 
@@ -133,7 +146,10 @@ async fn the_generated_server_routes_validates_and_answers() {
     assert_eq!(recv(&mut client).await["message"], "Bad request body");
 
     client.send(send(json!({"action": "dance"}))).await.unwrap();
-    assert_eq!(recv(&mut client).await["message"], "Forbidden");
+    assert_eq!(
+        recv(&mut client).await,
+        json!({"type": "error", "message": "no such action"})
+    );
 
     client
         .send(send(json!({"action": "setName", "name": "Ada"})))
@@ -143,7 +159,11 @@ async fn the_generated_server_routes_validates_and_answers() {
 
     assert_eq!(
         *chat.seen.lock().unwrap(),
-        ["echo:ping", "sendMessage:hello"]
+        [
+            "echo:ping",
+            "sendMessage:hello",
+            r#"$default:{"action":"dance"}"#
+        ]
     );
     server.shutdown().await;
 }

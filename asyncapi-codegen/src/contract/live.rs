@@ -448,9 +448,16 @@ fn judge(
 /// `Forbidden`, `Bad request body` …: the frames API Gateway (and ws-runtime) send on errors.
 fn gateway_error(json: &Value) -> Option<&str> {
     let map = json.as_object()?;
-    let known = ["message", "connectionId", "requestId", "errors"];
+    let known = [
+        "message",
+        "connectionId",
+        "requestId",
+        "messageId",
+        "errors",
+    ];
     let only_known = map.keys().all(|k| known.contains(&k.as_str()));
-    (only_known && map.contains_key("connectionId") && map.contains_key("requestId"))
+    let has_id = map.contains_key("requestId") || map.contains_key("messageId");
+    (only_known && map.contains_key("connectionId") && has_id)
         .then(|| map.get("message")?.as_str())
         .flatten()
 }

@@ -1,6 +1,7 @@
 //! `chat --addr HOST:PORT`: serves the chat (WebSocket and web page) on `/`. The first line of
 //! output is the bound address (port 0 picks a free port).
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -42,8 +43,15 @@ async fn main() -> ExitCode {
         eprintln!("error: the listener has no address");
         return ExitCode::FAILURE;
     };
-    println!("{bound}");
-    println!("open http://{bound}/ in a browser, or connect to ws://{bound}/?name=YOU");
+    // Whoever reads the address may stop reading after it: a closed stdout is not an error.
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{bound}");
+    let _ = writeln!(
+        stdout,
+        "open http://{bound}/ in a browser, or connect to ws://{bound}/?name=YOU"
+    );
+    let _ = stdout.flush();
+    drop(stdout);
     let service = app.into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service)
         .with_graceful_shutdown(async {

@@ -59,8 +59,10 @@ impl ChatOutbound {
     /// serde's error for a value that cannot be JSON.
     pub fn to_text(
         &self,
-    ) -> ::std::result::Result<::std::string::String, ::ws_runtime::__private::serde_json::Error>
-    {
+    ) -> ::std::result::Result<
+        ::std::string::String,
+        ::ws_runtime::__private::serde_json::Error,
+    > {
         ::ws_runtime::__private::serde_json::to_string(self)
     }
 }
@@ -85,8 +87,9 @@ pub trait ChatHandler: ::std::marker::Send + ::std::marker::Sync + 'static {
         &self,
         cx: &::ws_runtime::Context,
         message: super::types::SendMessage,
-    ) -> impl ::std::future::Future<Output = ::std::result::Result<(), ::ws_runtime::HandlerError>>
-    + ::std::marker::Send;
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<(), ::ws_runtime::HandlerError>,
+    > + ::std::marker::Send;
     /// Route `echo`.
     ///
     /// A text to get back.
@@ -95,7 +98,10 @@ pub trait ChatHandler: ::std::marker::Send + ::std::marker::Sync + 'static {
         cx: &::ws_runtime::Context,
         message: super::types::Echo,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<super::types::EchoReply, ::ws_runtime::HandlerError>,
+        Output = ::std::result::Result<
+            super::types::EchoReply,
+            ::ws_runtime::HandlerError,
+        >,
     > + ::std::marker::Send;
     /// Route `setName`.
     ///
@@ -104,8 +110,9 @@ pub trait ChatHandler: ::std::marker::Send + ::std::marker::Sync + 'static {
         &self,
         cx: &::ws_runtime::Context,
         message: super::types::SetName,
-    ) -> impl ::std::future::Future<Output = ::std::result::Result<(), ::ws_runtime::HandlerError>>
-    + ::std::marker::Send;
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<(), ::ws_runtime::HandlerError>,
+    > + ::std::marker::Send;
     /// `$default`: a message no route takes. What it returns is sent back.
     fn default_route(
         &self,
@@ -166,15 +173,19 @@ impl<H: ChatHandler> ::ws_runtime::Handler<ChatRoute> for ChatService<H> {
 }
 
 /// Adds this channel, served by `handler`, to `router`.
-pub fn mount<H: ChatHandler>(router: ::ws_runtime::Router, handler: H) -> ::ws_runtime::Router {
-    router.channel_with(
-        PATH,
-        ChatService(handler),
-        ::ws_runtime::ChannelOptions {
-            query: ::std::option::Option::Some(::ws_runtime::Schema::from(include_str!(
-                "schemas/chat.query.json"
-            ))),
-            headers: ::std::option::Option::None,
-        },
-    )
+pub fn mount<H: ChatHandler>(
+    router: ::ws_runtime::Router,
+    handler: H,
+) -> ::ws_runtime::Router {
+    router
+        .channel_with(
+            PATH,
+            ChatService(handler),
+            ::ws_runtime::ChannelOptions {
+                query: ::std::option::Option::Some(
+                    ::ws_runtime::Schema::from(include_str!("schemas/chat.query.json")),
+                ),
+                headers: ::std::option::Option::None,
+            },
+        )
 }

@@ -5,61 +5,63 @@
 /// `sendMessage` example `hello`.
 #[test]
 fn send_message_hello() {
-    ::ws_runtime::__private::check_example::<super::types::SendMessage>(
-        "{\"action\":\"sendMessage\",\"text\":\"Hello, everyone!\"}",
-    );
+    ::ws_runtime::__private::check_example::<
+        super::types::SendMessage,
+    >("{\"action\":\"sendMessage\",\"text\":\"Hello, everyone!\"}");
 }
 
 /// `echo` example `ping`.
 #[test]
 fn echo_ping() {
-    ::ws_runtime::__private::check_example::<super::types::Echo>(
-        "{\"action\":\"echo\",\"text\":\"ping\"}",
-    );
+    ::ws_runtime::__private::check_example::<
+        super::types::Echo,
+    >("{\"action\":\"echo\",\"text\":\"ping\"}");
 }
 
 /// `echoReply` example `pong`.
 #[test]
 fn echo_reply_pong() {
-    ::ws_runtime::__private::check_example::<super::types::EchoReply>(
-        "{\"type\":\"echo\",\"text\":\"ping\"}",
-    );
+    ::ws_runtime::__private::check_example::<
+        super::types::EchoReply,
+    >("{\"type\":\"echo\",\"text\":\"ping\"}");
 }
 
 /// `setName` example `rename`.
 #[test]
 fn set_name_rename() {
-    ::ws_runtime::__private::check_example::<super::types::SetName>(
-        "{\"action\":\"setName\",\"name\":\"Ada\"}",
-    );
+    ::ws_runtime::__private::check_example::<
+        super::types::SetName,
+    >("{\"action\":\"setName\",\"name\":\"Ada\"}");
 }
 
 /// `unknown` example `dance`.
 #[test]
 fn unknown_dance() {
-    ::ws_runtime::__private::check_example::<super::types::Unknown>("{\"action\":\"dance\"}");
+    ::ws_runtime::__private::check_example::<
+        super::types::Unknown,
+    >("{\"action\":\"dance\"}");
 }
 
 /// `message` example `hello`.
 #[test]
 fn message_hello() {
-    ::ws_runtime::__private::check_example::<super::types::Message>(
-        "{\"type\":\"message\",\"from\":\"Ada\",\"text\":\"Hello, everyone!\"}",
-    );
+    ::ws_runtime::__private::check_example::<
+        super::types::Message,
+    >("{\"type\":\"message\",\"from\":\"Ada\",\"text\":\"Hello, everyone!\"}");
 }
 
 /// `joined` example `example 1`.
 #[test]
 fn joined_example_1() {
-    ::ws_runtime::__private::check_example::<super::types::Joined>(
-        "{\"type\":\"joined\",\"name\":\"Ada\"}",
-    );
+    ::ws_runtime::__private::check_example::<
+        super::types::Joined,
+    >("{\"type\":\"joined\",\"name\":\"Ada\"}");
 }
 
 /// `left` example `example 1`.
 #[test]
 fn left_example_1() {
-    ::ws_runtime::__private::check_example::<super::types::Left>(
-        "{\"type\":\"left\",\"name\":\"Ada\"}",
-    );
+    ::ws_runtime::__private::check_example::<
+        super::types::Left,
+    >("{\"type\":\"left\",\"name\":\"Ada\"}");
 }

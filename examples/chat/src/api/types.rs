@@ -8,8 +8,8 @@
     ::std::cmp::PartialEq,
     ::ws_runtime::__private::serde::Serialize,
     ::ws_runtime::__private::serde::Deserialize,
-    ::ws_runtime::Message,
 )]
+#[derive(::ws_runtime::Message)]
 #[message(name = "sendMessage", schema = include_str!("schemas/send_message.json"))]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct SendMessage {
@@ -44,8 +44,8 @@ pub enum SendMessageAction {
     ::std::cmp::PartialEq,
     ::ws_runtime::__private::serde::Serialize,
     ::ws_runtime::__private::serde::Deserialize,
-    ::ws_runtime::Message,
 )]
+#[derive(::ws_runtime::Message)]
 #[message(name = "echo", schema = include_str!("schemas/echo.json"))]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct Echo {
@@ -80,8 +80,8 @@ pub enum EchoAction {
     ::std::cmp::PartialEq,
     ::ws_runtime::__private::serde::Serialize,
     ::ws_runtime::__private::serde::Deserialize,
-    ::ws_runtime::Message,
 )]
+#[derive(::ws_runtime::Message)]
 #[message(name = "echoReply", schema = include_str!("schemas/echo_reply.json"))]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct EchoReply {
@@ -116,8 +116,8 @@ pub enum EchoReplyType {
     ::std::cmp::PartialEq,
     ::ws_runtime::__private::serde::Serialize,
     ::ws_runtime::__private::serde::Deserialize,
-    ::ws_runtime::Message,
 )]
+#[derive(::ws_runtime::Message)]
 #[message(name = "setName", schema = include_str!("schemas/set_name.json"))]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct SetName {
@@ -152,8 +152,8 @@ pub enum SetNameAction {
     ::std::cmp::PartialEq,
     ::ws_runtime::__private::serde::Serialize,
     ::ws_runtime::__private::serde::Deserialize,
-    ::ws_runtime::Message,
 )]
+#[derive(::ws_runtime::Message)]
 #[message(name = "unknown", schema = include_str!("schemas/unknown.json"))]
 #[serde(crate = "::ws_runtime::__private::serde", transparent)]
 pub struct Unknown(pub ::ws_runtime::__private::serde_json::Value);
@@ -165,8 +165,8 @@ pub struct Unknown(pub ::ws_runtime::__private::serde_json::Value);
     ::std::cmp::PartialEq,
     ::ws_runtime::__private::serde::Serialize,
     ::ws_runtime::__private::serde::Deserialize,
-    ::ws_runtime::Message,
 )]
+#[derive(::ws_runtime::Message)]
 #[message(name = "error", schema = include_str!("schemas/error.json"))]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct Error {
@@ -201,8 +201,8 @@ pub enum ErrorType {
     ::std::cmp::PartialEq,
     ::ws_runtime::__private::serde::Serialize,
     ::ws_runtime::__private::serde::Deserialize,
-    ::ws_runtime::Message,
 )]
+#[derive(::ws_runtime::Message)]
 #[message(name = "message", schema = include_str!("schemas/message.json"))]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct Message {
@@ -270,8 +270,8 @@ pub enum PresenceType {
     ::std::cmp::PartialEq,
     ::ws_runtime::__private::serde::Serialize,
     ::ws_runtime::__private::serde::Deserialize,
-    ::ws_runtime::Message,
 )]
+#[derive(::ws_runtime::Message)]
 #[message(name = "joined", schema = include_str!("schemas/joined.json"))]
 #[serde(crate = "::ws_runtime::__private::serde", transparent)]
 pub struct Joined(pub Presence);
@@ -283,8 +283,8 @@ pub struct Joined(pub Presence);
     ::std::cmp::PartialEq,
     ::ws_runtime::__private::serde::Serialize,
     ::ws_runtime::__private::serde::Deserialize,
-    ::ws_runtime::Message,
 )]
+#[derive(::ws_runtime::Message)]
 #[message(name = "left", schema = include_str!("schemas/left.json"))]
 #[serde(crate = "::ws_runtime::__private::serde", transparent)]
 pub struct Left(pub Presence);

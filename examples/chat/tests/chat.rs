@@ -1,0 +1,173 @@
+//! The chat binary, started on an ephemeral port, driven by three real clients over 127.0.0.1.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message as Frame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The running binary; killed when dropped.
+struct Server {
+    child: Child,
+    address: String,
+    /// Kept open, so the binary's later output has a reader.
+    _stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start() -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chat"))
+        .args(["--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the chat binary starts");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut stdout = BufReader::new(stdout);
+    let mut first = String::new();
+    stdout
+        .read_line(&mut first)
+        .expect("the binary prints its address");
+    let address = first.trim().to_owned();
+    assert!(address.starts_with("127.0.0.1:"), "first line: {first:?}");
+    Server {
+        child,
+        address,
+        _stdout: stdout,
+    }
+}
+
+async fn join(server: &Server, name: &str) -> Client {
+    let url = format!("ws://{}/?name={name}", server.address);
+    let (client, _) = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio_tungstenite::connect_async(url),
+    )
+    .await
+    .expect("connect in time")
+    .expect("the handshake succeeds");
+    client
+}
+
+async fn send(client: &mut Client, json: Value) {
+    client.send(Frame::text(json.to_string())).await.unwrap();
+}
+
+async fn recv(client: &mut Client) -> Value {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), client.next())
+            .await
+            .expect("a frame in time")
+            .expect("the connection is open")
+            .expect("a valid frame");
+        if let Frame::Text(text) = frame {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
+/// Nothing arrives for a while.
+async fn quiet(client: &mut Client) {
+    let next = tokio::time::timeout(Duration::from_millis(300), client.next()).await;
+    assert!(next.is_err(), "unexpected frame: {next:?}");
+}
+
+#[tokio::test]
+async fn three_clients_chat() {
+    let server = start();
+    let mut ada = join(&server, "Ada").await;
+    let mut bob = join(&server, "Bob").await;
+    assert_eq!(
+        recv(&mut ada).await,
+        json!({"type": "joined", "name": "Bob"})
+    );
+    let mut cy = join(&server, "Cy").await;
+    assert_eq!(
+        recv(&mut ada).await,
+        json!({"type": "joined", "name": "Cy"})
+    );
+    assert_eq!(
+        recv(&mut bob).await,
+        json!({"type": "joined", "name": "Cy"})
+    );
+
+    // A broadcast reaches the other two and not the sender.
+    send(&mut ada, json!({"action": "sendMessage", "text": "hello"})).await;
+    let expected = json!({"type": "message", "from": "Ada", "text": "hello"});
+    assert_eq!(recv(&mut bob).await, expected);
+    assert_eq!(recv(&mut cy).await, expected);
+    quiet(&mut ada).await;
+
+    // `echo` answers the sender only.
+    send(&mut bob, json!({"action": "echo", "text": "ping"})).await;
+    assert_eq!(
+        recv(&mut bob).await,
+        json!({"type": "echo", "text": "ping"})
+    );
+    quiet(&mut ada).await;
+    quiet(&mut cy).await;
+
+    // An unknown action gets the `$default` reply.
+    send(&mut cy, json!({"action": "dance"})).await;
+    assert_eq!(
+        recv(&mut cy).await,
+        json!({"type": "error", "message": "unknown action `dance`; actions: sendMessage, echo, setName"})
+    );
+
+    // A malformed message gets API Gateway's `Bad request body`.
+    send(&mut cy, json!({"action": "sendMessage", "text": 42})).await;
+    let reply = recv(&mut cy).await;
+    assert_eq!(reply["message"], "Bad request body");
+    assert!(reply["connectionId"].is_string() && reply["messageId"].is_string());
+    quiet(&mut ada).await;
+
+    // Closing a client sends `left` to the rest.
+    cy.close(None).await.unwrap();
+    assert_eq!(recv(&mut ada).await, json!({"type": "left", "name": "Cy"}));
+    assert_eq!(recv(&mut bob).await, json!({"type": "left", "name": "Cy"}));
+}
+
+#[tokio::test]
+async fn a_missing_or_empty_name_is_refused_with_400_and_the_page_is_served() {
+    let server = start();
+    for url in [
+        format!("ws://{}/", server.address),
+        format!("ws://{}/?name=", server.address),
+    ] {
+        let error = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .expect_err("refused");
+        match error {
+            tokio_tungstenite::tungstenite::Error::Http(response) => {
+                assert_eq!(response.status(), 400, "{url}");
+            }
+            other => panic!("{url}: {other}"),
+        }
+    }
+    // A plain GET on `/` is the page.
+    let mut stream = TcpStream::connect(&server.address).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: chat\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut response))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("<title>asyncapi-rs chat</title>"));
+}

@@ -1,0 +1,19 @@
+//! `src/api/` is what `asyncapi-rs generate asyncapi.yaml -o src/api` writes: this fails when the
+//! document and the checked-in code disagree (rerun the command to fix it).
+
+use std::path::Path;
+
+#[test]
+fn generated_code_matches_the_document() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let loaded = asyncapi_codegen::load(&root.join("asyncapi.yaml"), &Default::default())
+        .unwrap_or_else(|report| panic!("{}", report.render(false)));
+    let files = asyncapi_codegen::generate::module(&loaded.api);
+    assert!(files.len() > 3, "the generator wrote {} files", files.len());
+    let drifted = asyncapi_codegen::generate::drift(&root.join("src/api"), &files);
+    assert!(
+        drifted.is_empty(),
+        "generated files differ from examples/chat/asyncapi.yaml: {drifted:?}\n\
+         rerun: cargo run -p asyncapi-codegen -- generate examples/chat/asyncapi.yaml -o examples/chat/src/api"
+    );
+}
