@@ -1,7 +1,9 @@
 //! The chat binary, started on an ephemeral port, driven by three real clients over 127.0.0.1.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+#![allow(clippy::unwrap_used)] // a test that cannot set itself up should stop right there
+
+mod support;
+
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -10,44 +12,9 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use support::{Server, start};
+
 type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-/// The running binary; killed when dropped.
-struct Server {
-    child: Child,
-    address: String,
-    /// Kept open, so the binary's later output has a reader.
-    _stdout: BufReader<std::process::ChildStdout>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start() -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chat"))
-        .args(["--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the chat binary starts");
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let mut stdout = BufReader::new(stdout);
-    let mut first = String::new();
-    stdout
-        .read_line(&mut first)
-        .expect("the binary prints its address");
-    let address = first.trim().to_owned();
-    assert!(address.starts_with("127.0.0.1:"), "first line: {first:?}");
-    Server {
-        child,
-        address,
-        _stdout: stdout,
-    }
-}
 
 async fn join(server: &Server, name: &str) -> Client {
     let url = format!("ws://{}/?name={name}", server.address);

@@ -1,0 +1,269 @@
+//! The chat page in a real browser: headless Chromium (Debian's `chromium`; `CHROMIUM` overrides
+//! the path) opens the page twice, one tab sends a message, and the other shows it. Driven over
+//! Chromium's DevTools protocol with the WebSocket client the other tests use: no driver and no
+//! browser download. The screenshot is saved under the test's output folder
+//! (`target/tmp/chat-browser/chat.png`).
+
+#![allow(clippy::unwrap_used)] // a test that cannot set itself up should stop right there
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message as Frame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Chromium, killed when dropped.
+struct Browser {
+    child: Child,
+    devtools: String,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn chromium() -> PathBuf {
+    let path =
+        std::env::var_os("CHROMIUM").map_or_else(|| "/usr/bin/chromium".into(), PathBuf::from);
+    assert!(
+        path.exists(),
+        "{} not found: the browser test needs Chromium (`apt-get install chromium`, as .ci/run does) or CHROMIUM=/path/to/chrome",
+        path.display()
+    );
+    path
+}
+
+fn launch(profile: &Path) -> Browser {
+    let mut child = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--remote-debugging-address=127.0.0.1",
+            "--remote-debugging-port=0",
+            "--window-size=800,600",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("about:blank")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("Chromium starts");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    // Chromium says where its DevTools endpoint is on stderr; the rest of stderr is drained on
+    // a thread so it never blocks on a full pipe.
+    let (found, address) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut found = Some(found);
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("DevTools listening on ")
+                && let Some(found) = found.take()
+            {
+                let _ = found.send(url.trim().to_owned());
+            }
+        }
+    });
+    let devtools = address
+        .recv_timeout(Duration::from_secs(30))
+        .expect("Chromium prints its DevTools address within 30 s");
+    Browser { child, devtools }
+}
+
+/// A DevTools protocol connection: commands with ids, events skipped.
+struct DevTools {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    next_id: u64,
+}
+
+impl DevTools {
+    async fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut command = json!({"id": id, "method": method, "params": params});
+        if let Some(session) = session {
+            command["sessionId"] = json!(session);
+        }
+        self.socket
+            .send(Frame::text(command.to_string()))
+            .await
+            .unwrap();
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(30), self.socket.next())
+                .await
+                .unwrap_or_else(|_| panic!("{method}: no answer within 30 s"))
+                .expect("DevTools is connected")
+                .expect("a valid frame");
+            let Frame::Text(text) = frame else { continue };
+            let answer: Value = serde_json::from_str(&text).unwrap();
+            if answer["id"] == id {
+                assert!(answer.get("error").is_none(), "{method}: {answer}");
+                return answer["result"].clone();
+            }
+        }
+    }
+
+    /// Evaluates JavaScript in a tab and returns its value.
+    async fn eval(&mut self, session: &str, expression: &str) -> Value {
+        let result = self
+            .call(
+                Some(session),
+                "Runtime.evaluate",
+                json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
+            )
+            .await;
+        assert!(
+            result.get("exceptionDetails").is_none(),
+            "{expression}: {result}"
+        );
+        result["result"]["value"].clone()
+    }
+
+    /// Polls `condition` in a tab until it is true (10 s at most).
+    async fn wait_for(&mut self, session: &str, condition: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.eval(session, condition).await != json!(true) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for `{condition}`"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Opens `url` in a new tab and returns the tab's session.
+    async fn open(&mut self, url: &str) -> String {
+        let target = self
+            .call(None, "Target.createTarget", json!({"url": url}))
+            .await;
+        let attached = self
+            .call(
+                None,
+                "Target.attachToTarget",
+                json!({"targetId": target["targetId"], "flatten": true}),
+            )
+            .await;
+        let session = attached["sessionId"].as_str().unwrap().to_owned();
+        self.wait_for(
+            &session,
+            "document.readyState === 'complete' && !!document.getElementById('join')",
+        )
+        .await;
+        session
+    }
+}
+
+/// Sets an input's value and submits its form, as a person typing and pressing Enter would.
+fn type_and_submit(input: &str, value: &str, button: &str) -> String {
+    format!(
+        "(() => {{ const i = document.getElementById({input:?}); i.value = {value:?}; document.getElementById({button:?}).click(); return true; }})()"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tabs_chat_in_headless_chromium() {
+    let server = support::start();
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("chat-browser");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    let browser = launch(&out.join("profile"));
+    let (socket, _) = tokio_tungstenite::connect_async(browser.devtools.as_str())
+        .await
+        .expect("DevTools accepts the connection");
+    let mut devtools = DevTools { socket, next_id: 0 };
+
+    let page = format!("http://{}/", server.address);
+    let ada = devtools.open(&page).await;
+    let bob = devtools.open(&page).await;
+    for (tab, name) in [(&ada, "Ada"), (&bob, "Bob")] {
+        devtools
+            .eval(tab, &type_and_submit("name", name, "join"))
+            .await;
+        devtools
+            .wait_for(
+                tab,
+                &format!(
+                    "document.getElementById('status').textContent === 'Connected as {name}.'"
+                ),
+            )
+            .await;
+    }
+    // Ada sees Bob join; then Ada speaks and Bob's tab shows it.
+    devtools
+        .wait_for(
+            &ada,
+            "document.getElementById('log').innerText.includes('Bob joined')",
+        )
+        .await;
+    devtools
+        .eval(
+            &ada,
+            &type_and_submit("text", "hello from the browser", "send"),
+        )
+        .await;
+    devtools
+        .wait_for(
+            &bob,
+            "document.getElementById('log').innerText.includes('Ada: hello from the browser')",
+        )
+        .await;
+    // The sender sees its own line once (written locally; the server does not echo broadcasts).
+    let own = devtools
+        .eval(
+            &ada,
+            "document.getElementById('log').innerText.split('hello from the browser').length - 1",
+        )
+        .await;
+    assert_eq!(own, json!(1));
+
+    let shot = devtools
+        .call(
+            Some(&bob),
+            "Page.captureScreenshot",
+            json!({"format": "png"}),
+        )
+        .await;
+    let png = base64_decode(shot["data"].as_str().unwrap());
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    let path = out.join("chat.png");
+    std::fs::write(&path, &png).unwrap();
+    println!("screenshot: {} ({} bytes)", path.display(), png.len());
+    let _ = devtools.call(None, "Browser.close", json!({})).await;
+}
+
+/// Standard base64 (the screenshot's encoding).
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("not base64: {c}"),
+    };
+    let bytes: Vec<u8> = text.bytes().filter(|&c| c != b'=').collect();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= u32::from(value(c)) << (18 - 6 * i);
+        }
+        let [_, a, b, c] = n.to_be_bytes();
+        out.extend_from_slice(&[a, b, c][..chunk.len() - 1]);
+    }
+    out
+}
