@@ -9,7 +9,9 @@
 //!   routing by `$request.body.action`, schema validation, typed dispatch and a typed reply;
 //! - resident memory per idle connection with 10,000 connections open.
 //!
-//! Options: `--connections C` (100), `--messages M` (200), `--idle N` (10000), `--rounds R` (3).
+//! Options: `--connections C` (100), `--messages M` (200), `--idle N` (10000; 0 skips the
+//! memory test), `--rounds R` (3), `--node DIR` (also measure the Node.js peer, `DIR/server.js`:
+//! the `ws` package routing by `action` with `ajv` validation; installed by `bench/run`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -46,6 +48,11 @@ fn main() {
     let messages = option("--messages", 200);
     let idle = option("--idle", 10_000);
     let rounds = option("--rounds", 3);
+    let node = args
+        .iter()
+        .position(|a| a == "--node")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -59,7 +66,7 @@ fn main() {
         "{:<34} {:>12} {:>10} {:>10}",
         "server", "messages/s", "p50", "p99"
     );
-    let kinds = ["bare", "runtime", "tokio-websockets"];
+    let mut kinds = vec!["bare", "runtime", "tokio-websockets"];
     let mut results: Vec<Samples> = vec![
         (
             "(a) bare echo, axum ws (tungstenite)",
@@ -70,9 +77,13 @@ fn main() {
         ("(b) ws-runtime routed+validated", vec![], vec![], vec![]),
         ("(c) bare echo, tokio-websockets", vec![], vec![], vec![]),
     ];
+    if node.is_some() {
+        kinds.push("node");
+        results.push(("(d) Node.js ws + ajv, routed", vec![], vec![], vec![]));
+    }
     for _ in 0..rounds {
-        for (i, kind) in kinds.into_iter().enumerate() {
-            let (mut child, addr) = spawn_server(kind);
+        for (i, &kind) in kinds.iter().enumerate() {
+            let (mut child, addr) = spawn_server(kind, node.as_deref());
             let (rate, p50, p99) = runtime.block_on(load(addr, connections, messages));
             child.kill().ok();
             child.wait().ok();
@@ -96,10 +107,16 @@ fn main() {
         println!("{name:<34} {r:>12.0} {:>8.2}ms {:>8.2}ms", ms(a), ms(b));
     }
     println!("ratio (b)/(a) throughput: {:.2}", rates[1] / rates[0]);
+    if let Some(node) = rates.get(3) {
+        println!("ratio (b)/(d) throughput: {:.2}", rates[1] / node);
+    }
+    if idle == 0 {
+        return;
+    }
 
     println!("\nidle connections: {idle}");
-    for kind in kinds {
-        let (mut child, addr) = spawn_server(kind);
+    for &kind in &kinds {
+        let (mut child, addr) = spawn_server(kind, node.as_deref());
         let before = rss_kib(child.id());
         let per = runtime.block_on(async {
             let mut clients = Vec::with_capacity(idle);
@@ -134,9 +151,20 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-fn spawn_server(kind: &str) -> (Child, SocketAddr) {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["serve", kind])
+fn spawn_server(kind: &str, node: Option<&str>) -> (Child, SocketAddr) {
+    let mut command = match (kind, node) {
+        ("node", Some(dir)) => {
+            let mut node = Command::new("node");
+            node.arg(std::path::Path::new(dir).join("server.js"));
+            node
+        }
+        _ => {
+            let mut this = Command::new(std::env::current_exe().unwrap());
+            this.args(["serve", kind]);
+            this
+        }
+    };
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

@@ -1,0 +1,144 @@
+"""Runs the peer benchmarks side by side and prints one Markdown table (see bench/run)."""
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NODE = ROOT / "bench" / "node"
+ROUNDS = int(os.environ.get("ROUNDS", "5"))
+CORPUS = ROOT.parent / "shared" / "corpus"
+DOCUMENTS = [
+    ("small", ROOT / "examples/chat/asyncapi.yaml"),
+    ("medium", CORPUS / "real-world/printnanny/printnanny-os.yml"),
+    ("large (ZBOS)", CORPUS / "parser-js/v1/test/good/zbos_mqtt-all-asyncapi.json"),
+]
+
+
+def timed(command, cwd=ROOT):
+    """Wall seconds (perf_counter around the process; GNU time's 10 ms ticks are too coarse),
+    peak RSS in MiB (GNU time's %M) and exit status of one whole process."""
+    with tempfile.NamedTemporaryFile("r") as out:
+        started = time.perf_counter()
+        done = subprocess.run(
+            ["/usr/bin/time", "-o", out.name, "-f", "%M"] + command,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        wall = time.perf_counter() - started
+        kib = out.read().split()[-1]
+    return wall, int(kib) / 1024, done.returncode, done.stderr.strip().splitlines()
+
+
+def generation():
+    rows = []
+    ours = ROOT / "target/release/asyncapi-rs"
+    modelina = NODE / "node_modules/.bin/modelina"
+    for name, doc in DOCUMENTS:
+        samples = {"asyncapi-rs": [], "modelina": []}
+        status = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for _ in range(ROUNDS):
+                for tool, command in [
+                    ("asyncapi-rs", [str(ours), "generate", str(doc), "-o", f"{tmp}/ours", "--force"]),
+                    ("modelina", [str(modelina), "generate", "rust", str(doc), "-o", f"{tmp}/modelina"]),
+                ]:
+                    wall, mib, code, err = timed(command)
+                    samples[tool].append((wall, mib))
+                    status[tool] = "ok" if code == 0 else f"exit {code}: {err[-1] if err else ''}"
+        med = {t: (statistics.median(w for w, _ in s), statistics.median(m for _, m in s)) for t, s in samples.items()}
+        rows.append((name, doc.stat().st_size, med, status))
+    return rows
+
+
+def cargo_bench(bench, *args):
+    done = subprocess.run(
+        ["cargo", "bench", "--locked", "-q", "-p", "ws-runtime", "--bench", bench, "--", *args],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )
+    return done.stdout
+
+
+def runtime():
+    out = {}
+    for connections, messages in [(100, 200), (1000, 20)]:
+        text = cargo_bench("throughput", "--node", str(NODE), "--idle", "0", "--rounds", str(min(ROUNDS, 3)),
+                           "--connections", str(connections), "--messages", str(messages))
+        out[connections] = parse_throughput(text)
+    idle = cargo_bench("throughput", "--node", str(NODE), "--idle", "10000", "--rounds", "1",
+                       "--connections", "10", "--messages", "10")
+    memory = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(\S+)\s+resident memory per idle connection: ([\d.]+) KiB", idle, re.M)}
+    return out, memory
+
+
+def parse_throughput(text):
+    rows = {}
+    for line in text.splitlines():
+        m = re.match(r"^\((\w)\) .*?\s+(\d+)\s+([\d.]+)ms\s+([\d.]+)ms$", line)
+        if m:
+            rows[m.group(1)] = (int(m.group(2)), float(m.group(3)), float(m.group(4)))
+    return rows
+
+
+def validation():
+    ours = dict(line.split() for line in cargo_bench("validate").split("\n") if line.strip())
+    theirs = dict(
+        line.split()
+        for line in subprocess.run(["node", str(NODE / "validate.js")], capture_output=True, text=True, check=True).stdout.split("\n")
+        if line.strip()
+    )
+    sizes = {n: (ROOT / f"bench/data/{n}.message.json").stat().st_size for n in ours}
+    return [(n, sizes[n], float(ours[n]), float(theirs[n])) for n in ["small", "medium", "large"]]
+
+
+def versions():
+    lock = json.loads((NODE / "package-lock.json").read_text())["packages"]
+    pick = lambda p: lock.get(f"node_modules/{p}", {}).get("version", "?")
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    return f"{rustc}; Node.js {node}; @asyncapi/modelina-cli {pick('@asyncapi/modelina-cli')}, ws {pick('ws')}, ajv {pick('ajv')}"
+
+
+def main():
+    print(f"rounds: {ROUNDS} (medians); {versions()}", file=sys.stderr)
+    gen = generation()
+    print("## Generation (whole process, Rust output)\n")
+    print("| document | size | asyncapi-rs | Modelina | ratio (Modelina / asyncapi-rs) | peak memory asyncapi-rs / Modelina |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, size, med, status in gen:
+        (ow, om), (mw, mm) = med["asyncapi-rs"], med["modelina"]
+        note = "" if status["modelina"] == "ok" else f" ({status['modelina']})"
+        print(f"| {name} | {size/1024:.0f} KiB | {ow*1000:.0f} ms | {mw*1000:.0f} ms{note} | {mw/ow:.1f}× | {om:.0f} / {mm:.0f} MiB |")
+    run, memory = runtime()
+    print("\n## Runtime (same load client, same message mix: routed `echo` with a reply)\n")
+    print("| connections | server | messages/s | p50 | p99 |")
+    print("|---:|---|---:|---:|---:|")
+    names = {"a": "bare echo, axum ws (ceiling)", "b": "ws-runtime routed + validated + typed", "c": "bare echo, tokio-websockets", "d": "Node.js ws + ajv, routed"}
+    for connections, rows in run.items():
+        for key in "bdac":
+            if key in rows:
+                rate, p50, p99 = rows[key]
+                print(f"| {connections} | {names[key]} | {rate:,} | {p50:.2f} ms | {p99:.2f} ms |")
+        if "b" in rows and "d" in rows:
+            print(f"| {connections} | **ws-runtime / Node** | **{rows['b'][0]/rows['d'][0]:.2f}×** | | |")
+    print("\n| idle connections (10,000) | resident memory per connection |")
+    print("|---|---:|")
+    for kind, kib in memory.items():
+        print(f"| {kind} | {kib:.1f} KiB |")
+    print("\n## Validation (parse + validate + deserialize per message)\n")
+    print("| payload | size | ws-runtime (serde_json + jsonschema + serde) | ajv (JSON.parse + validate) | ratio (ajv time / ours) |")
+    print("|---|---:|---:|---:|---:|")
+    for name, size, ours, theirs in validation():
+        print(f"| {name} | {size:,} B | {ours/1000:.2f} µs | {theirs/1000:.2f} µs | {theirs/ours:.2f}× |")
+
+
+if __name__ == "__main__":
+    main()

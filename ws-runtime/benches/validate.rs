@@ -1,0 +1,123 @@
+//! Parse + validate + deserialize per message, as ws-runtime decodes a routed message, for the
+//! small, medium and large payloads in `bench/data` (the same files ajv is measured on by
+//! `bench/node/validate.js`). Prints `NAME ns-per-message` lines: the median of 7 rounds.
+//!
+//! `cargo bench -p ws-runtime --bench validate`
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct SendMessage {
+    text: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct PlaceOrder {
+    order_id: String,
+    customer: Customer,
+    items: Vec<Item>,
+    note: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct Customer {
+    name: String,
+    email: String,
+    vip: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct Item {
+    sku: String,
+    quantity: u32,
+    price: f64,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum PlaceOrderOrSend {
+    Order(PlaceOrder),
+    Send(SendMessage),
+}
+
+/// What the runtime does with a routed text frame: parse, validate, drop the route key,
+/// deserialize.
+fn decode<T: serde::de::DeserializeOwned>(schema: &ws_runtime::Schema, text: &str) -> T {
+    let mut json: serde_json::Value = serde_json::from_str(text).unwrap();
+    schema.validate(&json).unwrap();
+    if let Some(map) = json.as_object_mut() {
+        map.remove("action");
+    }
+    serde_json::from_value(json).unwrap()
+}
+
+fn measure(name: &str, mut once: impl FnMut()) {
+    let mut iterations = 1u64;
+    loop {
+        let started = Instant::now();
+        for _ in 0..iterations {
+            once();
+        }
+        if started.elapsed() > Duration::from_millis(50) {
+            break;
+        }
+        iterations *= 2;
+    }
+    let mut samples: Vec<f64> = (0..7)
+        .map(|_| {
+            let started = Instant::now();
+            for _ in 0..iterations {
+                once();
+            }
+            started.elapsed().as_nanos() as f64 / iterations as f64
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    println!("{name} {:.1}", samples[samples.len() / 2]);
+}
+
+fn main() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/data");
+    let read = |file: String| std::fs::read_to_string(data.join(file)).unwrap();
+    for name in ["small", "medium", "large"] {
+        let schema_json: serde_json::Value =
+            serde_json::from_str(&read(format!("{name}.schema.json"))).unwrap();
+        let schema = ws_runtime::Schema::new(schema_json);
+        let text = read(format!("{name}.message.json"));
+        if std::env::var_os("BREAKDOWN").is_some() {
+            let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+            measure(&format!("{name}/parse"), || {
+                black_box(serde_json::from_str::<serde_json::Value>(black_box(&text)).unwrap());
+            });
+            measure(&format!("{name}/validate"), || {
+                schema.validate(black_box(&json)).unwrap();
+            });
+            measure(&format!("{name}/typed-from-str"), || {
+                black_box(serde_json::from_str::<PlaceOrderOrSend>(black_box(&text)).unwrap());
+            });
+        }
+        if name == "small" {
+            measure(name, || {
+                black_box(decode::<SendMessage>(&schema, black_box(&text)));
+            });
+        } else {
+            measure(name, || {
+                black_box(decode::<PlaceOrder>(&schema, black_box(&text)));
+            });
+        }
+    }
+}
