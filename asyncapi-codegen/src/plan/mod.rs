@@ -143,11 +143,10 @@ pub fn plan(api: &Api) -> Plan {
         let mut variants = Scope::with(&["Default"]);
         let mut methods = Scope::with(&["connect", "disconnect", "message"]);
         // Claimed before the routes' methods, so `$default` is always `default_route`.
-        let default_method = routing
+        let default_route = routing
             .default()
             .map(|_| methods.claim("default_route".into()));
         let mut routes = Vec::new();
-        let mut default_route = None;
         let mut default_reply = None;
         for (index, key) in routing.keys {
             let Some(message) = channel.messages.get(index) else {
@@ -155,7 +154,6 @@ pub fn plan(api: &Api) -> Plan {
             };
             let message_plan = message_index(message, &mut types);
             if key == "$default" {
-                default_route.clone_from(&default_method);
                 default_reply =
                     reply_message(api, channel, index).map(|m| message_index(m, &mut types));
                 continue;
