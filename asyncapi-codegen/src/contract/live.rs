@@ -14,8 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tungstenite::http::{HeaderName, HeaderValue, StatusCode, Uri};
 
-use super::{ChannelContract, Contract, LookupError, Verdict};
-use crate::model::Direction;
+use super::{ChannelContract, Contract, LookupError, Routed, Verdict};
 
 /// How the runner reaches the server.
 #[derive(Debug, Clone)]
@@ -234,22 +233,12 @@ fn run_case(
     let message = contract.message(index);
     // The route the server picks for the example (`$default` when no route has its key), the
     // message it handles it as, and the reply that route must send.
-    let (route, routed) = match contract.route_key(channel, payload) {
-        Some(key) => match channel.routed(&key) {
-            Some((route, i)) => (Some(route.clone()), Some(*i)),
-            None => (Some(key), None),
-        },
-        None => (None, Some(index)),
+    let (route, routed) = match channel.route(payload) {
+        Routed::Unrouted => (None, Some(index)),
+        Routed::Route(route, i) => (Some(route.to_owned()), Some(i)),
+        Routed::NoRoute(key) => (Some(key), None),
     };
-    // The inbound message the server handles the example as (whose reply is due).
-    let request = routed.map_or(&message.key, |r| &contract.message(r).key);
-    let expected_reply = routed.and_then(|r| {
-        channel
-            .replies
-            .iter()
-            .find(|(i, _)| *i == r)
-            .map(|(_, reply)| contract.message(*reply).key.clone())
-    });
+    let reply = routed.and_then(|request| channel.reply_to(request));
     let query = handshake_values(channel.query.as_ref(), &options.query);
     let headers = handshake_values(channel.headers.as_ref(), &options.headers);
     let mut case = Case {
@@ -257,8 +246,8 @@ fn run_case(
         message: message.key.clone(),
         example: example.to_owned(),
         url: String::new(),
-        route: route.clone(),
-        expected_reply: expected_reply.clone(),
+        route,
+        expected_reply: reply.map(|r| contract.message(r).key.clone()),
         frames: Vec::new(),
         status: Status::Passed,
         failures: Vec::new(),
@@ -271,9 +260,7 @@ fn run_case(
         case
     };
     // An example that breaks its own message is the document's problem, not the server's.
-    if let Ok(Verdict::Rejected(rejection)) =
-        contract.check_message(Some(&channel.id), &message.key, payload)
-    {
+    if let Verdict::Rejected(rejection) = contract.verdict(None, &[index], payload) {
         return skip(
             case,
             format!("the example breaks its own message: {rejection}"),
@@ -284,23 +271,10 @@ fn run_case(
         Err(why) => return skip(case, why),
     };
     let exchanged = exchange(
-        contract, channel, request, &mut case, payload, &headers, options, started,
+        contract, channel, reply, &mut case, payload, &headers, options, started,
     );
     if let Err(failure) = exchanged {
         case.failures.push(failure);
-    }
-    if let (Some(reply), true) = (&expected_reply, case.failures.is_empty()) {
-        let replied = case
-            .frames
-            .iter()
-            .any(|f| f.message.as_deref() == Some(reply));
-        if !replied {
-            case.failures.push(format!(
-                "no reply: route `{}` must answer with `{reply}`, and no such frame came within {:?}",
-                route.as_deref().unwrap_or(&message.key),
-                options.timeout
-            ));
-        }
     }
     if !case.failures.is_empty() {
         case.status = Status::Failed;
@@ -310,13 +284,13 @@ fn run_case(
 }
 
 /// Connects, sends the example, and reads frames until the server is quiet (or the case's
-/// time is up). Each frame's problems are pushed into `case.failures`; `Err` is a failure that
-/// ends the exchange.
+/// time is up). Each frame's problems, and a reply that never came, are pushed into
+/// `case.failures`; `Err` is a failure that ends the exchange.
 #[allow(clippy::too_many_arguments)]
 fn exchange(
     contract: &Contract,
     channel: &ChannelContract,
-    request: &str,
+    reply: Option<usize>,
     case: &mut Case,
     payload: &Value,
     headers: &[(String, String)],
@@ -332,7 +306,7 @@ fn exchange(
     let mut replied = false;
     loop {
         // Until the reply (if one is due), wait as long as the case may; then only the settle time.
-        let waiting_for_reply = case.expected_reply.is_some() && !replied;
+        let waiting_for_reply = reply.is_some() && !replied;
         let wait = if waiting_for_reply {
             left()
         } else {
@@ -347,8 +321,8 @@ fn exchange(
             .map_err(|e| e.to_string())?;
         match socket.read() {
             Ok(tungstenite::Message::Text(text)) => {
-                let frame = judge(contract, channel, request, case, text.as_str());
-                replied |= frame.message.is_some() && frame.message == case.expected_reply;
+                let (frame, is_reply) = judge(contract, channel, reply, case, text.as_str());
+                replied |= is_reply;
                 case.frames.push(frame);
             }
             Ok(tungstenite::Message::Binary(bytes)) => {
@@ -383,18 +357,25 @@ fn exchange(
     }
     let _ = socket.close(None);
     let _ = socket.flush();
+    if let (Some(reply), false, true) = (&case.expected_reply, replied, case.failures.is_empty()) {
+        case.failures.push(format!(
+            "no reply: route `{}` must answer with `{reply}`, and no such frame came within {:?}",
+            case.route.as_deref().unwrap_or(&case.message),
+            options.timeout
+        ));
+    }
     Ok(())
 }
 
-/// What a frame is: the route's reply, or one of the channel's outbound messages. A frame that
-/// is neither is a failure, said as precisely as the checker can.
+/// What a frame is: the route's reply (then `true`), or one of the channel's outbound
+/// messages. A frame that is neither is a failure, said as precisely as the checker can.
 fn judge(
     contract: &Contract,
     channel: &ChannelContract,
-    request: &str,
+    reply: Option<usize>,
     case: &mut Case,
     text: &str,
-) -> Frame {
+) -> (Frame, bool) {
     let mut frame = Frame {
         text: text.to_owned(),
         message: None,
@@ -404,7 +385,7 @@ fn judge(
         Err(e) => {
             case.failures
                 .push(format!("a frame is not JSON ({e}): {}", clip(text)));
-            return frame;
+            return (frame, false);
         }
     };
     if let Some(gateway) = gateway_error(&json) {
@@ -412,20 +393,17 @@ fn judge(
             "the server answered with API Gateway's error frame `{gateway}`: {}",
             clip(text)
         ));
-        return frame;
+        return (frame, false);
     }
     // The reply first: its violations are the precise ones when the route must reply.
-    let reply = contract
-        .check_reply(&channel.id, request, &json)
-        .ok()
-        .flatten();
-    if let Some(Verdict::Valid { message, .. }) = &reply {
-        frame.message = Some(message.clone());
-        return frame;
+    let reply = reply.map(|reply| contract.verdict(None, &[reply], &json));
+    if let Some(Verdict::Valid { message, .. }) = reply {
+        frame.message = Some(message);
+        return (frame, true);
     }
-    match contract.check_channel(&channel.id, Direction::Outbound, &json) {
-        Ok(Verdict::Valid { message, .. }) => frame.message = Some(message),
-        Ok(Verdict::Rejected(outbound)) => {
+    match contract.verdict(None, &channel.outbound, &json) {
+        Verdict::Valid { message, .. } => frame.message = Some(message),
+        Verdict::Rejected(outbound) => {
             let failure = match (&reply, &case.expected_reply) {
                 (Some(Verdict::Rejected(as_reply)), Some(expected)) => format!(
                     "a frame is not the reply `{expected}` ({as_reply}), nor any outbound message of channel `{}`: {}",
@@ -440,9 +418,8 @@ fn judge(
             };
             case.failures.push(failure);
         }
-        Err(e) => case.failures.push(e.to_string()),
     }
-    frame
+    (frame, false)
 }
 
 /// `Forbidden`, `Bad request body` …: the frames API Gateway (and ws-runtime) send on errors.

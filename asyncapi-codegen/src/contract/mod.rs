@@ -104,8 +104,8 @@ pub(crate) struct ChannelContract {
     /// The `ws` binding's query schema, for the live runner's handshake.
     pub(crate) query: Option<Value>,
     pub(crate) headers: Option<Value>,
-    /// Set when the channel routes (an explicit or inferred selection expression).
-    selection: Option<(String, Vec<grammar::Part>)>,
+    /// The parsed selection expression, when the channel routes (explicit or inferred).
+    selection: Option<Vec<grammar::Part>>,
     /// (route key, message): every route, `$default` included.
     pub(crate) routes: Vec<(String, usize)>,
     /// Indices into [`Contract::messages`].
@@ -115,11 +115,37 @@ pub(crate) struct ChannelContract {
     pub(crate) replies: Vec<(usize, usize)>,
 }
 
+/// Where the server routes an inbound message.
+#[derive(Debug)]
+pub(crate) enum Routed<'a> {
+    /// The channel does not route: any inbound message may be it.
+    Unrouted,
+    /// The route (its key, `$default` included) and its message.
+    Route(&'a str, usize),
+    /// The key the message selects has no route and there is no `$default`: `Forbidden`.
+    NoRoute(String),
+}
+
 impl ChannelContract {
-    /// The route a key selects: its own, else `$default`, else none (`Forbidden`).
-    pub(crate) fn routed(&self, key: &str) -> Option<&(String, usize)> {
+    /// Routes `json` as the server does: its route key's route, else `$default`.
+    pub(crate) fn route(&self, json: &Value) -> Routed<'_> {
+        let Some(parts) = &self.selection else {
+            return Routed::Unrouted;
+        };
+        let key = evaluate::evaluate(parts, json);
         let find = |key: &str| self.routes.iter().find(|(k, _)| k == key);
-        find(key).or_else(|| find("$default"))
+        match find(&key).or_else(|| find("$default")) {
+            Some((route, index)) => Routed::Route(route, *index),
+            None => Routed::NoRoute(key),
+        }
+    }
+
+    /// The reply a two-way inbound message must be answered with.
+    pub(crate) fn reply_to(&self, request: usize) -> Option<usize> {
+        self.replies
+            .iter()
+            .find(|(i, _)| *i == request)
+            .map(|(_, reply)| *reply)
     }
 }
 
@@ -294,12 +320,11 @@ impl Contract {
                     Some((at(&i)?, index_of(reply)))
                 })
                 .collect();
-            let ws = channel.bindings.as_ref().and_then(|b| b.get("ws"));
             channels.push(ChannelContract {
                 id: channel.id.clone(),
                 address: channel.address.clone(),
-                query: ws.and_then(|w| w.get("query")).cloned(),
-                headers: ws.and_then(|w| w.get("headers")).cloned(),
+                query: channel.ws_binding("query").cloned(),
+                headers: channel.ws_binding("headers").cloned(),
                 selection: routed(&routing),
                 routes: routing
                     .keys
@@ -379,31 +404,25 @@ impl Contract {
         json: &Value,
     ) -> Result<Verdict, LookupError> {
         let channel = self.channel(channel)?;
-        if direction == Direction::Inbound
-            && let Some((_, parts)) = &channel.selection
-        {
-            let key = evaluate::evaluate(parts, json);
-            return Ok(match channel.routed(&key) {
-                Some((route, index)) => self.verdict(Some(route.clone()), &[*index], json),
-                None => Verdict::Rejected(Rejection {
-                    route: Some(key),
-                    no_route: Some(
-                        channel
-                            .routes
-                            .iter()
-                            .map(|(k, _)| k.clone())
-                            .filter(|k| k != "$default")
-                            .collect(),
-                    ),
-                    candidates: Vec::new(),
-                }),
-            });
+        if direction == Direction::Outbound {
+            return Ok(self.verdict(None, &channel.outbound, json));
         }
-        let candidates = match direction {
-            Direction::Inbound => &channel.inbound,
-            Direction::Outbound => &channel.outbound,
-        };
-        Ok(self.verdict(None, candidates, json))
+        Ok(match channel.route(json) {
+            Routed::Unrouted => self.verdict(None, &channel.inbound, json),
+            Routed::Route(route, index) => self.verdict(Some(route.to_owned()), &[index], json),
+            Routed::NoRoute(key) => Verdict::Rejected(Rejection {
+                route: Some(key),
+                no_route: Some(
+                    channel
+                        .routes
+                        .iter()
+                        .map(|(k, _)| k.clone())
+                        .filter(|k| k != "$default")
+                        .collect(),
+                ),
+                candidates: Vec::new(),
+            }),
+        })
     }
 
     /// Checks `json` as the reply to inbound message `request` of `channel`; `None` when that
@@ -418,11 +437,14 @@ impl Contract {
         json: &Value,
     ) -> Result<Option<Verdict>, LookupError> {
         let channel = self.channel(channel)?;
-        Ok(channel
-            .replies
+        let request = channel
+            .inbound
             .iter()
-            .find(|(i, _)| self.messages[*i].key == request)
-            .map(|(_, reply)| self.verdict(None, &[*reply], json)))
+            .copied()
+            .find(|&i| self.messages[i].key == request);
+        Ok(request
+            .and_then(|request| channel.reply_to(request))
+            .map(|reply| self.verdict(None, &[reply], json)))
     }
 
     pub(crate) fn channel(&self, id: &str) -> Result<&ChannelContract, LookupError> {
@@ -439,14 +461,13 @@ impl Contract {
         &self.messages[index]
     }
 
-    /// The route key a routed channel selects for `json` (`None` when the channel does not route).
-    pub(crate) fn route_key(&self, channel: &ChannelContract, json: &Value) -> Option<String> {
-        let (_, parts) = channel.selection.as_ref()?;
-        Some(evaluate::evaluate(parts, json))
-    }
-
     /// The first candidate that accepts `json`, or every candidate's violations.
-    fn verdict(&self, route: Option<String>, candidates: &[usize], json: &Value) -> Verdict {
+    pub(crate) fn verdict(
+        &self,
+        route: Option<String>,
+        candidates: &[usize],
+        json: &Value,
+    ) -> Verdict {
         let mut refused = Vec::new();
         for &index in candidates {
             let message = &self.messages[index];
@@ -542,12 +563,11 @@ fn checked(message: &crate::model::Message) -> Checked {
 }
 
 /// The selection a channel routes with: explicit or inferred, not the bare default.
-fn routed(routing: &Routing) -> Option<(String, Vec<grammar::Part>)> {
+fn routed(routing: &Routing) -> Option<Vec<grammar::Part>> {
     if routing.source == SelectionSource::Default {
         return None;
     }
-    let parts = grammar::parse(&routing.selection).ok()?;
-    Some((routing.selection.clone(), parts))
+    grammar::parse(&routing.selection).ok()
 }
 
 /// Where the keyword at `schema_path` is written: its key in the document (through `$defs` for

@@ -135,6 +135,11 @@ impl Channel {
         indices.iter().filter_map(|&i| self.messages.get(i))
     }
 
+    /// A field of the channel's `ws` binding: `query` or `headers`, the handshake's schemas.
+    pub fn ws_binding(&self, field: &str) -> Option<&serde_json::Value> {
+        self.bindings.as_ref()?.get("ws")?.get(field)
+    }
+
     /// A message by key.
     pub fn message(&self, key: &str) -> Option<&Message> {
         self.messages.iter().find(|m| m.key == key)

@@ -191,7 +191,6 @@ pub fn plan(api: &Api) -> Plan {
                 .map(|p| (scope.claim(field_name(&p.name)), p.name.clone()))
                 .collect()
         };
-        let ws = channel.bindings.as_ref().and_then(|b| b.get("ws"));
         let doc = paragraphs([&channel.title, &channel.summary, &channel.description]);
         channels.push(ChannelPlan {
             id: channel.id.clone(),
@@ -206,8 +205,8 @@ pub fn plan(api: &Api) -> Plan {
             default_reply,
             outbound,
             params,
-            query_schema: ws.and_then(|w| w.get("query")).cloned(),
-            headers_schema: ws.and_then(|w| w.get("headers")).cloned(),
+            query_schema: channel.ws_binding("query").cloned(),
+            headers_schema: channel.ws_binding("headers").cloned(),
         });
     }
     let mut other_protocols: Vec<String> = api
