@@ -46,22 +46,14 @@ pub(crate) struct Args {
 pub(crate) fn run(args: &Args) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
-    let loaded = match asyncapi_codegen::load(&args.document.spec, &args.document.load_options()) {
-        Ok(mut loaded) => {
-            let examples = asyncapi_codegen::contract::example_warnings(&loaded.api);
-            loaded.warnings.extend(examples);
-            loaded
-        }
-        Err(report) => {
-            let _ = write!(stderr, "{}", report.render(color()));
-            let _ = writeln!(
-                stderr,
-                "{}: not generated: the document is invalid",
-                args.document.spec.display()
-            );
-            return ExitCode::FAILURE;
-        }
+    let Some(mut loaded) = args
+        .document
+        .load_or_report("not generated: the document is invalid")
+    else {
+        return ExitCode::FAILURE;
     };
+    let examples = asyncapi_codegen::contract::example_warnings(&loaded.api);
+    loaded.warnings.extend(examples);
     let _ = write!(
         stderr,
         "{}",

@@ -5,13 +5,13 @@ mod test;
 mod validate;
 mod validate_message;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use asyncapi_codegen::{LoadOptions, ModelOptions, ResolveOptions, Side};
+use asyncapi_codegen::{LoadOptions, Loaded, ModelOptions, ResolveOptions, Side};
 
 const ABOUT: &str =
     "AsyncAPI-driven code generation and contract checks for Rust WebSocket servers";
@@ -66,6 +66,20 @@ pub(crate) struct DocumentArgs {
 }
 
 impl DocumentArgs {
+    /// Loads the document. When it is invalid, every error goes to stderr with a snippet, then
+    /// `SPEC: {outcome}`, and the result is `None`.
+    pub fn load_or_report(&self, outcome: &str) -> Option<Loaded> {
+        match asyncapi_codegen::load(&self.spec, &self.load_options()) {
+            Ok(loaded) => Some(loaded),
+            Err(report) => {
+                let mut stderr = std::io::stderr().lock();
+                let _ = write!(stderr, "{}", report.render(color()));
+                let _ = writeln!(stderr, "{}: {outcome}", self.spec.display());
+                None
+            }
+        }
+    }
+
     pub fn load_options(&self) -> LoadOptions {
         LoadOptions {
             resolve: ResolveOptions {

@@ -9,7 +9,7 @@ use asyncapi_codegen::contract::Contract;
 use asyncapi_codegen::contract::junit::to_junit;
 use asyncapi_codegen::contract::live::{self, LiveOptions, Status};
 
-use super::{DocumentArgs, Format, color};
+use super::{DocumentArgs, Format};
 
 pub(crate) const EXAMPLES: &str = "\
 Examples:
@@ -59,17 +59,8 @@ pub(crate) struct Args {
 pub(crate) fn run(args: &Args) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
-    let loaded = match asyncapi_codegen::load(&args.document.spec, &args.document.load_options()) {
-        Ok(loaded) => loaded,
-        Err(report) => {
-            let _ = write!(stderr, "{}", report.render(color()));
-            let _ = writeln!(
-                stderr,
-                "{}: the document is invalid",
-                args.document.spec.display()
-            );
-            return ExitCode::FAILURE;
-        }
+    let Some(loaded) = args.document.load_or_report("the document is invalid") else {
+        return ExitCode::FAILURE;
     };
     let contract = Contract::new(&loaded);
     let options = LiveOptions {

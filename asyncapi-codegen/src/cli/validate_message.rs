@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use asyncapi_codegen::contract::{Contract, Verdict};
+use asyncapi_codegen::contract::{Contract, Rejection, Verdict};
 use asyncapi_codegen::diagnostic::{self, Diagnostic, ErrorKind};
 use asyncapi_codegen::model::Direction;
 
@@ -57,17 +57,8 @@ struct Checked {
 pub(crate) fn run(args: &Args) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
-    let loaded = match asyncapi_codegen::load(&args.document.spec, &args.document.load_options()) {
-        Ok(loaded) => loaded,
-        Err(report) => {
-            let _ = write!(stderr, "{}", report.render(color()));
-            let _ = writeln!(
-                stderr,
-                "{}: the document is invalid",
-                args.document.spec.display()
-            );
-            return ExitCode::FAILURE;
-        }
+    let Some(loaded) = args.document.load_or_report("the document is invalid") else {
+        return ExitCode::FAILURE;
     };
     let contract = Contract::new(&loaded);
     let input = match read_input(&args.input) {
@@ -173,28 +164,7 @@ pub(crate) fn run(args: &Args) -> ExitCode {
                             .unwrap_or_default()
                     ),
                     Ok(Verdict::Rejected(rejection)) => {
-                        for candidate in &rejection.candidates {
-                            for violation in &candidate.violations {
-                                if let Some(span) = violation.span {
-                                    let pointer = if violation.instance_path.is_empty() {
-                                        "/"
-                                    } else {
-                                        &violation.instance_path
-                                    };
-                                    diagnostics.push(
-                                        Diagnostic::error(
-                                            ErrorKind::Semantic {
-                                                what: format!(
-                                                    "message {head} is not a valid `{}`: {pointer}: {} (keyword `{}`)",
-                                                    candidate.message, violation.error, violation.keyword
-                                                ),
-                                            },
-                                            span,
-                                        ),
-                                    );
-                                }
-                            }
-                        }
+                        diagnostics.extend(located(&head, rejection));
                         writeln!(stdout, "{head}: invalid: {rejection}")
                     }
                     Err(error) => writeln!(stdout, "{head}: {error}"),
@@ -216,6 +186,25 @@ pub(crate) fn run(args: &Args) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Each violation that has a place in the document, as an error shown at that place.
+fn located<'a>(head: &'a str, rejection: &'a Rejection) -> impl Iterator<Item = Diagnostic> + 'a {
+    rejection.candidates.iter().flat_map(move |candidate| {
+        candidate.violations.iter().filter_map(move |violation| {
+            let what = format!(
+                "message {head} is not a valid `{}`: {}: {} (keyword `{}`)",
+                candidate.message,
+                violation.pointer(),
+                violation.error,
+                violation.keyword
+            );
+            Some(Diagnostic::error(
+                ErrorKind::Semantic { what },
+                violation.span?,
+            ))
+        })
+    })
 }
 
 fn read_input(path: &std::path::Path) -> std::io::Result<String> {

@@ -211,14 +211,26 @@ pub struct Violation {
     pub span: Option<Span>,
 }
 
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let at = if self.instance_path.is_empty() {
+impl Violation {
+    /// The instance pointer as people read it: `/` for the whole message.
+    pub fn pointer(&self) -> &str {
+        if self.instance_path.is_empty() {
             "/"
         } else {
             &self.instance_path
-        };
-        write!(f, "{at}: {} (keyword `{}`", self.error, self.keyword)?;
+        }
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} (keyword `{}`",
+            self.pointer(),
+            self.error,
+            self.keyword
+        )?;
         match &self.location {
             Some(location) => write!(f, " at {location})"),
             None => write!(f, " at schema path {})", self.schema_path),
