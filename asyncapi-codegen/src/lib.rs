@@ -18,6 +18,7 @@ pub mod model;
 pub mod plan;
 pub mod pointer;
 pub mod resolve;
+mod scope;
 mod selection;
 pub mod source;
 pub mod tree;

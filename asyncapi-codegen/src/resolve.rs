@@ -6,11 +6,12 @@
 //! from memory. Remote (`http(s)`) references are never fetched; a ref map can point URL
 //! prefixes at local folders instead.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, ErrorKind, Report};
 use crate::pointer::{Pointer, percent_decode};
+use crate::scope::Scope;
 use crate::source::{FileId, Sources, Span};
 use crate::tree::{Key, Map, Node, Value};
 
@@ -740,7 +741,7 @@ fn normalize(path: &Path) -> PathBuf {
 /// Unique, readable names for cut targets: `#/components/schemas/Node` → `Node`; a whole file
 /// is named after the file (`tree.yaml` → `tree`).
 fn names_for(cut: &[Target], sources: &Sources) -> Vec<String> {
-    let mut used: HashSet<String> = HashSet::new();
+    let mut used = Scope::default();
     cut.iter()
         .map(|target| {
             let base = match target.pointer.last() {
@@ -751,13 +752,7 @@ fn names_for(cut: &[Target], sources: &Sources) -> Vec<String> {
                     .file_stem()
                     .map_or_else(|| "Root".to_owned(), |s| s.to_string_lossy().into_owned()),
             };
-            let mut name = base.clone();
-            let mut n = 2;
-            while !used.insert(name.clone()) {
-                name = format!("{base}{n}");
-                n += 1;
-            }
-            name
+            used.claim(base)
         })
         .collect()
 }

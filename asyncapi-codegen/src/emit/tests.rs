@@ -6,8 +6,9 @@ use quote::quote;
 use super::ident;
 use super::types::ty;
 use crate::plan::Plan;
-use crate::plan::names::{Scope, field_name};
+use crate::plan::names::field_name;
 use crate::plan::types::Ty;
+use crate::scope::Scope;
 
 /// A test per valid example; the examples that break their own schema are listed, not tested.
 pub(crate) fn file(plan: &Plan) -> TokenStream {

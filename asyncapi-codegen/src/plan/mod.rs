@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 
 use crate::model::{Api, Channel, Message, Payload};
 use crate::resolve::Definition;
+use crate::scope::Scope;
 use crate::selection::grammar;
 use crate::source::Span;
-use names::{Scope, field_name, type_name};
+use names::{field_name, type_name};
 use types::{Cx, Kind, Ty, TypeId, TypeSpace};
 
 /// Everything the emitter writes.

@@ -1,7 +1,5 @@
 //! Rust names from document names: readable, valid, unique, and the same on every run.
 
-use std::collections::BTreeSet;
-
 use heck::{ToSnakeCase, ToUpperCamelCase};
 
 /// Words that cannot be identifiers (strict and reserved keywords, 2024 edition).
@@ -87,34 +85,6 @@ pub(crate) fn field_name(name: &str) -> String {
     out
 }
 
-/// A set of names in one scope; `claim` makes a name unique by appending a number.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Scope {
-    taken: BTreeSet<String>,
-}
-
-impl Scope {
-    pub fn with(reserved: &[&str]) -> Scope {
-        Scope {
-            taken: reserved.iter().map(|s| (*s).to_owned()).collect(),
-        }
-    }
-
-    pub fn contains(&self, name: &str) -> bool {
-        self.taken.contains(name)
-    }
-
-    pub fn claim(&mut self, base: String) -> String {
-        if self.taken.insert(base.clone()) {
-            return base;
-        }
-        (2..)
-            .map(|n| format!("{base}{n}"))
-            .find(|candidate| self.taken.insert(candidate.clone()))
-            .unwrap_or(base)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,9 +102,5 @@ mod tests {
         assert_eq!(field_name("$ref"), "ref_");
         assert_eq!(field_name("1st"), "n1st");
         assert_eq!(field_name("café"), "caf");
-        let mut scope = Scope::with(&["a"]);
-        assert_eq!(scope.claim("a".into()), "a2");
-        assert_eq!(scope.claim("a".into()), "a3");
-        assert_eq!(scope.claim("b".into()), "b");
     }
 }

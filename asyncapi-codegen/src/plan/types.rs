@@ -8,8 +8,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::plan::names::{Scope, field_name, type_name};
+use crate::plan::names::{field_name, type_name};
 use crate::resolve::Definition;
+use crate::scope::Scope;
 use crate::source::Span;
 use crate::tree::{Map, Node, Value};
 
