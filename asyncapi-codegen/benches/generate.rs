@@ -13,20 +13,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const RUNS: usize = 15;
+mod support;
 
-fn time(mut f: impl FnMut()) -> (Duration, Duration) {
-    f();
-    let mut times: Vec<Duration> = (0..RUNS)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    (times[RUNS / 2], times[0])
-}
+use support::measure;
+
+const RUNS: usize = 15;
 
 fn run(args: &[&str]) {
     let status = Command::new(env!("CARGO_BIN_EXE_asyncapi-rs"))
@@ -51,14 +42,16 @@ fn main() {
     let runtime = repo.join("ws-runtime");
 
     println!("document: {spec}");
-    let (v_med, v_min) = time(|| run(&["validate", &spec]));
+    let (v_med, v_min) = measure(RUNS, || run(&["validate", &spec]));
     println!(
         "{:<52} {:>8.1}ms median {:>8.1}ms min",
         "asyncapi-rs validate (yardstick)",
         ms(v_med),
         ms(v_min)
     );
-    let (g_med, g_min) = time(|| run(&["generate", &spec, "-o", &out_str, "--force"]));
+    let (g_med, g_min) = measure(RUNS, || {
+        run(&["generate", &spec, "-o", &out_str, "--force"])
+    });
     println!(
         "{:<52} {:>8.1}ms median {:>8.1}ms min  ({:.1}× validate)",
         "asyncapi-rs generate (module tree)",

@@ -8,27 +8,18 @@
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use asyncapi_codegen::{Documents, LoadOptions, ResolveOptions, load};
+
+mod support;
+
+use support::measure;
 
 const RUNS: usize = 30;
 
 /// A named piece of work to time.
 type Stage<'a> = (&'static str, Box<dyn FnMut() + 'a>);
-
-fn measure(mut f: impl FnMut()) -> (Duration, Duration) {
-    f(); // warm up caches and the allocator
-    let mut times: Vec<Duration> = (0..RUNS)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    (times[RUNS / 2], times[0])
-}
 
 fn main() {
     let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -66,7 +57,7 @@ fn main() {
     println!("{:<50} {:>10} {:>10}", "stage", "median", "min");
     let mut yardstick = None;
     for (name, mut f) in stages {
-        let (median, min) = measure(&mut f);
+        let (median, min) = measure(RUNS, &mut f);
         let ratio = yardstick.map_or(String::new(), |y: Duration| {
             format!(
                 "  ({:.1}× the yardstick)",
