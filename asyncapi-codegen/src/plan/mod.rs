@@ -274,21 +274,6 @@ pub struct Routing {
 }
 
 impl Routing {
-    /// The message a route key selects (never a `$` key).
-    pub fn route(&self, key: &str) -> Option<usize> {
-        self.routes()
-            .find(|(_, k)| *k == key)
-            .map(|(index, _)| index)
-    }
-
-    /// The routes: (message index, key), `$` keys left out.
-    pub fn routes(&self) -> impl Iterator<Item = (usize, &str)> {
-        self.keys
-            .iter()
-            .filter(|(_, key)| !key.starts_with('$'))
-            .map(|(index, key)| (*index, key.as_str()))
-    }
-
     /// The `$default` message, if the channel has one.
     pub fn default(&self) -> Option<usize> {
         self.keys
