@@ -275,6 +275,13 @@ async fn upgrade(shared: Arc<Shared>, channel: Arc<Channel>, request: Request) -
         attached: accepted.attached,
         connections: shared.connections.clone(),
     };
+    // Registered before the 101 goes out: once the client is told it is connected, sends and
+    // broadcasts reach it (queued until the socket is running).
+    let (queue, outbound) = mpsc::channel::<Utf8Bytes>(shared.limits.outbound_queue.max(1));
+    let entry = Arc::new(Entry::new(queue, cx.connected_at, cx.identity.clone()));
+    shared
+        .connections
+        .insert(cx.connection_id.clone(), Arc::clone(&entry));
     let failed = (Arc::clone(&shared), Arc::clone(&channel), cx.clone());
     socket::configure(upgrade, &shared.limits)
         .on_failed_upgrade(move |error| {
@@ -290,7 +297,7 @@ async fn upgrade(shared: Arc<Shared>, channel: Arc<Channel>, request: Request) -
         })
         .on_upgrade(move |ws| {
             let span = tracing::info_span!("connection", connection_id = %cx.connection_id, channel = %channel.address);
-            run(shared, channel, ws, cx).instrument(span)
+            run(shared, channel, ws, cx, entry, outbound).instrument(span)
         })
 }
 
@@ -373,13 +380,10 @@ async fn run(
     channel: Arc<Channel>,
     ws: axum::extract::ws::WebSocket,
     cx: Context,
+    entry: Arc<Entry>,
+    mut outbound: mpsc::Receiver<Utf8Bytes>,
 ) {
     let limits = &shared.limits;
-    let (queue, mut outbound) = mpsc::channel::<Utf8Bytes>(limits.outbound_queue.max(1));
-    let entry = Arc::new(Entry::new(queue, cx.connected_at, cx.identity.clone()));
-    shared
-        .connections
-        .insert(cx.connection_id.clone(), Arc::clone(&entry));
     if shared.shutting_down.load(Ordering::Acquire) {
         entry.close.request(1001, "the server is shutting down");
     }

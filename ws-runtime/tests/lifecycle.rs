@@ -183,6 +183,30 @@ async fn a_reader_too_slow_for_its_queue_is_closed_with_1008() {
     .await;
 }
 
+/// The registry holds a connection before its 101 goes out, so a client that has connected is
+/// already reachable by `send` and broadcasts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_is_reachable_as_soon_as_its_handshake_completes() {
+    bounded(async {
+        let (server, _chat) = start(|r| r).await;
+        let mut clients = Vec::new();
+        for round in 1..=10 {
+            let connects = (0..50).map(|_| connect(server.local_addr(), "/chat"));
+            clients.extend(futures_util::future::join_all(connects).await);
+            assert_eq!(
+                server.connections().len(),
+                round * 50,
+                "round {round}: every client was told it is connected"
+            );
+        }
+        assert_eq!(server.connections().broadcast(r#"{"type":"hello"}"#), 500);
+        for client in &mut clients {
+            assert_eq!(recv(client).await, json!({"type": "hello"}));
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn disconnect_runs_once_for_a_normal_close() {
     bounded(async {
