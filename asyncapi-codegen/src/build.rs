@@ -7,7 +7,7 @@
 //! }
 //! ```
 //!
-//! ```ignore
+//! ```text
 //! // src/lib.rs
 //! pub mod api {
 //!     include!(concat!(env!("OUT_DIR"), "/asyncapi.rs"));

@@ -10,7 +10,7 @@ use std::time::Duration;
 use asyncapi_codegen::contract::Contract;
 use asyncapi_codegen::contract::junit::to_junit;
 use asyncapi_codegen::contract::live::{self, LiveOptions, LiveReport, Status};
-use chat::api::chat::{ChatRoute, ChatService, PATH};
+use chat::api::chat::{ChatRoute, ChatService, PATH, options};
 use chat::api::handlers::Chat;
 use ws_runtime::{Accept, ConnectRequest, Context, HandlerError, Reject, Reply};
 
@@ -134,14 +134,8 @@ async fn the_chat_example_passes() {
 
 async fn broken(breakage: Breakage) -> LiveReport {
     let handler = Broken(breakage, ChatService(Chat));
-    let options = ws_runtime::ChannelOptions {
-        query: Some(ws_runtime::Schema::from(include_str!(
-            "../../examples/chat/src/api/schemas/chat.query.json"
-        ))),
-        headers: None,
-    };
     let app = ws_runtime::Router::new()
-        .channel_with(PATH, handler, options)
+        .channel_with(PATH, handler, options())
         .build()
         .unwrap();
     let (server, address) = serve(app).await;

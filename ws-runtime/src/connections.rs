@@ -56,7 +56,7 @@ pub struct ConnectionInfo {
 }
 
 /// Why a send did not happen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
     /// No such connection (it closed, or never was): API Gateway's 410.
     #[error("the connection is gone")]
@@ -64,6 +64,9 @@ pub enum SendError {
     /// The connection's outbound queue was full: it reads too slowly, and is being closed.
     #[error("the connection's outbound queue is full; it is being closed")]
     SlowReader,
+    /// The value could not be serialized to JSON (`send_json`); nothing was sent.
+    #[error("the message cannot be JSON: {0}")]
+    NotJson(String),
 }
 
 /// Close code for a reader that cannot keep up (policy violation).
@@ -229,19 +232,15 @@ impl Connections {
     /// Sends a value as JSON to one connection.
     ///
     /// # Errors
-    /// As [`Connections::send`]; a value that cannot be JSON is a bug and sends nothing.
+    /// As [`Connections::send`], and [`SendError::NotJson`] for a value that cannot be JSON
+    /// (nothing is sent).
     pub fn send_json<T: Serialize + ?Sized>(
         &self,
         id: &ConnectionId,
         value: &T,
     ) -> Result<(), SendError> {
-        match serde_json::to_string(value) {
-            Ok(text) => self.send(id, text),
-            Err(error) => {
-                tracing::error!(%error, "a message could not be serialized");
-                Ok(())
-            }
-        }
+        let text = serde_json::to_string(value).map_err(|e| SendError::NotJson(e.to_string()))?;
+        self.send(id, text)
     }
 
     /// `GET @connections/{id}`.

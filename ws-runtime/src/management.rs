@@ -36,7 +36,8 @@ pub(crate) fn routes(shared: Arc<Shared>, token: String) -> axum::Router {
                 })?;
                 match s1.connections.send(&ConnectionId::from(id.as_str()), text) {
                     Ok(()) => Ok(StatusCode::OK.into_response()),
-                    Err(SendError::Gone | SendError::SlowReader) => {
+                    // Text needs no serializing: `NotJson` cannot happen here.
+                    Err(SendError::Gone | SendError::SlowReader | SendError::NotJson(_)) => {
                         Err(StatusCode::GONE.into_response())
                     }
                 }

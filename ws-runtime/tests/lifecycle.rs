@@ -183,6 +183,25 @@ async fn a_reader_too_slow_for_its_queue_is_closed_with_1008() {
     .await;
 }
 
+#[tokio::test]
+async fn send_json_reports_a_value_that_cannot_be_json_and_sends_nothing() {
+    bounded(async {
+        let (server, _chat) = start(|r| r).await;
+        let mut a = connect(server.local_addr(), "/chat").await;
+        let id = ConnectionId::from(whoami(&mut a).await.as_str());
+        let keyed_by_pairs = std::collections::BTreeMap::from([((1, 2), "x")]);
+        let sent = server.connections().send_json(&id, &keyed_by_pairs);
+        assert_eq!(sent, Err(SendError::NotJson("key must be a string".into())));
+        silent(&mut a).await;
+        assert_eq!(
+            server.connections().send_json(&id, &json!({"ok": 1})),
+            Ok(())
+        );
+        assert_eq!(recv(&mut a).await, json!({"ok": 1}));
+    })
+    .await;
+}
+
 /// The registry holds a connection before its 101 goes out, so a client that has connected is
 /// already reachable by `send` and broadcasts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,7 @@
 //! payload types, route enums, handler traits, `mount` per channel, and the contract tests from
 //! the document's examples — as items in place. Like progenitor's `generate_api!`.
 //!
-//! ```ignore
+//! ```text
 //! pub mod api {
 //!     asyncapi_macros::asyncapi!("asyncapi.yaml"); // relative to the crate's Cargo.toml
 //! }

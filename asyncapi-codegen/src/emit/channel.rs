@@ -291,16 +291,19 @@ pub(crate) fn file(plan: &Plan, channel: &ChannelPlan, placement: SchemaPlacemen
             }
         }
 
+        /// The handshake this channel's `ws` binding asks for (its query and headers schemas),
+        /// for serving the channel with any `ws_runtime::Handler`:
+        /// `router.channel_with(PATH, handler, options())`.
+        pub fn options() -> ::ws_runtime::ChannelOptions {
+            ::ws_runtime::ChannelOptions {
+                query: #query,
+                headers: #headers,
+            }
+        }
+
         /// Adds this channel, served by `handler`, to `router`.
         pub fn mount<H: #handler>(router: ::ws_runtime::Router, handler: H) -> ::ws_runtime::Router {
-            router.channel_with(
-                PATH,
-                #service(handler),
-                ::ws_runtime::ChannelOptions {
-                    query: #query,
-                    headers: #headers,
-                },
-            )
+            router.channel_with(PATH, #service(handler), options())
         }
 
         #params

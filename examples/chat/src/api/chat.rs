@@ -172,20 +172,22 @@ impl<H: ChatHandler> ::ws_runtime::Handler<ChatRoute> for ChatService<H> {
     }
 }
 
+/// The handshake this channel's `ws` binding asks for (its query and headers schemas),
+/// for serving the channel with any `ws_runtime::Handler`:
+/// `router.channel_with(PATH, handler, options())`.
+pub fn options() -> ::ws_runtime::ChannelOptions {
+    ::ws_runtime::ChannelOptions {
+        query: ::std::option::Option::Some(
+            ::ws_runtime::Schema::from(include_str!("schemas/chat.query.json")),
+        ),
+        headers: ::std::option::Option::None,
+    }
+}
+
 /// Adds this channel, served by `handler`, to `router`.
 pub fn mount<H: ChatHandler>(
     router: ::ws_runtime::Router,
     handler: H,
 ) -> ::ws_runtime::Router {
-    router
-        .channel_with(
-            PATH,
-            ChatService(handler),
-            ::ws_runtime::ChannelOptions {
-                query: ::std::option::Option::Some(
-                    ::ws_runtime::Schema::from(include_str!("schemas/chat.query.json")),
-                ),
-                headers: ::std::option::Option::None,
-            },
-        )
+    router.channel_with(PATH, ChatService(handler), options())
 }
