@@ -94,7 +94,7 @@ pub struct Context {
     /// Unique per event.
     pub request_id: String,
     /// `$connect`, `$disconnect`, `$default` or a custom route key.
-    pub route_key: String,
+    pub route_key: &'static str,
     pub event_type: EventType,
     /// Milliseconds since the Unix epoch.
     pub connected_at: u64,

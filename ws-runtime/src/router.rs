@@ -289,8 +289,8 @@ impl<R: Routes, H: Handler<R>> Dispatch for Typed<R, H> {
                     None => return Outcome::Forbidden,
                 },
             };
-            cx.route_key = routed.route_key().to_owned();
-            tracing::Span::current().record("route_key", cx.route_key.as_str());
+            cx.route_key = routed.route_key();
+            tracing::Span::current().record("route_key", cx.route_key);
             let cx: &Context = cx;
             match AssertUnwindSafe(self.handler.message(cx, routed))
                 .catch_unwind()

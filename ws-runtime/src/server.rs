@@ -265,7 +265,7 @@ async fn upgrade(shared: Arc<Shared>, channel: Arc<Channel>, request: Request) -
     let cx = Context {
         connection_id,
         request_id: String::new(),
-        route_key: String::new(),
+        route_key: "",
         event_type: EventType::Message,
         connected_at: ids::now_ms(),
         request_time_epoch: 0,
@@ -458,7 +458,7 @@ async fn run(
 async fn disconnect(shared: &Shared, channel: &Channel, mut cx: Context, close: Close) {
     shared.connections.remove(&cx.connection_id);
     cx.event_type = EventType::Disconnect;
-    cx.route_key = "$disconnect".into();
+    cx.route_key = "$disconnect";
     cx.request_id = ids::event();
     cx.request_time_epoch = ids::now_ms();
     if let Err(panic) = channel.dispatch.disconnect(&cx, &close).await {

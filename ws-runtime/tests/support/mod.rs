@@ -307,7 +307,7 @@ impl Handler<ChatRoute> for Chat {
     async fn message(&self, cx: &Context, message: ChatRoute) -> Result<Reply, HandlerError> {
         self.events.lock().unwrap().push(Event::Message {
             connection: cx.connection_id.to_string(),
-            route: cx.route_key.clone(),
+            route: cx.route_key.to_owned(),
             request: cx.request_id.clone(),
             message: cx.message_id.clone().unwrap_or_default(),
         });
