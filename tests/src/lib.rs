@@ -85,6 +85,11 @@ pub fn ref_map(corpus: &Path, path: &str) -> ResolveOptions {
 /// shows after the tests (cargo captures the output of tests that pass).
 pub fn report(name: &str, text: &str) {
     println!("{text}");
+    save_report(name, text);
+}
+
+/// Writes `target/test-reports/{name}.txt` without printing it.
+pub fn save_report(name: &str, text: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-reports");
     if std::fs::create_dir_all(&dir).is_ok() {
         let _ = std::fs::write(dir.join(format!("{name}.txt")), format!("{text}\n"));
