@@ -56,6 +56,30 @@ fn cargo(dir: &Path, target: &Path, args: &[&str]) -> (bool, String) {
     (output.status.success(), text)
 }
 
+/// Fails with the start of a nested cargo's output, without its progress lines (a CI report
+/// shows only the start of a failure), and keeps all of it in `target/test-reports/{report}.txt`.
+#[track_caller]
+fn fail_with(what: &str, report: &str, output: &str) -> ! {
+    asyncapi_rs_tests::save_report(report, output);
+    let progress = [
+        "Compiling ",
+        "Checking ",
+        "Blocking ",
+        "Finished ",
+        "Running ",
+    ];
+    let lines: Vec<&str> = output
+        .lines()
+        .filter(|l| !progress.iter().any(|p| l.trim_start().starts_with(p)))
+        .collect();
+    let shown = lines.len().min(80);
+    panic!(
+        "{what}; first {shown} of {} lines (all in target/test-reports/{report}.txt):\n{}",
+        lines.len(),
+        lines[..shown].join("\n")
+    );
+}
+
 #[test]
 fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples() {
     let corpus = corpus();
@@ -173,16 +197,10 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
         &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
     );
     if !ok {
-        // Diagnostics first and bounded (a CI report shows only the start of a failure); the
-        // whole output goes to a file beside the other reports.
-        asyncapi_rs_tests::save_report("corpus-compile-clippy", &output);
-        let lines: Vec<&str> = output.lines().collect();
-        panic!(
-            "the generated corpus crate does not pass clippy -D warnings; first {} of {} lines \
-             (all in target/test-reports/corpus-compile-clippy.txt):\n{}",
-            lines.len().min(80),
-            lines.len(),
-            lines[..lines.len().min(80)].join("\n")
+        fail_with(
+            "the generated corpus crate does not pass clippy -D warnings",
+            "corpus-compile-clippy",
+            &output,
         );
     }
 
@@ -191,11 +209,14 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
         &target,
         &["test", "--lib", "--", "--test-threads", "2"],
     );
-    let summary = output
-        .lines()
-        .find(|l| l.starts_with("test result:"))
-        .unwrap_or_default()
-        .to_owned();
+    let Some(summary) = output.lines().find(|l| l.starts_with("test result:")) else {
+        fail_with(
+            "the generated corpus crate's tests did not build or run",
+            "corpus-compile-test",
+            &output,
+        );
+    };
+    let summary = summary.to_owned();
     let passed: usize = summary
         .split_whitespace()
         .skip_while(|w| *w != "ok." && *w != "FAILED.")
