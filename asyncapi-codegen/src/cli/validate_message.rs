@@ -222,6 +222,8 @@ fn read_input(path: &std::path::Path) -> std::io::Result<String> {
 fn messages(text: &str) -> Vec<(usize, Result<serde_json::Value, String>)> {
     let mut out = Vec::new();
     let mut offset = 0;
+    // The line `counted` is on: newlines are counted once, as reading moves on.
+    let (mut line, mut counted) = (1, 0);
     while offset < text.len() {
         let rest = &text[offset..];
         let skipped = rest.len() - rest.trim_start().len();
@@ -229,7 +231,8 @@ fn messages(text: &str) -> Vec<(usize, Result<serde_json::Value, String>)> {
             break;
         }
         let start = offset + skipped;
-        let line = text[..start].matches('\n').count() + 1;
+        line += text[counted..start].matches('\n').count();
+        counted = start;
         let mut stream =
             serde_json::Deserializer::from_str(&text[start..]).into_iter::<serde_json::Value>();
         match stream.next() {
