@@ -41,14 +41,10 @@ pub fn example_warnings(api: &Api) -> Vec<Diagnostic> {
                 };
                 let Some(instance) = instance else { continue };
                 if let Some(errors) = violations(&validator, instance) {
-                    let name = example
-                        .name
-                        .clone()
-                        .unwrap_or_else(|| format!("#{}", i + 1));
                     out.push(Diagnostic::warning(
                         ErrorKind::InvalidExample {
                             message: message.key.clone(),
-                            example: name,
+                            example: example.label(i),
                             part,
                             errors,
                         },

@@ -560,10 +560,7 @@ fn checked(message: &crate::model::Message) -> Checked {
         .examples
         .iter()
         .enumerate()
-        .filter_map(|(i, e)| {
-            let name = e.name.clone().unwrap_or_else(|| format!("#{}", i + 1));
-            Some((name, e.payload.clone()?))
-        })
+        .filter_map(|(i, e)| Some((e.label(i), e.payload.clone()?)))
         .collect();
     Checked {
         key: message.key.clone(),

@@ -328,3 +328,12 @@ pub struct Example {
     #[serde(skip)]
     pub span: Span,
 }
+
+impl Example {
+    /// How reports name the example: its `name`, else `#N` (its place among the message's).
+    pub fn label(&self, index: usize) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("#{}", index + 1))
+    }
+}
