@@ -82,9 +82,8 @@ pub(crate) fn run(args: &Args) -> ExitCode {
         }
         let _ = writeln!(
             stderr,
-            "{} generated file{} differ from the document; rerun `asyncapi-rs generate`",
-            drifted.len(),
-            if drifted.len() == 1 { "" } else { "s" }
+            "{} differ from the document; rerun `asyncapi-rs generate`",
+            super::count(drifted.len(), "generated file")
         );
         return ExitCode::FAILURE;
     }
@@ -97,13 +96,11 @@ pub(crate) fn run(args: &Args) -> ExitCode {
                 };
                 let _ = writeln!(stdout, "{kind}  {outcome:<9}  {}", path.display());
             }
-            let channels = loaded.api.channels.len();
             let _ = writeln!(
                 stdout,
-                "wrote the {} API ({} channel{}) to {}",
+                "wrote the {} API ({}) to {}",
                 loaded.api.info.title,
-                channels,
-                if channels == 1 { "" } else { "s" },
+                super::count(loaded.api.channels.len(), "channel"),
                 args.out.display()
             );
             ExitCode::SUCCESS

@@ -118,6 +118,11 @@ fn parse_ref_map(text: &str) -> Result<(String, PathBuf), String> {
     }
 }
 
+/// `1 channel`, `2 channels`: a count and its noun (which takes an `s`).
+pub(crate) fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// Colors on a terminal, unless `NO_COLOR` is set.
 pub(crate) fn color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()

@@ -107,11 +107,7 @@ pub(crate) fn run(args: &Args) -> ExitCode {
                 }
                 match (&case.expected_reply, case.status) {
                     (Some(reply), Status::Passed) => facts.push(format!("reply `{reply}`")),
-                    _ => facts.push(format!(
-                        "{} frame{}",
-                        case.frames.len(),
-                        if case.frames.len() == 1 { "" } else { "s" }
-                    )),
+                    _ => facts.push(super::count(case.frames.len(), "frame")),
                 }
                 let _ = writeln!(stdout, "{status}  {}  ({})", case.title(), facts.join(", "));
                 for failure in &case.failures {
@@ -120,9 +116,8 @@ pub(crate) fn run(args: &Args) -> ExitCode {
             }
             let _ = writeln!(
                 stdout,
-                "{} case{}: {} passed, {} failed, {} skipped",
-                report.cases.len(),
-                if report.cases.len() == 1 { "" } else { "s" },
+                "{}: {} passed, {} failed, {} skipped",
+                super::count(report.cases.len(), "case"),
                 report.passed(),
                 report.failed(),
                 report.skipped()

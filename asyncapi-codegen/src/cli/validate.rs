@@ -63,9 +63,9 @@ pub(crate) fn run(args: &Args) -> ExitCode {
             let errors = report.errors().count();
             let _ = writeln!(
                 stderr,
-                "{}: invalid: {errors} error{}",
+                "{}: invalid: {}",
                 path.display(),
-                if errors == 1 { "" } else { "s" }
+                super::count(errors, "error")
             );
             ExitCode::FAILURE
         }
@@ -88,11 +88,10 @@ fn counts(api: &asyncapi_codegen::Api) -> (usize, usize) {
 
 fn summary(api: &asyncapi_codegen::Api) -> String {
     let (inbound, outbound) = counts(api);
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     format!(
         "valid AsyncAPI {} document, {}, {} inbound and {} outbound {}",
         api.asyncapi,
-        plural(api.channels.len(), "channel"),
+        super::count(api.channels.len(), "channel"),
         inbound,
         outbound,
         if outbound == 1 { "message" } else { "messages" }

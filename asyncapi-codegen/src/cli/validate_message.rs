@@ -174,9 +174,8 @@ pub(crate) fn run(args: &Args) -> ExitCode {
             let _ = write!(stderr, "{text}");
             let _ = writeln!(
                 stdout,
-                "{} message{}: {valid} valid, {} invalid",
-                results.len(),
-                if results.len() == 1 { "" } else { "s" },
+                "{}: {valid} valid, {} invalid",
+                super::count(results.len(), "message"),
                 results.len() - valid
             );
         }
