@@ -17,8 +17,11 @@ use crate::tree::{Key, Map, Node, Value};
 /// Deeper nesting than this is refused (no real document comes close; a hostile one could
 /// exhaust the stack of every recursive step after loading).
 pub const MAX_DEPTH: usize = 256;
-/// Alias expansion may not make more nodes than this (the "billion laughs").
+/// A file may not make more nodes than this.
 pub const MAX_NODES: usize = 5_000_000;
+/// Aliases may not copy more nodes than this, all together (the "billion laughs" is refused
+/// when it has made this many, a few MiB; no public document we know copies a hundred).
+pub const MAX_ALIAS_NODES: usize = 100_000;
 
 /// Parses one file's text into a tree.
 ///
@@ -33,6 +36,7 @@ pub fn parse(file: FileId, text: &str, format: &'static str) -> Result<Node, Dia
         anchors: HashMap::new(),
         documents: Vec::new(),
         nodes: 0,
+        alias_nodes: 0,
     };
     let mut parser = Parser::new_from_str(text);
     while let Some(next) = parser.next_event() {
@@ -100,6 +104,8 @@ struct Builder {
     documents: Vec<Node>,
     /// Nodes made so far, alias copies included.
     nodes: usize,
+    /// Nodes copied by aliases so far.
+    alias_nodes: usize,
 }
 
 impl Builder {
@@ -179,9 +185,10 @@ impl Builder {
             Event::Alias(id) => match self.anchors.get(&id) {
                 Some((node, size)) => {
                     self.nodes += size;
-                    if self.nodes > MAX_NODES {
+                    self.alias_nodes += size;
+                    if self.alias_nodes > MAX_ALIAS_NODES {
                         return Err(self.limit(
-                            format!("aliases expand to more than {MAX_NODES} nodes"),
+                            format!("aliases copy more than {MAX_ALIAS_NODES} nodes"),
                             span,
                         ));
                     }
@@ -227,6 +234,9 @@ impl Builder {
     /// Places a finished node into its parent (or as a document).
     fn finish(&mut self, node: Node, anchor: usize) -> Result<(), Diagnostic> {
         self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            return Err(self.limit(format!("more than {MAX_NODES} nodes"), node.span));
+        }
         if anchor != 0 {
             let size = count(&node);
             self.anchors.insert(anchor, (node.clone(), size));
@@ -572,9 +582,15 @@ mod tests {
         }
         let error = load(&bomb).unwrap_err();
         assert!(
-            error.kind.to_string().contains("aliases expand"),
+            error
+                .kind
+                .to_string()
+                .contains("aliases copy more than 100000 nodes"),
             "{error:?}"
         );
+        // Refused as soon as the copies pass the limit: on line 5, whose list copies 10^5 nodes,
+        // long before the bomb's 10^12.
+        assert_eq!(error.span.unwrap().start.line, 5, "{error:?}");
 
         for garbage in [
             "\u{0}\u{1}",

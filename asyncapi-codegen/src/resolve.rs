@@ -6,7 +6,8 @@
 //! from memory. Remote (`http(s)`) references are never fetched; a ref map can point URL
 //! prefixes at local folders instead.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, ErrorKind, Report};
@@ -16,12 +17,24 @@ use crate::source::{FileId, Sources, Span};
 use crate::tree::{Key, Map, Node, Value};
 
 /// How references are resolved.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ResolveOptions {
     /// `(prefix, folder)`: a `$ref` that starts with `prefix` reads from `folder` instead; the rest
     /// of the reference is taken relative to `folder`. Meant for `http(s)` prefixes
     /// (`--ref-map https://schemas.example.com/=vendor/schemas`), and works for any prefix.
     pub ref_map: Vec<(String, PathBuf)>,
+    /// The largest file read, the root included; a larger one is refused before it is read
+    /// whole. Default [`MAX_FILE_SIZE`].
+    pub max_file_size: u64,
+}
+
+impl Default for ResolveOptions {
+    fn default() -> ResolveOptions {
+        ResolveOptions {
+            ref_map: Vec::new(),
+            max_file_size: MAX_FILE_SIZE,
+        }
+    }
 }
 
 impl ResolveOptions {
@@ -46,9 +59,18 @@ pub struct At<'a> {
     pub node: &'a Node,
 }
 
-/// Limits that keep hostile documents from exhausting memory.
-const MAX_INLINED_NODES: usize = 2_000_000;
-const MAX_REF_CHAIN: usize = 64;
+/// The default largest file read: 64 MiB (the largest public AsyncAPI document we know of is
+/// under 1 MiB).
+pub const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+/// An inlined value may hold at most this many nodes (references expanded).
+pub const MAX_INLINED_NODES: usize = 2_000_000;
+/// An inlined value may nest at most this deep, counting what its references bring in:
+/// `serde_json`, and so the generated code that reads its schemas, reads 128 levels.
+pub const MAX_INLINED_DEPTH: usize = 128;
+/// A pointer that passes through a reference whose own pointer passes through a reference …
+/// may do so this many times, one inside another. (A chain of references, `a` → `b` → `c`, has no
+/// limit: it is followed in a loop.)
+pub const MAX_POINTER_NESTING: usize = 64;
 
 /// A loaded document: its files, their trees, and every reference checked.
 #[derive(Debug)]
@@ -56,8 +78,13 @@ pub struct Documents {
     sources: Sources,
     trees: Vec<Node>,
     options: ResolveOptions,
-    /// `$ref` string node (by file and span) → where it lands. Filled by `load`, complete.
+    /// `$ref` string node (by file and span) → where it points, as written. Filled by `load`,
+    /// complete.
     targets: HashMap<(FileId, Span), Target>,
+    /// Target as written → where it lands, as a pointer that passes through no reference.
+    landings: HashMap<Target, Target>,
+    /// `$ref` string node → where its chain of references reaches a value (a direct pointer).
+    values: HashMap<(FileId, Span), Target>,
 }
 
 impl Documents {
@@ -66,14 +93,14 @@ impl Documents {
     /// # Errors
     /// Every unreadable file, syntax error and unresolvable reference, each at its location.
     pub fn load(path: &Path, options: ResolveOptions) -> Result<Documents, Report> {
-        let text = match std::fs::read_to_string(path) {
+        let text = match read_file(path, options.max_file_size) {
             Ok(text) => text,
-            Err(error) => {
+            Err(reason) => {
                 return Err(Report {
                     sources: Sources::default(),
                     diagnostics: vec![Diagnostic::unplaced(ErrorKind::Io {
                         path: path.display().to_string(),
-                        reason: error.to_string(),
+                        reason,
                     })],
                 });
             }
@@ -96,6 +123,8 @@ impl Documents {
             trees: Vec::new(),
             options,
             targets: HashMap::new(),
+            landings: HashMap::new(),
+            values: HashMap::new(),
         };
         let mut diagnostics = Vec::new();
         let root = docs.sources.add(path.to_path_buf(), text);
@@ -193,82 +222,91 @@ impl Documents {
         for (file, span, _, target) in &pending {
             self.targets.insert((*file, *span), target.clone());
         }
+        let graph = Graph {
+            trees: &self.trees,
+            targets: &self.targets,
+        };
+        let mut landings: HashMap<Target, Result<Target, Stop>> = HashMap::new();
         let mut landed = Vec::new();
         for (file, span, text, target) in &pending {
-            match self.check_target(target, text, *span) {
-                Ok(()) => landed.push((*file, *span, text)),
-                Err(d) => diagnostics.push(d),
+            match graph.land(&mut landings, target, &mut Vec::new()) {
+                Ok(_) => landed.push((*file, *span, text)),
+                Err(stop) => diagnostics.push(self.stopped(stop, text, *span)),
             }
         }
-        // Pass 3: a chain of references must reach a value.
+        // Pass 3: a chain of references must reach a value. Each reference is followed once:
+        // a chain's outcome is shared by every reference on it.
+        let landings: HashMap<Target, Target> = landings
+            .into_iter()
+            .filter_map(|(target, landing)| Some((target, landing.ok()?)))
+            .collect();
+        let mut values: HashMap<(FileId, Span), Reach> = HashMap::new();
         for (file, span, text) in landed {
-            let mut seen = vec![(file, span)];
-            let mut current = self.targets.get(&(file, span));
-            while let Some(target) = current {
-                let at = self.node_at(target);
-                let Some(next) = at.node.get("$ref") else {
-                    break;
-                };
-                if seen.contains(&(at.file, next.span)) {
-                    let reference = text.clone();
-                    diagnostics.push(Diagnostic::error(ErrorKind::RefCycle { reference }, span));
-                    break;
+            let mut chain = vec![(file, span)];
+            let mut on_chain: HashSet<(FileId, Span)> = chain.iter().copied().collect();
+            let reach = loop {
+                let last = chain[chain.len() - 1];
+                if let Some(known) = values.get(&last) {
+                    break known.clone();
                 }
-                seen.push((at.file, next.span));
-                current = self.targets.get(&(at.file, next.span));
+                let Some(landing) = self.targets.get(&last).and_then(|t| landings.get(t)) else {
+                    // A broken reference further on: reported where it is written.
+                    break Reach::Broken;
+                };
+                let Some(next) = graph.node(landing).get("$ref") else {
+                    break Reach::Value(landing.clone());
+                };
+                let next = (landing.file, next.span);
+                if !on_chain.insert(next) {
+                    break Reach::Cycle;
+                }
+                chain.push(next);
+            };
+            if reach == Reach::Cycle {
+                let reference = text.clone();
+                diagnostics.push(Diagnostic::error(ErrorKind::RefCycle { reference }, span));
+            }
+            for link in chain {
+                values.entry(link).or_insert_with(|| reach.clone());
             }
         }
+        self.values = values
+            .into_iter()
+            .filter_map(|(at, reach)| match reach {
+                Reach::Value(value) => Some((at, value)),
+                Reach::Broken | Reach::Cycle => None,
+            })
+            .collect();
+        self.landings = landings;
     }
 
-    fn check_target(&self, target: &Target, reference: &str, span: Span) -> Result<(), Diagnostic> {
-        self.walk(target, 0).map(drop).map_err(|stop| {
-            Diagnostic::error(
+    /// The diagnostic for a reference whose pointer did not land.
+    fn stopped(&self, stop: Stop, reference: &str, span: Span) -> Diagnostic {
+        let reference = reference.to_owned();
+        match stop {
+            Stop::Missing {
+                file,
+                missing,
+                span: stopped_at,
+            } => Diagnostic::error(
                 ErrorKind::RefTargetMissing {
-                    reference: reference.to_owned(),
-                    missing: format!("#{}", stop.missing),
-                    file: self.sources.file(stop.file).path.display().to_string(),
+                    reference,
+                    missing: format!("#{missing}"),
+                    file: self.sources.file(file).path.display().to_string(),
                 },
                 span,
             )
-            .with_label(stop.span, "the pointer stops here")
-        })
-    }
-
-    /// Walks a target's pointer. A step that lands on a reference object and does not find the
-    /// next token there continues in what the reference points to, as the AsyncAPI tools do
-    /// (`#/channels/echo/messages/x` where `/channels/echo` is a `$ref` to another file).
-    fn walk(&self, target: &Target, depth: usize) -> Result<At<'_>, WalkStop> {
-        let mut at = At {
-            file: target.file,
-            node: self.tree(target.file),
-        };
-        for (index, token) in target.pointer.tokens().iter().enumerate() {
-            let stop = |at: At<'_>| WalkStop {
-                file: at.file,
-                missing: Pointer(target.pointer.tokens()[..=index].to_vec()),
-                span: at.node.span,
-            };
-            loop {
-                if let Some(next) = at.node.child(token) {
-                    at = At {
-                        file: at.file,
-                        node: next,
-                    };
-                    break;
-                }
-                let followed = at
-                    .node
-                    .get("$ref")
-                    .and_then(|r| self.targets.get(&(at.file, r.span)))
-                    .filter(|_| depth < MAX_REF_CHAIN)
-                    .and_then(|t| self.walk(t, depth + 1).ok());
-                match followed {
-                    Some(next) => at = next,
-                    None => return Err(stop(at)),
-                }
-            }
+            .with_label(stopped_at, "the pointer stops here"),
+            Stop::Cycle => Diagnostic::error(ErrorKind::RefCycle { reference }, span),
+            Stop::TooDeep => Diagnostic::error(
+                ErrorKind::Semantic {
+                    what: format!(
+                        "`$ref: {reference}` passes through references nested more than {MAX_POINTER_NESTING} deep; asyncapi-rs refuses deeper nesting"
+                    ),
+                },
+                span,
+            ),
         }
-        Ok(at)
     }
 
     /// Parses a `$ref` string node into a target, reading the file it names if needed.
@@ -314,16 +352,17 @@ impl Documents {
         let target_file = match self.sources.find(&path) {
             Some(id) => id,
             None => {
-                let text_of_file = std::fs::read_to_string(&path).map_err(|error| {
-                    Diagnostic::error(
-                        ErrorKind::RefFile {
-                            reference: text.to_owned(),
-                            path: path.display().to_string(),
-                            reason: error.to_string(),
-                        },
-                        span,
-                    )
-                })?;
+                let text_of_file =
+                    read_file(&path, self.options.max_file_size).map_err(|reason| {
+                        Diagnostic::error(
+                            ErrorKind::RefFile {
+                                reference: text.to_owned(),
+                                path: path.display().to_string(),
+                                reason,
+                            },
+                            span,
+                        )
+                    })?;
                 self.sources.add(path, text_of_file)
             }
         };
@@ -391,21 +430,25 @@ impl Documents {
     /// Follows `node` while it is a reference object, to the node that holds a value.
     ///
     /// # Errors
-    /// A reference cycle that never reaches a value. (Every single reference was checked by
-    /// `load`, so nothing else can fail here.)
+    /// A reference cycle that never reaches a value. (`load` checked every reference and every
+    /// chain, so this is only for references it reported.)
     pub fn deref<'a>(&'a self, at: At<'a>) -> Result<At<'a>, Diagnostic> {
-        let mut current = at;
-        for _ in 0..MAX_REF_CHAIN {
-            match self.ref_of(current) {
-                Some(target) => current = self.node_at(target),
-                None => return Ok(current),
-            }
+        let Some(reference) = at.node.get("$ref") else {
+            return Ok(at);
+        };
+        if self.ref_of(at).is_none() {
+            // In a data position (an example), or not a reference at all: a value.
+            return Ok(at);
         }
-        let reference = ref_text(at.node.get("$ref"));
-        Err(Diagnostic::error(
-            ErrorKind::RefCycle { reference },
-            at.node.span,
-        ))
+        match self.values.get(&(at.file, reference.span)) {
+            Some(value) => Ok(self.direct(value)),
+            None => Err(Diagnostic::error(
+                ErrorKind::RefCycle {
+                    reference: ref_text(Some(reference)),
+                },
+                at.node.span,
+            )),
+        }
     }
 
     /// The target of `at` when it is a reference object (`{"$ref": "..."}`).
@@ -416,10 +459,19 @@ impl Documents {
 
     /// The node a target lands on. Every target was checked by `load`.
     pub fn node_at(&self, target: &Target) -> At<'_> {
-        self.walk(target, 0).unwrap_or_else(|_| At {
+        self.direct(self.landings.get(target).unwrap_or(target))
+    }
+
+    /// The node at a pointer that passes through no reference (the file's root if it stops).
+    fn direct(&self, target: &Target) -> At<'_> {
+        At {
             file: target.file,
-            node: self.tree(target.file),
-        })
+            node: Graph {
+                trees: &self.trees,
+                targets: &self.targets,
+            }
+            .node(target),
+        }
     }
 
     /// A copy of `at` with every reference replaced by what it points to.
@@ -509,6 +561,8 @@ struct Inliner<'d, 'c> {
     /// Cycles found that `cut` does not cut yet.
     found: Vec<Target>,
     budget: usize,
+    /// How deep the value being made is.
+    depth: usize,
 }
 
 impl<'d, 'c> Inliner<'d, 'c> {
@@ -520,6 +574,7 @@ impl<'d, 'c> Inliner<'d, 'c> {
             stack: Vec::new(),
             found: Vec::new(),
             budget: MAX_INLINED_NODES,
+            depth: 0,
         }
     }
 
@@ -539,6 +594,28 @@ impl<'d, 'c> Inliner<'d, 'c> {
         {
             return self.reference(at, target.clone());
         }
+        if matches!(at.node.value, Value::Array(_) | Value::Object(_)) {
+            if self.depth >= MAX_INLINED_DEPTH {
+                return Err(Diagnostic::error(
+                    ErrorKind::Semantic {
+                        what: format!(
+                            "with its references expanded, this value nests deeper than {MAX_INLINED_DEPTH} levels, the most asyncapi-rs reads"
+                        ),
+                    },
+                    at.node.span,
+                ));
+            }
+            self.depth += 1;
+        }
+        let node = self.expand(at, keys);
+        if matches!(at.node.value, Value::Array(_) | Value::Object(_)) {
+            self.depth -= 1;
+        }
+        node
+    }
+
+    /// The copy of an array or an object, its children expanded; any other value as it is.
+    fn expand(&mut self, at: At<'_>, keys: Keys) -> Result<Node, Diagnostic> {
         Ok(match &at.node.value {
             Value::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
@@ -576,25 +653,50 @@ impl<'d, 'c> Inliner<'d, 'c> {
         })
     }
 
+    /// The value a reference object stands for. A chain of references (`a` → `b` → … → a
+    /// value) is followed in a loop, each step checked for cycles like the first.
     fn reference(&mut self, at: At<'_>, target: Target) -> Result<Node, Diagnostic> {
-        let ref_span = at.node.get("$ref").map_or(at.node.span, |n| n.span);
-        if let Some(index) = self.cut.iter().position(|t| *t == target) {
-            return Ok(cut_ref(&self.names[index], ref_span, at.node.span));
+        // The reference objects on the way, each with its target.
+        let mut hops: Vec<(At<'_>, Target)> = vec![(at, target)];
+        let (body, annotated) = loop {
+            let (hop, target) = &hops[hops.len() - 1];
+            let ref_span = hop.node.get("$ref").map_or(hop.node.span, |n| n.span);
+            if let Some(index) = self.cut.iter().position(|t| t == target) {
+                break (
+                    cut_ref(&self.names[index], ref_span, hop.node.span),
+                    hops.len() - 1,
+                );
+            }
+            if self.stack.contains(target) {
+                // Not cut yet: this expansion is thrown away and redone with it cut.
+                self.found.push(target.clone());
+                break (cut_ref("", ref_span, hop.node.span), hops.len() - 1);
+            }
+            self.stack.push(target.clone());
+            let landed = self.docs.node_at(target);
+            match self.docs.ref_of(landed) {
+                Some(next) => hops.push((landed, next.clone())),
+                None => {
+                    let body = self.node(landed, Keys::Fields);
+                    self.stack.truncate(self.stack.len() - hops.len());
+                    break (body?, hops.len());
+                }
+            }
+        };
+        if annotated < hops.len() {
+            self.stack.truncate(self.stack.len() - annotated);
         }
-        if self.stack.contains(&target) {
-            // Not cut yet: this expansion is thrown away and redone with it cut.
-            self.found.push(target);
-            return Ok(cut_ref("", ref_span, at.node.span));
-        }
-        let landed = self.docs.node_at(&target);
-        self.stack.push(target);
-        let mut body = self.node(landed, Keys::Fields)?;
-        self.stack.pop();
-        // Annotations written beside a `$ref` (a description, say) are kept over the target's.
-        if let (Value::Object(body_map), Some(siblings)) = (&mut body.value, at.node.as_object()) {
-            for (key, value) in siblings.iter() {
-                if ANNOTATIONS.contains(&key.name.as_str()) {
-                    body_map.insert(key.clone(), value.clone());
+        // Annotations written beside a `$ref` (a description, say) are kept over its target's,
+        // the outermost last.
+        let mut body = body;
+        for (hop, _) in hops[..annotated].iter().rev() {
+            if let (Value::Object(body_map), Some(siblings)) =
+                (&mut body.value, hop.node.as_object())
+            {
+                for (key, value) in siblings.iter() {
+                    if ANNOTATIONS.contains(&key.name.as_str()) {
+                        body_map.insert(key.clone(), value.clone());
+                    }
                 }
             }
         }
@@ -676,11 +778,148 @@ fn collect_refs<'a>(node: &'a Node, keys: Keys, out: &mut Vec<&'a Node>) {
     }
 }
 
-/// Where a pointer walk could go no further.
-struct WalkStop {
-    file: FileId,
-    missing: Pointer,
-    span: Span,
+/// Where a pointer could go no further.
+#[derive(Debug, Clone)]
+enum Stop {
+    /// A token that is not there.
+    Missing {
+        file: FileId,
+        missing: Pointer,
+        span: Span,
+    },
+    /// The pointer passes through a reference that leads back to itself.
+    Cycle,
+    /// References nested deeper than [`MAX_POINTER_NESTING`].
+    TooDeep,
+}
+
+/// Where a chain of references ends.
+#[derive(Debug, Clone, PartialEq)]
+enum Reach {
+    Value(Target),
+    /// At a reference that does not land (reported where it is written).
+    Broken,
+    Cycle,
+}
+
+/// The trees and the references in them, for walking pointers.
+struct Graph<'a> {
+    trees: &'a [Node],
+    targets: &'a HashMap<(FileId, Span), Target>,
+}
+
+impl<'a> Graph<'a> {
+    /// The node at a pointer that passes through no reference (the file's root if it stops).
+    fn node(&self, target: &Target) -> &'a Node {
+        let root = &self.trees[target.file.0 as usize];
+        let mut node = root;
+        for token in target.pointer.tokens() {
+            match node.child(token) {
+                Some(next) => node = next,
+                None => return root,
+            }
+        }
+        node
+    }
+
+    /// Where `target` lands, as a pointer that passes through no reference; memoized, so each
+    /// target is walked once. A step that lands on a reference object and does not find the
+    /// next token there continues in the value that reference reaches, as the AsyncAPI tools
+    /// do (`#/channels/echo/messages/x` where `/channels/echo` is a `$ref` to another file).
+    fn land(
+        &self,
+        memo: &mut HashMap<Target, Result<Target, Stop>>,
+        target: &Target,
+        walking: &mut Vec<Target>,
+    ) -> Result<Target, Stop> {
+        if let Some(done) = memo.get(target) {
+            return done.clone();
+        }
+        if walking.contains(target) {
+            return Err(Stop::Cycle);
+        }
+        if walking.len() >= MAX_POINTER_NESTING {
+            return Err(Stop::TooDeep);
+        }
+        walking.push(target.clone());
+        let landing = self.walk(memo, target, walking);
+        walking.pop();
+        memo.insert(target.clone(), landing.clone());
+        landing
+    }
+
+    fn walk(
+        &self,
+        memo: &mut HashMap<Target, Result<Target, Stop>>,
+        target: &Target,
+        walking: &mut Vec<Target>,
+    ) -> Result<Target, Stop> {
+        let tokens = target.pointer.tokens();
+        let mut file = target.file;
+        let mut node = &self.trees[file.0 as usize];
+        let mut path: Vec<String> = Vec::with_capacity(tokens.len());
+        for (index, token) in tokens.iter().enumerate() {
+            // The references followed for this token: coming back to one is a cycle.
+            let mut followed: HashSet<(FileId, Span)> = HashSet::new();
+            loop {
+                if let Some(next) = node.child(token) {
+                    node = next;
+                    path.push(token.clone());
+                    break;
+                }
+                let missing = || Stop::Missing {
+                    file,
+                    missing: Pointer(tokens[..=index].to_vec()),
+                    span: node.span,
+                };
+                let Some(reference) = node.get("$ref") else {
+                    return Err(missing());
+                };
+                let Some(next) = self.targets.get(&(file, reference.span)) else {
+                    return Err(missing());
+                };
+                if !followed.insert((file, reference.span)) {
+                    return Err(Stop::Cycle);
+                }
+                let landed = match self.land(memo, next, walking) {
+                    Ok(landed) => landed,
+                    Err(Stop::Missing { .. }) => return Err(missing()),
+                    Err(stop) => return Err(stop),
+                };
+                file = landed.file;
+                node = self.node(&landed);
+                path = landed.pointer.0;
+            }
+        }
+        Ok(Target {
+            file,
+            pointer: Pointer(path),
+        })
+    }
+}
+
+/// Reads a file as text: a regular file (never a device, a FIFO or a folder) of at most
+/// `max_size` bytes, refused before more than that is read.
+fn read_file(path: &Path, max_size: u64) -> Result<String, String> {
+    let metadata = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !metadata.is_file() {
+        return Err("not a regular file".into());
+    }
+    let too_large = || format!("the file is larger than {max_size} bytes, the most that is read");
+    if metadata.len() > max_size {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    std::fs::File::open(path)
+        .and_then(|file| {
+            file.take(max_size.saturating_add(1))
+                .read_to_end(&mut bytes)
+        })
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > max_size {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map_err(|e| format!("the file is not UTF-8: {e}"))
 }
 
 fn parse_file(sources: &Sources, id: FileId) -> Result<Node, Diagnostic> {

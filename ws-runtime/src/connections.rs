@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use axum::extract::ws::Utf8Bytes;
@@ -11,6 +11,7 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::handler::Identity;
 use crate::ids;
+use crate::limits::Limits;
 
 /// A connection's id: a random, unguessable string (128 bits, base64url).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -61,7 +62,8 @@ pub enum SendError {
     /// No such connection (it closed, or never was): API Gateway's 410.
     #[error("the connection is gone")]
     Gone,
-    /// The connection's outbound queue was full: it reads too slowly, and is being closed.
+    /// The connection is twice over its outbound bounds (`Limits::outbound_queue`,
+    /// `Limits::outbound_queue_bytes`): its client does not read, and it is being closed.
     #[error("the connection's outbound queue is full; it is being closed")]
     SlowReader,
     /// The value could not be serialized to JSON (`send_json`); nothing was sent.
@@ -95,7 +97,9 @@ struct Registry {
 
 /// One connection's side of the registry.
 pub(crate) struct Entry {
-    pub queue: mpsc::Sender<Utf8Bytes>,
+    queue: mpsc::UnboundedSender<Utf8Bytes>,
+    /// What is queued and not yet written, counted; the queue itself is unbounded.
+    pub backlog: Backlog,
     pub close: CloseSignal,
     pub connected_at: u64,
     pub last_active_at: AtomicU64,
@@ -137,10 +141,73 @@ impl CloseSignal {
     }
 }
 
+/// The frames and bytes queued for one connection and not yet written, against its bounds.
+pub(crate) struct Backlog {
+    frames: AtomicUsize,
+    bytes: AtomicUsize,
+    max_frames: usize,
+    max_bytes: usize,
+    /// Woken when the backlog goes over a bound: the connection's task starts the grace period.
+    pub behind: Notify,
+}
+
+/// Whether a frame may join the queue.
+#[derive(Debug, PartialEq, Eq)]
+enum Admit {
+    Yes,
+    /// Yes, and the connection is now behind.
+    Behind,
+    /// No: twice over a bound.
+    No,
+}
+
+impl Backlog {
+    fn new(limits: &Limits) -> Backlog {
+        Backlog {
+            frames: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
+            max_frames: limits.outbound_queue.max(1),
+            max_bytes: limits.outbound_queue_bytes.max(1),
+            behind: Notify::new(),
+        }
+    }
+
+    fn admit(&self, len: usize) -> Admit {
+        let frames = self.frames.fetch_add(1, Ordering::AcqRel) + 1;
+        let bytes = self.bytes.fetch_add(len, Ordering::AcqRel) + len;
+        if frames > 2 * self.max_frames || bytes > 2 * self.max_bytes {
+            self.written(len);
+            Admit::No
+        } else if frames > self.max_frames || bytes > self.max_bytes {
+            Admit::Behind
+        } else {
+            Admit::Yes
+        }
+    }
+
+    /// A frame of `len` bytes left the queue.
+    pub fn written(&self, len: usize) {
+        self.frames.fetch_sub(1, Ordering::AcqRel);
+        self.bytes.fetch_sub(len, Ordering::AcqRel);
+    }
+
+    /// Over either bound.
+    pub fn is_behind(&self) -> bool {
+        self.frames.load(Ordering::Acquire) > self.max_frames
+            || self.bytes.load(Ordering::Acquire) > self.max_bytes
+    }
+}
+
 impl Entry {
-    pub fn new(queue: mpsc::Sender<Utf8Bytes>, connected_at: u64, identity: Identity) -> Entry {
+    pub fn new(
+        queue: mpsc::UnboundedSender<Utf8Bytes>,
+        limits: &Limits,
+        connected_at: u64,
+        identity: Identity,
+    ) -> Entry {
         Entry {
             queue,
+            backlog: Backlog::new(limits),
             close: CloseSignal::default(),
             connected_at,
             last_active_at: AtomicU64::new(connected_at),
@@ -154,14 +221,19 @@ impl Entry {
     }
 
     fn push(&self, text: Utf8Bytes) -> Result<(), SendError> {
-        match self.queue.try_send(text) {
-            Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(_)) => {
+        let len = text.len();
+        match self.backlog.admit(len) {
+            Admit::Yes => {}
+            Admit::Behind => self.backlog.behind.notify_one(),
+            Admit::No => {
                 self.close.request(SLOW_READER.0, SLOW_READER.1);
-                Err(SendError::SlowReader)
+                return Err(SendError::SlowReader);
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(SendError::Gone),
         }
+        self.queue.send(text).map_err(|_| {
+            self.backlog.written(len);
+            SendError::Gone
+        })
     }
 }
 
@@ -222,8 +294,8 @@ impl Connections {
     /// Sends a text frame to one connection (`POST @connections/{id}`).
     ///
     /// # Errors
-    /// [`SendError::Gone`] for an unknown id; [`SendError::SlowReader`] when its queue is full
-    /// (the connection is then closed with 1008).
+    /// [`SendError::Gone`] for an unknown id; [`SendError::SlowReader`] when the connection is
+    /// twice over its outbound bounds (it is then closed with 1008).
     pub fn send(&self, id: &ConnectionId, text: impl Into<String>) -> Result<(), SendError> {
         let entry = self.entry(id).ok_or(SendError::Gone)?;
         entry.push(Utf8Bytes::from(text.into()))

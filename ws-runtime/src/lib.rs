@@ -37,6 +37,7 @@ mod frames;
 mod handler;
 mod ids;
 mod limits;
+mod listener;
 mod management;
 mod message;
 mod router;

@@ -6,25 +6,26 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use axum::extract::ws::{Utf8Bytes, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, FromRequestParts, Query, RawPathParams, Request};
+use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::{Instant, sleep};
 use tracing::Instrument;
 
-use crate::connections::{ConnectionId, Connections, Entry};
+use crate::connections::{ConnectionId, Connections, Entry, SLOW_READER};
 use crate::frames;
 use crate::handler::{Close, ConnectRequest, Context, EventType, Identity, Reply};
 use crate::ids;
 use crate::limits::Limits;
+use crate::listener;
 use crate::management;
 use crate::message::Schema;
 use crate::router::{ChannelSpec, Dispatch, Outcome, Router};
-use crate::socket::{self, Inbound};
+use crate::socket::{self, Inbound, Writer};
 
 /// What every connection task shares.
 pub(crate) struct Shared {
@@ -118,30 +119,24 @@ impl App {
         self.router
     }
 
-    /// Serves on `listener` until [`Server::shutdown`].
+    /// Serves on `listener` until [`Server::shutdown`], with the limits' handshake timeout
+    /// and bound on pending handshakes. (An app mounted in your own axum server gets those from
+    /// your server, or not at all: `axum::serve` has no handshake timeout.)
     ///
     /// # Errors
     /// The listener's local address cannot be read.
     pub async fn serve(self, listener: TcpListener) -> std::io::Result<Server> {
         let local_addr = listener.local_addr()?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let (stop, stopped) = watch::channel(false);
+        let limits = self.shared.limits.clone();
+        let router = self.router;
         let task = tokio::spawn(async move {
-            let result = axum::serve(listener, service)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-            if let Err(error) = result {
-                tracing::error!(%error, "the server stopped");
-            }
+            listener::serve(listener, router, &limits, stopped).await;
         });
         Ok(Server {
             local_addr,
             shared: self.shared,
-            stop: Some(stop),
+            stop,
             task,
         })
     }
@@ -152,7 +147,7 @@ impl App {
 pub struct Server {
     local_addr: SocketAddr,
     shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
+    stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -185,9 +180,7 @@ impl Server {
     pub async fn shutdown(mut self) -> ShutdownReport {
         let shared = Arc::clone(&self.shared);
         shared.shutting_down.store(true, Ordering::Release);
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.stop.send_replace(true);
         shared
             .connections
             .close_all(1001, "the server is shutting down");
@@ -221,6 +214,9 @@ async fn upgrade(shared: Arc<Shared>, channel: Arc<Channel>, request: Request) -
         );
     }
     let (mut parts, _body) = request.into_parts();
+    if let Err(response) = check_upgrade_headers(&parts.headers) {
+        return response;
+    }
     let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
@@ -277,8 +273,13 @@ async fn upgrade(shared: Arc<Shared>, channel: Arc<Channel>, request: Request) -
     };
     // Registered before the 101 goes out: once the client is told it is connected, sends and
     // broadcasts reach it (queued until the socket is running).
-    let (queue, outbound) = mpsc::channel::<Utf8Bytes>(shared.limits.outbound_queue.max(1));
-    let entry = Arc::new(Entry::new(queue, cx.connected_at, cx.identity.clone()));
+    let (queue, outbound) = mpsc::unbounded_channel::<Utf8Bytes>();
+    let entry = Arc::new(Entry::new(
+        queue,
+        &shared.limits,
+        cx.connected_at,
+        cx.identity.clone(),
+    ));
     shared
         .connections
         .insert(cx.connection_id.clone(), Arc::clone(&entry));
@@ -299,6 +300,64 @@ async fn upgrade(shared: Arc<Shared>, channel: Arc<Channel>, request: Request) -
             let span = tracing::info_span!("connection", connection_id = %cx.connection_id, channel = %channel.address);
             run(shared, channel, ws, cx, entry, outbound).instrument(span)
         })
+}
+
+/// RFC 6455 §4.2.1–4.2.2, for a request that asks for a WebSocket: version 13, and a key that is
+/// 16 bytes in base64. (axum checks that the headers are there.)
+#[allow(clippy::result_large_err)] // the error is the response, built once per refused handshake
+fn check_upgrade_headers(headers: &axum::http::HeaderMap) -> Result<(), Response> {
+    use axum::http::header::{SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE};
+    use base64::Engine;
+    let asks_for_websocket = headers
+        .get(UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if !asks_for_websocket {
+        return Ok(());
+    }
+    if headers.get(SEC_WEBSOCKET_VERSION).map(|v| v.as_bytes()) != Some(b"13") {
+        let mut response = status(
+            StatusCode::BAD_REQUEST,
+            "Bad handshake: Sec-WebSocket-Version must be 13",
+        );
+        response.headers_mut().insert(
+            SEC_WEBSOCKET_VERSION,
+            axum::http::HeaderValue::from_static("13"),
+        );
+        return Err(response);
+    }
+    let key = headers
+        .get(SEC_WEBSOCKET_KEY)
+        .map_or(&[][..], |v| v.as_bytes());
+    let decoded = base64::engine::general_purpose::STANDARD.decode(key);
+    if !decoded.is_ok_and(|bytes| bytes.len() == 16) {
+        return Err(status(
+            StatusCode::BAD_REQUEST,
+            "Bad handshake: Sec-WebSocket-Key must be 16 bytes in base64",
+        ));
+    }
+    Ok(())
+}
+
+/// The query's `name=value` pairs, percent-decoded (`+` is a space). A pair that is not UTF-8
+/// once decoded is refused: `$connect` sees the query exactly as the client sent it, or not at
+/// all.
+fn query_pairs(query: &str) -> Result<Vec<(String, String)>, String> {
+    let decode = |part: &str| {
+        let spaced = part.replace('+', " ");
+        percent_encoding::percent_decode_str(&spaced)
+            .decode_utf8()
+            .map(std::borrow::Cow::into_owned)
+            .map_err(|_| format!("Bad handshake: the query parameter `{part}` is not UTF-8"))
+    };
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((decode(name)?, decode(value)?))
+        })
+        .collect()
 }
 
 /// What the handshake carried.
@@ -327,10 +386,8 @@ impl Handshake {
                 .collect(),
             Err(rejection) => return Err(rejection.into_response()),
         };
-        let query = match Query::<Vec<(String, String)>>::try_from_uri(&parts.uri) {
-            Ok(Query(query)) => query,
-            Err(rejection) => return Err(rejection.into_response()),
-        };
+        let query = query_pairs(parts.uri.query().unwrap_or_default())
+            .map_err(|text| status(StatusCode::BAD_REQUEST, text))?;
         let headers = parts
             .headers
             .iter()
@@ -381,7 +438,7 @@ async fn run(
     ws: axum::extract::ws::WebSocket,
     cx: Context,
     entry: Arc<Entry>,
-    mut outbound: mpsc::Receiver<Utf8Bytes>,
+    mut outbound: mpsc::UnboundedReceiver<Utf8Bytes>,
 ) {
     let limits = &shared.limits;
     if shared.shutting_down.load(Ordering::Acquire) {
@@ -390,11 +447,19 @@ async fn run(
     let (mut writer, mut reader) = socket::split(ws);
     let idle = sleep(limits.idle_timeout);
     let lifetime = sleep(limits.max_lifetime);
-    tokio::pin!(idle, lifetime);
+    // Armed while the connection is behind (over its outbound bounds).
+    let grace = sleep(limits.slow_reader_grace);
+    let mut behind = false;
+    tokio::pin!(idle, lifetime, grace);
     let close = loop {
         tokio::select! {
             biased;
             (code, reason) = entry.close.requested() => {
+                // What was queued before the close is delivered first, unless the client is
+                // not reading it anyway.
+                if code != SLOW_READER.0 {
+                    flush(&mut writer, &mut outbound, &entry, limits.slow_reader_grace).await;
+                }
                 writer.close(code, &reason).await;
                 break Close { code, reason };
             }
@@ -408,13 +473,28 @@ async fn run(
                 writer.close(1001, reason).await;
                 break Close { code: 1001, reason: reason.into() };
             }
+            () = entry.backlog.behind.notified(), if !behind => {
+                if entry.backlog.is_behind() {
+                    behind = true;
+                    grace.as_mut().reset(Instant::now() + limits.slow_reader_grace);
+                }
+            }
+            () = &mut grace, if behind => {
+                if entry.backlog.is_behind() {
+                    break slow_reader(&mut writer).await;
+                }
+                behind = false;
+            }
             inbound = reader.next() => match inbound {
                 Inbound::Text(text) => {
                     entry.touch();
                     idle.as_mut().reset(Instant::now() + limits.idle_timeout);
-                    let reply = handle(&shared, &channel, &cx, text).await;
-                    if let Some(frame) = reply && !writer.text(frame.into()).await {
-                        break Close { code: 1006, reason: "the connection was lost".into() };
+                    let Some(reply) = handle(&shared, &channel, &cx, text).await else {
+                        continue;
+                    };
+                    match write(&mut writer, reply.into(), &entry, limits).await {
+                        Written::Yes => {}
+                        Written::Closing(close) => break close,
                     }
                 }
                 Inbound::Control => {}
@@ -440,10 +520,16 @@ async fn run(
                 Inbound::Broken => break Close { code: 1006, reason: "the connection was lost".into() },
             },
             Some(text) = outbound.recv() => {
-                entry.touch();
-                idle.as_mut().reset(Instant::now() + limits.idle_timeout);
-                if !writer.text(text).await {
-                    break Close { code: 1006, reason: "the connection was lost".into() };
+                let len = text.len();
+                let written = write(&mut writer, text, &entry, limits).await;
+                entry.backlog.written(len);
+                match written {
+                    Written::Yes => {
+                        entry.touch();
+                        idle.as_mut().reset(Instant::now() + limits.idle_timeout);
+                        behind = behind && entry.backlog.is_behind();
+                    }
+                    Written::Closing(close) => break close,
                 }
             }
         }
@@ -452,6 +538,58 @@ async fn run(
     drop(reader);
     tracing::debug!(code = close.code, reason = %close.reason, "closed");
     disconnect(&shared, &channel, cx, close).await;
+}
+
+/// How a write ended.
+enum Written {
+    Yes,
+    /// The connection is closing: it was lost, its client stopped reading, or a close was asked
+    /// for while the write waited (the close frame is sent).
+    Closing(Close),
+}
+
+/// Writes one frame. A client that takes none of it for the grace period has stopped reading.
+async fn write(writer: &mut Writer, text: Utf8Bytes, entry: &Entry, limits: &Limits) -> Written {
+    tokio::select! {
+        biased;
+        (code, reason) = entry.close.requested() => {
+            writer.close(code, &reason).await;
+            Written::Closing(Close { code, reason })
+        }
+        sent = tokio::time::timeout(limits.slow_reader_grace, writer.text(text)) => match sent {
+            Ok(true) => Written::Yes,
+            Ok(false) => Written::Closing(Close { code: 1006, reason: "the connection was lost".into() }),
+            Err(_) => Written::Closing(slow_reader(writer).await),
+        },
+    }
+}
+
+/// Closes a connection whose client does not read what it is sent.
+async fn slow_reader(writer: &mut Writer) -> Close {
+    let (code, reason) = SLOW_READER;
+    writer.close(code, reason).await;
+    Close {
+        code,
+        reason: reason.into(),
+    }
+}
+
+/// Writes what is queued, for at most `within`.
+async fn flush(
+    writer: &mut Writer,
+    outbound: &mut mpsc::UnboundedReceiver<Utf8Bytes>,
+    entry: &Entry,
+    within: std::time::Duration,
+) {
+    let deadline = Instant::now() + within;
+    while let Ok(text) = outbound.try_recv() {
+        let len = text.len();
+        let sent = tokio::time::timeout_at(deadline, writer.text(text)).await;
+        entry.backlog.written(len);
+        if !matches!(sent, Ok(true)) {
+            return;
+        }
+    }
 }
 
 /// `$disconnect`, exactly once per accepted connection, then the slot is free.

@@ -1,6 +1,8 @@
 //! The seam around the WebSocket implementation (axum's, on tungstenite): the rest of the
 //! runtime sees only these types, so the codec can be swapped by changing this file.
 
+use std::time::Duration;
+
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -70,6 +72,9 @@ impl Reader {
 
 pub(crate) struct Writer(SplitSink<WebSocket, Message>);
 
+/// How long a close may take to write: a client that does not read does not hold its task.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
 impl Writer {
     /// Sends a text frame; `false` when the connection is gone.
     pub async fn text(&mut self, text: Utf8Bytes) -> bool {
@@ -78,7 +83,7 @@ impl Writer {
 
     /// Flushes what the codec queued (the reply to a client's close frame) and ends the sink.
     pub async fn finish(&mut self) {
-        let _ = self.0.close().await;
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, self.0.close()).await;
     }
 
     /// Sends a close frame (best effort) and flushes.
@@ -92,7 +97,10 @@ impl Writer {
             code,
             reason: Utf8Bytes::from(&reason[..end]),
         };
-        let _ = self.0.send(Message::Close(Some(frame))).await;
-        let _ = self.0.close().await;
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+            let _ = self.0.send(Message::Close(Some(frame))).await;
+            let _ = self.0.close().await;
+        })
+        .await;
     }
 }

@@ -63,6 +63,9 @@ pub(crate) struct DocumentArgs {
     /// never fetched). Repeatable.
     #[arg(long = "ref-map", value_name = "PREFIX=DIR", value_parser = parse_ref_map)]
     pub ref_map: Vec<(String, PathBuf)>,
+    /// The largest file read, in MiB (the document and every file its `$ref`s name).
+    #[arg(long = "max-file-size", value_name = "MIB", default_value_t = asyncapi_codegen::resolve::MAX_FILE_SIZE >> 20)]
+    pub max_file_mib: u64,
 }
 
 impl DocumentArgs {
@@ -84,6 +87,7 @@ impl DocumentArgs {
         LoadOptions {
             resolve: ResolveOptions {
                 ref_map: self.ref_map.clone(),
+                max_file_size: self.max_file_mib.saturating_mul(1024 * 1024),
             },
             model: ModelOptions {
                 side: match self.side {

@@ -17,7 +17,9 @@ Examples:
   asyncapi-rs validate-message spec.yaml --channel chat --direction outbound frames.ndjson
   asyncapi-rs validate-message spec.yaml --message echoReply reply.json --format json
 
-The input is one JSON value or a stream of them (newline-delimited JSON). Inbound messages of a
+The input is one JSON value (over any number of lines) or newline-delimited JSON: then each
+line is one message, judged on its own (a line that is not JSON or not UTF-8 is reported at its
+line and column, and the next lines are still checked). Inbound messages of a
 channel that routes are routed first, as the server routes them, and checked against the routed
 message only. Exit status: 0 when every message is valid, 1 otherwise.";
 
@@ -206,66 +208,78 @@ fn located<'a>(head: &'a str, rejection: &'a Rejection) -> impl Iterator<Item = 
     })
 }
 
-fn read_input(path: &std::path::Path) -> std::io::Result<String> {
+fn read_input(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     if path.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text)?;
-        Ok(text)
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes)?;
+        Ok(bytes)
     } else {
-        std::fs::read_to_string(path)
+        std::fs::read(path)
     }
 }
 
-/// The JSON values of `text` (one, or a newline-delimited stream), each with the line it starts
-/// on. Text that is not JSON is reported where it is, and reading resumes at the next line.
-fn messages(text: &str) -> Vec<(usize, Result<serde_json::Value, String>)> {
-    let mut out = Vec::new();
-    let mut offset = 0;
-    // The line `counted` is on: newlines are counted once, as reading moves on.
-    let (mut line, mut counted) = (1, 0);
-    while offset < text.len() {
-        let rest = &text[offset..];
-        let skipped = rest.len() - rest.trim_start().len();
-        if skipped == rest.len() {
-            break;
-        }
-        let start = offset + skipped;
-        line += text[counted..start].matches('\n').count();
-        counted = start;
-        let mut stream =
-            serde_json::Deserializer::from_str(&text[start..]).into_iter::<serde_json::Value>();
-        match stream.next() {
-            Some(Ok(value)) => {
-                offset = start + stream.byte_offset();
-                out.push((line, Ok(value)));
-            }
-            Some(Err(e)) => {
-                out.push((
-                    line,
-                    Err(format!(
-                        "not JSON: {} at line {}, column {}",
-                        strip_position(&e.to_string()),
-                        line + e.line() - 1,
-                        e.column()
-                    )),
-                ));
-                // Resume at the line after the error.
-                let error_line_start = text[start..]
-                    .split_inclusive('\n')
-                    .take(e.line())
-                    .map(str::len)
-                    .sum::<usize>();
-                offset = start + error_line_start.max(1);
-            }
-            None => break,
-        }
+/// The JSON values of the input, each with the line it starts on: the whole input when it is
+/// one JSON value (over any number of lines), otherwise one value per line (newline-delimited
+/// JSON), each line judged on its own: a line that is not UTF-8 or not one JSON value is
+/// reported at its line and column, and the other lines are still read.
+fn messages(bytes: &[u8]) -> Vec<(usize, Result<serde_json::Value, String>)> {
+    if let Ok(text) = std::str::from_utf8(bytes)
+        && let Ok(value) = serde_json::from_str::<serde_json::Value>(text)
+    {
+        let start = text.len() - text.trim_start().len();
+        let line = 1 + text[..start].matches('\n').count();
+        return vec![(line, Ok(value))];
     }
-    out
+    bytes
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .filter(|(_, raw)| !raw.iter().all(u8::is_ascii_whitespace))
+        .map(|(index, raw)| (index + 1, line_value(index + 1, raw)))
+        .collect()
+}
+
+/// One line of newline-delimited JSON: exactly one value.
+fn line_value(line: usize, raw: &[u8]) -> Result<serde_json::Value, String> {
+    let text = std::str::from_utf8(raw).map_err(|e| {
+        let at = e.valid_up_to();
+        format!(
+            "not UTF-8: byte 0x{:02X} at line {line}, column {}",
+            raw[at],
+            column(&String::from_utf8_lossy(&raw[..at]), at)
+        )
+    })?;
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
+    match stream.next() {
+        Some(Ok(value)) => {
+            let end = stream.byte_offset();
+            let rest = &text[end..];
+            let garbage = end + (rest.len() - rest.trim_start().len());
+            if garbage < text.len() {
+                Err(format!(
+                    "not JSON: trailing characters after the value at line {line}, column {}",
+                    column(text, garbage)
+                ))
+            } else {
+                Ok(value)
+            }
+        }
+        Some(Err(e)) => Err(format!(
+            "not JSON: {} at line {line}, column {}",
+            strip_position(&e.to_string()),
+            e.column()
+        )),
+        None => Err(format!("not JSON: nothing at line {line}")),
+    }
 }
 
 /// serde_json's message without its own " at line L column C" (we give the input's).
 fn strip_position(message: &str) -> &str {
     message.split(" at line ").next().unwrap_or(message)
+}
+
+/// The 1-based column (in characters) of byte `at` of `text`.
+fn column(text: &str, at: usize) -> usize {
+    text[..at.min(text.len())].chars().count() + 1
 }
 
 #[cfg(test)]
@@ -274,13 +288,42 @@ mod tests {
 
     #[test]
     fn one_value_or_a_stream() {
-        let one = messages("{\n  \"a\": 1\n}\n");
+        let one = messages(b"\n{\n  \"a\": 1\n}\n");
         assert_eq!(one.len(), 1);
-        assert_eq!(one[0].0, 1);
-        let stream = messages("{\"a\":1}\n\n{\"b\":2}\nnot json\n{\"c\":3}\n");
+        assert_eq!(one[0].0, 2);
+        let stream = messages(b"{\"a\":1}\n\n{\"b\":2}\nnot json\n{\"c\":3}\n");
         let lines: Vec<usize> = stream.iter().map(|(l, _)| *l).collect();
         assert_eq!(lines, [1, 3, 4, 5]);
         assert!(stream[2].1.as_ref().unwrap_err().contains("line 4"));
         assert_eq!(stream[3].1.as_ref().unwrap()["c"], 3);
+    }
+
+    /// One verdict per line: an unterminated line does not swallow the next, trailing text is
+    /// shown where it starts, and a byte that is not UTF-8 spoils only its own line.
+    #[test]
+    fn each_line_is_judged_alone() {
+        let stream = messages(b"{\"a\": 1\n{\"b\":2}\n");
+        assert_eq!(stream.len(), 2);
+        assert!(stream[0].1.as_ref().unwrap_err().contains("line 1"));
+        assert_eq!(stream[1].1.as_ref().unwrap()["b"], 2);
+
+        let garbage = messages("{\"a\":1}garbage\n{\"é\":1} x\n".as_bytes());
+        assert_eq!(garbage.len(), 2);
+        let first = garbage[0].1.as_ref().unwrap_err();
+        assert!(
+            first.contains("trailing") && first.ends_with("line 1, column 8"),
+            "{first}"
+        );
+        let second = garbage[1].1.as_ref().unwrap_err();
+        assert!(second.ends_with("line 2, column 9"), "{second}");
+
+        let bytes = messages(b"{\"a\":1}\n{\"b\":\"\xFF\"}\n{\"c\":3}\n");
+        assert_eq!(bytes.len(), 3);
+        assert!(bytes[0].1.is_ok() && bytes[2].1.is_ok());
+        let bad = bytes[1].1.as_ref().unwrap_err();
+        assert!(
+            bad.contains("not UTF-8: byte 0xFF at line 2, column 7"),
+            "{bad}"
+        );
     }
 }

@@ -296,7 +296,7 @@ impl Schema {
     }
 }
 
-const DRAFT_07: &str = "http://json-schema.org/draft-07/schema#";
+pub(crate) const DRAFT_07: &str = "http://json-schema.org/draft-07/schema#";
 
 /// The meta-schema URI of a draft named in a media type (`draft-07`, `2020-12` …).
 fn draft_uri(draft: &str) -> &'static str {

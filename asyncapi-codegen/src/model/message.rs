@@ -327,7 +327,18 @@ fn schema_from<'d>(
             schema::openapi_to_json_schema(&mut def.node);
         }
     }
-    Some(Payload::Schema(Schema { format, inlined }))
+    let schema = Schema { format, inlined };
+    let inlined = &schema.inlined;
+    if !schema::check_compiles(
+        &schema.to_json(),
+        &inlined.node,
+        &inlined.defs,
+        what,
+        &mut r.diagnostics,
+    ) {
+        return None;
+    }
+    Some(Payload::Schema(schema))
 }
 
 fn unknown_format(format: &str, message: &str, span: crate::source::Span) -> Diagnostic {

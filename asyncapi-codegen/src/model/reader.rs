@@ -1,6 +1,7 @@
 //! Reading typed objects out of the resolved tree, with located errors for every mismatch.
 
 use crate::diagnostic::{Diagnostic, ErrorKind};
+use crate::model::schema;
 pub(crate) use crate::resolve::At;
 use crate::resolve::{Documents, Inlined, Target};
 use crate::source::Span;
@@ -187,6 +188,22 @@ impl<'d> Reader<'d> {
                 None
             }
         }
+    }
+
+    /// A channel's `bindings`, inlined. The `ws` binding's `query` and `headers` are the
+    /// handshake's schemas: each must compile.
+    pub fn channel_bindings(&mut self, channel: &Obj<'d>) -> Option<serde_json::Value> {
+        let inlined = self.inline(channel.child("bindings")?)?;
+        let json = inlined.to_json();
+        for field in ["query", "headers"] {
+            let schema = json.get("ws").and_then(|ws| ws.get(field));
+            let node = inlined.node.get("ws").and_then(|ws| ws.get(field));
+            if let (Some(schema), Some(node)) = (schema, node) {
+                let what = format!("`bindings/ws/{field}` schema of {}", channel.what);
+                schema::check_compiles(schema, node, &inlined.defs, &what, &mut self.diagnostics);
+            }
+        }
+        Some(json)
     }
 
     /// Inlines a value and drops positions.

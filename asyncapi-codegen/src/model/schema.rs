@@ -1,9 +1,77 @@
 //! Payload schemas: which formats are read, OpenAPI 3.0 → JSON Schema, and well-formedness.
 
 use crate::diagnostic::{Diagnostic, ErrorKind};
+use crate::model::api::DRAFT_07;
 use crate::model::api::SchemaFormat;
+use crate::pointer::Pointer;
+use crate::resolve::Definition;
 use crate::source::Span;
 use crate::tree::{Key, Node, Value};
+
+/// Compiles `json` (the schema `node`, with the definitions of its cut cycles, as the
+/// validators read it) the way the contract checker and ws-runtime will, and reports why it
+/// does not compile at the keyword: a schema that does not compile would refuse every message
+/// later. `false` when it does not compile.
+pub(crate) fn check_compiles(
+    json: &serde_json::Value,
+    node: &Node,
+    defs: &[Definition],
+    what: &str,
+    out: &mut Vec<Diagnostic>,
+) -> bool {
+    let Err(first) = jsonschema::validator_for(json) else {
+        return true;
+    };
+    let mut reasons = vec![(first.instance_path().to_string(), first.to_string())];
+    // The compiler stops at the first reason; the meta-schema names every other one.
+    if json.get("$schema").and_then(serde_json::Value::as_str) == Some(DRAFT_07) {
+        for error in jsonschema::draft7::meta::validator().iter_errors(json) {
+            let reason = (error.instance_path().to_string(), error.to_string());
+            if !reasons.contains(&reason) {
+                reasons.push(reason);
+            }
+        }
+    }
+    for (path, message) in reasons {
+        let pointer = Pointer::parse(&path).unwrap_or_default();
+        let (span, shown) = locate(node, defs, &pointer);
+        let what = if shown.is_empty() {
+            what.to_owned()
+        } else {
+            format!("`{}` in the {what}", shown.join("/"))
+        };
+        out.push(Diagnostic::error(
+            ErrorKind::InvalidValue {
+                what,
+                message: format!("{message}; the schema cannot be compiled"),
+            },
+            span,
+        ));
+    }
+    false
+}
+
+/// The node at `pointer` in a schema (`/$defs/NAME/…` reaches a cut cycle's definition), or
+/// the deepest node on the way; and the tokens that reached it.
+fn locate<'a>(root: &Node, defs: &[Definition], pointer: &'a Pointer) -> (Span, &'a [String]) {
+    let tokens = pointer.tokens();
+    let (mut node, start) = match tokens {
+        [first, name, ..] if first == "$defs" && root.get("$defs").is_none() => {
+            match defs.iter().find(|d| &d.name == name) {
+                Some(def) => (&def.node, 2),
+                None => (root, 0),
+            }
+        }
+        _ => (root, 0),
+    };
+    for (i, token) in tokens.iter().enumerate().skip(start) {
+        match node.child(token) {
+            Some(next) => node = next,
+            None => return (node.span, &tokens[..i]),
+        }
+    }
+    (node.span, tokens)
+}
 
 /// What a `schemaFormat` media type means to us.
 pub(crate) enum Format {

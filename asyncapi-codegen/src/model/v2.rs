@@ -218,7 +218,7 @@ fn read_channel<'d>(
         summary: None,
         description: r.string(&obj, "description"),
         parameters,
-        bindings: obj.child("bindings").and_then(|b| r.json(b)),
+        bindings: r.channel_bindings(&obj),
         route_selection: route_selection(r, &obj),
         messages: Vec::new(),
         operations: Vec::new(),

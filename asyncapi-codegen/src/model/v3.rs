@@ -282,7 +282,7 @@ fn read_channel<'d>(
         summary: r.string(&obj, "summary"),
         description: r.string(&obj, "description"),
         parameters,
-        bindings: obj.child("bindings").and_then(|b| r.json(b)),
+        bindings: r.channel_bindings(&obj),
         route_selection: route_selection(r, &obj),
         messages,
         operations: Vec::new(),
