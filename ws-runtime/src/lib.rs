@@ -26,7 +26,8 @@
 //! | a frame over 32 KiB or a message over 128 KiB | close 1009 |
 //! | a binary frame | close 1003 |
 //! | idle 10 minutes, or connected 2 hours | close 1001 |
-//! | the client reads too slowly (its queue of 64 frames is full) | close 1008 |
+//! | the client stops reading (over 1,024 frames or 1 MiB queued for 5 s) | close 1008 |
+//! | no complete HTTP request within 10 s of the TCP accept | the socket is dropped |
 //! | more than 10,000 connections | HTTP 429 |
 
 #![forbid(unsafe_code)]

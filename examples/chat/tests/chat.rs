@@ -138,3 +138,72 @@ async fn a_missing_or_empty_name_is_refused_with_400_and_the_page_is_served() {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains("<title>asyncapi-rs chat</title>"));
 }
+
+#[tokio::test]
+async fn names_that_are_only_white_space_are_refused_as_the_document_says() {
+    let server = start();
+    // A space, a tab, a no-break space and an ideographic space: the query schema's `\S`.
+    for name in ["%20", "%09", "%C2%A0", "%E3%80%80", "%20%09"] {
+        let url = format!("ws://{}/?name={name}", server.address);
+        match tokio_tungstenite::connect_async(url.as_str()).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status(), 400, "{url}");
+            }
+            other => panic!("{url}: {other:?}"),
+        }
+    }
+    // `setName` follows the same rule: the runtime answers before the handler runs.
+    let mut ada = join(&server, "Ada").await;
+    let mut bob = join(&server, "Bob").await;
+    recv(&mut ada).await; // Bob joined
+    send(&mut bob, json!({"action": "setName", "name": "\u{3000}"})).await;
+    assert_eq!(recv(&mut bob).await["message"], "Bad request body");
+    quiet(&mut ada).await;
+    send(&mut bob, json!({"action": "setName", "name": " Bo "})).await;
+    assert_eq!(recv(&mut ada).await, json!({"type": "left", "name": "Bob"}));
+    assert_eq!(
+        recv(&mut ada).await,
+        json!({"type": "joined", "name": " Bo "})
+    );
+}
+
+/// 1,000 clients connect at once, each reading as it goes: the `joined` broadcasts of the ones
+/// after it must not get any of them closed. Each reads until a last client's `joined`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_clients_joining_at_once_are_all_kept() {
+    const CLIENTS: usize = 1_000;
+    let server = std::sync::Arc::new(start());
+    let connected = std::sync::Arc::new(tokio::sync::Barrier::new(CLIENTS + 1));
+    let mut tasks = Vec::with_capacity(CLIENTS);
+    for i in 0..CLIENTS {
+        let (server, connected) = (server.clone(), connected.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut client = join(&server, &format!("c{i}")).await;
+            let reading = async {
+                let mut frames = 0usize;
+                loop {
+                    let frame = recv(&mut client).await;
+                    if frame == json!({"type": "joined", "name": "last"}) {
+                        return frames;
+                    }
+                    assert_eq!(frame["type"], "joined", "{frame}");
+                    frames += 1;
+                }
+            };
+            let (frames, _) = tokio::join!(reading, connected.wait());
+            assert!(frames < CLIENTS);
+        }));
+    }
+    tokio::time::timeout(Duration::from_secs(120), async {
+        connected.wait().await;
+        let _last = join(&server, "last").await;
+        for task in tasks {
+            // Each read up to the last `joined` (how many before it depends on which `$connect`s
+            // ran at the same time: a connection is in the room once its `$connect` is done).
+            task.await
+                .expect("every client read to the end, none was closed");
+        }
+    })
+    .await
+    .expect("the thousand clients were served within 120 s");
+}

@@ -52,14 +52,15 @@ fn broadcast_except(
 }
 
 impl ChatHandler for Chat {
-    /// A missing or empty `name` is refused with 400 (the binding's schema says so too, and the
-    /// runtime checks it first; this is the handler's own guard).
+    /// A `name` that is missing or only white space is refused with 400. The binding's schema
+    /// says so (`pattern: \S`) and the runtime checks it first; this is the handler's own
+    /// guard, by the same rule. The name is kept as it was sent, as `setName` keeps it.
     async fn connect(&self, request: &ConnectRequest) -> Result<Accept, Reject> {
-        let name = request.query_param("name").map(str::trim).unwrap_or("");
-        if name.is_empty() {
+        let name = request.query_param("name").unwrap_or("");
+        if name.trim().is_empty() {
             return Err(Reject::new(
                 axum::http::StatusCode::BAD_REQUEST,
-                "a non-empty `name` query parameter is required",
+                "a `name` query parameter with a character that is not white space is required",
             ));
         }
         let joined = ChatOutbound::Joined(Joined(presence(PresenceType::Joined, name.to_owned())));

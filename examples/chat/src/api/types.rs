@@ -123,6 +123,7 @@ pub enum EchoReplyType {
 pub struct SetName {
     #[serde(default)]
     pub action: SetNameAction,
+    /// The new name (at least one character that is not white space).
     pub name: ::std::string::String,
 }
 
