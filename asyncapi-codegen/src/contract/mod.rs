@@ -23,7 +23,7 @@
 //! else { panic!() };
 //! let violation = &rejection.candidates[0].violations[0];
 //! assert_eq!((violation.instance_path.as_str(), violation.keyword.as_str()), ("/text", "type"));
-//! assert!(violation.location.as_ref().unwrap().to_string().ends_with("asyncapi.yaml:117:13"));
+//! assert!(violation.location.as_ref().unwrap().to_string().ends_with("asyncapi.yaml:118:13"));
 //! ```
 
 mod examples;
