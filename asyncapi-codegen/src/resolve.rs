@@ -253,10 +253,15 @@ impl Documents {
                     // A broken reference further on: reported where it is written.
                     break Reach::Broken;
                 };
-                let Some(next) = graph.node(landing).get("$ref") else {
+                // A `$ref` key that is not a reference (in an example, say) is part of a value.
+                let next = graph
+                    .node(landing)
+                    .get("$ref")
+                    .map(|next| (landing.file, next.span))
+                    .filter(|next| self.targets.contains_key(next));
+                let Some(next) = next else {
                     break Reach::Value(landing.clone());
                 };
-                let next = (landing.file, next.span);
                 if !on_chain.insert(next) {
                     break Reach::Cycle;
                 }

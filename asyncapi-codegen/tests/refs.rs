@@ -205,3 +205,30 @@ fn names_that_are_json_schema_data_keywords_still_resolve() {
     // Data stays data.
     assert_eq!(schema["default"]["$ref"], "not-a-reference");
 }
+
+#[test]
+fn a_reference_to_data_that_holds_a_ref_key_reaches_that_data() {
+    // `s` points at an example's payload, whose `$ref` key is data, not a reference: the chain
+    // ends there, at a value.
+    let text = format!(
+        "{HEAD}channels:\n  c:\n    messages:\n      m:\n        examples:\n          - payload: {{$ref: '#/not/a/reference'}}\ncomponents:\n  schemas:\n    s:\n      $ref: '#/channels/c/messages/m/examples/0/payload'\n"
+    );
+    let path = Path::new(FIXTURES).join("inline.yaml");
+    let docs = asyncapi_codegen::Documents::from_text(&path, text, ResolveOptions::default())
+        .unwrap_or_else(|report| panic!("{}", report.render(false)));
+    let root = docs.root();
+    let s = ["components", "schemas", "s"]
+        .iter()
+        .try_fold(root.node, |node, key| node.get(key))
+        .unwrap();
+    let value = docs
+        .deref(asyncapi_codegen::resolve::At {
+            file: root.file,
+            node: s,
+        })
+        .unwrap_or_else(|d| panic!("{}", d.kind));
+    assert_eq!(
+        value.node.get("$ref").and_then(|r| r.as_str()),
+        Some("#/not/a/reference")
+    );
+}
