@@ -254,8 +254,7 @@ impl Documents {
                     break Reach::Broken;
                 };
                 // A `$ref` key that is not a reference (in an example, say) is part of a value.
-                let next = graph
-                    .node(landing)
+                let next = direct(&self.trees, landing)
                     .get("$ref")
                     .map(|next| (landing.file, next.span))
                     .filter(|next| self.targets.contains_key(next));
@@ -441,11 +440,12 @@ impl Documents {
         let Some(reference) = at.node.get("$ref") else {
             return Ok(at);
         };
-        if self.ref_of(at).is_none() {
-            // In a data position (an example), or not a reference at all: a value.
+        let key = (at.file, reference.span);
+        if !self.targets.contains_key(&key) {
+            // In a data position (an example): a value.
             return Ok(at);
         }
-        match self.values.get(&(at.file, reference.span)) {
+        match self.values.get(&key) {
             Some(value) => Ok(self.direct(value)),
             None => Err(Diagnostic::error(
                 ErrorKind::RefCycle {
@@ -471,11 +471,7 @@ impl Documents {
     fn direct(&self, target: &Target) -> At<'_> {
         At {
             file: target.file,
-            node: Graph {
-                trees: &self.trees,
-                targets: &self.targets,
-            }
-            .node(target),
+            node: direct(&self.trees, target),
         }
     }
 
@@ -599,7 +595,8 @@ impl<'d, 'c> Inliner<'d, 'c> {
         {
             return self.reference(at, target.clone());
         }
-        if matches!(at.node.value, Value::Array(_) | Value::Object(_)) {
+        let nests = matches!(at.node.value, Value::Array(_) | Value::Object(_));
+        if nests {
             if self.depth >= MAX_INLINED_DEPTH {
                 return Err(Diagnostic::error(
                     ErrorKind::Semantic {
@@ -613,9 +610,7 @@ impl<'d, 'c> Inliner<'d, 'c> {
             self.depth += 1;
         }
         let node = self.expand(at, keys);
-        if matches!(at.node.value, Value::Array(_) | Value::Object(_)) {
-            self.depth -= 1;
-        }
+        self.depth -= usize::from(nests);
         node
     }
 
@@ -661,39 +656,35 @@ impl<'d, 'c> Inliner<'d, 'c> {
     /// The value a reference object stands for. A chain of references (`a` → `b` → … → a
     /// value) is followed in a loop, each step checked for cycles like the first.
     fn reference(&mut self, at: At<'_>, target: Target) -> Result<Node, Diagnostic> {
-        // The reference objects on the way, each with its target.
+        // The reference objects on the way, each with its target; each target followed is on
+        // the stack until the value is made.
         let mut hops: Vec<(At<'_>, Target)> = vec![(at, target)];
+        let base = self.stack.len();
         let (body, annotated) = loop {
             let (hop, target) = &hops[hops.len() - 1];
             let ref_span = hop.node.get("$ref").map_or(hop.node.span, |n| n.span);
             if let Some(index) = self.cut.iter().position(|t| t == target) {
                 break (
-                    cut_ref(&self.names[index], ref_span, hop.node.span),
+                    Ok(cut_ref(&self.names[index], ref_span, hop.node.span)),
                     hops.len() - 1,
                 );
             }
             if self.stack.contains(target) {
                 // Not cut yet: this expansion is thrown away and redone with it cut.
                 self.found.push(target.clone());
-                break (cut_ref("", ref_span, hop.node.span), hops.len() - 1);
+                break (Ok(cut_ref("", ref_span, hop.node.span)), hops.len() - 1);
             }
             self.stack.push(target.clone());
             let landed = self.docs.node_at(target);
             match self.docs.ref_of(landed) {
                 Some(next) => hops.push((landed, next.clone())),
-                None => {
-                    let body = self.node(landed, Keys::Fields);
-                    self.stack.truncate(self.stack.len() - hops.len());
-                    break (body?, hops.len());
-                }
+                None => break (self.node(landed, Keys::Fields), hops.len()),
             }
         };
-        if annotated < hops.len() {
-            self.stack.truncate(self.stack.len() - annotated);
-        }
+        self.stack.truncate(base);
         // Annotations written beside a `$ref` (a description, say) are kept over its target's,
         // the outermost last.
-        let mut body = body;
+        let mut body = body?;
         for (hop, _) in hops[..annotated].iter().rev() {
             if let (Value::Object(body_map), Some(siblings)) =
                 (&mut body.value, hop.node.as_object())
@@ -813,20 +804,18 @@ struct Graph<'a> {
     targets: &'a HashMap<(FileId, Span), Target>,
 }
 
-impl<'a> Graph<'a> {
-    /// The node at a pointer that passes through no reference (the file's root if it stops).
-    fn node(&self, target: &Target) -> &'a Node {
-        let root = &self.trees[target.file.0 as usize];
-        let mut node = root;
-        for token in target.pointer.tokens() {
-            match node.child(token) {
-                Some(next) => node = next,
-                None => return root,
-            }
-        }
-        node
-    }
+/// The node at a pointer that passes through no reference (the file's root if it stops).
+fn direct<'a>(trees: &'a [Node], target: &Target) -> &'a Node {
+    let root = &trees[target.file.0 as usize];
+    target
+        .pointer
+        .tokens()
+        .iter()
+        .try_fold(root, |node, token| node.child(token))
+        .unwrap_or(root)
+}
 
+impl<'a> Graph<'a> {
     /// Where `target` lands, as a pointer that passes through no reference; memoized, so each
     /// target is walked once. A step that lands on a reference object and does not find the
     /// next token there continues in the value that reference reaches, as the AsyncAPI tools
@@ -892,7 +881,7 @@ impl<'a> Graph<'a> {
                     Err(stop) => return Err(stop),
                 };
                 file = landed.file;
-                node = self.node(&landed);
+                node = direct(self.trees, &landed);
                 path = landed.pointer.0;
             }
         }
