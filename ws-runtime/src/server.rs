@@ -460,19 +460,12 @@ async fn run(
                 if code != SLOW_READER.0 {
                     flush(&mut writer, &mut outbound, &entry, limits.slow_reader_grace).await;
                 }
-                writer.close(code, &reason).await;
-                break Close { code, reason };
+                break closing(&mut writer, code, &reason).await;
             }
             () = &mut lifetime => {
-                let reason = "the connection reached its maximum lifetime";
-                writer.close(1001, reason).await;
-                break Close { code: 1001, reason: reason.into() };
+                break closing(&mut writer, 1001, "the connection reached its maximum lifetime").await;
             }
-            () = &mut idle => {
-                let reason = "the connection was idle too long";
-                writer.close(1001, reason).await;
-                break Close { code: 1001, reason: reason.into() };
-            }
+            () = &mut idle => break closing(&mut writer, 1001, "the connection was idle too long").await,
             () = entry.backlog.behind.notified(), if !behind => {
                 if entry.backlog.is_behind() {
                     behind = true;
@@ -481,7 +474,7 @@ async fn run(
             }
             () = &mut grace, if behind => {
                 if entry.backlog.is_behind() {
-                    break slow_reader(&mut writer).await;
+                    break closing(&mut writer, SLOW_READER.0, SLOW_READER.1).await;
                 }
                 behind = false;
             }
@@ -492,45 +485,39 @@ async fn run(
                     let Some(reply) = handle(&shared, &channel, &cx, text).await else {
                         continue;
                     };
-                    match write(&mut writer, reply.into(), &entry, limits).await {
-                        Written::Yes => {}
-                        Written::Closing(close) => break close,
+                    if let Err(close) = write(&mut writer, reply.into(), &entry, limits).await {
+                        break close;
                     }
                 }
                 Inbound::Control => {}
                 Inbound::Binary => {
                     let reason = "binary frames are not accepted: this API speaks JSON text";
-                    writer.close(1003, reason).await;
-                    break Close { code: 1003, reason: reason.into() };
+                    break closing(&mut writer, 1003, reason).await;
                 }
                 Inbound::TooBig => {
                     let reason = "the message is larger than the server accepts";
-                    writer.close(1009, reason).await;
-                    break Close { code: 1009, reason: reason.into() };
+                    break closing(&mut writer, 1009, reason).await;
                 }
                 Inbound::Invalid(code) => {
                     let reason = if code == 1007 { "the text is not UTF-8" } else { "WebSocket protocol error" };
-                    writer.close(code, reason).await;
-                    break Close { code, reason: reason.into() };
+                    break closing(&mut writer, code, reason).await;
                 }
                 Inbound::Close(code, reason) => {
                     writer.finish().await;
                     break Close { code, reason };
                 }
-                Inbound::Broken => break Close { code: 1006, reason: "the connection was lost".into() },
+                Inbound::Broken => break lost(),
             },
             Some(text) = outbound.recv() => {
                 let len = text.len();
                 let written = write(&mut writer, text, &entry, limits).await;
                 entry.backlog.written(len);
-                match written {
-                    Written::Yes => {
-                        entry.touch();
-                        idle.as_mut().reset(Instant::now() + limits.idle_timeout);
-                        behind = behind && entry.backlog.is_behind();
-                    }
-                    Written::Closing(close) => break close,
+                if let Err(close) = written {
+                    break close;
                 }
+                entry.touch();
+                idle.as_mut().reset(Instant::now() + limits.idle_timeout);
+                behind = behind && entry.backlog.is_behind();
             }
         }
     };
@@ -540,33 +527,36 @@ async fn run(
     disconnect(&shared, &channel, cx, close).await;
 }
 
-/// How a write ended.
-enum Written {
-    Yes,
-    /// The connection is closing: it was lost, its client stopped reading, or a close was asked
-    /// for while the write waited (the close frame is sent).
-    Closing(Close),
-}
-
-/// Writes one frame. A client that takes none of it for the grace period has stopped reading.
-async fn write(writer: &mut Writer, text: Utf8Bytes, entry: &Entry, limits: &Limits) -> Written {
+/// Writes one frame; `Err` with what closed the connection when it is lost, when its client
+/// takes none of the frame for the grace period (it has stopped reading), or when a close is
+/// asked for while the write waits (the close frame is sent).
+async fn write(
+    writer: &mut Writer,
+    text: Utf8Bytes,
+    entry: &Entry,
+    limits: &Limits,
+) -> Result<(), Close> {
     tokio::select! {
         biased;
-        (code, reason) = entry.close.requested() => {
-            writer.close(code, &reason).await;
-            Written::Closing(Close { code, reason })
-        }
+        (code, reason) = entry.close.requested() => Err(closing(writer, code, &reason).await),
         sent = tokio::time::timeout(limits.slow_reader_grace, writer.text(text)) => match sent {
-            Ok(true) => Written::Yes,
-            Ok(false) => Written::Closing(Close { code: 1006, reason: "the connection was lost".into() }),
-            Err(_) => Written::Closing(slow_reader(writer).await),
+            Ok(true) => Ok(()),
+            Ok(false) => Err(lost()),
+            Err(_) => Err(closing(writer, SLOW_READER.0, SLOW_READER.1).await),
         },
     }
 }
 
-/// Closes a connection whose client does not read what it is sent.
-async fn slow_reader(writer: &mut Writer) -> Close {
-    let (code, reason) = SLOW_READER;
+/// A connection that broke without a close handshake.
+fn lost() -> Close {
+    Close {
+        code: 1006,
+        reason: "the connection was lost".into(),
+    }
+}
+
+/// Sends a close frame (bounded in time) and says what closed the connection.
+async fn closing(writer: &mut Writer, code: u16, reason: &str) -> Close {
     writer.close(code, reason).await;
     Close {
         code,
