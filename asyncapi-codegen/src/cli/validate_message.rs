@@ -242,10 +242,11 @@ fn messages(bytes: &[u8]) -> Vec<(usize, Result<serde_json::Value, String>)> {
 fn line_value(line: usize, raw: &[u8]) -> Result<serde_json::Value, String> {
     let text = std::str::from_utf8(raw).map_err(|e| {
         let at = e.valid_up_to();
+        let valid = std::str::from_utf8(&raw[..at]).unwrap_or_default();
         format!(
             "not UTF-8: byte 0x{:02X} at line {line}, column {}",
             raw[at],
-            column(&String::from_utf8_lossy(&raw[..at]), at)
+            column(valid, at)
         )
     })?;
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
