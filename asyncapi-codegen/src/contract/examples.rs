@@ -1,6 +1,6 @@
 //! Examples that break their own message's schemas: warnings for `validate` and `generate`.
 
-use super::{compile, violations};
+use super::violations;
 use crate::diagnostic::{Diagnostic, ErrorKind};
 use crate::model::{Api, Payload};
 
@@ -18,21 +18,7 @@ pub fn example_warnings(api: &Api) -> Vec<Diagnostic> {
             let Some(Payload::Schema(schema)) = schema else {
                 continue;
             };
-            let validator = match compile(&schema.to_json()) {
-                Ok(validator) => validator,
-                Err(reason) => {
-                    out.push(Diagnostic::warning(
-                        ErrorKind::Semantic {
-                            what: format!(
-                                "the {part} schema of message `{}` does not compile: {reason}",
-                                message.key
-                            ),
-                        },
-                        schema.span(),
-                    ));
-                    continue;
-                }
-            };
+            let validator = schema.validator();
             for (i, example) in message.examples.iter().enumerate() {
                 let instance = if part == "payload" {
                     &example.payload
@@ -40,7 +26,7 @@ pub fn example_warnings(api: &Api) -> Vec<Diagnostic> {
                     &example.headers
                 };
                 let Some(instance) = instance else { continue };
-                if let Some(errors) = violations(&validator, instance) {
+                if let Some(errors) = violations(validator, instance) {
                     out.push(Diagnostic::warning(
                         ErrorKind::InvalidExample {
                             message: message.key.clone(),

@@ -45,14 +45,6 @@ use crate::pointer::Pointer;
 use crate::selection::{evaluate, grammar};
 use crate::source::{Location, Sources, Span};
 
-/// Compiles a schema (its `$schema` picks the draft).
-///
-/// # Errors
-/// The compiler's message when the schema is not a valid JSON Schema.
-pub fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
-    jsonschema::validator_for(schema).map_err(|e| e.to_string())
-}
-
 /// Each violation as `"/pointer: message"`, joined.
 pub fn violations(validator: &jsonschema::Validator, instance: &Value) -> Option<String> {
     let errors: Vec<String> = validator
@@ -86,12 +78,8 @@ pub(crate) struct Checked {
 
 #[derive(Debug)]
 enum PayloadCheck {
-    Schema {
-        schema: Box<Schema>,
-        validator: Box<jsonschema::Validator>,
-    },
-    /// The schema does not compile: nothing can be checked against it.
-    Broken(String),
+    /// The payload schema (compiled when the document loaded).
+    Schema(Box<Schema>),
     /// No payload schema, or one in a format asyncapi-rs does not read: anything goes.
     Anything,
 }
@@ -505,15 +493,8 @@ impl Contract {
     fn violations(&self, message: &Checked, json: &Value) -> Vec<Violation> {
         match &message.check {
             PayloadCheck::Anything => Vec::new(),
-            PayloadCheck::Broken(reason) => vec![Violation {
-                instance_path: String::new(),
-                keyword: String::new(),
-                schema_path: String::new(),
-                location: None,
-                error: format!("the payload schema does not compile: {reason}"),
-                span: None,
-            }],
-            PayloadCheck::Schema { schema, validator } => validator
+            PayloadCheck::Schema(schema) => schema
+                .validator()
                 .iter_errors(json)
                 .map(|error| {
                     let schema_path = error.schema_path().to_string();
@@ -547,13 +528,7 @@ impl Checked {
 
 fn checked(message: &crate::model::Message) -> Checked {
     let check = match &message.payload {
-        Some(Payload::Schema(schema)) => match compile(&schema.to_json()) {
-            Ok(validator) => PayloadCheck::Schema {
-                schema: Box::new(schema.clone()),
-                validator: Box::new(validator),
-            },
-            Err(reason) => PayloadCheck::Broken(reason),
-        },
+        Some(Payload::Schema(schema)) => PayloadCheck::Schema(Box::new(schema.clone())),
         Some(Payload::Unsupported { .. }) | None => PayloadCheck::Anything,
     };
     let examples = message

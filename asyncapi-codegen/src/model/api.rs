@@ -1,5 +1,7 @@
 //! The API model: one shape for every AsyncAPI version, seen from the application we build.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::resolve::{Definition, Inlined};
@@ -251,10 +253,12 @@ pub enum SchemaFormat {
 }
 
 /// A fully resolved JSON Schema. Cycles are cut into `$defs`, so a recursive type is named once.
+/// It compiled when the document loaded; the validator is kept for every later check.
 #[derive(Debug, Clone)]
 pub struct Schema {
     pub format: SchemaFormat,
     pub inlined: Inlined,
+    pub(crate) validator: Arc<jsonschema::Validator>,
 }
 
 impl Serialize for Schema {
@@ -272,17 +276,28 @@ impl Schema {
     /// draft (draft-07 for AsyncAPI and OpenAPI schemas) unless it names one itself, so any
     /// validator reads it with the right rules.
     pub fn to_json(&self) -> serde_json::Value {
-        let mut json = self.inlined.to_json();
+        Schema::json_of(&self.format, &self.inlined)
+    }
+
+    /// [`Schema::to_json`] of a schema still being read.
+    pub(crate) fn json_of(format: &SchemaFormat, inlined: &Inlined) -> serde_json::Value {
+        let mut json = inlined.to_json();
         if let serde_json::Value::Object(map) = &mut json
             && !map.contains_key("$schema")
         {
-            let draft = match &self.format {
+            let draft = match format {
                 SchemaFormat::JsonSchema { draft: Some(draft) } => draft_uri(draft),
                 _ => DRAFT_07,
             };
             map.insert("$schema".into(), serde_json::Value::String(draft.into()));
         }
         json
+    }
+
+    /// The schema compiled (from [`Schema::to_json`]), as the contract checker and ws-runtime
+    /// validate with it.
+    pub fn validator(&self) -> &jsonschema::Validator {
+        &self.validator
     }
 
     /// The definitions that cycles point into.

@@ -1,5 +1,7 @@
 //! Messages and their traits, payloads, headers and examples: the part 2.x and 3.x share.
 
+use std::sync::Arc;
+
 use crate::diagnostic::{Diagnostic, ErrorKind};
 use crate::model::api::{
     CorrelationId, Example, Message, Payload, Schema, SchemaFormat, SpecVersion,
@@ -327,18 +329,19 @@ fn schema_from<'d>(
             schema::openapi_to_json_schema(&mut def.node);
         }
     }
-    let schema = Schema { format, inlined };
-    let inlined = &schema.inlined;
-    if !schema::check_compiles(
-        &schema.to_json(),
+    let json = Schema::json_of(&format, &inlined);
+    let validator = schema::compile(
+        &json,
         &inlined.node,
         &inlined.defs,
         what,
         &mut r.diagnostics,
-    ) {
-        return None;
-    }
-    Some(Payload::Schema(schema))
+    )?;
+    Some(Payload::Schema(Schema {
+        format,
+        inlined,
+        validator: Arc::new(validator),
+    }))
 }
 
 fn unknown_format(format: &str, message: &str, span: crate::source::Span) -> Diagnostic {

@@ -200,7 +200,7 @@ impl<'d> Reader<'d> {
             let node = inlined.node.get("ws").and_then(|ws| ws.get(field));
             if let (Some(schema), Some(node)) = (schema, node) {
                 let what = format!("`bindings/ws/{field}` schema of {}", channel.what);
-                schema::check_compiles(schema, node, &inlined.defs, &what, &mut self.diagnostics);
+                schema::compile(schema, node, &inlined.defs, &what, &mut self.diagnostics);
             }
         }
         Some(json)

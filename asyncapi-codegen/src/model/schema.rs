@@ -9,18 +9,18 @@ use crate::source::Span;
 use crate::tree::{Key, Node, Value};
 
 /// Compiles `json` (the schema `node`, with the definitions of its cut cycles, as the
-/// validators read it) the way the contract checker and ws-runtime will, and reports why it
-/// does not compile at the keyword: a schema that does not compile would refuse every message
-/// later. `false` when it does not compile.
-pub(crate) fn check_compiles(
+/// validators read it) the way ws-runtime will, or reports why it does not compile at the
+/// keyword: a schema that does not compile would refuse every message later.
+pub(crate) fn compile(
     json: &serde_json::Value,
     node: &Node,
     defs: &[Definition],
     what: &str,
     out: &mut Vec<Diagnostic>,
-) -> bool {
-    let Err(first) = jsonschema::validator_for(json) else {
-        return true;
+) -> Option<jsonschema::Validator> {
+    let first = match jsonschema::validator_for(json) {
+        Ok(validator) => return Some(validator),
+        Err(first) => first,
     };
     let mut reasons = vec![(first.instance_path().to_string(), first.to_string())];
     // The compiler stops at the first reason; the meta-schema names every other one.
@@ -48,7 +48,7 @@ pub(crate) fn check_compiles(
             span,
         ));
     }
-    false
+    None
 }
 
 /// The node at `pointer` in a schema (`/$defs/NAME/…` reaches a cut cycle's definition), or
