@@ -3,7 +3,7 @@
 //! and never finish a request (slow loris) cannot hold the server's sockets or keep real clients
 //! out.
 
-use std::collections::VecDeque;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -27,7 +27,7 @@ pub(crate) async fn serve(
 ) {
     let handshakes = Arc::new(Handshakes {
         bound: limits.max_pending_handshakes.max(1),
-        pending: Mutex::new(VecDeque::new()),
+        pending: Mutex::default(),
     });
     loop {
         let accepted = tokio::select! {
@@ -107,15 +107,22 @@ async fn connection(
     let _ = conn.await;
 }
 
-/// The sockets in their handshake, oldest first.
+/// The sockets in their handshake, by arrival: the first is the oldest.
 struct Handshakes {
     bound: usize,
-    pending: Mutex<VecDeque<Arc<Slot>>>,
+    pending: Mutex<Pending>,
+}
+
+#[derive(Default)]
+struct Pending {
+    next: u64,
+    slots: BTreeMap<u64, Arc<Slot>>,
 }
 
 /// One socket's place among the handshakes.
-#[derive(Default)]
 struct Slot {
+    /// Its key in `Pending::slots`.
+    id: u64,
     finished: AtomicBool,
     /// Told when the slot is given to a newer socket.
     evicted: Notify,
@@ -130,17 +137,20 @@ struct Ticket {
 impl Handshakes {
     /// Takes a place, dropping the oldest socket still in its handshake when all are taken.
     fn enter(self: &Arc<Self>) -> Ticket {
-        let slot = Arc::new(Slot {
-            handshakes: Arc::downgrade(self),
-            ..Slot::default()
-        });
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        if pending.len() >= self.bound
-            && let Some(oldest) = pending.pop_front()
+        if pending.slots.len() >= self.bound
+            && let Some((_, oldest)) = pending.slots.pop_first()
         {
             oldest.evicted.notify_one();
         }
-        pending.push_back(Arc::clone(&slot));
+        let slot = Arc::new(Slot {
+            id: pending.next,
+            finished: AtomicBool::new(false),
+            evicted: Notify::new(),
+            handshakes: Arc::downgrade(self),
+        });
+        pending.next += 1;
+        pending.slots.insert(slot.id, Arc::clone(&slot));
         Ticket { slot }
     }
 }
@@ -160,7 +170,8 @@ impl Slot {
                 .pending
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .retain(|other| !Arc::ptr_eq(other, self));
+                .slots
+                .remove(&self.id);
         }
     }
 }
