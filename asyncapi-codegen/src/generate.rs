@@ -30,6 +30,8 @@ struct CargoToml<'a> {
     name: &'a str,
     runtime: String,
     title: &'a str,
+    /// Whether the crate has a `main` that serves the API (it needs tokio).
+    serves: bool,
 }
 
 #[derive(Template)]
@@ -43,17 +45,25 @@ struct Readme<'a> {
 }
 
 /// A complete crate: `Cargo.toml` (no `[workspace]`, so it can join the user's), `README.md`,
-/// `src/lib.rs`, `src/main.rs`, and the module tree under `src/api/`.
+/// `src/lib.rs`, `src/main.rs` (when the document has channels to serve), and the module tree
+/// under `src/api/`.
 pub fn crate_files(api: &Api, name: &str, runtime: &Runtime) -> Vec<File> {
     let plan = plan::plan(api);
+    // Generated code gives every schema, so the runtime's schemars (code-first) stays out.
     let runtime_dep = match runtime {
-        Runtime::Version(version) => format!("\"{version}\""),
-        Runtime::Path(path) => format!("{{ path = {:?} }}", path.display().to_string()),
+        Runtime::Version(version) => {
+            format!("{{ version = \"{version}\", default-features = false }}")
+        }
+        Runtime::Path(path) => format!(
+            "{{ path = {:?}, default-features = false }}",
+            path.display().to_string()
+        ),
     };
     let cargo = CargoToml {
         name,
         runtime: runtime_dep,
         title: &plan.title,
+        serves: !plan.channels.is_empty(),
     }
     .render()
     .unwrap_or_default();
@@ -76,8 +86,6 @@ pub fn crate_files(api: &Api, name: &str, runtime: &Runtime) -> Vec<File> {
     }
     .render()
     .unwrap_or_default();
-    let lib = emit::crate_lib();
-    let main = emit::crate_main(&plan, &name.replace('-', "_"));
     let mut files = vec![
         File {
             path: "Cargo.toml".into(),
@@ -91,15 +99,18 @@ pub fn crate_files(api: &Api, name: &str, runtime: &Runtime) -> Vec<File> {
         },
         File {
             path: "src/lib.rs".into(),
-            contents: lib,
-            kind: FileKind::Scaffold,
-        },
-        File {
-            path: "src/main.rs".into(),
-            contents: main,
+            contents: emit::crate_lib(),
             kind: FileKind::Scaffold,
         },
     ];
+    // A document without channels (shared message types) is a library: nothing to serve.
+    if !plan.channels.is_empty() {
+        files.push(File {
+            path: "src/main.rs".into(),
+            contents: emit::crate_main(&plan, &name.replace('-', "_")),
+            kind: FileKind::Scaffold,
+        });
+    }
     files.extend(
         emit::module_files(&plan, SchemaPlacement::Files)
             .into_iter()

@@ -83,9 +83,15 @@ fn model_documents(documents: Documents, options: &LoadOptions) -> Result<Loaded
             documents,
             warnings: diagnostics,
         }),
-        None => Err(Report {
-            sources: documents.into_sources(),
-            diagnostics,
-        }),
+        None => {
+            let diagnostics = diagnostics
+                .into_iter()
+                .map(|d| documents.explain(d))
+                .collect();
+            Err(Report {
+                sources: documents.into_sources(),
+                diagnostics,
+            })
+        }
     }
 }

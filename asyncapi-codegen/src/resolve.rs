@@ -13,7 +13,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::diagnostic::{Diagnostic, ErrorKind, Report};
 use crate::pointer::{Pointer, percent_decode};
 use crate::scope::Scope;
-use crate::source::{FileId, Sources, Span};
+use crate::source::{FileId, Pos, Sources, Span};
 use crate::tree::{Key, Map, Node, Value};
 
 /// How references are resolved.
@@ -85,6 +85,8 @@ pub struct Documents {
     landings: HashMap<Target, Target>,
     /// `$ref` string node → where its chain of references reaches a value (a direct pointer).
     values: HashMap<(FileId, Span), Target>,
+    /// Every file but the root → the first `$ref` that read it.
+    referenced_at: HashMap<FileId, Span>,
 }
 
 impl Documents {
@@ -125,6 +127,7 @@ impl Documents {
             targets: HashMap::new(),
             landings: HashMap::new(),
             values: HashMap::new(),
+            referenced_at: HashMap::new(),
         };
         let mut diagnostics = Vec::new();
         let root = docs.sources.add(path.to_path_buf(), text);
@@ -171,6 +174,30 @@ impl Documents {
         &self.trees[file.0 as usize]
     }
 
+    /// A wrong-type error about a whole file read as a string (a Markdown file, say, referenced
+    /// where a schema or a message belongs) says so, and where the file is referenced.
+    pub fn explain(&self, diagnostic: Diagnostic) -> Diagnostic {
+        let Some(span) = diagnostic.span else {
+            return diagnostic;
+        };
+        let whole_file = self
+            .trees
+            .get(span.file.0 as usize)
+            .is_some_and(|tree| tree.span == span && matches!(tree.value, Value::String(_)));
+        let referenced_at = self.referenced_at.get(&span.file);
+        match (&diagnostic.kind, whole_file, referenced_at) {
+            (ErrorKind::WrongType { .. }, true, Some(&at)) => {
+                let path = self.sources.file(span.file).path.display().to_string();
+                diagnostic
+                    .with_label(at, "the file is referenced here")
+                    .with_help(format!(
+                        "`{path}` is not YAML or JSON, so it is read as one string (its text); a text file can stand only where a string is allowed, such as a `description`"
+                    ))
+            }
+            _ => diagnostic,
+        }
+    }
+
     /// Finds every `$ref` in every file (reading new files as they appear) and checks it lands.
     fn link(&mut self, diagnostics: &mut Vec<Diagnostic>) {
         // Pass 1: parse every reference, reading the files they name.
@@ -203,6 +230,7 @@ impl Documents {
             }
             new_files.sort();
             for (id, referenced_at) in new_files {
+                self.referenced_at.insert(id, referenced_at);
                 match parse_file(&self.sources, id) {
                     Ok(tree) => self.trees.push(tree),
                     Err(d) => {
@@ -916,13 +944,43 @@ fn read_file(path: &Path, max_size: u64) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| format!("the file is not UTF-8: {e}"))
 }
 
+/// Parses a file by its extension: `.json` is JSON, `.yaml`/`.yml` YAML. A referenced file that
+/// is prose (`.md`, `.markdown`, `.txt`, `.html`, `.htm`), or that has another extension and does
+/// not parse as YAML, is its text: a string, as the official parser reads a `description` kept
+/// in a Markdown file. The root file is always a document.
 fn parse_file(sources: &Sources, id: FileId) -> Result<Node, Diagnostic> {
     let file = sources.file(id);
-    let is_json = file
+    let extension = file
         .path
         .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    crate::load::parse(id, &file.text, if is_json { "JSON" } else { "YAML" })
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let is_root = id == FileId(0);
+    match extension.as_deref() {
+        Some("json") => crate::load::parse(id, &file.text, "JSON"),
+        Some("yaml" | "yml") => crate::load::parse(id, &file.text, "YAML"),
+        Some("md" | "markdown" | "txt" | "html" | "htm") if !is_root => {
+            Ok(text_node(id, &file.text))
+        }
+        _ if is_root => crate::load::parse(id, &file.text, "YAML"),
+        _ => crate::load::parse(id, &file.text, "YAML").or_else(|_| Ok(text_node(id, &file.text))),
+    }
+}
+
+/// A whole file as one string node, its span the whole text.
+fn text_node(id: FileId, text: &str) -> Node {
+    let lines = text.lines().count().max(1);
+    let last = text.lines().last().unwrap_or_default();
+    let end = Pos {
+        line: u32::try_from(lines).unwrap_or(u32::MAX),
+        column: u32::try_from(last.chars().count() + 1).unwrap_or(u32::MAX),
+    };
+    let span = Span {
+        file: id,
+        start: Pos { line: 1, column: 1 },
+        end,
+    };
+    Node::new(Value::String(text.to_owned()), span)
 }
 
 fn ref_text(node: Option<&Node>) -> String {

@@ -31,6 +31,47 @@ fn every_row_of_the_mapping_table() {
 }
 
 #[test]
+fn optional_nullable_properties_keep_absent_null_and_a_value_apart() {
+    let files = generate("nullable.yaml");
+    let types = file(&files, "types.rs");
+    insta::assert_snapshot!("nullable_types", types);
+    // The compile test round-trips the examples; here, the shapes each way of allowing `null` maps to.
+    for (field, ty) in [
+        ("plain", "::std::option::Option<::std::string::String>,"),
+        (
+            "reply_to",
+            "::std::option::Option<::std::option::Option<::std::string::String>>,",
+        ),
+        (
+            "nickname",
+            "::std::option::Option<::std::option::Option<::std::string::String>>,",
+        ),
+        (
+            "score",
+            "::std::option::Option<::std::option::Option<i64>>,",
+        ),
+        (
+            "anything",
+            "::std::option::Option<::ws_runtime::__private::serde_json::Value>,",
+        ),
+        (
+            "choice",
+            "::std::option::Option<::std::option::Option<ProfileUpdateChoice>>,",
+        ),
+    ] {
+        let declared = format!("pub {field}: {ty}");
+        assert!(types.contains(&declared), "no `{declared}` in:\n{types}");
+    }
+}
+
+#[test]
+fn descriptions_kept_in_text_files_become_doc_comments() {
+    let files = generate("../refs/text/lobby.yaml");
+    insta::assert_snapshot!("text_refs_mod", file(&files, "mod.rs"));
+    insta::assert_snapshot!("text_refs_channel", file(&files, "room.rs"));
+}
+
+#[test]
 fn hard_names() {
     let files = generate("names.yaml");
     insta::assert_snapshot!("names_types", file(&files, "types.rs"));

@@ -232,3 +232,27 @@ fn a_reference_to_data_that_holds_a_ref_key_reaches_that_data() {
         Some("#/not/a/reference")
     );
 }
+
+#[test]
+fn a_ref_to_a_text_file_is_its_text_where_a_string_is_allowed() {
+    let dir = Path::new(FIXTURES).join("text");
+    let loaded = asyncapi_codegen::load(&dir.join("lobby.yaml"), &LoadOptions::default())
+        .unwrap_or_else(|r| panic!("{}", r.render(false)));
+    let text = |name: &str| std::fs::read_to_string(dir.join("docs").join(name)).unwrap();
+    let api = &loaded.api;
+    // Markdown (with lines YAML would read as mappings), plain text, HTML, and a file with no
+    // extension that does not parse as YAML: each is its text, as written.
+    assert_eq!(api.info.description, Some(text("intro.md")));
+    let channel = &api.channels[0];
+    assert_eq!(channel.description, Some(text("channel.txt")));
+    let message = &channel.messages[0];
+    assert_eq!(message.description, Some(text("message.html")));
+    assert_eq!(message.summary, Some(text("NOTES")));
+}
+
+#[test]
+fn a_ref_to_a_text_file_where_an_object_belongs() {
+    let path = Path::new(FIXTURES).join("text/bad.yaml");
+    let report = asyncapi_codegen::load(&path, &LoadOptions::default()).unwrap_err();
+    insta::assert_snapshot!(report.render(false));
+}

@@ -1,4 +1,5 @@
-//! Helpers for the tests that cross crates: the shared corpus of public AsyncAPI documents.
+//! Helpers for the tests that cross crates: the shared corpus of public AsyncAPI documents, and
+//! cargo run on generated crates.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot read its fixtures stops there
 
@@ -94,4 +95,47 @@ pub fn save_report(name: &str, text: &str) {
     if std::fs::create_dir_all(&dir).is_ok() {
         let _ = std::fs::write(dir.join(format!("{name}.txt")), format!("{text}\n"));
     }
+}
+
+/// Runs cargo in a generated crate (or workspace of them) with its own target directory. Such a
+/// crate is built once per run, so incremental compilation would only cost time and disk.
+pub fn cargo(dir: &Path, target: &Path, args: &[&str]) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target)
+        .env("CARGO_INCREMENTAL", "0")
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// Fails with the start of a nested cargo's output, without its progress lines (a CI report
+/// shows only the start of a failure), and keeps all of it in `target/test-reports/{report}.txt`.
+#[track_caller]
+pub fn fail_with(what: &str, report: &str, output: &str) -> ! {
+    save_report(report, output);
+    let progress = [
+        "Compiling ",
+        "Checking ",
+        "Blocking ",
+        "Finished ",
+        "Running ",
+    ];
+    let lines: Vec<&str> = output
+        .lines()
+        .filter(|l| !progress.iter().any(|p| l.trim_start().starts_with(p)))
+        .collect();
+    let shown = lines.len().min(80);
+    panic!(
+        "{what}; first {shown} of {} lines (all in target/test-reports/{report}.txt):\n{}",
+        lines.len(),
+        lines[..shown].join("\n")
+    );
 }

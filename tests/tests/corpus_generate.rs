@@ -7,11 +7,10 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use asyncapi_codegen::LoadOptions;
 use asyncapi_codegen::emit::SchemaPlacement;
-use asyncapi_rs_tests::{corpus, ref_map, rows};
+use asyncapi_rs_tests::{cargo, corpus, fail_with, ref_map, rows};
 
 fn slug(path: &str) -> String {
     let mut out = String::new();
@@ -37,47 +36,13 @@ fn slug(path: &str) -> String {
         .to_owned()
 }
 
-/// Runs cargo in the generated crate. The crate is built once per run, so incremental compilation
-/// would only cost time and disk (gigabytes of it for this crate).
-fn cargo(dir: &Path, target: &Path, args: &[&str]) -> (bool, String) {
-    let output = Command::new(env!("CARGO"))
-        .args(args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target)
-        .env("CARGO_INCREMENTAL", "0")
-        .env_remove("RUSTFLAGS")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
-}
-
-/// Fails with the start of a nested cargo's output, without its progress lines (a CI report
-/// shows only the start of a failure), and keeps all of it in `target/test-reports/{report}.txt`.
-#[track_caller]
-fn fail_with(what: &str, report: &str, output: &str) -> ! {
-    asyncapi_rs_tests::save_report(report, output);
-    let progress = [
-        "Compiling ",
-        "Checking ",
-        "Blocking ",
-        "Finished ",
-        "Running ",
-    ];
-    let lines: Vec<&str> = output
-        .lines()
-        .filter(|l| !progress.iter().any(|p| l.trim_start().starts_with(p)))
-        .collect();
-    let shown = lines.len().min(80);
-    panic!(
-        "{what}; first {shown} of {} lines (all in target/test-reports/{report}.txt):\n{}",
-        lines.len(),
-        lines[..shown].join("\n")
-    );
+fn has_null(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Null => true,
+        serde_json::Value::Array(items) => items.iter().any(has_null),
+        serde_json::Value::Object(map) => map.values().any(has_null),
+        _ => false,
+    }
 }
 
 #[test]
@@ -94,6 +59,8 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
     let mut modules = Vec::new();
     let mut invalid_examples = Vec::new();
     let mut examples = 0;
+    // Examples with an explicit `null` somewhere: their round trip keeps it.
+    let mut with_null = 0;
     let mut skipped_no_messages = 0;
     let mut load_failures = Vec::new();
     for (index, row) in rows(&corpus).iter().enumerate() {
@@ -111,7 +78,9 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
                 continue;
             }
         };
-        if loaded.api.channels.iter().all(|c| c.messages.is_empty()) {
+        if loaded.api.messages.is_empty()
+            && loaded.api.channels.iter().all(|c| c.messages.is_empty())
+        {
             skipped_no_messages += 1;
             continue;
         }
@@ -123,7 +92,10 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
                         "{}: `{}` example `{}`: {reason}",
                         row.path, message.name, example.name
                     )),
-                    None => examples += 1,
+                    None => {
+                        examples += 1;
+                        with_null += usize::from(has_null(&example.payload));
+                    }
                 }
             }
         }
@@ -150,12 +122,12 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
     for path in focused {
         let loaded = asyncapi_codegen::load(&path, &LoadOptions::default()).unwrap();
         let plan = asyncapi_codegen::plan::plan(&loaded.api);
-        examples += plan
-            .messages
-            .iter()
-            .flat_map(|m| &m.examples)
-            .filter(|e| e.invalid.is_none())
-            .count();
+        for example in plan.messages.iter().flat_map(|m| &m.examples) {
+            if example.invalid.is_none() {
+                examples += 1;
+                with_null += usize::from(has_null(&example.payload));
+            }
+        }
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let module = format!("focused_{name}");
         for file in asyncapi_codegen::emit::module_files(&plan, SchemaPlacement::Files) {
@@ -249,10 +221,11 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
         text.push_str(&format!("  {line}\n"));
     }
     text.push_str(&format!(
-        "corpus compile: {} documents generated, {} compiled, {} examples round-tripped, {} examples invalid in their document ({} valid documents have no message)",
+        "corpus compile: {} documents generated, {} compiled, {} examples round-tripped ({} with an explicit null), {} examples invalid in their document ({} valid documents have no message)",
         modules.len(),
         modules.len(),
         passed,
+        with_null,
         invalid_examples.len(),
         skipped_no_messages
     ));

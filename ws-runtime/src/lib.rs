@@ -13,6 +13,7 @@
 //! - [`Router`]: channels and options, checked at start-up; [`App::serve`] or
 //!   [`App::into_router`] to mount it in an existing axum app.
 //! - [`Connections`]: send, get, disconnect, broadcast and groups, from handlers or outside.
+//! - [`nullable`]: optional fields that keep absent, `null` and a value apart.
 //!
 //! What a client sees when things go wrong:
 //!
@@ -41,6 +42,7 @@ mod limits;
 mod listener;
 mod management;
 mod message;
+pub mod nullable;
 mod router;
 mod routes;
 mod selection;

@@ -122,7 +122,9 @@ async fn a_message_that_breaks_its_schema_never_reaches_the_handler() {
 #[tokio::test]
 async fn a_failing_or_panicking_handler_answers_internal_server_error_and_everything_lives_on() {
     bounded(async {
-        let (server, _) = start(|r| r).await;
+        // Outbound validation is on by default only in debug builds: this test turns it on,
+        // so it checks the same thing in a release build.
+        let (server, _) = start(|r| r.validate_outbound(true)).await;
         let mut a = connect(server.local_addr(), "/chat").await;
         let mut b = connect(server.local_addr(), "/chat").await;
         send(&mut a, json!({"action": "fail"})).await;

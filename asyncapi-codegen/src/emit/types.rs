@@ -278,6 +278,9 @@ fn field(space: &TypeSpace, f: &Field, path: &TokenStream) -> TokenStream {
     }
     if f.optional {
         attrs.push(quote! { default, skip_serializing_if = "::std::option::Option::is_none" });
+        if f.keeps_null {
+            attrs.push(quote! { deserialize_with = "::ws_runtime::nullable::deserialize" });
+        }
     } else if f.default {
         attrs.push(quote! { default });
     }

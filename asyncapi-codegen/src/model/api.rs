@@ -62,6 +62,8 @@ pub struct Api {
     /// The document's named schemas (`components.schemas`), by where their definition is, so a
     /// generator can give every use of one of them the same type.
     pub schemas: Vec<NamedSchema>,
+    /// The messages of `components.messages`, by key, whether a channel uses them or not.
+    pub messages: Vec<Message>,
 }
 
 /// A named schema and where it was written (an inlined schema node with this span is it).

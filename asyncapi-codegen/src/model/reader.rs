@@ -138,8 +138,9 @@ impl<'d> Reader<'d> {
 
     /// An optional string field.
     pub fn string(&mut self, obj: &Obj<'d>, key: &str) -> Option<String> {
-        let node = obj.map.get(key)?;
-        self.as_string(node, &format!("`{key}` of {}", obj.what))
+        // A string may be kept in another file (a `description` in Markdown, say).
+        let child = self.deref(obj.child(key)?)?;
+        self.as_string(child.node, &format!("`{key}` of {}", obj.what))
     }
 
     /// A string value, or a type error.

@@ -99,9 +99,10 @@ pub(super) fn build<'d>(
     let id = r.string(root, "id");
     let default_content_type = r.string(root, "defaultContentType");
     let servers = read_servers(r, root);
+    let mut messages = Vec::new();
     if let Some(components) = r.object_field(root, "components", "the components object") {
         r.fields(&components, COMPONENTS, &[]);
-        check_components(r, &components, version);
+        messages = check_components(r, &components, version);
     }
 
     let mut ids = Ids::default();
@@ -130,6 +131,7 @@ pub(super) fn build<'d>(
         side: options.side,
         route_selection: route_selection(r, root),
         schemas: named_schemas(r, root),
+        messages,
     })
 }
 
@@ -165,8 +167,14 @@ fn read_servers<'d>(r: &mut Reader<'d>, root: &Obj<'d>) -> Vec<Server> {
     servers
 }
 
-/// Components are checked even when nothing uses them, as the official parser does.
-fn check_components<'d>(r: &mut Reader<'d>, components: &Obj<'d>, version: SpecVersion) {
+/// Components are checked even when nothing uses them, as the official parser does; the
+/// messages of `components.messages` are returned.
+fn check_components<'d>(
+    r: &mut Reader<'d>,
+    components: &Obj<'d>,
+    version: SpecVersion,
+) -> Vec<Message> {
+    let mut out = Vec::new();
     if let Some(messages) = r.object_field(components, "messages", "`components.messages`") {
         for (key, node) in messages.map.iter() {
             let at = At {
@@ -177,7 +185,7 @@ fn check_components<'d>(r: &mut Reader<'d>, components: &Obj<'d>, version: SpecV
                 if obj.has("oneOf") {
                     continue;
                 }
-                message::read(r, &obj, key.name.clone(), version);
+                out.push(message::read(r, &obj, key.name.clone(), version));
             }
         }
     }
@@ -195,6 +203,7 @@ fn check_components<'d>(r: &mut Reader<'d>, components: &Obj<'d>, version: SpecV
             }
         }
     }
+    out
 }
 
 fn read_channel<'d>(

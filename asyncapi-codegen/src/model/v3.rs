@@ -126,9 +126,10 @@ pub(super) fn build<'d>(
     let id = r.string(root, "id");
     let default_content_type = r.string(root, "defaultContentType");
     let servers = read_servers(r, root);
+    let mut messages = Vec::new();
     if let Some(components) = r.object_field(root, "components", "the components object") {
         r.fields(&components, COMPONENTS, &[]);
-        check_components(r, &components, version);
+        messages = check_components(r, &components, version);
     }
 
     let mut channels = Vec::new();
@@ -171,6 +172,7 @@ pub(super) fn build<'d>(
         side: options.side,
         route_selection: route_selection(r, root),
         schemas: named_schemas(r, root),
+        messages,
     })
 }
 
@@ -207,8 +209,14 @@ fn read_servers<'d>(r: &mut Reader<'d>, root: &Obj<'d>) -> Vec<Server> {
     servers
 }
 
-/// Components are checked even when nothing uses them, as the official parser does.
-fn check_components<'d>(r: &mut Reader<'d>, components: &Obj<'d>, version: SpecVersion) {
+/// Components are checked even when nothing uses them, as the official parser does; the
+/// messages of `components.messages` are returned.
+fn check_components<'d>(
+    r: &mut Reader<'d>,
+    components: &Obj<'d>,
+    version: SpecVersion,
+) -> Vec<Message> {
+    let mut out = Vec::new();
     if let Some(messages) = r.object_field(components, "messages", "`components.messages`") {
         for (key, node) in messages.map.iter() {
             let at = At {
@@ -216,7 +224,7 @@ fn check_components<'d>(r: &mut Reader<'d>, components: &Obj<'d>, version: SpecV
                 node,
             };
             if let Some(obj) = r.object(at, format!("message `{}`", key.name)) {
-                message::read(r, &obj, key.name.clone(), version);
+                out.push(message::read(r, &obj, key.name.clone(), version));
             }
         }
     }
@@ -236,6 +244,7 @@ fn check_components<'d>(r: &mut Reader<'d>, components: &Obj<'d>, version: SpecV
             }
         }
     }
+    out
 }
 
 fn read_channel<'d>(

@@ -121,16 +121,16 @@ pub fn plan(api: &Api) -> Plan {
     let mut prefixes = Scope::with(&[]);
     let mut paths: Vec<String> = Vec::new();
     let mut channels = Vec::new();
+    let mut message_index = |message: &Message, types: &mut TypeSpace| -> usize {
+        if let Some(&index) = by_span.get(&message.span) {
+            return index;
+        }
+        let plan = message_plan(message, types, &mut used_payload_types, &mut message_names);
+        messages.push(plan);
+        by_span.insert(message.span, messages.len() - 1);
+        messages.len() - 1
+    };
     for channel in &api.channels {
-        let mut message_index = |message: &Message, types: &mut TypeSpace| -> usize {
-            if let Some(&index) = by_span.get(&message.span) {
-                return index;
-            }
-            let plan = message_plan(message, types, &mut used_payload_types, &mut message_names);
-            messages.push(plan);
-            by_span.insert(message.span, messages.len() - 1);
-            messages.len() - 1
-        };
         let routing = routing(api, channel);
 
         let prefix = prefixes.claim(type_name(&channel.id));
@@ -209,6 +209,16 @@ pub fn plan(api: &Api) -> Plan {
             query_schema: channel.ws_binding("query").cloned(),
             headers_schema: channel.ws_binding("headers").cloned(),
         });
+    }
+    // Messages no operation uses (a library of shared message types, or a channel whose
+    // operations are not written yet) are types all the same, with their contract tests.
+    for message in api
+        .channels
+        .iter()
+        .flat_map(|c| &c.messages)
+        .chain(&api.messages)
+    {
+        message_index(message, &mut types);
     }
     let mut other_protocols: Vec<String> = api
         .servers

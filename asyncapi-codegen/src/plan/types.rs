@@ -77,6 +77,8 @@ pub struct Field {
     pub ty: Ty,
     /// Absent on the wire when `None` (not required).
     pub optional: bool,
+    /// Optional, and `null` is one of its values: a `null` on the wire is `Some(..)`, not `None`.
+    pub keeps_null: bool,
     /// Filled with `Default` when absent (a required `const`).
     pub default: bool,
     /// `#[serde(flatten)]` (additional properties next to declared ones).
@@ -298,17 +300,23 @@ impl TypeSpace {
                 let ty = self.box_cycles(ty);
                 let is_required = required.contains(&key.name.as_str());
                 let is_const = matches!(&ty, Ty::Named(id) if matches!(self.defs[*id].kind, Kind::Const { .. }));
-                let (ty, optional) = match (is_required, ty) {
-                    (true, ty) => (ty, false),
-                    (false, Ty::Option(inner)) => (Ty::Option(inner), true),
-                    (false, Ty::Json) => (Ty::Option(Box::new(Ty::Json)), true),
-                    (false, ty) => (Ty::Option(Box::new(ty)), true),
+                // An optional property that allows `null` has three states: absent (`None`),
+                // `null` (`Some(None)`, or `Some(Value::Null)` for any JSON) and a value.
+                let keeps_null = !is_required && accepts_null(schema, cx, 0);
+                let ty = match (is_required, keeps_null, ty) {
+                    (true, _, ty) => ty,
+                    (false, _, Ty::Json) => Ty::Option(Box::new(Ty::Json)),
+                    (false, true, Ty::Option(inner)) => Ty::Option(Box::new(Ty::Option(inner))),
+                    (false, true, ty) => Ty::Option(Box::new(Ty::Option(Box::new(ty)))),
+                    (false, false, Ty::Option(inner)) => Ty::Option(inner),
+                    (false, false, ty) => Ty::Option(Box::new(ty)),
                 };
                 fields.push(Field {
                     rust: scope.claim(field_name(&key.name)),
                     wire: key.name.clone(),
                     ty,
-                    optional,
+                    optional: !is_required,
+                    keeps_null,
                     default: is_required && is_const,
                     flatten: false,
                     doc: schema.as_object().map(doc).unwrap_or_default(),
@@ -330,6 +338,7 @@ impl TypeSpace {
                 wire: String::new(),
                 ty: Ty::Map(Box::new(value)),
                 optional: false,
+                keeps_null: false,
                 default: false,
                 flatten: true,
                 doc: vec!["Properties the schema does not declare (it allows them).".into()],
@@ -534,9 +543,26 @@ fn nullable_inner(node: &Node) -> Option<Node> {
     for keyword in ["oneOf", "anyOf"] {
         if let Some(variants) = map.get(keyword).and_then(Node::as_array) {
             let is_null = |v: &Node| v.get("type").and_then(Node::as_str) == Some("null");
-            let rest: Vec<&Node> = variants.iter().filter(|v| !is_null(v)).collect();
-            if rest.len() + 1 == variants.len() && rest.len() == 1 && map.len() == 1 {
-                return Some(rest[0].clone());
+            let rest: Vec<Node> = variants.iter().filter(|v| !is_null(v)).cloned().collect();
+            if rest.len() + 1 != variants.len() || rest.is_empty() {
+                continue;
+            }
+            let only_annotations = map
+                .iter()
+                .all(|(key, _)| key.name == keyword || is_annotation(&key.name));
+            if rest.len() == 1 && only_annotations {
+                return rest.into_iter().next();
+            }
+            if rest.len() > 1 {
+                let mut copy = map.clone();
+                copy.insert(
+                    crate::tree::Key {
+                        name: keyword.into(),
+                        span: node.span,
+                    },
+                    Node::new(Value::Array(rest), node.span),
+                );
+                return Some(Node::new(Value::Object(copy), node.span));
             }
         }
     }
@@ -560,6 +586,71 @@ fn nullable_inner(node: &Node) -> Option<Node> {
         return Some(Node::new(Value::Object(copy), node.span));
     }
     None
+}
+
+/// Keywords that describe a schema without constraining its values.
+fn is_annotation(keyword: &str) -> bool {
+    matches!(
+        keyword,
+        "title"
+            | "description"
+            | "$comment"
+            | "default"
+            | "examples"
+            | "example"
+            | "deprecated"
+            | "readOnly"
+            | "writeOnly"
+            | "format"
+    ) || keyword.starts_with("x-")
+}
+
+/// Whether `null` is a valid value of the schema. Structural, over the keywords that decide it
+/// (`type`, `const`, `enum`, `oneOf`/`anyOf`/`allOf`, cut cycles through `$defs`); a keyword it
+/// does not read counts as allowing `null`, so a doubt keeps the `null` rather than losing it.
+fn accepts_null(node: &Node, cx: Cx<'_>, depth: usize) -> bool {
+    let map = match &node.value {
+        Value::Object(map) => map,
+        Value::Bool(allowed) => return *allowed,
+        _ => return true,
+    };
+    if depth > 32 {
+        return true;
+    }
+    let reads = |n: &Node| accepts_null(n, cx, depth + 1);
+    if let Some(reference) = map.get("$ref").and_then(Node::as_str)
+        && let Some(def) = reference
+            .strip_prefix("#/$defs/")
+            .and_then(|name| cx.defs.iter().find(|d| d.name == name))
+        && !reads(&def.node)
+    {
+        return false;
+    }
+    let type_allows = match map.get("type").map(|t| &t.value) {
+        Some(Value::String(t)) => t == "null",
+        Some(Value::Array(types)) => types.iter().any(|t| t.as_str() == Some("null")),
+        _ => true,
+    };
+    let const_allows = map.get("const").is_none_or(|c| c.value == Value::Null);
+    let enum_allows = map
+        .get("enum")
+        .and_then(Node::as_array)
+        .is_none_or(|values| values.iter().any(|v| v.value == Value::Null));
+    let some_variant = |keyword| {
+        map.get(keyword)
+            .and_then(Node::as_array)
+            .is_none_or(|variants| variants.iter().any(reads))
+    };
+    let all_parts = map
+        .get("allOf")
+        .and_then(Node::as_array)
+        .is_none_or(|parts| parts.iter().all(reads));
+    type_allows
+        && const_allows
+        && enum_allows
+        && some_variant("oneOf")
+        && some_variant("anyOf")
+        && all_parts
 }
 
 /// A `$defs` reference, followed (for reading a union's variants).

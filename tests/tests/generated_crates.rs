@@ -1,0 +1,265 @@
+//! `generate --crate` for documents with 0, 1, 7 and 50 channels. All four crates are checked by
+//! one cargo invocation (clippy, all targets, `-D warnings`) and built by a second; the crate of
+//! the document without channels is a library of its message types, and each other crate's
+//! `main` serves every channel of its document with the scaffold handlers: a real client opens
+//! every channel and each inbound route answers with the scaffold's "not implemented" error.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use asyncapi_codegen::generate::{Runtime, crate_files, write};
+use asyncapi_rs_tests::{cargo, fail_with};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+const COUNTS: [usize; 4] = [0, 1, 7, 50];
+
+/// What channel `i` of a generated document is: the mix repeats every four channels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Shape {
+    /// The server receives `ping` here.
+    Receives,
+    /// The server only sends here.
+    SendsOnly,
+    /// Receives, at an address with a parameter.
+    WithParameter,
+    /// Receives `ping` and answers with `pong` (a reply operation).
+    Replies,
+}
+
+fn shape(i: usize) -> Shape {
+    [
+        Shape::Receives,
+        Shape::SendsOnly,
+        Shape::WithParameter,
+        Shape::Replies,
+    ][i % 4]
+}
+
+fn address(i: usize) -> String {
+    match shape(i) {
+        Shape::WithParameter => format!("/rooms/{{roomId}}/c{i}"),
+        _ => format!("/c{i}"),
+    }
+}
+
+/// An AsyncAPI 3.0 document with `channels` channels. Without channels, it is a library of
+/// shared message types (`components.messages` only), with an example to test.
+fn document(channels: usize) -> String {
+    let mut doc =
+        format!("asyncapi: 3.0.0\ninfo:\n  title: {channels} channels\n  version: 1.0.0\n");
+    if channels > 0 {
+        doc.push_str("channels:\n");
+        for i in 0..channels {
+            doc.push_str(&format!("  c{i}:\n    address: '{}'\n", address(i)));
+            if shape(i) == Shape::WithParameter {
+                doc.push_str("    parameters:\n      roomId: {}\n");
+            }
+            doc.push_str("    messages:\n      ping: {$ref: '#/components/messages/ping'}\n");
+            if shape(i) == Shape::Replies {
+                doc.push_str("      pong: {$ref: '#/components/messages/pong'}\n");
+            }
+        }
+        doc.push_str("operations:\n");
+        for i in 0..channels {
+            let action = if shape(i) == Shape::SendsOnly {
+                "send"
+            } else {
+                "receive"
+            };
+            doc.push_str(&format!(
+                "  op{i}:\n    action: {action}\n    channel: {{$ref: '#/channels/c{i}'}}\n    messages: [{{$ref: '#/channels/c{i}/messages/ping'}}]\n"
+            ));
+            if shape(i) == Shape::Replies {
+                doc.push_str(&format!(
+                    "    reply:\n      channel: {{$ref: '#/channels/c{i}'}}\n      messages: [{{$ref: '#/channels/c{i}/messages/pong'}}]\n"
+                ));
+            }
+        }
+    }
+    doc.push_str(
+        "components:
+  messages:
+    ping:
+      payload:
+        type: object
+        required: [action]
+        properties:
+          action: {const: ping}
+          note: {type: [string, 'null']}
+      examples:
+        - name: cleared
+          payload: {action: ping, note: null}
+    pong:
+      payload:
+        type: object
+        required: [action]
+        properties:
+          action: {const: pong}
+",
+    );
+    doc
+}
+
+/// The generated server, killed when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a generated binary on a free port and returns it with the address it printed.
+fn start(binary: &Path) -> (Server, String) {
+    let mut child = Command::new(binary)
+        .args(["--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the generated server printed no address within 20 s");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("the generated server printed {line:?}"))
+        .to_owned();
+    (server, addr)
+}
+
+/// Opens every channel of the document; sends `ping` where the server receives it and expects
+/// the scaffold handler's answer.
+async fn every_channel_is_served(addr: &str, channels: usize) {
+    for i in 0..channels {
+        let path = address(i).replace("{roomId}", "lobby");
+        let url = format!("ws://{addr}{path}");
+        let (mut client, _) = tokio::time::timeout(
+            Duration::from_secs(5),
+            tokio_tungstenite::connect_async(&url),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{url}: no handshake within 5 s"))
+        .unwrap_or_else(|e| panic!("{url}: not served: {e}"));
+        if shape(i) != Shape::SendsOnly {
+            client
+                .send(WsMessage::text(r#"{"action":"ping"}"#))
+                .await
+                .unwrap();
+            let frame = tokio::time::timeout(Duration::from_secs(5), client.next())
+                .await
+                .unwrap_or_else(|_| panic!("{url}: no answer within 5 s"))
+                .unwrap()
+                .unwrap();
+            let answer: serde_json::Value = serde_json::from_str(frame.to_text().unwrap()).unwrap();
+            // The scaffold's handler ran: it says the route is not implemented yet.
+            assert_eq!(
+                answer["message"], "Internal server error",
+                "{url}: {answer}"
+            );
+        }
+        client.close(None).await.unwrap();
+    }
+}
+
+#[test]
+fn generated_crates_build_cleanly_and_serve_every_channel() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap();
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("generated-crates");
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+
+    let mut members = Vec::new();
+    for channels in COUNTS {
+        let name = format!("api-{channels}");
+        let spec = root.join(format!("{name}.yaml"));
+        std::fs::write(&spec, document(channels)).unwrap();
+        let loaded = asyncapi_codegen::load(&spec, &Default::default())
+            .unwrap_or_else(|r| panic!("{}", r.render(false)));
+        assert_eq!(loaded.api.channels.len(), channels);
+        let files = crate_files(&loaded.api, &name, &Runtime::Path(repo.join("ws-runtime")));
+        let has_main = files.iter().any(|f| f.path == "src/main.rs");
+        assert_eq!(
+            has_main,
+            channels > 0,
+            "{name}: a main exactly when there is a channel to serve"
+        );
+        write(&root.join(&name), &files, true).unwrap();
+        members.push(name);
+    }
+    // Without channels: a library of the message types, its example a contract test.
+    let library = std::fs::read_to_string(root.join("api-0/src/api/types.rs")).unwrap();
+    assert!(library.contains("pub struct Ping"), "{library}");
+    assert!(library.contains("pub struct Pong"), "{library}");
+    let tests = std::fs::read_to_string(root.join("api-0/src/api/tests.rs")).unwrap();
+    assert!(tests.contains("fn ping_cleared()"), "{tests}");
+
+    std::fs::write(
+        root.join("Cargo.toml"),
+        format!("[workspace]\nresolver = \"3\"\nmembers = {members:?}\n"),
+    )
+    .unwrap();
+    // The same dependency versions as the workspace, and no network needed.
+    std::fs::copy(repo.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
+    // The corpus crate's target: the dependencies they share are built once.
+    let target = repo.join("target/corpus-crate");
+    let (ok, output) = cargo(
+        &root,
+        &target,
+        &[
+            "clippy",
+            "--quiet",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    );
+    if !ok {
+        fail_with(
+            "the generated crates do not pass clippy -D warnings",
+            "generated-crates-clippy",
+            &output,
+        );
+    }
+    let (ok, output) = cargo(
+        &root,
+        &target,
+        &["build", "--quiet", "--workspace", "--bins"],
+    );
+    if !ok {
+        fail_with(
+            "the generated crates do not build",
+            "generated-crates-build",
+            &output,
+        );
+    }
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for channels in COUNTS.into_iter().filter(|&c| c > 0) {
+        let binary = target.join("debug").join(format!("api-{channels}"));
+        let (_server, addr) = start(&binary);
+        runtime.block_on(every_channel_is_served(&addr, channels));
+    }
+}
