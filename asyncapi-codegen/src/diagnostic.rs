@@ -108,7 +108,7 @@ pub enum ErrorKind {
         reference: String,
         expected: String,
     },
-    #[error("example {example} of message `{message}` breaks its {part} schema: {errors}")]
+    #[error("example `{example}` of message `{message}` breaks its {part} schema: {errors}")]
     InvalidExample {
         message: String,
         example: String,

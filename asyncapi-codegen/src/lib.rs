@@ -18,8 +18,8 @@ pub mod model;
 pub mod plan;
 pub mod pointer;
 pub mod resolve;
+pub mod routing;
 mod scope;
-mod selection;
 pub mod source;
 pub mod tree;
 

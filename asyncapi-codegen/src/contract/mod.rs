@@ -40,22 +40,9 @@ pub use examples::example_warnings;
 
 use crate::Loaded;
 use crate::model::{Api, Direction, Payload, Schema};
-use crate::plan::{Routing, SelectionSource};
 use crate::pointer::Pointer;
-use crate::selection::{evaluate, grammar};
+use crate::routing::{Routing, SelectionSource};
 use crate::source::{Location, Sources, Span};
-
-/// Each violation as `"/pointer: message"`, joined.
-pub fn violations(validator: &jsonschema::Validator, instance: &Value) -> Option<String> {
-    let errors: Vec<String> = validator
-        .iter_errors(instance)
-        .map(|e| {
-            let at = e.instance_path().to_string();
-            format!("{}: {e}", if at.is_empty() { "/" } else { &at })
-        })
-        .collect();
-    (!errors.is_empty()).then(|| errors.join("; "))
-}
 
 /// A document's messages, compiled once, to check JSON messages against.
 #[derive(Debug)]
@@ -93,7 +80,7 @@ pub(crate) struct ChannelContract {
     pub(crate) query: Option<Value>,
     pub(crate) headers: Option<Value>,
     /// The parsed selection expression, when the channel routes (explicit or inferred).
-    selection: Option<Vec<grammar::Part>>,
+    selection: Option<Vec<route_selection::Part>>,
     /// (route key, message): every route, `$default` included.
     pub(crate) routes: Vec<(String, usize)>,
     /// Indices into [`Contract::messages`].
@@ -120,7 +107,7 @@ impl ChannelContract {
         let Some(parts) = &self.selection else {
             return Routed::Unrouted;
         };
-        let key = evaluate::evaluate(parts, json);
+        let key = route_selection::evaluate(parts, json);
         let find = |key: &str| self.routes.iter().find(|(k, _)| k == key);
         match find(&key).or_else(|| find("$default")) {
             Some((route, index)) => Routed::Route(route, *index),
@@ -309,14 +296,14 @@ impl Contract {
         };
         let mut channels = Vec::new();
         for channel in &api.channels {
-            let routing = crate::plan::routing(api, channel);
+            let routing = crate::routing::routing(api, channel);
             let indices: Vec<usize> = channel.messages.iter().map(&mut index_of).collect();
             let at = |i: &usize| indices.get(*i).copied();
             let replies = channel
                 .inbound
                 .iter()
                 .filter_map(|&i| {
-                    let reply = crate::plan::reply_message(api, channel, i)?;
+                    let reply = crate::routing::reply_message(api, channel, i)?;
                     Some((at(&i)?, index_of(reply)))
                 })
                 .collect();
@@ -547,11 +534,11 @@ fn checked(message: &crate::model::Message) -> Checked {
 }
 
 /// The selection a channel routes with: explicit or inferred, not the bare default.
-fn routed(routing: &Routing) -> Option<Vec<grammar::Part>> {
+fn routed(routing: &Routing) -> Option<Vec<route_selection::Part>> {
     if routing.source == SelectionSource::Default {
         return None;
     }
-    grammar::parse(&routing.selection).ok()
+    route_selection::parse(&routing.selection).ok()
 }
 
 /// Where the keyword at `schema_path` is written: its key in the document (through `$defs` for

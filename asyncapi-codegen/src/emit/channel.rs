@@ -6,7 +6,8 @@ use quote::quote;
 use super::types::ty;
 use super::{SchemaPlacement, ident, outer_doc};
 use crate::plan::types::Ty;
-use crate::plan::{ChannelPlan, Plan, SelectionSource};
+use crate::plan::{ChannelPlan, Plan};
+use crate::routing::SelectionSource;
 
 pub(crate) fn file(plan: &Plan, channel: &ChannelPlan, placement: SchemaPlacement) -> TokenStream {
     let types = quote! { super::types:: };

@@ -302,6 +302,20 @@ impl Schema {
         &self.validator
     }
 
+    /// What `instance` breaks: each violation as `"/pointer: message"`, joined; `None` when it is
+    /// valid.
+    pub fn violations(&self, instance: &serde_json::Value) -> Option<String> {
+        let errors: Vec<String> = self
+            .validator
+            .iter_errors(instance)
+            .map(|e| {
+                let at = e.instance_path().to_string();
+                format!("{}: {e}", if at.is_empty() { "/" } else { &at })
+            })
+            .collect();
+        (!errors.is_empty()).then(|| errors.join("; "))
+    }
+
     /// The definitions that cycles point into.
     pub fn definitions(&self) -> &[Definition] {
         &self.inlined.defs
@@ -342,15 +356,23 @@ pub struct Example {
     pub summary: Option<String>,
     pub payload: Option<serde_json::Value>,
     pub headers: Option<serde_json::Value>,
+    /// What the payload breaks in the message's payload schema ([`Schema::violations`]),
+    /// checked once, when the document loads; `None` when valid or when there is no schema.
+    #[serde(skip)]
+    pub payload_violations: Option<String>,
+    /// The same for the headers and the message's headers schema.
+    #[serde(skip)]
+    pub headers_violations: Option<String>,
     #[serde(skip)]
     pub span: Span,
 }
 
 impl Example {
-    /// How reports name the example: its `name`, else `#N` (its place among the message's).
+    /// How reports and generated tests name the example: its `name`, else `example N` (its
+    /// place among the message's).
     pub fn label(&self, index: usize) -> String {
         self.name
             .clone()
-            .unwrap_or_else(|| format!("#{}", index + 1))
+            .unwrap_or_else(|| format!("example {}", index + 1))
     }
 }

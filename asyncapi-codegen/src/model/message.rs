@@ -212,12 +212,20 @@ fn read_new<'d>(r: &mut Reader<'d>, obj: &Obj<'d>, key: String, version: SpecVer
         }
     });
     let bindings = merged(r, &parts, "bindings").map(|(inlined, _)| inlined.to_json());
-    let examples = parts
+    let mut examples = parts
         .iter()
         .rev()
         .find(|p| p.has("examples"))
         .map(|p| examples(r, p, version))
         .unwrap_or_default();
+    // Each example is checked against its message's schemas once, here.
+    let check = |schema: &Option<Payload>, instance: &Option<serde_json::Value>| {
+        schema.as_ref()?.schema()?.violations(instance.as_ref()?)
+    };
+    for example in &mut examples {
+        example.payload_violations = check(&payload, &example.payload);
+        example.headers_violations = check(&headers, &example.headers);
+    }
 
     Message {
         key,
@@ -406,6 +414,8 @@ fn examples<'d>(r: &mut Reader<'d>, obj: &Obj<'d>, version: SpecVersion) -> Vec<
             summary: r.string(&example, "summary"),
             payload: example.map.get("payload").map(|p| p.to_json()),
             headers,
+            payload_violations: None,
+            headers_violations: None,
             span: example.span(),
         });
     }

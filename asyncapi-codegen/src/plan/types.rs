@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::plan::names::{field_name, type_name};
 use crate::resolve::Definition;
+use crate::routing::const_of;
 use crate::scope::Scope;
 use crate::source::Span;
 use crate::tree::{Map, Node, Value};
@@ -720,18 +721,6 @@ fn merge_all_of(map: &Map, cx: Cx<'_>) -> Option<Map> {
     );
     merged.insert(key("required"), Node::new(Value::Array(required), span));
     Some(merged)
-}
-
-/// The string a variant pins `property` to (`const`, or a one-value `enum`).
-pub fn const_of(schema: &Node, property: &str) -> Option<String> {
-    let property = schema.get("properties")?.get(property)?;
-    if let Some(value) = property.get("const").and_then(Node::as_str) {
-        return Some(value.to_owned());
-    }
-    match property.get("enum").and_then(Node::as_array) {
-        Some([one]) => one.as_str().map(str::to_owned),
-        _ => None,
-    }
 }
 
 /// A union's discriminator: the `discriminator` keyword, or a property every variant pins to a

@@ -8,11 +8,6 @@ use syn::{DeriveInput, parse_macro_input};
 mod message;
 mod routes;
 
-/// The grammar of route selection expressions: the very file the runtime parses with.
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../src/selection/grammar.rs"]
-mod grammar;
-
 /// Implements `ws_runtime::Message` for a serde type: a wire name, a JSON Schema, and validation
 /// before deserializing.
 ///

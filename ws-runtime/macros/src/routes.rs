@@ -6,8 +6,6 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr, Type};
 
-use crate::grammar;
-
 const DEFAULT_SELECTION: &str = "$request.body.action";
 
 /// One variant, read.
@@ -42,7 +40,7 @@ fn selection(input: &DeriveInput) -> syn::Result<String> {
         None => Ok(DEFAULT_SELECTION.to_owned()),
         Some(lit) => {
             let text = lit.value();
-            grammar::parse(&text).map_err(|reason| {
+            route_selection::parse(&text).map_err(|reason| {
                 syn::Error::new_spanned(
                     &lit,
                     format!("invalid route selection expression: {reason}"),

@@ -23,10 +23,7 @@ pub struct Selection {
     parts: Vec<Part>,
 }
 
-mod evaluate;
-mod grammar;
-
-use grammar::Part;
+use route_selection::Part;
 
 /// Why an expression is not valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,7 +48,7 @@ impl Selection {
     /// assert!(Selection::parse("$request.header.x").is_err());
     /// ```
     pub fn parse(expression: &str) -> Result<Selection, SelectionError> {
-        let parts = grammar::parse(expression).map_err(|reason| SelectionError {
+        let parts = route_selection::parse(expression).map_err(|reason| SelectionError {
             expression: expression.to_owned(),
             reason,
         })?;
@@ -77,7 +74,7 @@ impl Selection {
 
     /// The route key a message selects.
     pub fn evaluate(&self, body: &Value) -> String {
-        evaluate::evaluate(&self.parts, body)
+        route_selection::evaluate(&self.parts, body)
     }
 
     /// Writes `route_key` at the single path (creating objects on the way), so encoding a typed

@@ -1,10 +1,8 @@
-//! The grammar of route selection expressions, with no dependencies: the runtime parses with it
-//! at start-up, and `#[derive(Routes)]` compiles this same file to check expressions at compile
-//! time.
+//! The grammar of route selection expressions, with no dependencies.
 
 /// One piece of an expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Part {
+pub enum Part {
     /// Text copied into the route key.
     Literal(String),
     /// A dotted path into the message body.
@@ -15,7 +13,7 @@ const BODY: &str = "$request.body.";
 const TEMPLATE_SOURCE: &str = "request.body.";
 
 /// Parses an expression into its parts; the error says why it is not one.
-pub(crate) fn parse(expression: &str) -> Result<Vec<Part>, String> {
+pub fn parse(expression: &str) -> Result<Vec<Part>, String> {
     if expression.trim().is_empty() {
         return Err("it is empty".into());
     }

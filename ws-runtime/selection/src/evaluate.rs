@@ -1,15 +1,14 @@
-//! Evaluating a parsed expression against a message body. The runtime routes with it, and
-//! asyncapi-codegen's contract checker compiles this same file, so a message checked against a
-//! document is routed exactly as the server routes it.
+//! Evaluating a parsed expression against a message body: the runtime routes with it, and the
+//! contract checker too, so a message checked against a document is routed as the server would.
 
 use serde_json::Value;
 
-use super::grammar::Part;
+use crate::grammar::Part;
 
 /// The route key `parts` select from `body`: each body path is replaced by the value there
 /// (strings as they are, numbers and booleans as JSON writes them); a missing path, `null`, an
 /// object or an array gives the empty string.
-pub(crate) fn evaluate(parts: &[Part], body: &Value) -> String {
+pub fn evaluate(parts: &[Part], body: &Value) -> String {
     let mut key = String::new();
     for part in parts {
         match part {
