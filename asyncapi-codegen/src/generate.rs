@@ -1,9 +1,8 @@
-//! `generate`: plan and emit, then write the files (or compare them, for `--check`).
+//! `generate`: plan and emit a document's files, then write them (or compare them, for
+//! `--check`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-
-use askama::Template;
 
 use crate::emit::{self, File, FileKind, SchemaPlacement};
 use crate::model::Api;
@@ -15,111 +14,11 @@ pub fn module(api: &Api) -> Vec<File> {
     emit::module_files(&plan::plan(api), SchemaPlacement::Files)
 }
 
-/// Where a generated crate finds ws-runtime.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Runtime {
-    /// The published crate, by version.
-    Version(String),
-    /// A local checkout (`--runtime-path`).
-    Path(PathBuf),
-}
+pub use crate::emit::package::Runtime;
 
-#[derive(Template)]
-#[template(path = "Cargo.toml.txt", escape = "none")]
-struct CargoToml<'a> {
-    name: &'a str,
-    runtime: String,
-    title: &'a str,
-    /// Whether the crate has a `main` that serves the API (it needs tokio).
-    serves: bool,
-}
-
-#[derive(Template)]
-#[template(path = "README.md.txt", escape = "none")]
-struct Readme<'a> {
-    name: &'a str,
-    title: &'a str,
-    version: &'a str,
-    asyncapi: &'a str,
-    channels: Vec<(String, String, Vec<String>)>,
-}
-
-/// A complete crate: `Cargo.toml` (no `[workspace]`, so it can join the user's), `README.md`,
-/// `src/lib.rs`, `src/main.rs` (when the document has channels to serve), and the module tree
-/// under `src/api/`.
+/// A complete crate for a document (see [`crate::emit::package`]).
 pub fn crate_files(api: &Api, name: &str, runtime: &Runtime) -> Vec<File> {
-    let plan = plan::plan(api);
-    // Generated code gives every schema, so the runtime's schemars (code-first) stays out.
-    let runtime_dep = match runtime {
-        Runtime::Version(version) => {
-            format!("{{ version = \"{version}\", default-features = false }}")
-        }
-        Runtime::Path(path) => format!(
-            "{{ path = {:?}, default-features = false }}",
-            path.display().to_string()
-        ),
-    };
-    let cargo = CargoToml {
-        name,
-        runtime: runtime_dep,
-        title: &plan.title,
-        serves: !plan.channels.is_empty(),
-    }
-    .render()
-    .unwrap_or_default();
-    let readme = Readme {
-        name,
-        title: &plan.title,
-        version: &plan.version,
-        asyncapi: &plan.asyncapi,
-        channels: plan
-            .channels
-            .iter()
-            .map(|c| {
-                (
-                    c.id.clone(),
-                    c.path.clone(),
-                    c.routes.iter().map(|r| r.key.clone()).collect(),
-                )
-            })
-            .collect(),
-    }
-    .render()
-    .unwrap_or_default();
-    let mut files = vec![
-        File {
-            path: "Cargo.toml".into(),
-            contents: cargo,
-            kind: FileKind::Scaffold,
-        },
-        File {
-            path: "README.md".into(),
-            contents: readme,
-            kind: FileKind::Scaffold,
-        },
-        File {
-            path: "src/lib.rs".into(),
-            contents: emit::crate_lib(),
-            kind: FileKind::Scaffold,
-        },
-    ];
-    // A document without channels (shared message types) is a library: nothing to serve.
-    if !plan.channels.is_empty() {
-        files.push(File {
-            path: "src/main.rs".into(),
-            contents: emit::crate_main(&plan, &name.replace('-', "_")),
-            kind: FileKind::Scaffold,
-        });
-    }
-    files.extend(
-        emit::module_files(&plan, SchemaPlacement::Files)
-            .into_iter()
-            .map(|f| File {
-                path: format!("src/api/{}", f.path),
-                ..f
-            }),
-    );
-    files
+    emit::package::files(&plan::plan(api), name, runtime)
 }
 
 /// What happened to one file.

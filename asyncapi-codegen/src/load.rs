@@ -78,7 +78,8 @@ fn pos(marker: &saphyr_parser::Marker) -> Pos {
     }
 }
 
-enum Frame {
+/// A sequence or mapping being built, still open in the event stream.
+enum Open {
     Sequence {
         items: Vec<Node>,
         start: Span,
@@ -98,7 +99,7 @@ enum Frame {
 struct Builder {
     file: FileId,
     format: &'static str,
-    stack: Vec<Frame>,
+    stack: Vec<Open>,
     /// Anchored nodes, with their node counts.
     anchors: HashMap<usize, (Node, usize)>,
     documents: Vec<Node>,
@@ -131,7 +132,7 @@ impl Builder {
             }
             Event::SequenceStart(anchor, tag) => {
                 self.check_collection_tag(tag.as_deref(), "seq", span)?;
-                self.stack.push(Frame::Sequence {
+                self.stack.push(Open::Sequence {
                     items: Vec::new(),
                     start: span,
                     anchor,
@@ -140,7 +141,7 @@ impl Builder {
             }
             Event::MappingStart(anchor, tag) => {
                 self.check_collection_tag(tag.as_deref(), "map", span)?;
-                self.stack.push(Frame::Mapping {
+                self.stack.push(Open::Mapping {
                     map: Map::default(),
                     key: None,
                     merges: Vec::new(),
@@ -150,7 +151,7 @@ impl Builder {
                 Ok(())
             }
             Event::SequenceEnd => match self.stack.pop() {
-                Some(Frame::Sequence {
+                Some(Open::Sequence {
                     items,
                     start,
                     anchor,
@@ -164,7 +165,7 @@ impl Builder {
                 _ => Err(self.internal(span)),
             },
             Event::MappingEnd => match self.stack.pop() {
-                Some(Frame::Mapping {
+                Some(Open::Mapping {
                     mut map,
                     merges,
                     start,
@@ -243,8 +244,8 @@ impl Builder {
         }
         match self.stack.last_mut() {
             None => self.documents.push(node),
-            Some(Frame::Sequence { items, .. }) => items.push(node),
-            Some(Frame::Mapping {
+            Some(Open::Sequence { items, .. }) => items.push(node),
+            Some(Open::Mapping {
                 map, key, merges, ..
             }) => match key.take() {
                 None => {

@@ -41,7 +41,7 @@ impl Routing {
     }
 }
 
-/// The routing of one channel (DESIGN.md § Routing).
+/// The routing of one channel (the rules in this module's documentation).
 pub fn routing(api: &Api, channel: &Channel) -> Routing {
     let (selection, source) = selection(api, channel);
     let discriminator = single_property(&selection);

@@ -7,9 +7,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use asyncapi_cli::junit::to_junit;
+use asyncapi_cli::live::{self, LiveOptions, LiveReport, Status};
 use asyncapi_codegen::contract::Contract;
-use asyncapi_codegen::contract::junit::to_junit;
-use asyncapi_codegen::contract::live::{self, LiveOptions, LiveReport, Status};
 use chat::api::chat::{ChatRoute, ChatService, PATH, options};
 use chat::api::handlers::Chat;
 use ws_runtime::{Accept, ConnectRequest, Context, HandlerError, Reject, Reply};

@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -9,7 +10,6 @@ use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use tokio::sync::{Notify, mpsc};
 
-use crate::handler::Identity;
 use crate::ids;
 use crate::limits::Limits;
 
@@ -43,6 +43,14 @@ impl From<&str> for ConnectionId {
     fn from(id: &str) -> ConnectionId {
         ConnectionId(id.into())
     }
+}
+
+/// Who connected, as the handshake showed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    pub source_ip: IpAddr,
+    pub user_agent: Option<String>,
 }
 
 /// What `GET @connections/{id}` answers.

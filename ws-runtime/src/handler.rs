@@ -4,13 +4,12 @@ use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
 
-use crate::connections::{ConnectionId, Connections};
+use crate::connections::{ConnectionId, Connections, Identity};
 use crate::message::{Message, Schema};
 use crate::routes::Routes;
 
@@ -77,14 +76,6 @@ pub enum EventType {
     Connect,
     Message,
     Disconnect,
-}
-
-/// Who connected, as the handshake showed it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Identity {
-    pub source_ip: IpAddr,
-    pub user_agent: Option<String>,
 }
 
 /// What every event carries (API Gateway's `requestContext`).

@@ -34,6 +34,7 @@
 #![forbid(unsafe_code)]
 
 mod connections;
+mod dispatch;
 mod export;
 mod frames;
 mod handler;
@@ -47,13 +48,13 @@ mod router;
 mod routes;
 mod selection;
 mod server;
+mod shared;
 mod socket;
 
-pub use connections::{ConnectionId, ConnectionInfo, Connections, SendError};
+pub use connections::{ConnectionId, ConnectionInfo, Connections, Identity, SendError};
 pub use export::AsyncApi;
 pub use handler::{
-    Accept, Close, ConnectRequest, Context, EventType, Handler, HandlerError, Identity, Reject,
-    Reply,
+    Accept, Close, ConnectRequest, Context, EventType, Handler, HandlerError, Reject, Reply,
 };
 pub use limits::Limits;
 pub use message::{DecodeError, Message, Schema, ValidationError, ValidationErrors};

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use crate::connections::{ConnectionId, SendError};
-use crate::server::Shared;
+use crate::shared::Shared;
 
 pub(crate) fn routes(shared: Arc<Shared>, token: String) -> axum::Router {
     let token: Arc<str> = token.into();

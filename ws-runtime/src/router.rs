@@ -1,18 +1,14 @@
 //! The router builder: channel addresses → route tables → handlers, checked at start-up.
 
-use std::marker::PhantomData;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use axum::extract::ws::Utf8Bytes;
-use futures_util::FutureExt;
-use futures_util::future::BoxFuture;
-
-use crate::handler::{Accept, Close, ConnectRequest, Context, Handler, Reject, Reply};
+use crate::dispatch::{self, Dispatch};
+use crate::handler::Handler;
 use crate::limits::Limits;
-use crate::message::{DecodeError, Schema, ValidationErrors};
-use crate::routes::{RawMessage, Routes};
+use crate::message::Schema;
+use crate::routes::Routes;
 use crate::server::App;
+use crate::shared::{Channel, Shared};
 
 /// Builds the server: channels, their handlers, limits and options.
 ///
@@ -28,11 +24,11 @@ use crate::server::App;
 /// ```
 #[derive(Default)]
 pub struct Router {
-    pub(crate) channels: Vec<ChannelSpec>,
-    pub(crate) limits: Limits,
-    pub(crate) reveal_validation_errors: bool,
-    pub(crate) validate_outbound: Option<bool>,
-    pub(crate) management_token: Option<String>,
+    channels: Vec<ChannelSpec>,
+    limits: Limits,
+    reveal_validation_errors: bool,
+    validate_outbound: Option<bool>,
+    management_token: Option<String>,
 }
 
 impl std::fmt::Debug for Router {
@@ -58,11 +54,12 @@ pub struct ChannelOptions {
     pub headers: Option<Schema>,
 }
 
-pub(crate) struct ChannelSpec {
-    pub address: String,
-    pub options: ChannelOptions,
-    pub dispatch: Arc<dyn Dispatch>,
-    pub check: fn(&str) -> Result<(), RouterError>,
+/// A channel as it is added: checked by [`Router::build`].
+struct ChannelSpec {
+    address: String,
+    options: ChannelOptions,
+    dispatch: Arc<dyn Dispatch>,
+    check: fn(&str) -> Result<(), RouterError>,
 }
 
 /// A router that cannot start.
@@ -107,10 +104,7 @@ impl Router {
         self.channels.push(ChannelSpec {
             address: address.to_owned(),
             options,
-            dispatch: Arc::new(Typed::<R, H> {
-                handler,
-                routes: PhantomData,
-            }),
+            dispatch: dispatch::erase::<R, H>(handler),
             check: check_routes::<R>,
         });
         self
@@ -171,7 +165,22 @@ impl Router {
         if self.management_token.as_deref() == Some("") {
             return Err(RouterError::EmptyToken);
         }
-        Ok(App::new(self))
+        let shared = Shared::new(
+            self.limits,
+            self.reveal_validation_errors,
+            self.validate_outbound.unwrap_or(cfg!(debug_assertions)),
+        );
+        let channels = self
+            .channels
+            .into_iter()
+            .map(|spec| Channel {
+                address: spec.address,
+                dispatch: spec.dispatch,
+                query: spec.options.query,
+                headers: spec.options.headers,
+            })
+            .collect();
+        Ok(App::new(shared, channels, self.management_token))
     }
 }
 
@@ -206,113 +215,4 @@ fn check_routes<R: Routes>(channel: &str) -> Result<(), RouterError> {
             })?;
     }
     Ok(())
-}
-
-/// What came of one message.
-pub(crate) enum Outcome {
-    Reply(Reply),
-    /// No route matched and there is no `$default`.
-    Forbidden,
-    /// The message broke its route's schema (or did not fit its type).
-    BadRequest(ValidationErrors),
-    Failed(String),
-    Panicked(String),
-}
-
-/// A channel's handler with its route type erased, so one server holds many channels.
-pub(crate) trait Dispatch: Send + Sync + 'static {
-    fn connect<'a>(
-        &'a self,
-        request: &'a ConnectRequest,
-    ) -> BoxFuture<'a, Result<Result<Accept, Reject>, String>>;
-    fn message<'a>(&'a self, cx: &'a mut Context, text: Utf8Bytes) -> BoxFuture<'a, Outcome>;
-    fn disconnect<'a>(
-        &'a self,
-        cx: &'a Context,
-        close: &'a Close,
-    ) -> BoxFuture<'a, Result<(), String>>;
-}
-
-struct Typed<R, H> {
-    handler: H,
-    routes: PhantomData<fn() -> R>,
-}
-
-fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic with no message".to_owned())
-}
-
-impl<R: Routes, H: Handler<R>> Dispatch for Typed<R, H> {
-    fn connect<'a>(
-        &'a self,
-        request: &'a ConnectRequest,
-    ) -> BoxFuture<'a, Result<Result<Accept, Reject>, String>> {
-        Box::pin(async move {
-            AssertUnwindSafe(self.handler.connect(request))
-                .catch_unwind()
-                .await
-                .map_err(|p| panic_text(&*p))
-        })
-    }
-
-    fn message<'a>(&'a self, cx: &'a mut Context, text: Utf8Bytes) -> BoxFuture<'a, Outcome> {
-        Box::pin(async move {
-            let json: Option<serde_json::Value> = serde_json::from_str(&text).ok();
-            let key = json
-                .as_ref()
-                .map(|j| R::selection().evaluate(j))
-                .unwrap_or_default();
-            let routed = match json {
-                Some(json) if R::keys().contains(&key.as_str()) => match R::decode(&key, json) {
-                    Ok(route) => route,
-                    Err(DecodeError::Invalid(errors)) => return Outcome::BadRequest(errors),
-                    Err(DecodeError::Type(message)) => {
-                        return Outcome::BadRequest(ValidationErrors(vec![
-                            crate::message::ValidationError {
-                                instance_path: String::new(),
-                                schema_path: String::new(),
-                                message,
-                            },
-                        ]));
-                    }
-                    Err(DecodeError::UnknownRoute(_)) => return Outcome::Forbidden,
-                },
-                json => match R::fallback(RawMessage {
-                    text: text.to_string(),
-                    json,
-                }) {
-                    Some(route) => route,
-                    None => return Outcome::Forbidden,
-                },
-            };
-            cx.route_key = routed.route_key();
-            tracing::Span::current().record("route_key", cx.route_key);
-            let cx: &Context = cx;
-            match AssertUnwindSafe(self.handler.message(cx, routed))
-                .catch_unwind()
-                .await
-            {
-                Ok(Ok(reply)) => Outcome::Reply(reply),
-                Ok(Err(error)) => Outcome::Failed(error.message),
-                Err(panic) => Outcome::Panicked(panic_text(&*panic)),
-            }
-        })
-    }
-
-    fn disconnect<'a>(
-        &'a self,
-        cx: &'a Context,
-        close: &'a Close,
-    ) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            AssertUnwindSafe(self.handler.disconnect(cx, close))
-                .catch_unwind()
-                .await
-                .map_err(|p| panic_text(&*p))
-        })
-    }
 }

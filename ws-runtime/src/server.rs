@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use axum::extract::ws::{Utf8Bytes, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams, Request};
@@ -12,47 +12,20 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep};
 use tracing::Instrument;
 
-use crate::connections::{ConnectionId, Connections, Entry, SLOW_READER};
+use crate::connections::{ConnectionId, Connections, Entry, Identity, SLOW_READER};
+use crate::dispatch::Outcome;
 use crate::frames;
-use crate::handler::{Close, ConnectRequest, Context, EventType, Identity, Reply};
+use crate::handler::{Close, ConnectRequest, Context, EventType, Reply};
 use crate::ids;
 use crate::limits::Limits;
 use crate::listener;
 use crate::management;
-use crate::message::Schema;
-use crate::router::{ChannelSpec, Dispatch, Outcome, Router};
+use crate::shared::{Channel, Shared};
 use crate::socket::{self, Inbound, Writer};
-
-/// What every connection task shares.
-pub(crate) struct Shared {
-    pub connections: Connections,
-    pub limits: Limits,
-    reveal_validation_errors: bool,
-    validate_outbound: bool,
-    /// Connections accepted and not yet finished (their `$disconnect` included).
-    slots: AtomicUsize,
-    shutting_down: AtomicBool,
-    idle: Notify,
-}
-
-impl Shared {
-    fn release(&self) {
-        if self.slots.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.idle.notify_waiters();
-        }
-    }
-}
-
-struct Channel {
-    address: String,
-    dispatch: Arc<dyn Dispatch>,
-    query: Option<Schema>,
-    headers: Option<Schema>,
-}
 
 /// A checked router, ready to serve or to mount in an existing axum app.
 pub struct App {
@@ -67,30 +40,18 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
-    pub(crate) fn new(router: Router) -> App {
-        let shared = Arc::new(Shared {
-            connections: Connections::default(),
-            limits: router.limits,
-            reveal_validation_errors: router.reveal_validation_errors,
-            validate_outbound: router.validate_outbound.unwrap_or(cfg!(debug_assertions)),
-            slots: AtomicUsize::new(0),
-            shutting_down: AtomicBool::new(false),
-            idle: Notify::new(),
-        });
+    /// An app serving `channels` (checked by [`crate::Router::build`]), with the management API
+    /// when there is a token.
+    pub(crate) fn new(
+        shared: Shared,
+        channels: Vec<Channel>,
+        management_token: Option<String>,
+    ) -> App {
+        let shared = Arc::new(shared);
         let mut axum_router = axum::Router::new();
-        for ChannelSpec {
-            address,
-            options,
-            dispatch,
-            ..
-        } in router.channels
-        {
-            let channel = Arc::new(Channel {
-                address: address.clone(),
-                dispatch,
-                query: options.query,
-                headers: options.headers,
-            });
+        for channel in channels {
+            let address = channel.address.clone();
+            let channel = Arc::new(channel);
             let shared = Arc::clone(&shared);
             axum_router = axum_router.route(
                 &address,
@@ -99,7 +60,7 @@ impl App {
                 }),
             );
         }
-        if let Some(token) = router.management_token {
+        if let Some(token) = management_token {
             axum_router = axum_router.merge(management::routes(Arc::clone(&shared), token));
         }
         App {
@@ -149,14 +110,6 @@ pub struct Server {
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
-}
-
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
-            .field("connections", &self.connections)
-            .finish_non_exhaustive()
-    }
 }
 
 /// How a graceful shutdown went.

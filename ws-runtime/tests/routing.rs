@@ -1,4 +1,4 @@
-//! Every routing rule of DESIGN.md § Routing, with real clients over 127.0.0.1.
+//! Every routing rule (ARCHITECTURE.md, "Routing"), with real clients over 127.0.0.1.
 
 #![allow(clippy::unwrap_used)]
 

@@ -27,8 +27,6 @@
 //! ```
 
 mod examples;
-pub mod junit;
-pub mod live;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -48,19 +46,20 @@ use crate::source::{Location, Sources, Span};
 #[derive(Debug)]
 pub struct Contract {
     sources: Sources,
-    messages: Vec<Checked>,
+    messages: Vec<ContractMessage>,
     channels: Vec<ChannelContract>,
 }
 
 /// One message of the document (a message used by several channels is one).
 #[derive(Debug)]
-pub(crate) struct Checked {
-    pub(crate) key: String,
-    pub(crate) name: Option<String>,
-    pub(crate) message_id: Option<String>,
+pub struct ContractMessage {
+    /// Its key in the document.
+    pub key: String,
+    pub name: Option<String>,
+    pub message_id: Option<String>,
     check: PayloadCheck,
     /// (example name, payload) for each example with a payload.
-    pub(crate) examples: Vec<(String, Value)>,
+    pub examples: Vec<(String, Value)>,
 }
 
 #[derive(Debug)]
@@ -73,26 +72,29 @@ enum PayloadCheck {
 
 /// One channel: its messages by direction, and how the server routes what it receives.
 #[derive(Debug)]
-pub(crate) struct ChannelContract {
-    pub(crate) id: String,
-    pub(crate) address: Option<String>,
+pub struct ChannelContract {
+    /// Its key in the document.
+    pub id: String,
+    /// Where clients reach it (`None`: a dynamic address).
+    pub address: Option<String>,
     /// The `ws` binding's query schema, for the live runner's handshake.
-    pub(crate) query: Option<Value>,
-    pub(crate) headers: Option<Value>,
+    pub query: Option<Value>,
+    /// The `ws` binding's headers schema.
+    pub headers: Option<Value>,
     /// The parsed selection expression, when the channel routes (explicit or inferred).
     selection: Option<Vec<route_selection::Part>>,
     /// (route key, message): every route, `$default` included.
-    pub(crate) routes: Vec<(String, usize)>,
+    pub routes: Vec<(String, usize)>,
     /// Indices into [`Contract::messages`].
-    pub(crate) inbound: Vec<usize>,
-    pub(crate) outbound: Vec<usize>,
+    pub inbound: Vec<usize>,
+    pub outbound: Vec<usize>,
     /// (inbound message, its reply message).
-    pub(crate) replies: Vec<(usize, usize)>,
+    pub replies: Vec<(usize, usize)>,
 }
 
 /// Where the server routes an inbound message.
 #[derive(Debug)]
-pub(crate) enum Routed<'a> {
+pub enum Routed<'a> {
     /// The channel does not route: any inbound message may be it.
     Unrouted,
     /// The route (its key, `$default` included) and its message.
@@ -103,7 +105,7 @@ pub(crate) enum Routed<'a> {
 
 impl ChannelContract {
     /// Routes `json` as the server does: its route key's route, else `$default`.
-    pub(crate) fn route(&self, json: &Value) -> Routed<'_> {
+    pub fn route(&self, json: &Value) -> Routed<'_> {
         let Some(parts) = &self.selection else {
             return Routed::Unrouted;
         };
@@ -116,7 +118,7 @@ impl ChannelContract {
     }
 
     /// The reply a two-way inbound message must be answered with.
-    pub(crate) fn reply_to(&self, request: usize) -> Option<usize> {
+    pub fn reply_to(&self, request: usize) -> Option<usize> {
         self.replies
             .iter()
             .find(|(i, _)| *i == request)
@@ -286,11 +288,11 @@ impl Contract {
 
     /// As [`Contract::new`], from the model and the sources its spans point into.
     pub fn from_api(api: &Api, sources: Sources) -> Contract {
-        let mut messages: Vec<Checked> = Vec::new();
+        let mut messages: Vec<ContractMessage> = Vec::new();
         let mut by_span: BTreeMap<Span, usize> = BTreeMap::new();
         let mut index_of = |message: &crate::model::Message| -> usize {
             *by_span.entry(message.span).or_insert_with(|| {
-                messages.push(checked(message));
+                messages.push(contract_message(message));
                 messages.len() - 1
             })
         };
@@ -329,11 +331,6 @@ impl Contract {
             messages,
             channels,
         }
-    }
-
-    /// The channels' ids, in document order.
-    pub fn channels(&self) -> impl Iterator<Item = &str> {
-        self.channels.iter().map(|c| c.id.as_str())
     }
 
     /// Checks `json` as the message named `message` (its key, `name` or `messageId`), of
@@ -434,7 +431,16 @@ impl Contract {
             .map(|reply| self.verdict(None, &[reply], json)))
     }
 
-    pub(crate) fn channel(&self, id: &str) -> Result<&ChannelContract, LookupError> {
+    /// Every channel, in document order.
+    pub fn channels(&self) -> &[ChannelContract] {
+        &self.channels
+    }
+
+    /// A channel by its key.
+    ///
+    /// # Errors
+    /// [`LookupError::UnknownChannel`], with the keys there are.
+    pub fn channel(&self, id: &str) -> Result<&ChannelContract, LookupError> {
         self.channels
             .iter()
             .find(|c| c.id == id)
@@ -444,17 +450,14 @@ impl Contract {
             })
     }
 
-    pub(crate) fn message(&self, index: usize) -> &Checked {
+    /// A message by its index (as [`ChannelContract`] lists them).
+    pub fn message(&self, index: usize) -> &ContractMessage {
         &self.messages[index]
     }
 
-    /// The first candidate that accepts `json`, or every candidate's violations.
-    pub(crate) fn verdict(
-        &self,
-        route: Option<String>,
-        candidates: &[usize],
-        json: &Value,
-    ) -> Verdict {
+    /// The first candidate (message indices) that accepts `json`, or every candidate's
+    /// violations; `route` is what the verdict reports as the route taken.
+    pub fn verdict(&self, route: Option<String>, candidates: &[usize], json: &Value) -> Verdict {
         let mut refused = Vec::new();
         for &index in candidates {
             let message = &self.messages[index];
@@ -477,7 +480,7 @@ impl Contract {
         })
     }
 
-    fn violations(&self, message: &Checked, json: &Value) -> Vec<Violation> {
+    fn violations(&self, message: &ContractMessage, json: &Value) -> Vec<Violation> {
         match &message.check {
             PayloadCheck::Anything => Vec::new(),
             PayloadCheck::Schema(schema) => schema
@@ -505,7 +508,7 @@ impl Contract {
     }
 }
 
-impl Checked {
+impl ContractMessage {
     fn answers_to(&self, name: &str) -> bool {
         self.key == name
             || self.name.as_deref() == Some(name)
@@ -513,7 +516,7 @@ impl Checked {
     }
 }
 
-fn checked(message: &crate::model::Message) -> Checked {
+fn contract_message(message: &crate::model::Message) -> ContractMessage {
     let check = match &message.payload {
         Some(Payload::Schema(schema)) => PayloadCheck::Schema(Box::new(schema.clone())),
         Some(Payload::Unsupported { .. }) | None => PayloadCheck::Anything,
@@ -524,7 +527,7 @@ fn checked(message: &crate::model::Message) -> Checked {
         .enumerate()
         .filter_map(|(i, e)| Some((e.label(i), e.payload.clone()?)))
         .collect();
-    Checked {
+    ContractMessage {
         key: message.key.clone(),
         name: message.name.clone(),
         message_id: message.message_id.clone(),

@@ -3,8 +3,9 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
+use super::doc::{doc_lines, outer_doc};
 use super::types::ty;
-use super::{SchemaPlacement, ident, outer_doc};
+use super::{SchemaPlacement, ident};
 use crate::plan::types::Ty;
 use crate::plan::{ChannelPlan, Plan};
 use crate::routing::SelectionSource;
@@ -26,7 +27,7 @@ pub(crate) fn file(plan: &Plan, channel: &ChannelPlan, placement: SchemaPlacemen
     )];
     if !channel.doc.is_empty() {
         doc.push(String::new());
-        doc.extend(super::doc_lines(&channel.doc.join("\n")));
+        doc.extend(doc_lines(&channel.doc.join("\n")));
     }
     doc.push(String::new());
     doc.push(format!(
@@ -315,7 +316,7 @@ fn route_doc(route: &crate::plan::RoutePlan) -> Vec<String> {
     let mut doc = vec![format!("Route `{}`.", route.key)];
     if !route.doc.is_empty() {
         doc.push(String::new());
-        doc.extend(super::doc_lines(&route.doc.join("\n")));
+        doc.extend(doc_lines(&route.doc.join("\n")));
     }
     doc
 }

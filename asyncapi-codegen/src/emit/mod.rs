@@ -5,14 +5,19 @@
 //! and it depends on `ws-runtime` alone (serde and serde_json come through its re-exports).
 
 mod channel;
+mod contract_tests;
+mod doc;
+pub mod package;
+mod print;
 mod scaffold;
-mod tests;
 mod types;
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
 use crate::plan::Plan;
+use doc::{doc_lines, inner_doc};
+use print::pretty;
 
 /// Where message schemas go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -111,7 +116,7 @@ pub fn module_files(plan: &Plan, placement: SchemaPlacement) -> Vec<File> {
     files.extend(printed.into_iter().flatten());
     files.push(rust(
         "tests.rs".into(),
-        tests::file(plan),
+        contract_tests::file(plan),
         FileKind::Generated,
     ));
     if placement == SchemaPlacement::Files {
@@ -145,68 +150,6 @@ pub fn module_files(plan: &Plan, placement: SchemaPlacement) -> Vec<File> {
     files
 }
 
-/// A generated crate's `src/lib.rs` (a scaffold: the user's to extend).
-pub fn crate_lib() -> String {
-    pretty(quote! {
-        //! The API, generated from its AsyncAPI document into `api/`; your handlers are in
-        //! `api/handlers.rs`.
-        pub mod api;
-    })
-}
-
-/// A generated crate's `src/main.rs`: serves every channel with the scaffold handlers on
-/// `--addr HOST:PORT` (port 0 picks a free one) and prints the bound address first.
-pub fn crate_main(plan: &Plan, crate_name: &str) -> String {
-    let krate = ident(crate_name);
-    let mounts = plan.channels.iter().map(|c| {
-        let module = ident(&c.module);
-        let handler = ident(&c.prefix);
-        quote! { let router = api::#module::mount(router, api::handlers::#handler); }
-    });
-    pretty(quote! {
-        //! Serves the API: `cargo run -- --addr 127.0.0.1:8080` (port 0 picks a free one).
-
-        use #krate::api;
-
-        #[tokio::main]
-        async fn main() -> std::process::ExitCode {
-            let args: Vec<String> = std::env::args().collect();
-            let addr = args
-                .iter()
-                .position(|a| a == "--addr")
-                .and_then(|i| args.get(i + 1))
-                .map_or("127.0.0.1:8080", String::as_str);
-            let router = ws_runtime::Router::new();
-            #(#mounts)*
-            let app = match router.build() {
-                Ok(app) => app,
-                Err(error) => {
-                    eprintln!("error: {error}");
-                    return std::process::ExitCode::FAILURE;
-                }
-            };
-            let listener = match tokio::net::TcpListener::bind(addr).await {
-                Ok(listener) => listener,
-                Err(error) => {
-                    eprintln!("error: cannot listen on {addr}: {error}");
-                    return std::process::ExitCode::FAILURE;
-                }
-            };
-            let server = match app.serve(listener).await {
-                Ok(server) => server,
-                Err(error) => {
-                    eprintln!("error: {error}");
-                    return std::process::ExitCode::FAILURE;
-                }
-            };
-            println!("listening on {}", server.local_addr());
-            let _ = tokio::signal::ctrl_c().await;
-            server.shutdown().await;
-            std::process::ExitCode::SUCCESS
-        }
-    })
-}
-
 /// The module tree as items with inline modules and schemas, no files: what `asyncapi!` expands
 /// to, and what a build script includes. The handlers are the user's to write (no scaffold); the
 /// contract tests come along under `#[cfg(test)]`.
@@ -219,7 +162,7 @@ pub fn inline_tokens(plan: &Plan) -> TokenStream {
         let body = channel::file(plan, c, placement);
         quote! { pub mod #module { #body } }
     });
-    let tests = tests::file(plan);
+    let tests = contract_tests::file(plan);
     quote! {
         #root
         pub mod types { #types }
@@ -305,91 +248,4 @@ fn root_items(plan: &Plan, with_modules: bool) -> TokenStream {
 /// An identifier (names from `plan::names` are always valid ones).
 pub(crate) fn ident(name: &str) -> Ident {
     Ident::new(name, Span::call_site())
-}
-
-/// Markdown from a document, made safe as rustdoc: code fences without a language (or `rust`)
-/// become `text`, so they are not compiled as doctests; indentation is removed, so indented text
-/// is not a code block; and the lines that continue a list item are indented under it.
-pub(crate) fn doc_lines(text: &str) -> Vec<String> {
-    let mut in_fence = false;
-    // The indentation a continuation of the current list item needs.
-    let mut list_indent: Option<usize> = None;
-    let mut out = Vec::new();
-    for line in text.trim().lines() {
-        let trimmed = line.trim();
-        if let Some(rest) = trimmed.strip_prefix("```") {
-            in_fence = !in_fence;
-            let language = rest.trim();
-            out.push(if !in_fence {
-                "```".to_owned()
-            } else if language.is_empty() || language.starts_with("rust") {
-                "```text".to_owned()
-            } else {
-                trimmed.to_owned()
-            });
-            list_indent = None;
-            continue;
-        }
-        if in_fence {
-            out.push(line.trim_end().to_owned());
-            continue;
-        }
-        if trimmed.is_empty() {
-            list_indent = None;
-            out.push(String::new());
-        } else if let Some(width) = list_marker(trimmed) {
-            list_indent = Some(width);
-            out.push(trimmed.to_owned());
-        } else if let Some(width) = list_indent {
-            out.push(format!("{}{trimmed}", " ".repeat(width)));
-        } else {
-            out.push(trimmed.to_owned());
-        }
-    }
-    out
-}
-
-/// The width of a list item's marker (`- `, `* `, `+ `, `12. `), if the line starts one.
-fn list_marker(line: &str) -> Option<usize> {
-    if line.starts_with("- ") || line.starts_with("* ") || line.starts_with("+ ") {
-        return Some(2);
-    }
-    let digits = line.chars().take_while(char::is_ascii_digit).count();
-    (digits > 0 && line[digits..].starts_with(". ")).then_some(digits + 2)
-}
-
-/// A blank line after each top-level item (a line at column 0 that closes it), as rustfmt'd code
-/// reads.
-fn spaced(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 20);
-    let mut lines = text.lines().peekable();
-    while let Some(line) = lines.next() {
-        out.push_str(line);
-        out.push('\n');
-        let ends_item = line == "}" || (!line.starts_with([' ', '#', '/']) && line.ends_with(';'));
-        if ends_item && lines.peek().is_some_and(|next| !next.is_empty()) {
-            out.push('\n');
-        }
-    }
-    out
-}
-
-/// `#[doc = "…"]` attributes, one per line.
-pub(crate) fn outer_doc(lines: &[String]) -> TokenStream {
-    let lines = lines.iter().map(|l| format!(" {l}"));
-    quote! { #(#[doc = #lines])* }
-}
-
-fn inner_doc(lines: &[String]) -> TokenStream {
-    let lines = lines.iter().map(|l| format!(" {l}"));
-    quote! { #(#![doc = #lines])* }
-}
-
-/// Prints a file with `prettyplease` (no rustfmt needed), with a blank line between items.
-fn pretty(tokens: TokenStream) -> String {
-    match syn::parse2::<syn::File>(tokens.clone()) {
-        Ok(file) => spaced(&prettyplease::unparse(&file)),
-        // Not reachable for the tokens above; keep the output inspectable rather than lose it.
-        Err(error) => format!("compile_error!({:?});\n{tokens}\n", error.to_string()),
-    }
 }

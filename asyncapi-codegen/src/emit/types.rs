@@ -3,7 +3,8 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use super::{SchemaPlacement, ident, outer_doc};
+use super::doc::outer_doc;
+use super::{SchemaPlacement, ident};
 use crate::plan::Plan;
 use crate::plan::types::{Field, Kind, Ty, TypeDef, TypeSpace};
 

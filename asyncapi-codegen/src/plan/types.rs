@@ -1,4 +1,4 @@
-//! JSON Schema → Rust types (DESIGN.md § JSON Schema → Rust).
+//! JSON Schema → Rust types (the README's mapping table).
 //!
 //! The type space holds every named type the generated code declares. A schema node becomes the
 //! same type every time it is met (keyed by where it was written), so a component used by two

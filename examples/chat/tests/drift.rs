@@ -16,6 +16,6 @@ fn generated_code_matches_the_document() {
     assert!(
         drifted.is_empty(),
         "generated files differ from examples/chat/asyncapi.yaml: {drifted:?}\n\
-         rerun: cargo run -p asyncapi-codegen -- generate examples/chat/asyncapi.yaml -o examples/chat/src/api"
+         rerun: cargo run -p asyncapi-cli -- generate examples/chat/asyncapi.yaml -o examples/chat/src/api"
     );
 }

@@ -353,7 +353,7 @@ impl Rng {
 fn seeds() -> Vec<Vec<u8>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = vec![root.join("../examples/chat/asyncapi.yaml")];
-    let mut folders = vec![root.join("tests/fixtures")];
+    let mut folders = vec![root.join("../asyncapi-codegen/tests/fixtures")];
     while let Some(folder) = folders.pop() {
         for entry in std::fs::read_dir(folder).unwrap() {
             let path = entry.unwrap().path();

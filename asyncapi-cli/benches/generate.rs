@@ -1,7 +1,7 @@
 //! `asyncapi-rs generate` on the largest corpus document (the ZBOS MQTT API, ~670 KB), timed as
 //! a user runs it (the whole process), and the build time of the crate it writes.
 //!
-//! `cargo bench -p asyncapi-codegen --bench generate` prints the median and minimum of whole-process
+//! `cargo bench -p asyncapi-cli --bench generate` prints the median and minimum of whole-process
 //! generation over repeated runs, `asyncapi-rs validate` on the same document as the yardstick
 //! (same process start-up and loading, no generation), then builds the generated crate
 //! (`--crate`, against this checkout's ws-runtime) and reports its compile time with the

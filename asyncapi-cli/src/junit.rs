@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::live::{LiveReport, Status};
+use crate::live::{LiveReport, Status};
 
 /// The report as a JUnit XML document: a `testsuite` per channel, a `testcase` per example.
 pub fn to_junit(report: &LiveReport) -> String {

@@ -74,7 +74,7 @@ pub(crate) fn run(args: &Args) -> ExitCode {
         (Some(channel), _) => Some(channel.clone()),
         (None, Some(_)) => None,
         (None, None) => {
-            let channels: Vec<&str> = contract.channels().collect();
+            let channels: Vec<&str> = contract.channels().iter().map(|c| c.id.as_str()).collect();
             match channels.as_slice() {
                 [one] => Some((*one).to_owned()),
                 _ => {

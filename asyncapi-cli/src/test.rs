@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use asyncapi_cli::junit::to_junit;
+use asyncapi_cli::live::{self, LiveOptions, Status};
 use asyncapi_codegen::contract::Contract;
-use asyncapi_codegen::contract::junit::to_junit;
-use asyncapi_codegen::contract::live::{self, LiveOptions, Status};
 
 use super::{DocumentArgs, Format};
 

@@ -1,6 +1,6 @@
 //! Load-and-model time for the largest corpus document (the ZBOS MQTT API, ~670 KB of JSON).
 //!
-//! `cargo bench -p asyncapi-codegen --bench load` prints the median and minimum of each stage
+//! `cargo bench -p asyncapi-cli --bench load` prints the median and minimum of each stage
 //! over repeated runs, next to `serde_json::from_str` on the same bytes as a yardstick measured
 //! in the same run (the machine is shared, so the ratio is what to compare across runs).
 

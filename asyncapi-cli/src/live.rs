@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tungstenite::http::{HeaderName, HeaderValue, StatusCode, Uri};
 
-use super::{ChannelContract, Contract, LookupError, Routed, Verdict};
+use asyncapi_codegen::contract::{ChannelContract, Contract, LookupError, Routed, Verdict};
 
 /// How the runner reaches the server.
 #[derive(Debug, Clone)]
@@ -132,10 +132,10 @@ pub struct Frame {
 /// A URL that is not `ws://`, an unknown channel, or nothing to send. Failures of the server
 /// are not errors: they are failed cases in the report.
 pub fn run(contract: &Contract, options: &LiveOptions) -> Result<LiveReport, LiveError> {
-    let base = Target::parse(&options.url)?;
+    let base = ServerUrl::parse(&options.url)?;
     let channels: Vec<&ChannelContract> = match &options.channel {
         Some(id) => vec![contract.channel(id)?],
-        None => contract.channels.iter().collect(),
+        None => contract.channels().iter().collect(),
     };
     let mut cases = Vec::new();
     for channel in channels {
@@ -158,14 +158,14 @@ pub fn run(contract: &Contract, options: &LiveOptions) -> Result<LiveReport, Liv
 
 /// Where to connect: host, port and path of the URL the user gave.
 #[derive(Debug)]
-struct Target {
+struct ServerUrl {
     authority: String,
     path: Option<String>,
     query: Option<String>,
 }
 
-impl Target {
-    fn parse(url: &str) -> Result<Target, LiveError> {
+impl ServerUrl {
+    fn parse(url: &str) -> Result<ServerUrl, LiveError> {
         let bad = |reason: &str| LiveError::BadUrl {
             url: url.to_owned(),
             reason: reason.to_owned(),
@@ -186,7 +186,7 @@ impl Target {
         let path = Some(uri.path())
             .filter(|p| !p.is_empty() && *p != "/")
             .map(str::to_owned);
-        Ok(Target {
+        Ok(ServerUrl {
             authority,
             path,
             query: uri.query().map(str::to_owned),
@@ -227,7 +227,7 @@ fn run_case(
     index: usize,
     example: &str,
     payload: &Value,
-    base: &Target,
+    base: &ServerUrl,
     options: &LiveOptions,
 ) -> Case {
     let started = Instant::now();
@@ -581,9 +581,9 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert!(Target::parse("http://localhost:1/").is_err());
-        assert!(Target::parse("wss://localhost:1/").is_err());
-        let target = Target::parse("ws://127.0.0.1:9000").unwrap();
+        assert!(ServerUrl::parse("http://localhost:1/").is_err());
+        assert!(ServerUrl::parse("wss://localhost:1/").is_err());
+        let target = ServerUrl::parse("ws://127.0.0.1:9000").unwrap();
         assert_eq!(target.authority, "127.0.0.1:9000");
         assert_eq!(target.path, None);
         assert_eq!(encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");

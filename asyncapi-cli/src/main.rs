@@ -1,4 +1,5 @@
-//! Argument parsing and the commands. Each command is a file; this one holds what they share.
+//! `asyncapi-rs`: the command line. Argument parsing and what the commands share; each command
+//! is a file. The engine (`asyncapi-codegen`) does the work.
 
 mod generate;
 mod test;
@@ -132,7 +133,7 @@ pub(crate) fn color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
-pub(crate) fn run() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Generate(args) => generate::run(&args),

@@ -1,0 +1,29 @@
+//! Printing token streams as Rust files: `prettyplease` (no rustfmt needed), with a blank line
+//! between items.
+
+use proc_macro2::TokenStream;
+
+/// Prints a file with `prettyplease` (no rustfmt needed), with a blank line between items.
+pub(crate) fn pretty(tokens: TokenStream) -> String {
+    match syn::parse2::<syn::File>(tokens.clone()) {
+        Ok(file) => spaced(&prettyplease::unparse(&file)),
+        // Not reachable for the tokens above; keep the output inspectable rather than lose it.
+        Err(error) => format!("compile_error!({:?});\n{tokens}\n", error.to_string()),
+    }
+}
+
+/// A blank line after each top-level item (a line at column 0 that closes it), as rustfmt'd code
+/// reads.
+fn spaced(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 20);
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        out.push_str(line);
+        out.push('\n');
+        let ends_item = line == "}" || (!line.starts_with([' ', '#', '/']) && line.ends_with(';'));
+        if ends_item && lines.peek().is_some_and(|next| !next.is_empty()) {
+            out.push('\n');
+        }
+    }
+    out
+}

@@ -1,0 +1,132 @@
+//! One message through a channel's handler, with the handler's route type erased so one server
+//! holds many channels: decode and route the text, call the handler (catching panics), and say
+//! what came of it.
+
+use std::marker::PhantomData;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use axum::extract::ws::Utf8Bytes;
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+
+use crate::handler::{Accept, Close, ConnectRequest, Context, Handler, Reject, Reply};
+use crate::message::{DecodeError, ValidationErrors};
+use crate::routes::{RawMessage, Routes};
+
+/// What came of one message.
+pub(crate) enum Outcome {
+    Reply(Reply),
+    /// No route matched and there is no `$default`.
+    Forbidden,
+    /// The message broke its route's schema (or did not fit its type).
+    BadRequest(ValidationErrors),
+    Failed(String),
+    Panicked(String),
+}
+
+/// A channel's handler with its route type erased, so one server holds many channels.
+pub(crate) trait Dispatch: Send + Sync + 'static {
+    fn connect<'a>(
+        &'a self,
+        request: &'a ConnectRequest,
+    ) -> BoxFuture<'a, Result<Result<Accept, Reject>, String>>;
+    fn message<'a>(&'a self, cx: &'a mut Context, text: Utf8Bytes) -> BoxFuture<'a, Outcome>;
+    fn disconnect<'a>(
+        &'a self,
+        cx: &'a Context,
+        close: &'a Close,
+    ) -> BoxFuture<'a, Result<(), String>>;
+}
+
+struct Typed<R, H> {
+    handler: H,
+    routes: PhantomData<fn() -> R>,
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with no message".to_owned())
+}
+
+impl<R: Routes, H: Handler<R>> Dispatch for Typed<R, H> {
+    fn connect<'a>(
+        &'a self,
+        request: &'a ConnectRequest,
+    ) -> BoxFuture<'a, Result<Result<Accept, Reject>, String>> {
+        Box::pin(async move {
+            AssertUnwindSafe(self.handler.connect(request))
+                .catch_unwind()
+                .await
+                .map_err(|p| panic_text(&*p))
+        })
+    }
+
+    fn message<'a>(&'a self, cx: &'a mut Context, text: Utf8Bytes) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            let json: Option<serde_json::Value> = serde_json::from_str(&text).ok();
+            let key = json
+                .as_ref()
+                .map(|j| R::selection().evaluate(j))
+                .unwrap_or_default();
+            let routed = match json {
+                Some(json) if R::keys().contains(&key.as_str()) => match R::decode(&key, json) {
+                    Ok(route) => route,
+                    Err(DecodeError::Invalid(errors)) => return Outcome::BadRequest(errors),
+                    Err(DecodeError::Type(message)) => {
+                        return Outcome::BadRequest(ValidationErrors(vec![
+                            crate::message::ValidationError {
+                                instance_path: String::new(),
+                                schema_path: String::new(),
+                                message,
+                            },
+                        ]));
+                    }
+                    Err(DecodeError::UnknownRoute(_)) => return Outcome::Forbidden,
+                },
+                json => match R::fallback(RawMessage {
+                    text: text.to_string(),
+                    json,
+                }) {
+                    Some(route) => route,
+                    None => return Outcome::Forbidden,
+                },
+            };
+            cx.route_key = routed.route_key();
+            tracing::Span::current().record("route_key", cx.route_key);
+            let cx: &Context = cx;
+            match AssertUnwindSafe(self.handler.message(cx, routed))
+                .catch_unwind()
+                .await
+            {
+                Ok(Ok(reply)) => Outcome::Reply(reply),
+                Ok(Err(error)) => Outcome::Failed(error.message),
+                Err(panic) => Outcome::Panicked(panic_text(&*panic)),
+            }
+        })
+    }
+
+    fn disconnect<'a>(
+        &'a self,
+        cx: &'a Context,
+        close: &'a Close,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            AssertUnwindSafe(self.handler.disconnect(cx, close))
+                .catch_unwind()
+                .await
+                .map_err(|p| panic_text(&*p))
+        })
+    }
+}
+
+/// `handler`, serving the routes `R`, behind [`Dispatch`].
+pub(crate) fn erase<R: Routes, H: Handler<R>>(handler: H) -> Arc<dyn Dispatch> {
+    Arc::new(Typed::<R, H> {
+        handler,
+        routes: PhantomData,
+    })
+}

@@ -1,0 +1,63 @@
+//! What the connection tasks, the server and the management API share: the registry, the limits
+//! and switches, and the count of connections still running; and each channel as they see it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use tokio::sync::Notify;
+
+use crate::connections::Connections;
+use crate::dispatch::Dispatch;
+use crate::limits::Limits;
+use crate::message::Schema;
+
+/// What every connection task shares.
+pub(crate) struct Shared {
+    pub connections: Connections,
+    pub limits: Limits,
+    pub reveal_validation_errors: bool,
+    pub validate_outbound: bool,
+    /// Connections accepted and not yet finished (their `$disconnect` included).
+    pub slots: AtomicUsize,
+    pub shutting_down: AtomicBool,
+    /// Notified when the last slot is released.
+    pub idle: Notify,
+}
+
+impl Shared {
+    pub fn new(limits: Limits, reveal_validation_errors: bool, validate_outbound: bool) -> Shared {
+        Shared {
+            connections: Connections::default(),
+            limits,
+            reveal_validation_errors,
+            validate_outbound,
+            slots: AtomicUsize::new(0),
+            shutting_down: AtomicBool::new(false),
+            idle: Notify::new(),
+        }
+    }
+
+    /// A connection is finished (its `$disconnect` has run): its slot is free.
+    pub fn release(&self) {
+        if self.slots.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+}
+
+/// A channel as its connections see it: where it is served, its handler, and the handshake's
+/// schemas.
+pub(crate) struct Channel {
+    pub address: String,
+    pub dispatch: Arc<dyn Dispatch>,
+    pub query: Option<Schema>,
+    pub headers: Option<Schema>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("connections", &self.connections)
+            .finish_non_exhaustive()
+    }
+}
