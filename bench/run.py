@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NODE = ROOT / "bench" / "node"
 ROUNDS = int(os.environ.get("ROUNDS", "5"))
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = ROOT / "tests" / "corpus"
 DOCUMENTS = [
     ("small", ROOT / "examples/chat/asyncapi.yaml"),
     ("medium", CORPUS / "real-world/printnanny/printnanny-os.yml"),

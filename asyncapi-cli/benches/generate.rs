@@ -30,12 +30,8 @@ fn run(args: &[&str]) {
 
 fn main() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let spec = repo.join("../shared/corpus/parser-js/v1/test/good/zbos_mqtt-all-asyncapi.json");
-    assert!(
-        spec.is_file(),
-        "the shared corpus is missing: {}",
-        spec.display()
-    );
+    let spec = repo.join("tests/corpus/parser-js/v1/test/good/zbos_mqtt-all-asyncapi.json");
+    assert!(spec.is_file(), "the corpus is missing: {}", spec.display());
     let spec = spec.to_str().unwrap().to_owned();
     let out: PathBuf = repo.join("target/bench-generated/zbos");
     let out_str = out.to_str().unwrap().to_owned();

@@ -23,9 +23,9 @@ type Stage<'a> = (&'static str, Box<dyn FnMut() + 'a>);
 
 fn main() {
     let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/corpus/parser-js/v1/test/good/zbos_mqtt-all-asyncapi.json");
+        .join("../tests/corpus/parser-js/v1/test/good/zbos_mqtt-all-asyncapi.json");
     let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("the shared corpus is missing ({}): {e}", path.display()));
+        .unwrap_or_else(|e| panic!("the corpus is missing ({}): {e}", path.display()));
     let stages: Vec<Stage> = vec![
         (
             "serde_json::from_str (yardstick, no positions)",

@@ -1,7 +1,7 @@
 //! `asyncapi-rs generate`: write the Rust for a document.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use asyncapi_codegen::diagnostic;
@@ -10,8 +10,11 @@ use asyncapi_codegen::generate::{self, Runtime};
 
 use super::{DocumentArgs, color};
 
-pub(crate) const EXAMPLES: &str = "\\
+pub(crate) const EXAMPLES: &str = "\
 Examples:
+  asyncapi-rs generate spec.yaml
+      in a Cargo package: the module tree in src/api/, and the two lines to add to use it;
+      anywhere else: a new crate, in a folder named after the document's title
   asyncapi-rs generate spec.yaml -o src/api
       a module tree: mod.rs, types.rs, one file per channel, schemas/, and handlers.rs (yours)
   asyncapi-rs generate spec.yaml -o chat-server --crate chat-server
@@ -26,14 +29,16 @@ Cargo.toml, lib.rs, main.rs) are written once and kept, unless --force.";
 pub(crate) struct Args {
     #[command(flatten)]
     document: DocumentArgs,
-    /// The folder to write into.
+    /// The folder to write into. Without it: `src/api` inside a Cargo package (a Cargo.toml with
+    /// a [package] here), else a new crate in a folder named after the document's title.
     #[arg(short = 'o', long = "out", value_name = "DIR")]
-    out: PathBuf,
+    out: Option<PathBuf>,
     /// Write a complete crate called NAME (Cargo.toml, src/lib.rs, src/main.rs, src/api/).
     #[arg(long = "crate", value_name = "NAME")]
     krate: Option<String>,
-    /// With --crate: depend on the ws-runtime checkout at DIR instead of the published crate.
-    #[arg(long, value_name = "DIR", requires = "krate")]
+    /// Depend on the ws-runtime folder at DIR (default: the one this asyncapi-rs was built from,
+    /// when its source is still there; else the published crate).
+    #[arg(long, value_name = "DIR")]
     runtime_path: Option<PathBuf>,
     /// Overwrite the files that are yours (handlers.rs, and a crate's Cargo.toml, lib.rs, main.rs).
     #[arg(long)]
@@ -41,6 +46,94 @@ pub(crate) struct Args {
     /// Write nothing; exit 1 if a generated file on disk differs from what would be generated.
     #[arg(long, conflicts_with = "force")]
     check: bool,
+}
+
+/// What to write, and where.
+enum Destination {
+    /// The module tree, into `out`; `into_package` when it went into the package here by default.
+    Module { out: PathBuf, into_package: bool },
+    /// A complete crate called `name`, into `out`.
+    Crate { out: PathBuf, name: String },
+}
+
+impl Args {
+    fn destination(&self, title: &str) -> Destination {
+        match (&self.out, &self.krate) {
+            (Some(out), Some(name)) => Destination::Crate {
+                out: out.clone(),
+                name: name.clone(),
+            },
+            (Some(out), None) => Destination::Module {
+                out: out.clone(),
+                into_package: false,
+            },
+            (None, Some(name)) => Destination::Crate {
+                out: PathBuf::from(name),
+                name: name.clone(),
+            },
+            (None, None) if is_package(Path::new("Cargo.toml")) => Destination::Module {
+                out: PathBuf::from("src/api"),
+                into_package: true,
+            },
+            (None, None) => {
+                let name = crate_name(title);
+                Destination::Crate {
+                    out: PathBuf::from(&name),
+                    name,
+                }
+            }
+        }
+    }
+
+    /// Where generated code finds ws-runtime: `--runtime-path`, else the checkout this binary was
+    /// built from (when it is still there), else the published crate.
+    fn runtime(&self) -> Runtime {
+        let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ws-runtime");
+        match &self.runtime_path {
+            Some(path) => Runtime::Path(std::path::absolute(path).unwrap_or_else(|_| path.clone())),
+            None if built_from.join("Cargo.toml").is_file() => {
+                Runtime::Path(built_from.canonicalize().unwrap_or(built_from))
+            }
+            None => Runtime::Version(env!("CARGO_PKG_VERSION").to_owned()),
+        }
+    }
+}
+
+/// A `Cargo.toml` with a `[package]` table.
+fn is_package(manifest: &Path) -> bool {
+    std::fs::read_to_string(manifest)
+        .is_ok_and(|text| text.lines().any(|l| l.trim() == "[package]"))
+}
+
+/// A crate name from a title: `Chat API` → `chat-api`.
+fn crate_name(title: &str) -> String {
+    let mut name = String::new();
+    for c in title.chars() {
+        if c.is_ascii_alphanumeric() {
+            name.push(c.to_ascii_lowercase());
+        } else if !name.is_empty() && !name.ends_with('-') {
+            name.push('-');
+        }
+    }
+    let name = name.trim_end_matches('-');
+    match name.chars().next() {
+        None => "api".to_owned(),
+        Some(c) if c.is_ascii_digit() => format!("api-{name}"),
+        Some(_) => name.to_owned(),
+    }
+}
+
+/// The `ws-runtime` line of a `[dependencies]` table.
+fn dependency_line(runtime: &Runtime) -> String {
+    match runtime {
+        Runtime::Path(path) => format!(
+            "ws-runtime = {{ path = {:?}, default-features = false }}",
+            path.display().to_string()
+        ),
+        Runtime::Version(version) => {
+            format!("ws-runtime = {{ version = {version:?}, default-features = false }}")
+        }
+    }
 }
 
 pub(crate) fn run(args: &Args) -> ExitCode {
@@ -59,22 +152,18 @@ pub(crate) fn run(args: &Args) -> ExitCode {
         "{}",
         diagnostic::render(loaded.documents.sources(), &loaded.warnings, color())
     );
-    let files = match &args.krate {
-        Some(name) => {
-            let runtime = match &args.runtime_path {
-                Some(path) => {
-                    Runtime::Path(std::path::absolute(path).unwrap_or_else(|_| path.clone()))
-                }
-                None => Runtime::Version(env!("CARGO_PKG_VERSION").to_owned()),
-            };
-            generate::crate_files(&loaded.api, name, &runtime)
+    let destination = args.destination(&loaded.api.info.title);
+    let runtime = args.runtime();
+    let (out, files) = match &destination {
+        Destination::Crate { out, name } => {
+            (out, generate::crate_files(&loaded.api, name, &runtime))
         }
-        None => generate::module(&loaded.api),
+        Destination::Module { out, .. } => (out, generate::module(&loaded.api)),
     };
     if args.check {
-        let drifted = generate::drift(&args.out, &files);
+        let drifted = generate::drift(out, &files);
         if drifted.is_empty() {
-            let _ = writeln!(stdout, "{}: up to date", args.out.display());
+            let _ = writeln!(stdout, "{}: up to date", out.display());
             return ExitCode::SUCCESS;
         }
         for path in &drifted {
@@ -87,7 +176,7 @@ pub(crate) fn run(args: &Args) -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    match generate::write(&args.out, &files, args.force) {
+    match generate::write(out, &files, args.force) {
         Ok(report) => {
             for (path, kind, outcome) in report {
                 let kind = match kind {
@@ -101,13 +190,74 @@ pub(crate) fn run(args: &Args) -> ExitCode {
                 "wrote the {} API ({}) to {}",
                 loaded.api.info.title,
                 super::count(loaded.api.channels.len(), "channel"),
-                args.out.display()
+                out.display()
             );
+            next_steps(&mut stdout, &destination, &runtime);
+            if let Runtime::Version(version) = &runtime {
+                let _ = writeln!(
+                    stderr,
+                    "note: the code depends on ws-runtime {version} from crates.io; if cargo cannot find it there, rerun with --runtime-path DIR (the ws-runtime folder of an asyncapi-rs checkout)"
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(error) => {
             let _ = writeln!(stderr, "error: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// What to do with what was written.
+fn next_steps(out: &mut impl Write, destination: &Destination, runtime: &Runtime) {
+    match destination {
+        Destination::Crate { out: dir, .. } => {
+            let _ = writeln!(
+                out,
+                "next: cd {} && cargo run -- --addr 127.0.0.1:8080",
+                dir.display()
+            );
+        }
+        Destination::Module {
+            into_package: true, ..
+        } => {
+            let manifest = std::fs::read_to_string("Cargo.toml").unwrap_or_default();
+            let _ = writeln!(out, "next: to use it in this package,");
+            let _ = writeln!(
+                out,
+                "  add `mod api;` to src/main.rs (or `pub mod api;` to src/lib.rs)"
+            );
+            if !manifest
+                .lines()
+                .any(|l| l.trim_start().starts_with("ws-runtime"))
+            {
+                let _ = writeln!(
+                    out,
+                    "  add to [dependencies] in Cargo.toml:\n    {}",
+                    dependency_line(runtime)
+                );
+            }
+            let _ = writeln!(
+                out,
+                "  then serve each channel: api::<channel>::mount(ws_runtime::Router::new(), api::handlers::<Channel>)"
+            );
+        }
+        Destination::Module { .. } => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crate_names_from_titles() {
+        assert_eq!(crate_name("Chat API"), "chat-api");
+        assert_eq!(
+            crate_name("  Streetlights (MQTT) v2! "),
+            "streetlights-mqtt-v2"
+        );
+        assert_eq!(crate_name("3D printers"), "api-3d-printers");
+        assert_eq!(crate_name("日本"), "api");
     }
 }

@@ -39,7 +39,7 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-const CORPUS: &str = "../shared/corpus";
+const CORPUS: &str = "tests/corpus";
 
 #[test]
 fn validate_prints_a_one_line_summary() {

@@ -121,8 +121,7 @@ fn the_same_api_in_2x_and_3x_generates_the_same_code() {
 #[test]
 fn output_is_deterministic() {
     assert_eq!(generate("mapping.yaml"), generate("mapping.yaml"));
-    let corpus =
-        Path::new("../../shared/corpus/parser-js/v1/test/good/zbos_mqtt-all-asyncapi.json");
+    let corpus = Path::new("../tests/corpus/parser-js/v1/test/good/zbos_mqtt-all-asyncapi.json");
     let once = asyncapi_codegen::generate::module(
         &asyncapi_codegen::load(corpus, &Default::default())
             .unwrap()

@@ -1,4 +1,4 @@
-//! Helpers for the tests that cross crates: the shared corpus of public AsyncAPI documents, and
+//! Helpers for the tests that cross crates: the corpus of public AsyncAPI documents, and
 //! cargo run on generated crates.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot read its fixtures stops there
@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 
 use asyncapi_codegen::ResolveOptions;
 
-/// `../shared/corpus`, or a panic that says it is missing.
+/// `tests/corpus`, the repository's copy of the public documents (NOTICE.md says where each
+/// comes from), or a panic that says it is missing.
 pub fn corpus() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
     assert!(
         dir.join("INDEX.tsv").is_file(),
-        "the shared corpus is missing: expected {} (the repository's sibling `shared/` folder)",
+        "the corpus is missing: expected {} (it is part of the repository)",
         dir.display()
     );
     dir

@@ -66,10 +66,10 @@ fn document() -> AsyncApi {
 }
 
 fn corpus_meta_schema() -> serde_json::Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/corpus/spec-json-schemas/schemas/3.0.0.json");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/spec-json-schemas/schemas/3.0.0.json");
     let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("the shared corpus is missing ({}): {e}", path.display()));
+        .unwrap_or_else(|e| panic!("the corpus is missing ({}): {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
 

@@ -1,4 +1,4 @@
-//! The corpus test: every public document in `../shared/corpus` gets the verdict it deserves.
+//! The corpus test: every public document in `tests/corpus` gets the verdict it deserves.
 //!
 //! - `valid = y`: loads and models without error.
 //! - `EXPECTED-INVALID`: fails, with an error at the node the fixture is about (table below).

@@ -17,6 +17,10 @@ mod api {
     asyncapi_macros::asyncapi!("../examples/chat/asyncapi.yaml");
 }
 
+mod profile {
+    asyncapi_macros::asyncapi!("../asyncapi-codegen/tests/fixtures/generate/nullable.yaml");
+}
+
 use api::chat::ChatHandler;
 use api::types::{Echo, EchoReply, SendMessage, SetName};
 
@@ -35,11 +39,7 @@ impl ChatHandler for Chat {
             .lock()
             .unwrap()
             .push(format!("sendMessage:{}", message.text));
-        let out = api::types::Message {
-            type_: Default::default(),
-            from: cx.connection_id.to_string(),
-            text: message.text,
-        };
+        let out = api::types::Message::new(cx.connection_id.to_string(), message.text);
         cx.connections().send_json(&cx.connection_id, &out).ok();
         Ok(())
     }
@@ -53,10 +53,7 @@ impl ChatHandler for Chat {
             .lock()
             .unwrap()
             .push(format!("echo:{}", message.text));
-        Ok(EchoReply {
-            type_: Default::default(),
-            text: message.text,
-        })
+        Ok(EchoReply::new(message.text))
     }
 
     async fn set_name(
@@ -78,10 +75,7 @@ impl ChatHandler for Chat {
             .lock()
             .unwrap()
             .push(format!("$default:{}", message.text));
-        Ok(api::types::Error {
-            type_: Default::default(),
-            message: "no such action".into(),
-        })
+        Ok(api::types::Error::new("no such action"))
     }
 }
 
@@ -181,4 +175,36 @@ fn the_build_script_api_writes_the_same_items_and_names_every_source() {
     assert!(text.contains("pub mod chat {"));
     assert!(text.contains("pub trait ChatHandler"));
     assert_eq!(sources, [spec]);
+}
+
+#[test]
+fn constructors_take_what_is_required_and_fill_in_the_rest() {
+    // The route discriminator and the `type` constant fill themselves in.
+    let message = api::types::Message::new("ada", "hi");
+    assert_eq!(
+        serde_json::to_value(&message).unwrap(),
+        json!({"type": "message", "from": "ada", "text": "hi"})
+    );
+    assert_eq!(
+        serde_json::to_value(SendMessage::new("hi")).unwrap(),
+        json!({"action": "sendMessage", "text": "hi"})
+    );
+    // Optional fields are absent until set; a three-state field is set to a value by its setter
+    // and to `null` through the field; additional properties start empty.
+    use profile::types::ProfileUpdate;
+    let update = ProfileUpdate::new("u1").with_reply_to("m7").with_score(3);
+    assert_eq!(
+        serde_json::to_value(&update).unwrap(),
+        json!({"id": "u1", "replyTo": "m7", "score": 3})
+    );
+    let mut cleared = ProfileUpdate::new("u1");
+    cleared.reply_to = Some(None);
+    let wire = serde_json::to_value(&cleared).unwrap();
+    assert_eq!(wire, json!({"id": "u1", "replyTo": null}));
+    let back: ProfileUpdate = serde_json::from_value(wire).unwrap();
+    assert_eq!(back, cleared);
+    assert_eq!(
+        serde_json::to_value(ProfileUpdate::new("u1")).unwrap(),
+        json!({"id": "u1"})
+    );
 }

@@ -13,7 +13,7 @@ pub(crate) fn pretty(tokens: TokenStream) -> String {
 }
 
 /// A blank line after each top-level item (a line at column 0 that closes it), as rustfmt'd code
-/// reads.
+/// reads; `use` lines of one root stay together.
 fn spaced(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 20);
     let mut lines = text.lines().peekable();
@@ -21,7 +21,21 @@ fn spaced(text: &str) -> String {
         out.push_str(line);
         out.push('\n');
         let ends_item = line == "}" || (!line.starts_with([' ', '#', '/']) && line.ends_with(';'));
-        if ends_item && lines.peek().is_some_and(|next| !next.is_empty()) {
+        // `use` lines from the same place stay together (`super::…`, `ws_runtime::…`).
+        let same_use_group = |next: &str| {
+            let root = |l: &str| {
+                l.strip_prefix("use ")?
+                    .split("::")
+                    .next()
+                    .map(str::to_owned)
+            };
+            root(line).is_some() && root(line) == root(next)
+        };
+        if ends_item
+            && lines
+                .peek()
+                .is_some_and(|next| !next.is_empty() && !same_use_group(next))
+        {
             out.push('\n');
         }
     }

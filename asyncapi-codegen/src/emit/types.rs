@@ -7,6 +7,7 @@ use super::doc::outer_doc;
 use super::{SchemaPlacement, ident};
 use crate::plan::Plan;
 use crate::plan::types::{Field, Kind, Ty, TypeDef, TypeSpace};
+use crate::scope::Scope;
 
 const SERDE: &str = "::ws_runtime::__private::serde";
 
@@ -111,6 +112,7 @@ fn declaration(
     let doc = outer_doc(doc_lines);
     match &def.kind {
         Kind::Struct(fields) => {
+            let constructors = constructors(space, &def.name, fields, path);
             let fields = fields.iter().map(|f| field(space, f, path));
             let derives = derives(TokenStream::new());
             quote! {
@@ -121,6 +123,8 @@ fn declaration(
                 pub struct #name {
                     #(#fields)*
                 }
+
+                #constructors
             }
         }
         Kind::StringEnum(variants) => {
@@ -290,5 +294,85 @@ fn field(space: &TypeSpace, f: &Field, path: &TokenStream) -> TokenStream {
         #doc
         #serde
         pub #name: #t,
+    }
+}
+
+/// `new(required…)`, which fills in constants, leaves optional fields `None` and additional
+/// properties empty; a `with_<field>` setter per optional field; and `Default` when nothing is
+/// required.
+fn constructors(
+    space: &TypeSpace,
+    type_name: &str,
+    fields: &[Field],
+    path: &TokenStream,
+) -> TokenStream {
+    let name = ident(type_name);
+    let mut params = Vec::new();
+    let mut inits = Vec::new();
+    let mut setters = Vec::new();
+    let mut setter_names = Scope::with(&["new", "default"]);
+    for f in fields {
+        let field = ident(&f.rust);
+        if f.flatten || f.default {
+            inits.push(quote! { #field: ::std::default::Default::default() });
+            continue;
+        }
+        if !f.optional {
+            let t = ty(space, &f.ty, path);
+            params.push(quote! { #field: impl ::std::convert::Into<#t> });
+            inits.push(quote! { #field: #field.into() });
+            continue;
+        }
+        inits.push(quote! { #field: ::std::option::Option::None });
+        let Ty::Option(inner) = &f.ty else {
+            continue;
+        };
+        // `Option<Option<T>>` (absent, null, a value): the setter sets a value.
+        let (value_ty, value) = match inner.as_ref() {
+            Ty::Option(value_ty) if f.keeps_null => (
+                value_ty.as_ref(),
+                quote! { ::std::option::Option::Some(::std::option::Option::Some(value.into())) },
+            ),
+            other => (other, quote! { ::std::option::Option::Some(value.into()) }),
+        };
+        let t = ty(space, value_ty, path);
+        let setter = ident(&setter_names.claim(format!("with_{}", f.rust.trim_end_matches('_'))));
+        let mut doc = format!(" Sets `{}`.", f.wire);
+        if f.keeps_null {
+            doc.push_str(" (`null` on the wire is the field set to `Some(None)`.)");
+        }
+        setters.push(quote! {
+            #[doc = #doc]
+            pub fn #setter(mut self, value: impl ::std::convert::Into<#t>) -> Self {
+                self.#field = #value;
+                self
+            }
+        });
+    }
+    let new_doc = format!(
+        " A `{type_name}` from its required fields: optional fields are `None`, constants are filled in."
+    );
+    let many = (params.len() > 7).then(|| quote! { #[allow(clippy::too_many_arguments)] });
+    let default = params.is_empty().then(|| {
+        quote! {
+            impl ::std::default::Default for #name {
+                fn default() -> Self {
+                    Self::new()
+                }
+            }
+        }
+    });
+    quote! {
+        impl #name {
+            #[doc = #new_doc]
+            #many
+            pub fn new(#(#params),*) -> Self {
+                Self { #(#inits),* }
+            }
+
+            #(#setters)*
+        }
+
+        #default
     }
 }

@@ -8,8 +8,7 @@ use ws_runtime::{Accept, Close, ConnectRequest, Context, HandlerError, RawMessag
 
 use super::chat::{ChatHandler, ChatOutbound};
 use super::types::{
-    Echo, EchoReply, EchoReplyType, Error, ErrorType, Joined, Left, Message, MessageType, Presence,
-    PresenceType, SendMessage, SetName,
+    Echo, EchoReply, Error, Joined, Left, Message, Presence, PresenceType, SendMessage, SetName,
 };
 
 /// The room.
@@ -36,10 +35,6 @@ fn member(cx: &Context) -> Result<&Member, HandlerError> {
         .ok_or_else(|| HandlerError::new("the connection has no member state"))
 }
 
-fn presence(type_: PresenceType, name: String) -> Presence {
-    Presence { type_, name }
-}
-
 /// Sends `message` to everyone in the room but `sender`.
 fn broadcast_except(
     connections: &ws_runtime::Connections,
@@ -63,7 +58,7 @@ impl ChatHandler for Chat {
                 "a `name` query parameter with a character that is not white space is required",
             ));
         }
-        let joined = ChatOutbound::Joined(Joined(presence(PresenceType::Joined, name.to_owned())));
+        let joined = ChatOutbound::Joined(Joined(Presence::new(PresenceType::Joined, name)));
         // The new connection is not in the registry yet: this reaches everyone else.
         broadcast_except(request.connections(), &joined, &request.connection_id)
             .map_err(|e| Reject::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.message))?;
@@ -73,19 +68,12 @@ impl ChatHandler for Chat {
     }
 
     async fn send_message(&self, cx: &Context, message: SendMessage) -> Result<(), HandlerError> {
-        let out = ChatOutbound::Message(Message {
-            type_: MessageType::Message,
-            from: member(cx)?.name(),
-            text: message.text,
-        });
+        let out = ChatOutbound::Message(Message::new(member(cx)?.name(), message.text));
         broadcast_except(cx.connections(), &out, &cx.connection_id)
     }
 
     async fn echo(&self, _: &Context, message: Echo) -> Result<EchoReply, HandlerError> {
-        Ok(EchoReply {
-            type_: EchoReplyType::Echo,
-            text: message.text,
-        })
+        Ok(EchoReply::new(message.text))
     }
 
     async fn set_name(&self, cx: &Context, message: SetName) -> Result<(), HandlerError> {
@@ -95,9 +83,9 @@ impl ChatHandler for Chat {
             message.name.clone(),
         );
         // The room sees the old name leave and the new one join.
-        let left = ChatOutbound::Left(Left(presence(PresenceType::Left, old)));
+        let left = ChatOutbound::Left(Left(Presence::new(PresenceType::Left, old)));
         broadcast_except(cx.connections(), &left, &cx.connection_id)?;
-        let joined = ChatOutbound::Joined(Joined(presence(PresenceType::Joined, message.name)));
+        let joined = ChatOutbound::Joined(Joined(Presence::new(PresenceType::Joined, message.name)));
         broadcast_except(cx.connections(), &joined, &cx.connection_id)
     }
 
@@ -112,15 +100,14 @@ impl ChatHandler for Chat {
             Some(action) => format!("unknown action `{action}`"),
             None => "a message needs an `action`".to_owned(),
         };
-        Ok(Error {
-            type_: ErrorType::Error,
-            message: format!("{what}; actions: sendMessage, echo, setName"),
-        })
+        Ok(Error::new(format!(
+            "{what}; actions: sendMessage, echo, setName"
+        )))
     }
 
     async fn disconnect(&self, cx: &Context, _: &Close) {
         if let Ok(member) = member(cx) {
-            let left = ChatOutbound::Left(Left(presence(PresenceType::Left, member.name())));
+            let left = ChatOutbound::Left(Left(Presence::new(PresenceType::Left, member.name())));
             let _ = broadcast_except(cx.connections(), &left, &cx.connection_id);
         }
     }

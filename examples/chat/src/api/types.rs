@@ -18,6 +18,16 @@ pub struct SendMessage {
     pub text: ::std::string::String,
 }
 
+impl SendMessage {
+    /// A `SendMessage` from its required fields: optional fields are `None`, constants are filled in.
+    pub fn new(text: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            action: ::std::default::Default::default(),
+            text: text.into(),
+        }
+    }
+}
+
 /// Always `sendMessage` (the only value; the `Default`).
 #[derive(
     ::std::fmt::Debug,
@@ -52,6 +62,16 @@ pub struct Echo {
     #[serde(default)]
     pub action: EchoAction,
     pub text: ::std::string::String,
+}
+
+impl Echo {
+    /// A `Echo` from its required fields: optional fields are `None`, constants are filled in.
+    pub fn new(text: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            action: ::std::default::Default::default(),
+            text: text.into(),
+        }
+    }
 }
 
 /// Always `echo` (the only value; the `Default`).
@@ -90,6 +110,16 @@ pub struct EchoReply {
     pub text: ::std::string::String,
 }
 
+impl EchoReply {
+    /// A `EchoReply` from its required fields: optional fields are `None`, constants are filled in.
+    pub fn new(text: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            type_: ::std::default::Default::default(),
+            text: text.into(),
+        }
+    }
+}
+
 /// Always `echo` (the only value; the `Default`).
 #[derive(
     ::std::fmt::Debug,
@@ -125,6 +155,16 @@ pub struct SetName {
     pub action: SetNameAction,
     /// The new name (at least one character that is not white space).
     pub name: ::std::string::String,
+}
+
+impl SetName {
+    /// A `SetName` from its required fields: optional fields are `None`, constants are filled in.
+    pub fn new(name: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            action: ::std::default::Default::default(),
+            name: name.into(),
+        }
+    }
 }
 
 /// Always `setName` (the only value; the `Default`).
@@ -176,6 +216,16 @@ pub struct Error {
     pub message: ::std::string::String,
 }
 
+impl Error {
+    /// A `Error` from its required fields: optional fields are `None`, constants are filled in.
+    pub fn new(message: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            type_: ::std::default::Default::default(),
+            message: message.into(),
+        }
+    }
+}
+
 /// Always `error` (the only value; the `Default`).
 #[derive(
     ::std::fmt::Debug,
@@ -213,6 +263,20 @@ pub struct Message {
     pub text: ::std::string::String,
 }
 
+impl Message {
+    /// A `Message` from its required fields: optional fields are `None`, constants are filled in.
+    pub fn new(
+        from: impl ::std::convert::Into<::std::string::String>,
+        text: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            type_: ::std::default::Default::default(),
+            from: from.into(),
+            text: text.into(),
+        }
+    }
+}
+
 /// Always `message` (the only value; the `Default`).
 #[derive(
     ::std::fmt::Debug,
@@ -244,6 +308,19 @@ pub struct Presence {
     #[serde(rename = "type")]
     pub type_: PresenceType,
     pub name: ::std::string::String,
+}
+
+impl Presence {
+    /// A `Presence` from its required fields: optional fields are `None`, constants are filled in.
+    pub fn new(
+        type_: impl ::std::convert::Into<PresenceType>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            type_: type_.into(),
+            name: name.into(),
+        }
+    }
 }
 
 #[derive(
