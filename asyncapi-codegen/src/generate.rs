@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::emit::{self, File, FileKind, SchemaPlacement};
+use crate::emit::{self, File, FileKind, GENERATED, SchemaPlacement};
 use crate::model::Api;
 use crate::plan;
 
@@ -43,6 +43,8 @@ impl fmt::Display for Outcome {
 }
 
 /// Writes `files` under `dir`: generated files always, scaffolds only when missing (or `force`).
+/// A generated file would only replace one that asyncapi-rs wrote: otherwise nothing is written
+/// (unless `force`).
 ///
 /// # Errors
 /// The first file that cannot be written, with its path.
@@ -51,6 +53,22 @@ pub fn write(
     files: &[File],
     force: bool,
 ) -> Result<Vec<(PathBuf, FileKind, Outcome)>, WriteError> {
+    // A file the generator would rewrite but did not write (a user's own `src/api/mod.rs`, say)
+    // is refused before anything is written, unless `force`.
+    if !force {
+        for file in files.iter().filter(|f| f.contents.starts_with(GENERATED)) {
+            let path = dir.join(&file.path);
+            if let Ok(old) = std::fs::read_to_string(&path)
+                && !old.starts_with(GENERATED)
+            {
+                let reason = "it exists and asyncapi-rs did not write it; --force overwrites it";
+                return Err(WriteError::new(
+                    &path,
+                    std::io::Error::new(std::io::ErrorKind::AlreadyExists, reason),
+                ));
+            }
+        }
+    }
     let mut report = Vec::new();
     for file in files {
         let path = dir.join(&file.path);
