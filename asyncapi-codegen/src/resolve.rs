@@ -180,10 +180,11 @@ impl Documents {
         let Some(span) = diagnostic.span else {
             return diagnostic;
         };
-        let whole_file = self
-            .trees
-            .get(span.file.0 as usize)
-            .is_some_and(|tree| tree.span == span && matches!(tree.value, Value::String(_)));
+        // The file was read as text: its tree is one string, the whole text.
+        let text = &self.sources.file(span.file).text;
+        let whole_file = self.trees.get(span.file.0 as usize).is_some_and(|tree| {
+            tree.span == span && matches!(&tree.value, Value::String(s) if s == text)
+        });
         let referenced_at = self.referenced_at.get(&span.file);
         match (&diagnostic.kind, whole_file, referenced_at) {
             (ErrorKind::WrongType { .. }, true, Some(&at)) => {
