@@ -14,6 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 NODE = ROOT / "bench" / "node"
 ROUNDS = int(os.environ.get("ROUNDS", "5"))
 CORPUS = ROOT / "tests" / "corpus"
+# Where bench/run's `cargo build --release` put the binary: cargo's own rule.
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", "target"))
+TARGET = TARGET if TARGET.is_absolute() else ROOT / TARGET
 DOCUMENTS = [
     ("small", ROOT / "examples/chat/asyncapi.yaml"),
     ("medium", CORPUS / "real-world/printnanny/printnanny-os.yml"),
@@ -40,7 +43,9 @@ def timed(command, cwd=ROOT):
 
 def generation():
     rows = []
-    ours = ROOT / "target/release/asyncapi-rs"
+    ours = TARGET / "release/asyncapi-rs"
+    if not ours.is_file():
+        sys.exit(f"bench/run.py: {ours} is missing; build it with `cargo build --release -p asyncapi-cli`")
     modelina = NODE / "node_modules/.bin/modelina"
     for name, doc in DOCUMENTS:
         samples = {"asyncapi-rs": [], "modelina": []}
@@ -115,8 +120,12 @@ def main():
     print("|---|---:|---:|---:|---:|---:|")
     for name, size, med, status in gen:
         (ow, om), (mw, mm) = med["asyncapi-rs"], med["modelina"]
+        ours_note = "" if status["asyncapi-rs"] == "ok" else f" ({status['asyncapi-rs']})"
         note = "" if status["modelina"] == "ok" else f" ({status['modelina']})"
-        print(f"| {name} | {size/1024:.0f} KiB | {ow*1000:.0f} ms | {mw*1000:.0f} ms{note} | {mw/ow:.1f}× | {om:.0f} / {mm:.0f} MiB |")
+        # A run that failed is not a time to compare: no ratio for it.
+        both_ok = status["asyncapi-rs"] == "ok" and status["modelina"] == "ok"
+        ratio = f"{mw/ow:.1f}×" if both_ok else "–"
+        print(f"| {name} | {size/1024:.0f} KiB | {ow*1000:.0f} ms{ours_note} | {mw*1000:.0f} ms{note} | {ratio} | {om:.0f} / {mm:.0f} MiB |")
     run, memory = runtime()
     print("\n## Runtime (same load client, same message mix: routed `echo` with a reply)\n")
     print("| connections | server | messages/s | p50 | p99 |")
