@@ -2,7 +2,8 @@
 //! one cargo invocation (clippy, all targets, `-D warnings`) and built by a second; the crate of
 //! the document without channels is a library of its message types, and each other crate's
 //! `main` serves every channel of its document with the scaffold handlers: a real client opens
-//! every channel and each inbound route answers with the scaffold's "not implemented" error.
+//! every channel and each inbound route answers with the scaffold's "not implemented" error; on
+//! SIGTERM each server closes its client with 1001 and exits 0.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -176,6 +177,40 @@ async fn every_channel_is_served(addr: &str, channels: usize) {
     }
 }
 
+/// SIGTERM (a rolling deploy): the client is closed with 1001 and the process exits 0.
+async fn sigterm_drains(server: &mut Server, addr: &str) {
+    let url = format!("ws://{addr}{}", address(0));
+    let (mut client, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let pid = server.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let close = loop {
+        match tokio::time::timeout(Duration::from_secs(10), client.next()).await {
+            Ok(Some(Ok(WsMessage::Close(close)))) => break close,
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("{url}: no close frame after SIGTERM: {other:?}"),
+        }
+    };
+    assert_eq!(close.map(|c| u16::from(c.code)), Some(1001), "{url}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no exit within 15 s of SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status}");
+}
+
 #[test]
 fn generated_crates_build_cleanly_and_serve_every_channel() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -259,7 +294,8 @@ fn generated_crates_build_cleanly_and_serve_every_channel() {
         .unwrap();
     for channels in COUNTS.into_iter().filter(|&c| c > 0) {
         let binary = target.join("debug").join(format!("api-{channels}"));
-        let (_server, addr) = start(&binary);
+        let (mut server, addr) = start(&binary);
         runtime.block_on(every_channel_is_served(&addr, channels));
+        runtime.block_on(sigterm_drains(&mut server, &addr));
     }
 }

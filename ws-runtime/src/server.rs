@@ -74,6 +74,24 @@ impl App {
         self.shared.connections.clone()
     }
 
+    /// Changes the app's axum router (more routes, a middleware layer) and keeps everything
+    /// else: [`App::serve`] still gives the handshake timeout, and [`Server::shutdown`] still
+    /// closes every connection and runs its `$disconnect`.
+    ///
+    /// ```
+    /// # fn app() -> Result<ws_runtime::App, ws_runtime::RouterError> {
+    /// let app = ws_runtime::Router::new()
+    ///     .build()?
+    ///     .map_router(|router| router.route("/hello", axum::routing::get(|| async { "hello" })));
+    /// # Ok(app) }
+    /// ```
+    pub fn map_router(self, f: impl FnOnce(axum::Router) -> axum::Router) -> App {
+        App {
+            shared: self.shared,
+            router: f(self.router),
+        }
+    }
+
     /// The routes as an axum router, to merge into an existing app. Serve that app with
     /// `into_make_service_with_connect_info::<SocketAddr>()` so handlers see the peer address.
     pub fn into_router(self) -> axum::Router {

@@ -128,7 +128,7 @@ fn main_rs(plan: &Plan, crate_name: &str) -> String {
         let handler = ident(&c.prefix);
         quote! { let router = api::#module::mount(router, api::handlers::#handler); }
     });
-    pretty(quote! {
+    let main = pretty(quote! {
         //! Serves the API: `cargo run -- --addr 127.0.0.1:8080` (port 0 picks a free one).
 
         use #krate::api;
@@ -165,9 +165,31 @@ fn main_rs(plan: &Plan, crate_name: &str) -> String {
                 }
             };
             println!("listening on {}", server.local_addr());
-            let _ = tokio::signal::ctrl_c().await;
+            stop_signal().await;
             server.shutdown().await;
             std::process::ExitCode::SUCCESS
         }
-    })
+    });
+    format!("{main}\n{STOP_SIGNAL}")
 }
+
+/// The end of `main.rs`, as text: `tokio::select!` is a macro, which the printer would put on
+/// one line.
+const STOP_SIGNAL: &str = r#"/// Waits for Ctrl-C or (on Unix) SIGTERM, the signal a rolling deploy sends. Then
+/// `server.shutdown()` closes every client with 1001, so it reconnects to another node, and runs
+/// each connection's `$disconnect`.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+"#;

@@ -30,15 +30,12 @@ pub fn server() -> Result<ws_runtime::App, ws_runtime::RouterError> {
     api::router(api::handlers::Chat).build()
 }
 
-/// The server as an axum router: the WebSocket on `/`, and the page on `/` for plain GETs.
-/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()`.
+/// The server with its page: the WebSocket on `/`, and the page on `/` for plain GETs.
 ///
 /// # Errors
 /// As [`server`].
-pub fn app() -> Result<axum::Router, ws_runtime::RouterError> {
-    Ok(server()?
-        .into_router()
-        .layer(axum::middleware::from_fn(page_or_websocket)))
+pub fn app() -> Result<ws_runtime::App, ws_runtime::RouterError> {
+    Ok(server()?.map_router(|router| router.layer(axum::middleware::from_fn(page_or_websocket))))
 }
 
 /// A GET on `/` that is not a WebSocket handshake gets the page; everything else goes on.

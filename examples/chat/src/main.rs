@@ -2,7 +2,6 @@
 //! output is the bound address (port 0 picks a free port).
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
 const USAGE: &str =
@@ -39,10 +38,14 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let Ok(bound) = listener.local_addr() else {
-        eprintln!("error: the listener has no address");
-        return ExitCode::FAILURE;
+    let server = match app.serve(listener).await {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
     };
+    let bound = server.local_addr();
     // Whoever reads the address may stop reading after it: a closed stdout is not an error.
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{bound}");
@@ -52,17 +55,33 @@ async fn main() -> ExitCode {
     );
     let _ = stdout.flush();
     drop(stdout);
-    let service = app.into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, service)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await;
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
+    let signal = stop_signal().await;
+    // Clients are closed with 1001 (so they reconnect elsewhere) and every `$disconnect` runs.
+    eprintln!("{signal}: closing every connection");
+    let report = server.shutdown().await;
+    if report.unfinished > 0 {
+        eprintln!(
+            "stopped; {} connections did not finish `$disconnect` before the deadline",
+            report.unfinished
+        );
+    } else {
+        eprintln!("stopped; every connection closed and its `$disconnect` run");
+    }
+    ExitCode::SUCCESS
+}
+
+/// Waits for Ctrl-C or (on Unix) SIGTERM, the signal a rolling deploy sends, and names it.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => "interrupted",
+                _ = term.recv() => "terminated",
+            };
         }
     }
+    let _ = tokio::signal::ctrl_c().await;
+    "interrupted"
 }

@@ -12,7 +12,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use support::{Server, start};
+use support::{Server, start, start_with};
 
 type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -206,4 +206,33 @@ async fn a_thousand_clients_joining_at_once_are_all_kept() {
     })
     .await
     .expect("the thousand clients were served within 120 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_every_client_with_1001_runs_disconnect_and_exits() {
+    let mut server = start_with(std::process::Stdio::piped());
+    let mut ada = join(&server, "Ada").await;
+    let mut bob = join(&server, "Bob").await;
+    assert_eq!(
+        recv(&mut ada).await,
+        json!({"type": "joined", "name": "Bob"})
+    );
+    let (status, stderr) = tokio::task::block_in_place(|| server.terminate());
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(
+        stderr.contains("terminated: closing every connection")
+            && stderr.contains("every connection closed and its `$disconnect` run"),
+        "{stderr}"
+    );
+    // Each client was told to go elsewhere: close code 1001.
+    for client in [&mut ada, &mut bob] {
+        let close = loop {
+            match tokio::time::timeout(Duration::from_secs(5), client.next()).await {
+                Ok(Some(Ok(Frame::Close(close)))) => break close,
+                Ok(Some(Ok(_))) => continue,
+                other => panic!("no close frame: {other:?}"),
+            }
+        };
+        assert_eq!(close.map(|c| u16::from(c.code)), Some(1001));
+    }
 }

@@ -21,10 +21,16 @@ impl Drop for Server {
 }
 
 pub fn start() -> Server {
+    start_with(Stdio::inherit())
+}
+
+/// The binary with its standard error piped, for [`Server::terminate`] to read.
+#[allow(dead_code)] // each test binary compiles this module; only chat.rs stops the server
+pub fn start_with(stderr: Stdio) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_chat"))
         .args(["--addr", "127.0.0.1:0"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .expect("the chat binary starts");
     let stdout = child.stdout.take().expect("stdout is piped");
@@ -39,5 +45,33 @@ pub fn start() -> Server {
         child,
         address,
         _stdout: stdout,
+    }
+}
+
+#[allow(dead_code)] // each test binary compiles this module; only chat.rs stops the server
+impl Server {
+    /// Sends SIGTERM (what a rolling deploy sends) and waits, at most 15 s, for the process to
+    /// end: its exit status and what it wrote to standard error (when that is piped).
+    pub fn terminate(&mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success(), "kill -TERM {pid}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the chat did not exit within 15 s of SIGTERM"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        if let Some(mut pipe) = self.child.stderr.take() {
+            use std::io::Read;
+            let _ = pipe.read_to_string(&mut stderr);
+        }
+        (status, stderr)
     }
 }
