@@ -92,6 +92,32 @@ pub(crate) fn read<'d>(
     message
 }
 
+/// The messages of `components.messages`, each read (and so checked) once. A 2.x `oneOf` list
+/// of messages is a choice among messages defined elsewhere, not a message of its own.
+pub(crate) fn components<'d>(
+    r: &mut Reader<'d>,
+    components: &Obj<'d>,
+    version: SpecVersion,
+) -> Vec<Message> {
+    let mut out = Vec::new();
+    let Some(messages) = r.object_field(components, "messages", "`components.messages`") else {
+        return out;
+    };
+    for (key, node) in messages.map.iter() {
+        let at = At {
+            file: messages.at.file,
+            node,
+        };
+        if let Some(obj) = r.object(at, format!("message `{}`", key.name)) {
+            if version.major < 3 && obj.has("oneOf") {
+                continue;
+            }
+            out.push(read(r, &obj, key.name.clone(), version));
+        }
+    }
+    out
+}
+
 fn read_new<'d>(r: &mut Reader<'d>, obj: &Obj<'d>, key: String, version: SpecVersion) -> Message {
     let v3 = version.major >= 3;
     r.fields(obj, if v3 { V3_MESSAGE } else { V2_MESSAGE }, &[]);

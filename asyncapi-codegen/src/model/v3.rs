@@ -216,18 +216,7 @@ fn check_components<'d>(
     components: &Obj<'d>,
     version: SpecVersion,
 ) -> Vec<Message> {
-    let mut out = Vec::new();
-    if let Some(messages) = r.object_field(components, "messages", "`components.messages`") {
-        for (key, node) in messages.map.iter() {
-            let at = At {
-                file: messages.at.file,
-                node,
-            };
-            if let Some(obj) = r.object(at, format!("message `{}`", key.name)) {
-                out.push(message::read(r, &obj, key.name.clone(), version));
-            }
-        }
-    }
+    let out = message::components(r, components, version);
     if let Some(traits) = r.object_field(
         components,
         "operationTraits",
