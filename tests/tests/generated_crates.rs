@@ -181,10 +181,11 @@ async fn every_channel_is_served(addr: &str, channels: usize) {
 async fn sigterm_drains(server: &mut Server, addr: &str) {
     let url = format!("ws://{addr}{}", address(0));
     let (mut client, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
-    let pid = server.0.id().to_string();
+    // The shell's own `kill`: no procps needed.
+    let kill = format!("kill -TERM {}", server.0.id());
     assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
+        Command::new("sh")
+            .args(["-c", &kill])
             .status()
             .unwrap()
             .success()

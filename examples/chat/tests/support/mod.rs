@@ -53,9 +53,10 @@ impl Server {
     /// Sends SIGTERM (what a rolling deploy sends) and waits, at most 15 s, for the process to
     /// end: its exit status and what it wrote to standard error (when that is piped).
     pub fn terminate(&mut self) -> (std::process::ExitStatus, String) {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(sent.success(), "kill -TERM {pid}");
+        // The shell's own `kill`: no procps needed.
+        let kill = format!("kill -TERM {}", self.child.id());
+        let sent = Command::new("sh").args(["-c", &kill]).status().unwrap();
+        assert!(sent.success(), "{kill}");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
