@@ -223,6 +223,35 @@ fn check_parameters<'d>(
     }
 }
 
+/// Components are checked even when nothing uses them, as the official parser does: the
+/// messages (returned, each read once) and the operation traits (`operation_trait`: the fields
+/// the version allows in one).
+fn check_components<'d>(
+    r: &mut Reader<'d>,
+    components: &Obj<'d>,
+    version: SpecVersion,
+    operation_trait: &[&str],
+) -> Vec<Message> {
+    let messages = message::components(r, components, version);
+    if let Some(traits) = r.object_field(
+        components,
+        "operationTraits",
+        "`components.operationTraits`",
+    ) {
+        for (key, node) in traits.map.iter() {
+            let at = reader::At {
+                file: traits.at.file,
+                node,
+            };
+            if let Some(obj) = r.object(at, format!("operation trait `{}`", key.name)) {
+                r.fields(&obj, operation_trait, &[]);
+                r.unique_tags(&obj);
+            }
+        }
+    }
+    messages
+}
+
 /// `components.schemas`, with where each definition is (after following references).
 fn named_schemas<'d>(r: &mut Reader<'d>, root: &Obj<'d>) -> Vec<NamedSchema> {
     let Some(components) = root.map.get("components").and_then(|c| {

@@ -7,7 +7,8 @@ use crate::diagnostic::{Diagnostic, ErrorKind};
 use crate::model::api::*;
 use crate::model::reader::{Obj, Reader};
 use crate::model::{
-    ModelOptions, check_parameters, message, named_schemas, read_info, route_selection, unique_key,
+    ModelOptions, check_components, check_parameters, message, named_schemas, read_info,
+    route_selection, unique_key,
 };
 use crate::resolve::{At, Target};
 use crate::source::Span;
@@ -102,7 +103,7 @@ pub(super) fn build<'d>(
     let mut messages = Vec::new();
     if let Some(components) = r.object_field(root, "components", "the components object") {
         r.fields(&components, COMPONENTS, &[]);
-        messages = check_components(r, &components, version);
+        messages = check_components(r, &components, version, OPERATION_TRAIT);
     }
 
     let mut ids = Ids::default();
@@ -165,31 +166,6 @@ fn read_servers<'d>(r: &mut Reader<'d>, root: &Obj<'d>) -> Vec<Server> {
         });
     }
     servers
-}
-
-/// Components are checked even when nothing uses them, as the official parser does; the
-/// messages of `components.messages` are returned.
-fn check_components<'d>(
-    r: &mut Reader<'d>,
-    components: &Obj<'d>,
-    version: SpecVersion,
-) -> Vec<Message> {
-    let out = message::components(r, components, version);
-    for (field, allowed) in [("operationTraits", OPERATION_TRAIT)] {
-        if let Some(traits) = r.object_field(components, field, "`components.operationTraits`") {
-            for (key, node) in traits.map.iter() {
-                let at = At {
-                    file: traits.at.file,
-                    node,
-                };
-                if let Some(obj) = r.object(at, format!("operation trait `{}`", key.name)) {
-                    r.fields(&obj, allowed, &[]);
-                    r.unique_tags(&obj);
-                }
-            }
-        }
-    }
-    out
 }
 
 fn read_channel<'d>(
