@@ -123,19 +123,6 @@ fn crate_name(title: &str) -> String {
     }
 }
 
-/// The `ws-runtime` line of a `[dependencies]` table.
-fn dependency_line(runtime: &Runtime) -> String {
-    match runtime {
-        Runtime::Path(path) => format!(
-            "ws-runtime = {{ path = {:?}, default-features = false }}",
-            path.display().to_string()
-        ),
-        Runtime::Version(version) => {
-            format!("ws-runtime = {{ version = {version:?}, default-features = false }}")
-        }
-    }
-}
-
 pub(crate) fn run(args: &Args) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
@@ -234,7 +221,7 @@ fn next_steps(out: &mut impl Write, destination: &Destination, runtime: &Runtime
                 let _ = writeln!(
                     out,
                     "  add to [dependencies] in Cargo.toml:\n    {}",
-                    dependency_line(runtime)
+                    runtime.dependency()
                 );
             }
             let _ = writeln!(

@@ -35,6 +35,8 @@ pub(crate) fn file(plan: &Plan) -> TokenStream {
             quote! { #name_ident }
         }
     };
+    // What the file takes from ws-runtime: `Context` and `HandlerError` for any method at all.
+    let mut any_method = false;
     let mut raw_message = false;
     let mut reply = false;
     let mut handlers = Vec::new();
@@ -86,6 +88,7 @@ pub(crate) fn file(plan: &Plan) -> TokenStream {
                 }
             });
         }
+        any_method |= !methods.is_empty();
         handlers.push(quote! {
             #[doc = #doc]
             #[derive(Debug, Default, Clone)]
@@ -96,9 +99,8 @@ pub(crate) fn file(plan: &Plan) -> TokenStream {
             }
         });
     }
-    let uses_runtime = !methods_empty(plan);
     let mut runtime: Vec<TokenStream> = Vec::new();
-    if uses_runtime {
+    if any_method {
         runtime.push(quote! { Context });
         runtime.push(quote! { HandlerError });
     }
@@ -121,11 +123,4 @@ pub(crate) fn file(plan: &Plan) -> TokenStream {
         #types_use
         #(#handlers)*
     }
-}
-
-/// Whether no channel has a route or a `$default` (then the file needs nothing from the runtime).
-fn methods_empty(plan: &Plan) -> bool {
-    plan.channels
-        .iter()
-        .all(|c| c.routes.is_empty() && c.default_route.is_none())
 }
