@@ -24,14 +24,21 @@ fn outside(name: &str) -> PathBuf {
     dir
 }
 
-fn generate(dir: &Path) -> Output {
+/// `asyncapi-rs generate <the chat document> [extra…]`, run in `dir`.
+fn run_generate(dir: &Path, extra: &[&str]) -> Output {
     let spec = repo().join("examples/chat/asyncapi.yaml");
-    let output = Command::new(env!("CARGO_BIN_EXE_asyncapi-rs"))
+    Command::new(env!("CARGO_BIN_EXE_asyncapi-rs"))
         .arg("generate")
         .arg(spec)
+        .args(extra)
         .current_dir(dir)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// [`run_generate`] with no flags, which must succeed.
+fn generate(dir: &Path) -> Output {
+    let output = run_generate(dir, &[]);
     assert!(
         output.status.success(),
         "{}",
@@ -131,16 +138,7 @@ fn generate_never_replaces_a_file_it_did_not_write() {
     )
     .unwrap();
     std::fs::write(dir.join("src/api/mod.rs"), "// the user's own module\n").unwrap();
-    let spec = repo().join("examples/chat/asyncapi.yaml");
-    let run = |force: bool| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_asyncapi-rs"));
-        command.arg("generate").arg(&spec).current_dir(&dir);
-        if force {
-            command.arg("--force");
-        }
-        command.output().unwrap()
-    };
-    let refused = run(false);
+    let refused = run_generate(&dir, &[]);
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success());
     assert!(
@@ -153,7 +151,7 @@ fn generate_never_replaces_a_file_it_did_not_write() {
         std::fs::read_to_string(dir.join("src/api/mod.rs")).unwrap(),
         "// the user's own module\n"
     );
-    assert!(run(true).status.success());
+    assert!(run_generate(&dir, &["--force"]).status.success());
     assert!(
         std::fs::read_to_string(dir.join("src/api/mod.rs"))
             .unwrap()
