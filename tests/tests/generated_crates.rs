@@ -3,9 +3,14 @@
 //! the document without channels is a library of its message types, and each other crate's
 //! `main` serves every channel of its document with the scaffold handlers: a real client opens
 //! every channel and each inbound route answers with the scaffold's "not implemented" error; on
-//! SIGTERM each server closes its client with 1001 and exits 0.
+//! SIGTERM each server closes its client with 1001 and exits 0. Built with its `redis` feature,
+//! a generated server joins a cluster on a real Redis with `--redis`; without it, `--redis` is
+//! refused.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../ws-runtime/tests/support/redis_server.rs"]
+mod redis_server;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -117,9 +122,11 @@ impl Drop for Server {
 }
 
 /// Starts a generated binary on a free port and returns it with the address it printed.
-fn start(binary: &Path) -> (Server, String) {
+fn start(binary: &Path, args: &[&str]) -> (Server, String) {
     let mut child = Command::new(binary)
         .args(["--addr", "127.0.0.1:0"])
+        .args(args)
+        .env_remove("REDIS_URL")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -295,8 +302,49 @@ fn generated_crates_build_cleanly_and_serve_every_channel() {
         .unwrap();
     for channels in COUNTS.into_iter().filter(|&c| c > 0) {
         let binary = target.join("debug").join(format!("api-{channels}"));
-        let (mut server, addr) = start(&binary);
+        let (mut server, addr) = start(&binary, &[]);
         runtime.block_on(every_channel_is_served(&addr, channels));
         runtime.block_on(sigterm_drains(&mut server, &addr));
     }
+
+    // `--redis` without the `redis` feature: refused, not served as a lone node.
+    let binary = target.join("debug/api-1");
+    let refused = Command::new(&binary)
+        .args(["--addr", "127.0.0.1:0", "--redis", "redis://127.0.0.1:1"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("needs the `redis` feature"), "{stderr}");
+
+    // With it: two nodes on one Redis hold a lease each; SIGTERM gives one up at once.
+    let (ok, output) = cargo(
+        &root,
+        &target,
+        &["build", "--quiet", "-p", "api-1", "--features", "redis"],
+    );
+    if !ok {
+        fail_with(
+            "a generated crate does not build with its `redis` feature",
+            "generated-crates-build-redis",
+            &output,
+        );
+    }
+    let redis = redis_server::RedisServer::start();
+    let url = redis.url();
+    let (mut one, addr) = start(&binary, &["--redis", &url]);
+    let (_two, _) = start(&binary, &["--redis", &url]);
+    let leases = |want: &str| {
+        for _ in 0..200 {
+            if redis.command("ZCARD ws-runtime:nodes").as_deref() == Some(want) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("the cluster never held {want} leases");
+    };
+    leases(":2");
+    runtime.block_on(every_channel_is_served(&addr, 1));
+    runtime.block_on(sigterm_drains(&mut one, &addr));
+    leases(":1");
 }

@@ -40,7 +40,10 @@ impl ChatHandler for Chat {
             .unwrap()
             .push(format!("sendMessage:{}", message.text));
         let out = api::types::Message::new(cx.connection_id.to_string(), message.text);
-        cx.connections().send_json(&cx.connection_id, &out).ok();
+        cx.connections()
+            .send_json(&cx.connection_id, &out)
+            .await
+            .ok();
         Ok(())
     }
 

@@ -25,6 +25,7 @@ const RUNTIME: &[&[&str]] = &[
     &["ids", "limits", "message", "nullable", "selection"],
     &["routes", "frames", "socket", "listener"],
     &["connections"],
+    &["cluster"],
     &["handler"],
     &["dispatch", "export"],
     &["shared"],

@@ -1,13 +1,18 @@
 //! The connection registry: API Gateway's `@connections`, plus broadcast and groups.
+//!
+//! On one node everything here is local. With a cluster ([`crate::Cluster`]), an operation on a
+//! connection of another node, or on every node, goes through [`Remote`]: this module knows
+//! only that seam, not the engine behind it.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use axum::extract::ws::Utf8Bytes;
-use serde::Serialize;
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc};
 
 use crate::ids;
@@ -24,12 +29,22 @@ impl Serialize for ConnectionId {
 }
 
 impl ConnectionId {
-    pub(crate) fn random() -> ConnectionId {
-        ConnectionId(ids::random().into())
+    /// A fresh id: on one node 22 random characters; in a cluster, the node's id, a dot, and
+    /// those 22 characters, so that any node knows where the connection lives.
+    pub(crate) fn random(node: Option<&str>) -> ConnectionId {
+        match node {
+            None => ConnectionId(ids::random().into()),
+            Some(node) => ConnectionId(format!("{node}.{}", ids::random()).into()),
+        }
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The node an id of a cluster names (the part before the dot).
+    pub(crate) fn node(&self) -> Option<&str> {
+        self.0.split_once('.').map(|(node, _)| node)
     }
 }
 
@@ -46,7 +61,7 @@ impl From<&str> for ConnectionId {
 }
 
 /// Who connected, as the handshake showed it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Identity {
     pub source_ip: IpAddr,
@@ -54,7 +69,7 @@ pub struct Identity {
 }
 
 /// What `GET @connections/{id}` answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionInfo {
     /// Milliseconds since the Unix epoch.
@@ -77,6 +92,11 @@ pub enum SendError {
     /// The value could not be serialized to JSON (`send_json`); nothing was sent.
     #[error("the message cannot be JSON: {0}")]
     NotJson(String),
+    /// The cluster could not carry it: Redis is unreachable, or the node that holds the
+    /// connection did not answer in time. The message may or may not have arrived (delivery is
+    /// at most once); local connections are unaffected.
+    #[error("the cluster backend failed: {0}")]
+    Backend(String),
 }
 
 /// Close code for a reader that cannot keep up (policy violation).
@@ -101,6 +121,48 @@ impl fmt::Debug for Connections {
 struct Registry {
     connections: RwLock<HashMap<ConnectionId, Arc<Entry>>>,
     groups: RwLock<HashMap<String, HashSet<ConnectionId>>>,
+    /// The rest of the cluster, when there is one.
+    remote: OnceLock<Arc<dyn Remote>>,
+}
+
+/// The registry of this node, without keeping it alive (what a cluster engine holds).
+#[derive(Clone, Default)]
+pub(crate) struct WeakConnections(Weak<Registry>);
+
+impl WeakConnections {
+    pub fn upgrade(&self) -> Option<Connections> {
+        self.0.upgrade().map(|inner| Connections { inner })
+    }
+}
+
+/// Which connections a broadcast is for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Audience<'a> {
+    All,
+    AllExcept(&'a ConnectionId),
+    Group(&'a str),
+}
+
+/// The other nodes of a cluster, as the registry sees them: every operation on an id of another
+/// node, and the part of a cluster-wide operation that is not on this node.
+pub(crate) trait Remote: Send + Sync + 'static {
+    /// This node's id, the prefix of the ids of its connections.
+    fn node(&self) -> &str;
+    fn send(&self, id: &ConnectionId, text: Utf8Bytes) -> BoxFuture<'_, Result<(), SendError>>;
+    fn get(&self, id: &ConnectionId) -> BoxFuture<'_, Result<ConnectionInfo, SendError>>;
+    fn disconnect(&self, id: &ConnectionId) -> BoxFuture<'_, Result<(), SendError>>;
+    fn join(&self, id: &ConnectionId, group: &str) -> BoxFuture<'_, Result<(), SendError>>;
+    fn leave(&self, id: &ConnectionId, group: &str) -> BoxFuture<'_, Result<(), SendError>>;
+    /// Delivers on every other node; answers how many connections there queued it.
+    fn broadcast(
+        &self,
+        audience: Audience<'_>,
+        text: Utf8Bytes,
+    ) -> BoxFuture<'_, Result<usize, SendError>>;
+    /// The members of a group on every other node.
+    fn members(&self, group: &str) -> BoxFuture<'_, Result<Vec<ConnectionId>, SendError>>;
+    /// How many connections every other node holds.
+    fn count(&self) -> BoxFuture<'_, Result<usize, SendError>>;
 }
 
 /// One connection's side of the registry.
@@ -246,6 +308,28 @@ impl Entry {
 }
 
 impl Connections {
+    /// Joins this registry to a cluster: ids of other nodes, broadcasts and groups go through
+    /// `remote` from now on.
+    pub(crate) fn attach(&self, remote: Arc<dyn Remote>) -> WeakConnections {
+        let _ = self.inner.remote.set(remote);
+        WeakConnections(Arc::downgrade(&self.inner))
+    }
+
+    fn remote(&self) -> Option<&dyn Remote> {
+        self.inner.remote.get().map(|r| &**r)
+    }
+
+    /// A fresh id for a connection of this node.
+    pub(crate) fn new_id(&self) -> ConnectionId {
+        ConnectionId::random(self.remote().map(Remote::node))
+    }
+
+    /// The remote side when `id` belongs to another node of the cluster.
+    fn elsewhere(&self, id: &ConnectionId) -> Option<&dyn Remote> {
+        let remote = self.remote()?;
+        (id.node().is_some_and(|node| node != remote.node())).then_some(remote)
+    }
+
     pub(crate) fn insert(&self, id: ConnectionId, entry: Arc<Entry>) {
         self.write().insert(id, entry);
     }
@@ -285,7 +369,7 @@ impl Connections {
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    /// How many connections are open.
+    /// How many connections are open on this node (see [`Connections::count`] for the cluster).
     pub fn len(&self) -> usize {
         self.read().len()
     }
@@ -294,19 +378,44 @@ impl Connections {
         self.len() == 0
     }
 
-    /// The ids of every open connection.
+    /// The ids of every open connection of this node.
     pub fn ids(&self) -> Vec<ConnectionId> {
         self.read().keys().cloned().collect()
     }
 
-    /// Sends a text frame to one connection (`POST @connections/{id}`).
+    /// How many connections are open on every node of the cluster (on one node, [`len`]).
+    ///
+    /// Exact as of each node's answer: the sum of what every node counted when it was asked.
     ///
     /// # Errors
-    /// [`SendError::Gone`] for an unknown id; [`SendError::SlowReader`] when the connection is
-    /// twice over its outbound bounds (it is then closed with 1008).
-    pub fn send(&self, id: &ConnectionId, text: impl Into<String>) -> Result<(), SendError> {
-        let entry = self.entry(id).ok_or(SendError::Gone)?;
-        entry.push(Utf8Bytes::from(text.into()))
+    /// [`SendError::Backend`] when the cluster cannot be asked, or a node does not answer.
+    ///
+    /// [`len`]: Connections::len
+    pub async fn count(&self) -> Result<usize, SendError> {
+        let local = self.len();
+        match self.remote() {
+            None => Ok(local),
+            Some(remote) => Ok(local + remote.count().await?),
+        }
+    }
+
+    /// Sends a text frame to one connection, on whichever node holds it
+    /// (`POST @connections/{id}`).
+    ///
+    /// # Errors
+    /// [`SendError::Gone`] for an id connected nowhere; [`SendError::SlowReader`] when the
+    /// connection is twice over its outbound bounds (it is then closed with 1008);
+    /// [`SendError::Backend`] when the node that holds it cannot be reached.
+    pub async fn send(&self, id: &ConnectionId, text: impl Into<String>) -> Result<(), SendError> {
+        let text = Utf8Bytes::from(text.into());
+        match self.elsewhere(id) {
+            Some(remote) => remote.send(id, text).await,
+            None => self.send_local(id, text),
+        }
+    }
+
+    pub(crate) fn send_local(&self, id: &ConnectionId, text: Utf8Bytes) -> Result<(), SendError> {
+        self.entry(id).ok_or(SendError::Gone)?.push(text)
     }
 
     /// Sends a value as JSON to one connection.
@@ -314,17 +423,27 @@ impl Connections {
     /// # Errors
     /// As [`Connections::send`], and [`SendError::NotJson`] for a value that cannot be JSON
     /// (nothing is sent).
-    pub fn send_json<T: Serialize + ?Sized>(
+    pub async fn send_json<T: Serialize + ?Sized>(
         &self,
         id: &ConnectionId,
         value: &T,
     ) -> Result<(), SendError> {
         let text = serde_json::to_string(value).map_err(|e| SendError::NotJson(e.to_string()))?;
-        self.send(id, text)
+        self.send(id, text).await
     }
 
-    /// `GET @connections/{id}`.
-    pub fn get(&self, id: &ConnectionId) -> Option<ConnectionInfo> {
+    /// `GET @connections/{id}`, on whichever node holds it.
+    ///
+    /// # Errors
+    /// [`SendError::Gone`] for an id connected nowhere; [`SendError::Backend`] as for `send`.
+    pub async fn get(&self, id: &ConnectionId) -> Result<ConnectionInfo, SendError> {
+        match self.elsewhere(id) {
+            Some(remote) => remote.get(id).await,
+            None => self.get_local(id).ok_or(SendError::Gone),
+        }
+    }
+
+    pub(crate) fn get_local(&self, id: &ConnectionId) -> Option<ConnectionInfo> {
         self.entry(id).map(|e| ConnectionInfo {
             connected_at: e.connected_at,
             last_active_at: e.last_active_at.load(Ordering::Relaxed),
@@ -332,28 +451,78 @@ impl Connections {
         })
     }
 
-    /// `DELETE @connections/{id}`: closes the connection with 1000.
+    /// `DELETE @connections/{id}`: closes the connection with 1000, on whichever node holds it.
     ///
     /// # Errors
-    /// [`SendError::Gone`] for an unknown id.
-    pub fn disconnect(&self, id: &ConnectionId) -> Result<(), SendError> {
+    /// [`SendError::Gone`] for an id connected nowhere; [`SendError::Backend`] as for `send`.
+    pub async fn disconnect(&self, id: &ConnectionId) -> Result<(), SendError> {
+        match self.elsewhere(id) {
+            Some(remote) => remote.disconnect(id).await,
+            None => self.disconnect_local(id),
+        }
+    }
+
+    pub(crate) fn disconnect_local(&self, id: &ConnectionId) -> Result<(), SendError> {
         let entry = self.entry(id).ok_or(SendError::Gone)?;
         entry.close.request(1000, "disconnected by the server");
         Ok(())
     }
 
-    /// Sends to every connection; returns how many queued it. The text is shared, not copied.
-    pub fn broadcast(&self, text: impl Into<String>) -> usize {
-        self.broadcast_where(text.into(), |_| true)
+    /// Sends to every connection of every node; returns how many queued it. The text is
+    /// shared, not copied, between the connections of a node.
+    ///
+    /// # Errors
+    /// [`SendError::Backend`] when another node could not be reached or did not answer in
+    /// time: this node's connections have it, some others may not.
+    pub async fn broadcast(&self, text: impl Into<String>) -> Result<usize, SendError> {
+        self.broadcast_to(Audience::All, text.into()).await
     }
 
     /// Sends to every connection but one (the sender, usually).
-    pub fn broadcast_except(&self, text: impl Into<String>, except: &ConnectionId) -> usize {
-        self.broadcast_where(text.into(), |id| id != except)
+    ///
+    /// # Errors
+    /// As [`Connections::broadcast`].
+    pub async fn broadcast_except(
+        &self,
+        text: impl Into<String>,
+        except: &ConnectionId,
+    ) -> Result<usize, SendError> {
+        self.broadcast_to(Audience::AllExcept(except), text.into())
+            .await
     }
 
-    fn broadcast_where(&self, text: String, keep: impl Fn(&ConnectionId) -> bool) -> usize {
+    /// Sends to every member of a group, on every node; returns how many queued it.
+    ///
+    /// # Errors
+    /// As [`Connections::broadcast`].
+    pub async fn broadcast_group(
+        &self,
+        group: &str,
+        text: impl Into<String>,
+    ) -> Result<usize, SendError> {
+        self.broadcast_to(Audience::Group(group), text.into()).await
+    }
+
+    async fn broadcast_to(&self, audience: Audience<'_>, text: String) -> Result<usize, SendError> {
         let text = Utf8Bytes::from(text);
+        let local = self.broadcast_local(audience, &text);
+        match self.remote() {
+            None => Ok(local),
+            Some(remote) => Ok(local + remote.broadcast(audience, text).await?),
+        }
+    }
+
+    /// Delivers a broadcast to this node's connections; returns how many queued it.
+    pub(crate) fn broadcast_local(&self, audience: Audience<'_>, text: &Utf8Bytes) -> usize {
+        let members: HashSet<ConnectionId>;
+        let keep: &dyn Fn(&ConnectionId) -> bool = match audience {
+            Audience::All => &|_| true,
+            Audience::AllExcept(except) => &move |id| id != except,
+            Audience::Group(group) => {
+                members = self.members_local(group).into_iter().collect();
+                &|id| members.contains(id)
+            }
+        };
         let entries: Vec<Arc<Entry>> = self
             .read()
             .iter()
@@ -366,11 +535,18 @@ impl Connections {
             .count()
     }
 
-    /// Adds a connection to a named group.
+    /// Adds a connection to a named group (groups span the cluster).
     ///
     /// # Errors
-    /// [`SendError::Gone`] for an unknown id.
-    pub fn join(&self, id: &ConnectionId, group: &str) -> Result<(), SendError> {
+    /// [`SendError::Gone`] for an id connected nowhere; [`SendError::Backend`] as for `send`.
+    pub async fn join(&self, id: &ConnectionId, group: &str) -> Result<(), SendError> {
+        match self.elsewhere(id) {
+            Some(remote) => remote.join(id, group).await,
+            None => self.join_local(id, group),
+        }
+    }
+
+    pub(crate) fn join_local(&self, id: &ConnectionId, group: &str) -> Result<(), SendError> {
         let entry = self.entry(id).ok_or(SendError::Gone)?;
         let mut groups = entry.groups.lock().unwrap_or_else(|e| e.into_inner());
         if !groups.iter().any(|g| g == group) {
@@ -388,7 +564,20 @@ impl Connections {
     }
 
     /// Removes a connection from a group (nothing happens if it was not in it).
-    pub fn leave(&self, id: &ConnectionId, group: &str) {
+    ///
+    /// # Errors
+    /// [`SendError::Backend`] when the connection's node cannot be reached.
+    pub async fn leave(&self, id: &ConnectionId, group: &str) -> Result<(), SendError> {
+        match self.elsewhere(id) {
+            Some(remote) => remote.leave(id, group).await,
+            None => {
+                self.leave_local(id, group);
+                Ok(())
+            }
+        }
+    }
+
+    pub(crate) fn leave_local(&self, id: &ConnectionId, group: &str) {
         if let Some(entry) = self.entry(id) {
             entry
                 .groups
@@ -405,8 +594,19 @@ impl Connections {
         }
     }
 
-    /// The members of a group.
-    pub fn members(&self, group: &str) -> Vec<ConnectionId> {
+    /// The members of a group, on every node.
+    ///
+    /// # Errors
+    /// As [`Connections::broadcast`].
+    pub async fn members(&self, group: &str) -> Result<Vec<ConnectionId>, SendError> {
+        let mut members = self.members_local(group);
+        if let Some(remote) = self.remote() {
+            members.extend(remote.members(group).await?);
+        }
+        Ok(members)
+    }
+
+    pub(crate) fn members_local(&self, group: &str) -> Vec<ConnectionId> {
         self.inner
             .groups
             .read()
@@ -416,13 +616,7 @@ impl Connections {
             .unwrap_or_default()
     }
 
-    /// Sends to every member of a group; returns how many queued it.
-    pub fn broadcast_group(&self, group: &str, text: impl Into<String>) -> usize {
-        let members: HashSet<ConnectionId> = self.members(group).into_iter().collect();
-        self.broadcast_where(text.into(), |id| members.contains(id))
-    }
-
-    /// Asks every connection to close (server shutdown).
+    /// Asks every connection of this node to close (server shutdown).
     pub(crate) fn close_all(&self, code: u16, reason: &str) {
         for entry in self.read().values() {
             entry.close.request(code, reason);

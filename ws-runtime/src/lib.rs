@@ -13,6 +13,8 @@
 //! - [`Router`]: channels and options, checked at start-up; [`App::serve`] or
 //!   [`App::into_router`] to mount it in an existing axum app.
 //! - [`Connections`]: send, get, disconnect, broadcast and groups, from handlers or outside.
+//! - [`Cluster`]: many nodes behind one load balancer, one registry through Redis (feature
+//!   `redis`): every operation of [`Connections`] reaches the node that holds the connection.
 //! - [`nullable`]: optional fields that keep absent, `null` and a value apart.
 //!
 //! What a client sees when things go wrong:
@@ -33,6 +35,7 @@
 
 #![forbid(unsafe_code)]
 
+mod cluster;
 mod connections;
 mod dispatch;
 mod export;
@@ -51,6 +54,7 @@ mod server;
 mod shared;
 mod socket;
 
+pub use cluster::{Cluster, ClusterError, ClusterNode};
 pub use connections::{ConnectionId, ConnectionInfo, Connections, Identity, SendError};
 pub use export::AsyncApi;
 pub use handler::{

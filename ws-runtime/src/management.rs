@@ -6,7 +6,8 @@
 //! | `GET /@connections/{id}` | 200 `{connectedAt, lastActiveAt, identity: {sourceIp, userAgent}}`; 410 |
 //! | `DELETE /@connections/{id}` | 204 (the connection closes with 1000); 410 |
 //!
-//! Every request needs `Authorization: Bearer <token>`; without it, 401.
+//! Every request needs `Authorization: Bearer <token>`; without it, 401. In a cluster every node
+//! answers for every connection; 503 when the node that holds it cannot be reached.
 
 use std::sync::Arc;
 
@@ -34,38 +35,55 @@ pub(crate) fn routes(shared: Arc<Shared>, token: String) -> axum::Router {
                 let text = String::from_utf8(body.to_vec()).map_err(|_| {
                     (StatusCode::BAD_REQUEST, "the message must be UTF-8 text").into_response()
                 })?;
-                match s1.connections.send(&ConnectionId::from(id.as_str()), text) {
+                match s1
+                    .connections
+                    .send(&ConnectionId::from(id.as_str()), text)
+                    .await
+                {
                     Ok(()) => Ok(StatusCode::OK.into_response()),
-                    // Text needs no serializing: `NotJson` cannot happen here.
-                    Err(SendError::Gone | SendError::SlowReader | SendError::NotJson(_)) => {
-                        Err(StatusCode::GONE.into_response())
-                    }
+                    Err(error) => Err(refused(&error)),
                 }
             },
         )
         .get(
             move |headers: HeaderMap, Path(id): Path<String>| async move {
                 authorized(&headers, &t2)?;
-                match s2.connections.get(&ConnectionId::from(id.as_str())) {
-                    Some(info) => Ok((
+                match s2.connections.get(&ConnectionId::from(id.as_str())).await {
+                    Ok(info) => Ok((
                         [(header::CONTENT_TYPE, "application/json")],
                         serde_json::to_string(&info).unwrap_or_default(),
                     )
                         .into_response()),
-                    None => Err(StatusCode::GONE.into_response()),
+                    Err(error) => Err(refused(&error)),
                 }
             },
         )
         .delete(
             move |headers: HeaderMap, Path(id): Path<String>| async move {
                 authorized(&headers, &t3)?;
-                match s3.connections.disconnect(&ConnectionId::from(id.as_str())) {
+                match s3
+                    .connections
+                    .disconnect(&ConnectionId::from(id.as_str()))
+                    .await
+                {
                     Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
-                    Err(_) => Err(StatusCode::GONE.into_response()),
+                    Err(error) => Err(refused(&error)),
                 }
             },
         ),
     )
+}
+
+/// The answer to a request the registry refused: 410 for a connection that is not there (or is
+/// being closed as a slow reader), 503 when the cluster could not carry it.
+fn refused(error: &SendError) -> Response {
+    match error {
+        // Text needs no serializing: `NotJson` cannot happen here.
+        SendError::Gone | SendError::SlowReader | SendError::NotJson(_) => {
+            StatusCode::GONE.into_response()
+        }
+        SendError::Backend(why) => (StatusCode::SERVICE_UNAVAILABLE, why.clone()).into_response(),
+    }
 }
 
 /// Checks `Authorization: Bearer <token>` in constant time.

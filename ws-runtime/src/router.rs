@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::cluster::Cluster;
 use crate::dispatch::{self, Dispatch};
 use crate::handler::Handler;
 use crate::limits::Limits;
@@ -29,6 +30,7 @@ pub struct Router {
     reveal_validation_errors: bool,
     validate_outbound: Option<bool>,
     management_token: Option<String>,
+    cluster: Option<Cluster>,
 }
 
 impl std::fmt::Debug for Router {
@@ -82,6 +84,8 @@ pub enum RouterError {
     InvalidAddress(String),
     #[error("the management API's bearer token is empty")]
     EmptyToken,
+    #[error("a cluster's link runs in a tokio runtime: build the router inside one")]
+    NoRuntime,
 }
 
 impl Router {
@@ -135,6 +139,13 @@ impl Router {
         self
     }
 
+    /// Joins a cluster: sends, broadcasts, groups and the management API reach the
+    /// connections of every node (see [`Cluster`]). Without it, the registry is this process's.
+    pub fn cluster(mut self, cluster: Cluster) -> Router {
+        self.cluster = Some(cluster);
+        self
+    }
+
     /// Checks everything that can be checked before serving: addresses, route selection
     /// expressions, route keys, and every route's schema (compiled now, once).
     ///
@@ -165,11 +176,17 @@ impl Router {
         if self.management_token.as_deref() == Some("") {
             return Err(RouterError::EmptyToken);
         }
-        let shared = Shared::new(
+        let mut shared = Shared::new(
             self.limits,
             self.reveal_validation_errors,
             self.validate_outbound.unwrap_or(cfg!(debug_assertions)),
         );
+        if let Some(cluster) = self.cluster {
+            if tokio::runtime::Handle::try_current().is_err() {
+                return Err(RouterError::NoRuntime);
+            }
+            shared.cluster = Some(cluster.start(&shared.connections));
+        }
         let channels = self
             .channels
             .into_iter()

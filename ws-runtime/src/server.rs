@@ -16,7 +16,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep};
 use tracing::Instrument;
 
-use crate::connections::{ConnectionId, Connections, Entry, Identity, SLOW_READER};
+use crate::cluster::ClusterNode;
+use crate::connections::{Connections, Entry, Identity, SLOW_READER};
 use crate::dispatch::Outcome;
 use crate::frames;
 use crate::handler::{Close, ConnectRequest, Context, EventType, Reply};
@@ -72,6 +73,11 @@ impl App {
     /// The connection registry (send, broadcast, groups) from outside any handler.
     pub fn connections(&self) -> Connections {
         self.shared.connections.clone()
+    }
+
+    /// This node of the cluster, when the router joined one.
+    pub fn cluster(&self) -> Option<ClusterNode> {
+        self.shared.cluster.clone()
     }
 
     /// Changes the app's axum router (more routes, a middleware layer) and keeps everything
@@ -146,8 +152,14 @@ impl Server {
         self.shared.connections.clone()
     }
 
-    /// Stops accepting, closes every connection with 1001, and waits (up to the limits'
-    /// shutdown deadline) until every `$disconnect` has run.
+    /// This node of the cluster, when the router joined one.
+    pub fn cluster(&self) -> Option<ClusterNode> {
+        self.shared.cluster.clone()
+    }
+
+    /// Stops accepting, closes every connection with 1001, waits (up to the limits' shutdown
+    /// deadline) until every `$disconnect` has run, then leaves the cluster (its lease given
+    /// up, so other nodes see its connections gone at once).
     pub async fn shutdown(mut self) -> ShutdownReport {
         let shared = Arc::clone(&self.shared);
         shared.shutting_down.store(true, Ordering::Release);
@@ -166,6 +178,11 @@ impl Server {
             }
         }
         let _ = tokio::time::timeout_at(deadline, &mut self.task).await;
+        if let Some(cluster) = &shared.cluster {
+            cluster
+                .leave(deadline.saturating_duration_since(Instant::now()))
+                .await;
+        }
         ShutdownReport {
             unfinished: shared.slots.load(Ordering::Acquire),
         }
@@ -204,7 +221,7 @@ async fn upgrade(shared: Arc<Shared>, channel: Arc<Channel>, request: Request) -
         shared.release();
         return status(StatusCode::TOO_MANY_REQUESTS, "too many connections");
     }
-    let connection_id = ConnectionId::random();
+    let connection_id = shared.connections.new_id();
     let request = ConnectRequest {
         connection_id: connection_id.clone(),
         request_id: ids::event(),

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
 
+use crate::cluster::ClusterNode;
 use crate::connections::Connections;
 use crate::dispatch::Dispatch;
 use crate::limits::Limits;
@@ -14,6 +15,8 @@ use crate::message::Schema;
 /// What every connection task shares.
 pub(crate) struct Shared {
     pub connections: Connections,
+    /// This node of a cluster, when there is one.
+    pub cluster: Option<ClusterNode>,
     pub limits: Limits,
     pub reveal_validation_errors: bool,
     pub validate_outbound: bool,
@@ -28,6 +31,7 @@ impl Shared {
     pub fn new(limits: Limits, reveal_validation_errors: bool, validate_outbound: bool) -> Shared {
         Shared {
             connections: Connections::default(),
+            cluster: None,
             limits,
             reveal_validation_errors,
             validate_outbound,

@@ -117,7 +117,7 @@ async fn a_client_that_never_reads_is_closed_with_1008_and_holds_bounded_memory(
         let frame = "x".repeat(16 * 1024);
         let mut sent = 0usize;
         let refused = loop {
-            match connections.send(&id, frame.clone()) {
+            match connections.send(&id, frame.clone()).await {
                 Ok(()) => sent += 1,
                 Err(error) => break error,
             }
@@ -131,7 +131,7 @@ async fn a_client_that_never_reads_is_closed_with_1008_and_holds_bounded_memory(
             "{refused:?}"
         );
         assert_eq!(chat.wait_disconnect(id.as_str()).await, [1008]);
-        assert!(connections.get(&id).is_none());
+        assert_eq!(connections.get(&id).await, Err(SendError::Gone));
     })
     .await;
 }
@@ -300,9 +300,12 @@ async fn queued_frames_are_delivered_before_a_close_from_the_server() {
         let id = ConnectionId::from(id.as_str());
         let connections = server.connections();
         for i in 0..50 {
-            connections.send(&id, json!({"n": i}).to_string()).unwrap();
+            connections
+                .send(&id, json!({"n": i}).to_string())
+                .await
+                .unwrap();
         }
-        connections.disconnect(&id).unwrap();
+        connections.disconnect(&id).await.unwrap();
         let mut seen = Vec::new();
         let code = loop {
             match client.next().await {

@@ -176,7 +176,8 @@ async fn a_reader_too_slow_for_its_queue_is_closed_with_1008() {
         assert_eq!(
             server
                 .connections()
-                .send(&ConnectionId::from(id.as_str()), "x"),
+                .send(&ConnectionId::from(id.as_str()), "x")
+                .await,
             Err(SendError::Gone)
         );
     })
@@ -190,11 +191,11 @@ async fn send_json_reports_a_value_that_cannot_be_json_and_sends_nothing() {
         let mut a = connect(server.local_addr(), "/chat").await;
         let id = ConnectionId::from(whoami(&mut a).await.as_str());
         let keyed_by_pairs = std::collections::BTreeMap::from([((1, 2), "x")]);
-        let sent = server.connections().send_json(&id, &keyed_by_pairs);
+        let sent = server.connections().send_json(&id, &keyed_by_pairs).await;
         assert_eq!(sent, Err(SendError::NotJson("key must be a string".into())));
         silent(&mut a).await;
         assert_eq!(
-            server.connections().send_json(&id, &json!({"ok": 1})),
+            server.connections().send_json(&id, &json!({"ok": 1})).await,
             Ok(())
         );
         assert_eq!(recv(&mut a).await, json!({"ok": 1}));
@@ -218,7 +219,10 @@ async fn a_client_is_reachable_as_soon_as_its_handshake_completes() {
                 "round {round}: every client was told it is connected"
             );
         }
-        assert_eq!(server.connections().broadcast(r#"{"type":"hello"}"#), 500);
+        assert_eq!(
+            server.connections().broadcast(r#"{"type":"hello"}"#).await,
+            Ok(500)
+        );
         for client in &mut clients {
             assert_eq!(recv(client).await, json!({"type": "hello"}));
         }

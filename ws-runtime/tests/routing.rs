@@ -334,13 +334,29 @@ async fn groups_and_broadcast() {
         // Closing removes the member; broadcast to all reaches everyone left.
         a.close(None).await.unwrap();
         for _ in 0..100 {
-            if server.connections().members("red").is_empty() {
+            if server
+                .connections()
+                .members("red")
+                .await
+                .unwrap()
+                .is_empty()
+            {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        assert!(server.connections().members("red").is_empty());
-        assert_eq!(server.connections().broadcast(r#"{"all":true}"#), 2);
+        assert!(
+            server
+                .connections()
+                .members("red")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            server.connections().broadcast(r#"{"all":true}"#).await,
+            Ok(2)
+        );
         assert_eq!(recv(&mut b).await, json!({"all": true}));
         assert_eq!(recv(&mut c).await, json!({"all": true}));
     })

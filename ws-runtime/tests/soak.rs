@@ -65,8 +65,11 @@ async fn a_thousand_clients_a_hundred_messages_each() {
 
     // One broadcast, received once by everyone.
     assert_eq!(
-        server.connections().broadcast(r#"{"type":"broadcast"}"#),
-        CLIENTS
+        server
+            .connections()
+            .broadcast(r#"{"type":"broadcast"}"#)
+            .await,
+        Ok(CLIENTS)
     );
     let receives = clients.into_iter().map(|mut client| {
         tokio::spawn(async move {

@@ -76,7 +76,7 @@ fn cargo_toml(plan: &Plan, name: &str, runtime: &Runtime, serves: bool) -> Strin
     );
     if serves {
         text.push_str(
-            "tokio = { version = \"1\", features = [\"rt-multi-thread\", \"macros\", \"net\", \"signal\"] }\n",
+            "tokio = { version = \"1\", features = [\"rt-multi-thread\", \"macros\", \"net\", \"signal\"] }\n\n[features]\n# `--redis URL`: many nodes behind one load balancer, sharing connections through Redis.\nredis = [\"ws-runtime/redis\"]\n",
         );
     }
     text
@@ -98,7 +98,7 @@ fn readme(plan: &Plan, name: &str) -> String {
         return text;
     }
     text.push_str(
-        "Run it with `cargo run -- --addr 127.0.0.1:8080`.\n\n| channel | path | routes |\n|---|---|---|\n",
+        "Run it with `cargo run -- --addr 127.0.0.1:8080`. To run several nodes behind one load balancer,\nbuild with the `redis` feature and give each node the same Redis: `cargo run --features redis --\n--addr 127.0.0.1:8081 --redis redis://127.0.0.1:6379` (or set `REDIS_URL`); sends, broadcasts and\ngroups then reach the clients of every node.\n\n| channel | path | routes |\n|---|---|---|\n",
     );
     for channel in &plan.channels {
         let routes: Vec<String> = channel
@@ -136,19 +136,32 @@ fn main_rs(plan: &Plan, crate_name: &str) -> String {
         quote! { let router = api::#module::mount(router, api::handlers::#handler); }
     });
     let main = pretty(quote! {
-        //! Serves the API: `cargo run -- --addr 127.0.0.1:8080` (port 0 picks a free one).
+        //! Serves the API: `cargo run -- --addr 127.0.0.1:8080` (port 0 picks a free one). With
+        //! `--redis URL` (or `REDIS_URL`) and the `redis` feature, the node joins a cluster.
 
         use #krate::api;
 
         #[tokio::main]
         async fn main() -> std::process::ExitCode {
             let args: Vec<String> = std::env::args().collect();
-            let addr = args
-                .iter()
-                .position(|a| a == "--addr")
-                .and_then(|i| args.get(i + 1))
-                .map_or("127.0.0.1:8080", String::as_str);
-            let router = ws_runtime::Router::new();
+            let flag = |name: &str| {
+                args.iter()
+                    .position(|a| a == name)
+                    .and_then(|i| args.get(i + 1))
+                    .cloned()
+            };
+            let addr = flag("--addr").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+            let redis = flag("--redis").or_else(|| std::env::var("REDIS_URL").ok().filter(|url| !url.is_empty()));
+            let mut router = ws_runtime::Router::new();
+            if let Some(url) = redis {
+                match cluster(&url) {
+                    Ok(cluster) => router = router.cluster(cluster),
+                    Err(error) => {
+                        eprintln!("error: {error}");
+                        return std::process::ExitCode::from(2);
+                    }
+                }
+            }
             #(#mounts)*
             let app = match router.build() {
                 Ok(app) => app,
@@ -157,7 +170,13 @@ fn main_rs(plan: &Plan, crate_name: &str) -> String {
                     return std::process::ExitCode::FAILURE;
                 }
             };
-            let listener = match tokio::net::TcpListener::bind(addr).await {
+            if let Some(node) = app.cluster() {
+                let wait = std::time::Duration::from_secs(10);
+                if tokio::time::timeout(wait, node.ready()).await.is_err() {
+                    eprintln!("warning: Redis did not answer within {wait:?}; joining the cluster when it does");
+                }
+            }
+            let listener = match tokio::net::TcpListener::bind(&addr).await {
                 Ok(listener) => listener,
                 Err(error) => {
                     eprintln!("error: cannot listen on {addr}: {error}");
@@ -177,8 +196,25 @@ fn main_rs(plan: &Plan, crate_name: &str) -> String {
             std::process::ExitCode::SUCCESS
         }
     });
-    format!("{main}\n{STOP_SIGNAL}")
+    format!("{main}\n{CLUSTER}\n{STOP_SIGNAL}")
 }
+
+/// The cluster of `--redis`, with the `redis` feature (as text: `#[cfg]` on items reads better
+/// than the printer's layout of two functions).
+const CLUSTER: &str = r#"/// The cluster of the nodes on the Redis at `url`.
+#[cfg(feature = "redis")]
+fn cluster(url: &str) -> Result<ws_runtime::Cluster, String> {
+    ws_runtime::Cluster::redis(url).map_err(|error| error.to_string())
+}
+
+/// Built without the `redis` feature: a cluster asked for is an error, not a silent single node.
+#[cfg(not(feature = "redis"))]
+fn cluster(url: &str) -> Result<ws_runtime::Cluster, String> {
+    Err(format!(
+        "`--redis {url}` (or REDIS_URL) needs the `redis` feature: `cargo run --features redis`"
+    ))
+}
+"#;
 
 /// The end of `main.rs`, as text: `tokio::select!` is a macro, which the printer would put on
 /// one line.

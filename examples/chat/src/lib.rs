@@ -22,20 +22,32 @@ use axum::response::{Html, IntoResponse, Response};
 /// The page at `/`: HTML and vanilla JavaScript, no build step.
 pub const PAGE: &str = include_str!("../static/index.html");
 
-/// The chat server: the generated router with our handlers.
+/// The generated router with our handlers, to build as it is or with a cluster and the
+/// management API (what `main` does).
+pub fn router() -> ws_runtime::Router {
+    api::router(api::handlers::Chat)
+}
+
+/// The chat server on one node.
 ///
 /// # Errors
 /// The router's start-up checks (they pass for the generated routes).
 pub fn server() -> Result<ws_runtime::App, ws_runtime::RouterError> {
-    api::router(api::handlers::Chat).build()
+    router().build()
 }
 
-/// The server with its page: the WebSocket on `/`, and the page on `/` for plain GETs.
+/// The server with its page, on one node: the WebSocket on `/`, and the page on `/` for plain
+/// GETs.
 ///
 /// # Errors
 /// As [`server`].
 pub fn app() -> Result<ws_runtime::App, ws_runtime::RouterError> {
-    Ok(server()?.map_router(|router| router.layer(axum::middleware::from_fn(page_or_websocket))))
+    Ok(with_page(server()?))
+}
+
+/// Adds the page to a built app.
+pub fn with_page(app: ws_runtime::App) -> ws_runtime::App {
+    app.map_router(|router| router.layer(axum::middleware::from_fn(page_or_websocket)))
 }
 
 /// A GET on `/` that is not a WebSocket handshake gets the page; everything else goes on.

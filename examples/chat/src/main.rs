@@ -1,19 +1,29 @@
-//! `chat --addr HOST:PORT`: serves the chat (WebSocket and web page) on `/`. The first line of
-//! output is the bound address (port 0 picks a free port).
+//! `chat --addr HOST:PORT [--redis URL] [--management-token TOKEN]`: serves the chat
+//! (WebSocket and web page) on `/`. The first line of output is the bound address (port 0 picks
+//! a free port). With `--redis` (or `REDIS_URL`) the node joins a cluster: every node behind the
+//! load balancer shares one room.
 
 use std::io::Write;
 use std::process::ExitCode;
 
-const USAGE: &str =
-    "usage: chat [--addr HOST:PORT]   (default 127.0.0.1:8080; port 0 picks a free port)";
+const USAGE: &str = "usage: chat [--addr HOST:PORT] [--redis URL] [--management-token TOKEN]
+  --addr HOST:PORT          where to listen (default 127.0.0.1:8080; port 0 picks a free port)
+  --redis URL               join the cluster of the chat nodes on this Redis (default: $REDIS_URL)
+  --management-token TOKEN  serve API Gateway's @connections API, for this bearer token";
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut addr = "127.0.0.1:8080".to_owned();
+    let mut redis = std::env::var("REDIS_URL")
+        .ok()
+        .filter(|url| !url.is_empty());
+    let mut token = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
             ("--addr", Some(value)) => addr = value,
+            ("--redis", Some(value)) => redis = Some(value),
+            ("--management-token", Some(value)) => token = Some(value),
             ("-h" | "--help", _) => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -24,13 +34,42 @@ async fn main() -> ExitCode {
             }
         }
     }
-    let app = match chat::app() {
-        Ok(app) => app,
+    // The runtime's own lines (a cluster lost and found again, a handler that panicked).
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .init();
+    let mut router = chat::router();
+    if let Some(url) = &redis {
+        match ws_runtime::Cluster::redis(url) {
+            Ok(cluster) => router = router.cluster(cluster),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if let Some(token) = token {
+        router = router.management_api(token);
+    }
+    let app = match router.build() {
+        Ok(app) => chat::with_page(app),
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
+    if let Some(node) = app.cluster() {
+        // Serving before Redis answers would put this node's clients in a room of their own.
+        let wait = std::time::Duration::from_secs(10);
+        if tokio::time::timeout(wait, node.ready()).await.is_err() {
+            eprintln!(
+                "warning: Redis did not answer within {wait:?}; serving this node's clients, \
+                 and joining the cluster when it does"
+            );
+        }
+    }
     let listener = match tokio::net::TcpListener::bind(&addr).await {
         Ok(listener) => listener,
         Err(e) => {

@@ -58,7 +58,9 @@ impl Handler<BoardRoute> for Board {
                     text: post.text,
                 };
                 let text = serde_json::to_string(&note)?;
-                cx.connections().broadcast_except(text, &cx.connection_id);
+                cx.connections()
+                    .broadcast_except(text, &cx.connection_id)
+                    .await?;
                 Ok(Reply::none())
             }
             BoardRoute::Echo(echo) => Reply::message(&Echoed { text: echo.text }),

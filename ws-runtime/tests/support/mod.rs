@@ -315,10 +315,13 @@ impl Handler<ChatRoute> for Chat {
         match message {
             ChatRoute::SendMessage(m) => {
                 let from = cx.attached::<Name>().map_or("?", |n| n.0.as_str());
-                cx.connections().broadcast_except(
-                    json!({"type": "message", "from": from, "text": m.text}).to_string(),
-                    me,
-                );
+                cx.connections()
+                    .broadcast_except(
+                        json!({"type": "message", "from": from, "text": m.text}).to_string(),
+                        me,
+                    )
+                    .await
+                    .map_err(HandlerError::new)?;
                 Ok(Reply::none())
             }
             ChatRoute::Echo(m) => Reply::message(&EchoReply {
@@ -342,17 +345,23 @@ impl Handler<ChatRoute> for Chat {
             ChatRoute::Join(j) => {
                 cx.connections()
                     .join(me, &j.group)
+                    .await
                     .map_err(HandlerError::new)?;
                 Reply::json(&json!({"joined": j.group}))
             }
             ChatRoute::Leave(j) => {
-                cx.connections().leave(me, &j.group);
+                cx.connections()
+                    .leave(me, &j.group)
+                    .await
+                    .map_err(HandlerError::new)?;
                 Reply::json(&json!({"left": j.group}))
             }
             ChatRoute::Shout(j) => {
                 let n = cx
                     .connections()
-                    .broadcast_group(&j.group, json!({"shout": j.group}).to_string());
+                    .broadcast_group(&j.group, json!({"shout": j.group}).to_string())
+                    .await
+                    .map_err(HandlerError::new)?;
                 Reply::json(&json!({"delivered": n}))
             }
             ChatRoute::Flood(f) => {
@@ -361,6 +370,7 @@ impl Handler<ChatRoute> for Chat {
                     if cx
                         .connections()
                         .send(me, json!({"flood": i}).to_string())
+                        .await
                         .is_err()
                     {
                         break;

@@ -4,6 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 /// The running binary; killed when dropped.
 pub struct Server {
@@ -11,6 +12,8 @@ pub struct Server {
     pub address: String,
     /// Kept open, so the binary's later output has a reader.
     _stdout: BufReader<std::process::ChildStdout>,
+    /// Its standard error so far, when kept ([`Server::keep_log`]).
+    log: Arc<Mutex<String>>,
 }
 
 impl Drop for Server {
@@ -20,6 +23,7 @@ impl Drop for Server {
     }
 }
 
+#[allow(dead_code)] // the cluster test starts its nodes with arguments
 pub fn start() -> Server {
     start_with(Stdio::inherit())
 }
@@ -27,8 +31,15 @@ pub fn start() -> Server {
 /// The binary with its standard error piped, for [`Server::terminate`] to read.
 #[allow(dead_code)] // each test binary compiles this module; only chat.rs stops the server
 pub fn start_with(stderr: Stdio) -> Server {
+    start_args(&[], stderr)
+}
+
+/// The binary with more arguments (`--redis URL`, `--management-token TOKEN`).
+pub fn start_args(args: &[&str], stderr: Stdio) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_chat"))
         .args(["--addr", "127.0.0.1:0"])
+        .args(args)
+        .env_remove("REDIS_URL")
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()
@@ -45,11 +56,43 @@ pub fn start_with(stderr: Stdio) -> Server {
         child,
         address,
         _stdout: stdout,
+        log: Arc::default(),
     }
 }
 
 #[allow(dead_code)] // each test binary compiles this module; only chat.rs stops the server
 impl Server {
+    /// Reads its (piped) standard error from now on, for [`Server::log`].
+    pub fn keep_log(&mut self) {
+        let pipe = self.child.stderr.take().expect("stderr is piped");
+        let log = Arc::clone(&self.log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut log = log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+    }
+
+    /// What it wrote to standard error so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Sends a signal (`STOP`, `CONT`…) with the shell's own `kill`.
+    pub fn signal(&self, signal: &str) {
+        let kill = format!("kill -{signal} {}", self.child.id());
+        let sent = Command::new("sh").args(["-c", &kill]).status().unwrap();
+        assert!(sent.success(), "{kill}");
+    }
+
+    /// SIGKILL: the process ends at once, saying goodbye to no one.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM (what a rolling deploy sends) and waits, at most 15 s, for the process to
     /// end: its exit status and what it wrote to standard error (when that is piped).
     pub fn terminate(&mut self) -> (std::process::ExitStatus, String) {

@@ -1,0 +1,226 @@
+//! The chat on two nodes and a real Redis: one room across both, the management API on either
+//! node for a client of the other, and a node killed with SIGKILL.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+#[path = "../../../ws-runtime/tests/support/redis_server.rs"]
+mod redis_server;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message as Frame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use redis_server::RedisServer;
+use support::{Server, start_args};
+
+type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+const TOKEN: &str = "test-token";
+
+fn node(redis: &RedisServer) -> Server {
+    start_args(
+        &["--redis", &redis.url(), "--management-token", TOKEN],
+        Stdio::piped(),
+    )
+}
+
+async fn join(server: &Server, name: &str) -> Client {
+    let url = format!("ws://{}/?name={name}", server.address);
+    let connect = tokio_tungstenite::connect_async(url);
+    let (client, _) = tokio::time::timeout(Duration::from_secs(5), connect)
+        .await
+        .expect("connect in time")
+        .expect("the handshake succeeds");
+    client
+}
+
+async fn recv(client: &mut Client) -> Value {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), client.next())
+            .await
+            .expect("a frame in time")
+            .expect("the connection is open")
+            .expect("a valid frame");
+        if let Frame::Text(text) = frame {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
+/// A management API request; the status code.
+async fn manage(server: &Server, method: &str, id: &str, body: &str) -> u16 {
+    let mut stream = TcpStream::connect(&server.address).await.unwrap();
+    let request = format!(
+        "{method} /@connections/{id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut response))
+        .await
+        .expect("an answer in time")
+        .unwrap();
+    let response = String::from_utf8_lossy(&response);
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {response}"))
+}
+
+/// The connection id the node logged for `name`'s `$connect` (bounded in time).
+async fn connection_id(server: &Server, name: &str) -> String {
+    let needle = format!("name=\"{name}\"");
+    for _ in 0..200 {
+        let log = server.log();
+        if let Some(line) = log
+            .lines()
+            .find(|l| l.contains(&needle) && l.contains("joined"))
+        {
+            let id = line.split("connection_id=").nth(1).unwrap_or_default();
+            return id.split_whitespace().next().unwrap_or_default().to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("no `joined` line for {name} in:\n{}", server.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_room_across_two_nodes() {
+    let redis = RedisServer::start();
+    let one = node(&redis);
+    let two = node(&redis);
+    let mut ada = join(&one, "Ada").await;
+    let mut bob = join(&two, "Bob").await;
+    assert_eq!(
+        recv(&mut ada).await,
+        json!({"type": "joined", "name": "Bob"})
+    );
+    ada.send(Frame::text(
+        r#"{"action":"sendMessage","text":"hi from one"}"#,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        recv(&mut bob).await,
+        json!({"type": "message", "from": "Ada", "text": "hi from one"})
+    );
+    bob.send(Frame::text(
+        r#"{"action":"sendMessage","text":"hi from two"}"#,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        recv(&mut ada).await,
+        json!({"type": "message", "from": "Bob", "text": "hi from two"})
+    );
+    bob.close(None).await.unwrap();
+    assert_eq!(recv(&mut ada).await, json!({"type": "left", "name": "Bob"}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_management_api_of_one_node_reaches_a_client_of_the_other_until_it_is_killed() {
+    let redis = RedisServer::start();
+    let mut one = node(&redis);
+    let mut two = node(&redis);
+    one.keep_log();
+    two.keep_log();
+    let mut bob = join(&two, "Bob").await;
+    let id = connection_id(&two, "Bob").await;
+    assert_eq!(manage(&one, "POST", &id, r#"{"type":"note"}"#).await, 200);
+    assert_eq!(recv(&mut bob).await, json!({"type": "note"}));
+    assert_eq!(manage(&one, "GET", &id, "").await, 200);
+
+    // SIGKILL: no goodbye. Node one answers 503 while the lease lasts (the node may only be
+    // cut off), then 410 within the default lease of 10 s.
+    two.kill();
+    let killed = Instant::now();
+    let status = loop {
+        let status = manage(&one, "POST", &id, "{}").await;
+        if status == 410 || killed.elapsed() > Duration::from_secs(15) {
+            break status;
+        }
+        assert_eq!(status, 503, "while the lease lasts");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(status, 410, "still not gone 15 s after SIGKILL");
+    let gone_after = killed.elapsed();
+    assert!(
+        gone_after <= Duration::from_secs(11),
+        "gone after {gone_after:?}"
+    );
+    assert!(one.log().contains("joined the cluster"), "{}", one.log());
+}
+
+/// A node that hangs (SIGSTOP) still holds its lease and its subscription: what is sent to it
+/// fails after the request timeout, reported, never hung; the other node's own clients still get
+/// the room's messages; and when it resumes, it catches up by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_node_makes_sends_fail_in_bounded_time_not_hang() {
+    let redis = RedisServer::start();
+    let mut one = node(&redis);
+    let mut two = node(&redis);
+    one.keep_log();
+    two.keep_log();
+    let mut ada = join(&one, "Ada").await;
+    let mut cy = join(&one, "Cy").await;
+    assert_eq!(
+        recv(&mut ada).await,
+        json!({"type": "joined", "name": "Cy"})
+    );
+    let mut bob = join(&two, "Bob").await;
+    let bob_id = connection_id(&two, "Bob").await;
+    for client in [&mut ada, &mut cy] {
+        assert_eq!(recv(client).await, json!({"type": "joined", "name": "Bob"}));
+    }
+
+    two.signal("STOP");
+    let started = Instant::now();
+    assert_eq!(manage(&one, "POST", &bob_id, "{}").await, 503);
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(4), "the send took {waited:?}");
+    // Ada's message reaches Cy on her node; the room's broadcast reports that node two did not
+    // answer, and Ada is told.
+    ada.send(Frame::text(r#"{"action":"sendMessage","text":"anyone?"}"#))
+        .await
+        .unwrap();
+    assert_eq!(
+        recv(&mut cy).await,
+        json!({"type": "message", "from": "Ada", "text": "anyone?"})
+    );
+    assert_eq!(recv(&mut ada).await["message"], "Internal server error");
+
+    two.signal("CONT");
+    // Bob's node resumes: it reads what Redis kept for it, in order, and answers again. The
+    // POST answered 503 arrives too: `Backend` means "may or may not have arrived".
+    assert_eq!(recv(&mut bob).await, json!({}));
+    assert_eq!(
+        recv(&mut bob).await,
+        json!({"type": "message", "from": "Ada", "text": "anyone?"})
+    );
+    let resumed = Instant::now();
+    loop {
+        let status = manage(&one, "POST", &bob_id, r#"{"type":"back"}"#).await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            resumed.elapsed() < Duration::from_secs(10),
+            "still {status} after SIGCONT"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    loop {
+        if recv(&mut bob).await == json!({"type": "back"}) {
+            break;
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Cluster mode against one node, same clients, same run: three nodes and one real
+//! `redis-server` on this machine (the nodes in this process, each with its own connections to
+//! Redis), against one node alone.
+//!
+//! - point to point: 50 senders on node A, each sending to its own client on node B and waiting
+//!   for it to arrive before the next send; sends/s, and p50/p99 from `send` to the client's
+//!   read (one node: sender and client on the same node);
+//! - fan-out: 300 clients (100 per node); broadcasts from node A with at most 16 not yet
+//!   delivered to everyone (so that no client falls behind and none is closed as a slow
+//!   reader); deliveries/s;
+//! - Redis memory per connection: `used_memory` with 1,500 connections open, minus with none.
+//!
+//! `bash bench/cluster` (or `cargo bench -p ws-runtime --features redis --bench cluster`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+#[path = "../tests/support/redis_server.rs"]
+mod redis_server;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use redis_server::RedisServer;
+use serde_json::json;
+use support::{Client, connect, recv, send, start};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use ws_runtime::{Cluster, ConnectionId, Server};
+
+const SECONDS: u64 = 5;
+const SENDERS: usize = 50;
+const FAN_CLIENTS: usize = 100;
+/// Broadcasts not yet delivered to every client, at most.
+const WINDOW: usize = 16;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(run());
+}
+
+async fn run() {
+    let redis = RedisServer::start();
+    let single = start(|r| r).await.0;
+    let mut nodes = Vec::new();
+    for _ in 0..3 {
+        let (server, _) = start(|r| r.cluster(Cluster::redis(&redis.url()).unwrap())).await;
+        server.cluster().unwrap().ready().await;
+        nodes.push(server);
+    }
+    for node in &nodes {
+        while node.cluster().unwrap().live_nodes().len() < 3 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    println!("{SECONDS} s per measure; 3 nodes and 1 Redis vs 1 node, in one run");
+
+    let (rate, p50, p99) = point_to_point(&single, &single).await;
+    println!("point to point, 1 node:   {rate:>9.0} sends/s  p50 {p50:>7.3} ms  p99 {p99:>7.3} ms");
+    let (rate, p50, p99) = point_to_point(&nodes[0], &nodes[1]).await;
+    println!(
+        "point to point, 3 nodes:  {rate:>9.0} sends/s  p50 {p50:>7.3} ms  p99 {p99:>7.3} ms  (sender on A, clients on B)"
+    );
+
+    let one = fan_out(std::slice::from_ref(&single), 3 * FAN_CLIENTS).await;
+    println!(
+        "fan-out, 1 node:          {one:>9.0} deliveries/s  ({} clients)",
+        3 * FAN_CLIENTS
+    );
+    let three = fan_out(&nodes, FAN_CLIENTS).await;
+    println!(
+        "fan-out, 3 nodes:         {three:>9.0} deliveries/s  ({} clients, 100 per node; {:.2} of one node)",
+        3 * FAN_CLIENTS,
+        three / one
+    );
+
+    let before = used_memory(&redis);
+    let mut clients = Vec::new();
+    for node in &nodes {
+        for _ in 0..500 {
+            clients.push(connect(node.local_addr(), "/chat").await);
+        }
+    }
+    let count = nodes[0].connections().count().await.unwrap();
+    let after = used_memory(&redis);
+    println!(
+        "Redis memory: {before} bytes with no connection, {after} with {count}: {:.1} bytes per connection; keys: {}",
+        (after as f64 - before as f64) / count as f64,
+        redis
+            .command("DBSIZE")
+            .unwrap_or_default()
+            .trim_start_matches(':')
+    );
+    drop(clients);
+    for node in nodes {
+        node.shutdown().await;
+    }
+    single.shutdown().await;
+}
+
+async fn whoami(client: &mut Client) -> ConnectionId {
+    send(client, json!({"action": "whoami"})).await;
+    ConnectionId::from(recv(client).await["connectionId"].as_str().unwrap())
+}
+
+/// Sends/s and p50/p99 in milliseconds.
+async fn point_to_point(from: &Server, to: &Server) -> (f64, f64, f64) {
+    let deadline = Instant::now() + Duration::from_secs(SECONDS);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..SENDERS {
+        let mut client = connect(to.local_addr(), "/chat").await;
+        let id = whoami(&mut client).await;
+        let connections = from.connections();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                connections.send(&id, r#"{"n":1}"#).await.unwrap();
+                loop {
+                    match client.next().await {
+                        Some(Ok(WsMessage::Text(_))) => break,
+                        Some(Ok(_)) => continue,
+                        other => panic!("{other:?}"),
+                    }
+                }
+                latencies.push(sent.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    (
+        latencies.len() as f64 / elapsed,
+        at(0.50).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3,
+    )
+}
+
+/// Deliveries/s of back-to-back broadcasts to `per_node` clients on each of `nodes`.
+async fn fan_out(nodes: &[Server], per_node: usize) -> f64 {
+    let received = Arc::new(AtomicUsize::new(0));
+    let mut readers = Vec::new();
+    for node in nodes {
+        for _ in 0..per_node {
+            let mut client = connect(node.local_addr(), "/chat").await;
+            let received = Arc::clone(&received);
+            readers.push(tokio::spawn(async move {
+                while let Some(Ok(frame)) = client.next().await {
+                    if frame.is_text() {
+                        received.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }));
+        }
+    }
+    let clients = nodes.len() * per_node;
+    let deadline = Instant::now() + Duration::from_secs(SECONDS);
+    let started = Instant::now();
+    let connections = nodes[0].connections();
+    let mut in_flight = futures_util::stream::FuturesUnordered::new();
+    let mut sent = 0;
+    while Instant::now() < deadline {
+        let delivered = received.load(Ordering::Relaxed);
+        if in_flight.len() < WINDOW && delivered + WINDOW * clients >= (sent + 1) * clients {
+            let connections = connections.clone();
+            in_flight.push(async move { connections.broadcast(r#"{"all":1}"#).await });
+            sent += 1;
+            continue;
+        }
+        tokio::select! {
+            Some(done) = in_flight.next(), if !in_flight.is_empty() => {
+                assert_eq!(done.unwrap(), clients);
+            }
+            () = tokio::task::yield_now() => {}
+        }
+    }
+    while let Some(done) = in_flight.next().await {
+        assert_eq!(done.unwrap(), clients);
+    }
+    // What was queued is delivered: wait until the count stops growing.
+    let mut last = usize::MAX;
+    while received.load(Ordering::Relaxed) != last {
+        last = received.load(Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let elapsed = started.elapsed().as_secs_f64() - 0.2;
+    for reader in readers {
+        reader.abort();
+    }
+    last as f64 / elapsed
+}
+
+fn used_memory(redis: &RedisServer) -> u64 {
+    let mut connection = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("memory")
+        .query(&mut connection)
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("INFO memory has used_memory")
+}

@@ -1,0 +1,772 @@
+//! Many nodes, one registry: send, broadcast, groups and `@connections` across nodes, through a
+//! shared engine (Redis, feature `redis`).
+//!
+//! How it works, in the words of the README's cluster section:
+//!
+//! - **Ids say where a connection lives.** A connection id of a cluster is `{node}.{random}`, so
+//!   any node routes a send to the owning node's channel without a lookup. Redis holds one
+//!   sorted set of live nodes (a lease each, renewed on a heartbeat), not a key per connection:
+//!   nothing in Redis grows with the number of connections.
+//! - **Point to point** (`send`, `get`, `disconnect`, `join`, `leave`): a request on the owning
+//!   node's channel, answered on the asker's. An id whose node holds no lease is
+//!   [`SendError::Gone`]; a node with a lease that does not answer in time is
+//!   [`SendError::Backend`].
+//! - **Everyone** (`broadcast*`, `members`, `count`): delivered here directly, and published
+//!   once on the channel every node listens to; each node delivers to its own connections and
+//!   answers with a count. The asker waits for as many answers as Redis says received it.
+//! - **Faults.** A node that dies stops renewing; when its lease ends (default 10 s) its ids are
+//!   `Gone` everywhere. When Redis goes away, local connections keep working, cluster operations
+//!   fail at once with `Backend`, and the node reconnects with backoff, subscribes again and
+//!   renews its lease (which brings its connections back). Delivery is at most once.
+//! - `$disconnect` of a node that died is not run anywhere: the handler state it would need
+//!   lived in the process that died (API Gateway, too, runs `$disconnect` on a best-effort
+//!   basis).
+
+#[cfg(feature = "redis")]
+mod redis;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::stream::{BoxStream, FuturesUnordered, StreamExt};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+use crate::connections::{
+    Audience, ConnectionId, ConnectionInfo, Connections, Remote, SendError, WeakConnections,
+};
+use crate::ids;
+
+/// The first wait after Redis was lost, doubled on each failed attempt up to `MAX_BACKOFF`.
+const MIN_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Requests from other nodes being answered at once; past this, reading waits.
+const MAX_IN_FLIGHT: usize = 1024;
+
+/// A cluster to join: the engine and its settings. Give it to [`crate::Router::cluster`].
+pub struct Cluster {
+    engine: Arc<dyn Engine>,
+    options: Options,
+}
+
+#[derive(Debug, Clone)]
+struct Options {
+    lease: Duration,
+    request_timeout: Duration,
+    prefix: String,
+}
+
+impl fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cluster")
+            .field("engine", &self.engine.describe())
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+/// A cluster that cannot be set up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClusterError {
+    #[error("`{url}` is not a Redis URL: {message}")]
+    Url { url: String, message: String },
+}
+
+impl Cluster {
+    /// A cluster through the Redis at `url` (`redis://[user:password@]host:port[/db]`).
+    /// Nothing is connected yet: the node connects when the app is built, and keeps trying.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// let cluster = ws_runtime::Cluster::redis("redis://127.0.0.1:6379")?.lease(Duration::from_secs(5));
+    /// let app = ws_runtime::Router::new().cluster(cluster).build()?;
+    /// let server = app.serve(tokio::net::TcpListener::bind("0.0.0.0:8080").await?).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`ClusterError::Url`] for a URL the Redis client does not accept.
+    #[cfg(feature = "redis")]
+    pub fn redis(url: &str) -> Result<Cluster, ClusterError> {
+        Ok(Cluster::with_engine(Arc::new(redis::Redis::new(url)?)))
+    }
+
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    fn with_engine(engine: Arc<dyn Engine>) -> Cluster {
+        Cluster {
+            engine,
+            options: Options {
+                lease: Duration::from_secs(10),
+                request_timeout: Duration::from_secs(2),
+                prefix: "ws-runtime".into(),
+            },
+        }
+    }
+
+    /// How long a node's lease lasts without renewal (default 10 s; renewed every fifth of it).
+    /// A node that dies loses its connections everywhere within this time.
+    pub fn lease(mut self, lease: Duration) -> Cluster {
+        self.options.lease = lease.max(Duration::from_millis(100));
+        self
+    }
+
+    /// How long a node waits for another node's answer (default 2 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Cluster {
+        self.options.request_timeout = timeout;
+        self
+    }
+
+    /// The prefix of every key and channel in Redis (default `ws-runtime`): apps that share a
+    /// Redis use different prefixes.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Cluster {
+        self.options.prefix = prefix.into();
+        self
+    }
+
+    /// Joins `local` to the cluster and starts the node's link (in the current tokio runtime).
+    pub(crate) fn start(self, local: &Connections) -> ClusterNode {
+        let (stop, _) = watch::channel(false);
+        let node = Arc::new(Node {
+            id: ids::random()[..11].to_owned(),
+            options: self.options,
+            local: OnceLock::new(),
+            link: RwLock::new(None),
+            connected: watch::channel(false).0,
+            live: Mutex::new(HashMap::new()),
+            pending: Mutex::new(HashMap::new()),
+            next_request: AtomicU64::new(0),
+            stop,
+            task: Mutex::new(None),
+        });
+        let weak = local.attach(Arc::clone(&node) as Arc<dyn Remote>);
+        let _ = node.local.set(weak);
+        let task = tokio::spawn(run(Arc::clone(&node), self.engine));
+        *node.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+        ClusterNode { node }
+    }
+}
+
+/// This node of a cluster, as a running app sees it ([`crate::App::cluster`]).
+#[derive(Clone)]
+pub struct ClusterNode {
+    node: Arc<Node>,
+}
+
+impl fmt::Debug for ClusterNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClusterNode")
+            .field("id", &self.node.id)
+            .field("connected", &self.is_connected())
+            .finish()
+    }
+}
+
+impl ClusterNode {
+    /// The node's id: the prefix of its connections' ids.
+    pub fn id(&self) -> &str {
+        &self.node.id
+    }
+
+    /// Whether the node is connected to the engine, subscribed and holding its lease.
+    pub fn is_connected(&self) -> bool {
+        *self.node.connected.borrow()
+    }
+
+    /// Waits until the node is connected (at once if it is).
+    pub async fn ready(&self) {
+        let mut connected = self.node.connected.subscribe();
+        let _ = connected.wait_for(|c| *c).await;
+    }
+
+    /// The nodes this node believes alive (itself included when connected), sorted.
+    pub fn live_nodes(&self) -> Vec<String> {
+        let now = Instant::now();
+        let mut nodes: Vec<String> = self
+            .node
+            .live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|(_, deadline)| **deadline > now)
+            .map(|(node, _)| node.clone())
+            .collect();
+        nodes.sort();
+        nodes
+    }
+
+    /// Gives up the lease (other nodes see this node's connections gone at once) and stops the
+    /// link, waiting at most `within`.
+    pub(crate) async fn leave(&self, within: Duration) {
+        self.node.stop.send_replace(true);
+        let task = self
+            .node
+            .task
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(task) = task {
+            let _ = tokio::time::timeout(within, task).await;
+        }
+    }
+}
+
+/// What a cluster engine does: a publish/subscribe bus with one channel per node and one for
+/// all, and leases. Redis is the one engine; NATS (as Centrifugo has) would be another.
+pub(crate) trait Engine: Send + Sync + 'static {
+    /// Where it connects, for logs (without credentials).
+    fn describe(&self) -> String;
+    /// Connects and subscribes to `topics`: the link for commands, and the messages received.
+    fn connect<'a>(&'a self, topics: &'a [String]) -> BoxFuture<'a, Result<Connected, String>>;
+}
+
+/// A connected engine: the link for commands, and the messages received on the subscription.
+pub(crate) type Connected = (Arc<dyn Link>, BoxStream<'static, Vec<u8>>);
+
+/// A connected engine.
+pub(crate) trait Link: Send + Sync + 'static {
+    /// Publishes; answers how many subscribers received it.
+    fn publish(&self, topic: &str, payload: Vec<u8>) -> BoxFuture<'_, Result<usize, String>>;
+    /// Renews `node`'s lease in the set `key`, drops expired leases, and answers every live
+    /// node with the time its lease has left.
+    fn renew<'a>(
+        &'a self,
+        key: &'a str,
+        node: &'a str,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Vec<(String, Duration)>, String>>;
+    /// Gives up `node`'s lease.
+    fn withdraw<'a>(&'a self, key: &'a str, node: &'a str) -> BoxFuture<'a, Result<(), String>>;
+}
+
+/// One node's side of the cluster.
+struct Node {
+    id: String,
+    options: Options,
+    local: OnceLock<WeakConnections>,
+    link: RwLock<Option<Arc<dyn Link>>>,
+    connected: watch::Sender<bool>,
+    /// Every node seen alive, with the moment its lease ends (in this process's clock). A node
+    /// missing from one renewal keeps its deadline: after a Redis restart, nodes are not
+    /// declared dead before their leases could have run out.
+    live: Mutex<HashMap<String, Instant>>,
+    pending: Mutex<HashMap<u64, Waiter>>,
+    next_request: AtomicU64,
+    stop: watch::Sender<bool>,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+enum Waiter {
+    One(oneshot::Sender<Answer>),
+    Many(mpsc::UnboundedSender<Answer>),
+}
+
+/// The header of a message between nodes; the body (a text frame, or an answer's JSON) follows
+/// after a newline, unescaped.
+#[derive(Debug, Serialize, Deserialize)]
+struct Header {
+    op: Op,
+    from: String,
+    req: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    except: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Op {
+    Send,
+    Get,
+    Disconnect,
+    Join,
+    Leave,
+    Broadcast,
+    Members,
+    Count,
+    Answer,
+    /// The sender holds a lease from now (the body: for how many milliseconds), so that it is
+    /// reachable before the next renewal shows it.
+    Hello,
+    /// The sender gave up its lease: its connections are gone now.
+    Bye,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+enum Answer {
+    Done,
+    Gone,
+    SlowReader,
+    Info(ConnectionInfo),
+    Count(usize),
+    Ids(Vec<String>),
+}
+
+impl Header {
+    fn new(op: Op, from: &str, req: u64) -> Header {
+        Header {
+            op,
+            from: from.to_owned(),
+            req,
+            id: None,
+            group: None,
+            except: None,
+        }
+    }
+
+    fn encode(&self, body: &[u8]) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec(self).unwrap_or_default();
+        bytes.push(b'\n');
+        bytes.extend_from_slice(body);
+        bytes
+    }
+
+    fn decode(bytes: &[u8]) -> Option<(Header, &[u8])> {
+        let split = bytes.iter().position(|b| *b == b'\n')?;
+        let header = serde_json::from_slice(&bytes[..split]).ok()?;
+        Some((header, &bytes[split + 1..]))
+    }
+}
+
+/// Removes a pending request however its wait ends.
+struct PendingGuard<'a> {
+    node: &'a Node,
+    req: u64,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        self.node.pending().remove(&self.req);
+    }
+}
+
+impl Node {
+    fn topic(&self, node: &str) -> String {
+        format!("{}:node:{node}", self.options.prefix)
+    }
+
+    fn all_topic(&self) -> String {
+        format!("{}:all", self.options.prefix)
+    }
+
+    fn leases_key(&self) -> String {
+        format!("{}:nodes", self.options.prefix)
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Waiter>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn link(&self) -> Result<Arc<dyn Link>, SendError> {
+        self.link
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| SendError::Backend("this node is not connected to the cluster".into()))
+    }
+
+    fn is_live(&self, node: &str) -> bool {
+        self.live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(node)
+            .is_some_and(|deadline| *deadline > Instant::now())
+    }
+
+    /// Takes in what a renewal saw: deadlines only move later; passed ones are forgotten.
+    fn see(&self, leases: Vec<(String, Duration)>) {
+        let now = Instant::now();
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        for (node, left) in leases {
+            let deadline = now + left;
+            let slot = live.entry(node).or_insert(deadline);
+            *slot = (*slot).max(deadline);
+        }
+        live.retain(|_, deadline| *deadline > now);
+    }
+
+    /// One request to the node that holds `id`, and its answer.
+    async fn ask(
+        &self,
+        op: Op,
+        id: &ConnectionId,
+        group: Option<&str>,
+        body: &[u8],
+    ) -> Result<Answer, SendError> {
+        let Some(owner) = id.node() else {
+            return Err(SendError::Gone);
+        };
+        // Cut off from the cluster, this node cannot tell a dead node from a live one.
+        let link = self.link()?;
+        if !self.is_live(owner) {
+            return Err(SendError::Gone);
+        }
+        let req = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let mut header = Header::new(op, &self.id, req);
+        header.id = Some(id.as_str().to_owned());
+        header.group = group.map(str::to_owned);
+        let (tx, rx) = oneshot::channel();
+        self.pending().insert(req, Waiter::One(tx));
+        let _guard = PendingGuard { node: self, req };
+        let received = link
+            .publish(&self.topic(owner), header.encode(body))
+            .await
+            .map_err(SendError::Backend)?;
+        if received == 0 {
+            return Err(SendError::Backend(format!(
+                "node {owner} holds a lease but is not listening (restarting, or cut off from Redis)"
+            )));
+        }
+        match tokio::time::timeout(self.options.request_timeout, rx).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(_)) => Err(SendError::Backend(format!(
+                "the connection to the cluster was lost before node {owner} answered"
+            ))),
+            Err(_) => Err(SendError::Backend(format!(
+                "node {owner} did not answer within {:?}",
+                self.options.request_timeout
+            ))),
+        }
+    }
+
+    /// One request to every other node, and their answers.
+    async fn ask_all(&self, mut header: Header, body: &[u8]) -> Result<Vec<Answer>, SendError> {
+        let link = self.link()?;
+        let req = self.next_request.fetch_add(1, Ordering::Relaxed);
+        header.req = req;
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        self.pending().insert(req, Waiter::Many(tx));
+        let _guard = PendingGuard { node: self, req };
+        let received = link
+            .publish(&self.all_topic(), header.encode(body))
+            .await
+            .map_err(SendError::Backend)?;
+        // This node listens on the channel too, and does not answer itself.
+        let expected = received.saturating_sub(1);
+        let deadline = Instant::now() + self.options.request_timeout;
+        let mut answers = Vec::with_capacity(expected);
+        while answers.len() < expected {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(answer)) => answers.push(answer),
+                _ => {
+                    return Err(SendError::Backend(format!(
+                        "{} of {expected} nodes answered within {:?}",
+                        answers.len(),
+                        self.options.request_timeout
+                    )));
+                }
+            }
+        }
+        Ok(answers)
+    }
+
+    fn count_of(answers: Vec<Answer>) -> usize {
+        answers
+            .into_iter()
+            .map(|a| match a {
+                Answer::Count(n) => n,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// What a message from another node asks of this one; `None` once this node's registry is
+    /// gone (the app was dropped).
+    fn handle(&self, bytes: &[u8]) -> Option<Option<BoxFuture<'static, ()>>> {
+        let local = self.local.get()?.upgrade()?;
+        let Some((header, body)) = Header::decode(bytes) else {
+            tracing::warn!("ignored a cluster message that is not ws-runtime's");
+            return Some(None);
+        };
+        if header.from == self.id && header.op != Op::Answer {
+            return Some(None);
+        }
+        let id = header.id.as_deref().map(ConnectionId::from);
+        let answer = match (header.op, id) {
+            (Op::Hello, _) => {
+                let lease = std::str::from_utf8(body)
+                    .ok()
+                    .and_then(|ms| ms.parse().ok());
+                let lease = lease.map_or(self.options.lease, Duration::from_millis);
+                self.see(vec![(header.from, lease)]);
+                return Some(None);
+            }
+            (Op::Bye, _) => {
+                self.live
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&header.from);
+                return Some(None);
+            }
+            (Op::Answer, _) => {
+                if let Ok(answer) = serde_json::from_slice::<Answer>(body) {
+                    let mut pending = self.pending();
+                    match pending.get(&header.req) {
+                        Some(Waiter::Many(tx)) => {
+                            let _ = tx.send(answer);
+                        }
+                        Some(Waiter::One(_)) => {
+                            if let Some(Waiter::One(tx)) = pending.remove(&header.req) {
+                                let _ = tx.send(answer);
+                            }
+                        }
+                        None => {}
+                    }
+                }
+                return Some(None);
+            }
+            (Op::Send, Some(id)) => {
+                let text = Utf8Bytes::from(String::from_utf8_lossy(body).into_owned());
+                match local.send_local(&id, text) {
+                    Ok(()) => Answer::Done,
+                    Err(SendError::SlowReader) => Answer::SlowReader,
+                    Err(_) => Answer::Gone,
+                }
+            }
+            (Op::Get, Some(id)) => local.get_local(&id).map_or(Answer::Gone, Answer::Info),
+            (Op::Disconnect, Some(id)) => match local.disconnect_local(&id) {
+                Ok(()) => Answer::Done,
+                Err(_) => Answer::Gone,
+            },
+            (Op::Join, Some(id)) => {
+                match local.join_local(&id, header.group.as_deref().unwrap_or_default()) {
+                    Ok(()) => Answer::Done,
+                    Err(_) => Answer::Gone,
+                }
+            }
+            (Op::Leave, Some(id)) => {
+                local.leave_local(&id, header.group.as_deref().unwrap_or_default());
+                Answer::Done
+            }
+            (Op::Broadcast, _) => {
+                let text = Utf8Bytes::from(String::from_utf8_lossy(body).into_owned());
+                let except = header.except.as_deref().map(ConnectionId::from);
+                let audience = match (&header.group, &except) {
+                    (Some(group), _) => Audience::Group(group),
+                    (None, Some(except)) => Audience::AllExcept(except),
+                    (None, None) => Audience::All,
+                };
+                Answer::Count(local.broadcast_local(audience, &text))
+            }
+            (Op::Members, _) => Answer::Ids(
+                local
+                    .members_local(header.group.as_deref().unwrap_or_default())
+                    .iter()
+                    .map(|id| id.as_str().to_owned())
+                    .collect(),
+            ),
+            (Op::Count, _) => Answer::Count(local.len()),
+            (_, None) => return Some(None),
+        };
+        let Ok(link) = self.link() else {
+            return Some(None);
+        };
+        let topic = self.topic(&header.from);
+        let reply = Header::new(Op::Answer, &self.id, header.req)
+            .encode(&serde_json::to_vec(&answer).unwrap_or_default());
+        Some(Some(Box::pin(async move {
+            // At most once: an answer that cannot be sent is the asker's timeout.
+            let _ = link.publish(&topic, reply).await;
+        })))
+    }
+}
+
+impl Remote for Node {
+    fn node(&self) -> &str {
+        &self.id
+    }
+
+    fn send(&self, id: &ConnectionId, text: Utf8Bytes) -> BoxFuture<'_, Result<(), SendError>> {
+        let id = id.clone();
+        Box::pin(async move {
+            match self.ask(Op::Send, &id, None, text.as_bytes()).await? {
+                Answer::Done => Ok(()),
+                Answer::SlowReader => Err(SendError::SlowReader),
+                _ => Err(SendError::Gone),
+            }
+        })
+    }
+
+    fn get(&self, id: &ConnectionId) -> BoxFuture<'_, Result<ConnectionInfo, SendError>> {
+        let id = id.clone();
+        Box::pin(async move {
+            match self.ask(Op::Get, &id, None, b"").await? {
+                Answer::Info(info) => Ok(info),
+                _ => Err(SendError::Gone),
+            }
+        })
+    }
+
+    fn disconnect(&self, id: &ConnectionId) -> BoxFuture<'_, Result<(), SendError>> {
+        let id = id.clone();
+        Box::pin(async move {
+            match self.ask(Op::Disconnect, &id, None, b"").await? {
+                Answer::Done => Ok(()),
+                _ => Err(SendError::Gone),
+            }
+        })
+    }
+
+    fn join(&self, id: &ConnectionId, group: &str) -> BoxFuture<'_, Result<(), SendError>> {
+        let (id, group) = (id.clone(), group.to_owned());
+        Box::pin(async move {
+            match self.ask(Op::Join, &id, Some(&group), b"").await? {
+                Answer::Done => Ok(()),
+                _ => Err(SendError::Gone),
+            }
+        })
+    }
+
+    fn leave(&self, id: &ConnectionId, group: &str) -> BoxFuture<'_, Result<(), SendError>> {
+        let (id, group) = (id.clone(), group.to_owned());
+        Box::pin(async move {
+            match self.ask(Op::Leave, &id, Some(&group), b"").await {
+                // Leaving a group of a connection that is gone: nothing to do.
+                Ok(_) | Err(SendError::Gone) => Ok(()),
+                Err(error) => Err(error),
+            }
+        })
+    }
+
+    fn broadcast(
+        &self,
+        audience: Audience<'_>,
+        text: Utf8Bytes,
+    ) -> BoxFuture<'_, Result<usize, SendError>> {
+        let mut header = Header::new(Op::Broadcast, &self.id, 0);
+        match audience {
+            Audience::All => {}
+            Audience::AllExcept(id) => header.except = Some(id.as_str().to_owned()),
+            Audience::Group(group) => header.group = Some(group.to_owned()),
+        }
+        Box::pin(async move {
+            let answers = self.ask_all(header, text.as_bytes()).await?;
+            Ok(Node::count_of(answers))
+        })
+    }
+
+    fn members(&self, group: &str) -> BoxFuture<'_, Result<Vec<ConnectionId>, SendError>> {
+        let mut header = Header::new(Op::Members, &self.id, 0);
+        header.group = Some(group.to_owned());
+        Box::pin(async move {
+            let answers = self.ask_all(header, b"").await?;
+            Ok(answers
+                .into_iter()
+                .flat_map(|a| match a {
+                    Answer::Ids(ids) => ids,
+                    _ => Vec::new(),
+                })
+                .map(|id| ConnectionId::from(id.as_str()))
+                .collect())
+        })
+    }
+
+    fn count(&self) -> BoxFuture<'_, Result<usize, SendError>> {
+        let header = Header::new(Op::Count, &self.id, 0);
+        Box::pin(async move { Ok(Node::count_of(self.ask_all(header, b"").await?)) })
+    }
+}
+
+/// The node's link: connect, subscribe, renew the lease, answer other nodes; on any failure,
+/// say so, wait (with backoff), and do it all again. Ends when the node leaves or its registry
+/// is dropped.
+async fn run(node: Arc<Node>, engine: Arc<dyn Engine>) {
+    let topics = [node.topic(&node.id), node.all_topic()];
+    let key = node.leases_key();
+    let lease = node.options.lease;
+    let mut stop = node.stop.subscribe();
+    let mut backoff = MIN_BACKOFF;
+    let mut joined_before = false;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let failure = match engine.connect(&topics).await {
+            Err(error) => error,
+            Ok((link, mut messages)) => match link.renew(&key, &node.id, lease).await {
+                Err(error) => error,
+                Ok(leases) => {
+                    node.see(leases);
+                    *node.link.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&link));
+                    let hello = Header::new(Op::Hello, &node.id, 0)
+                        .encode(lease.as_millis().to_string().as_bytes());
+                    if let Err(error) = link.publish(&topics[1], hello).await {
+                        tracing::warn!(node = %node.id, %error, "could not say hello; other nodes see this one at their next renewal");
+                    }
+                    node.connected.send_replace(true);
+                    let open = node
+                        .local
+                        .get()
+                        .and_then(WeakConnections::upgrade)
+                        .map_or(0, |c| c.len());
+                    if joined_before {
+                        tracing::warn!(node = %node.id, engine = %engine.describe(), connections = open, "reconnected to the cluster: subscribed again, lease renewed, this node's connections reachable again");
+                    } else {
+                        tracing::info!(node = %node.id, engine = %engine.describe(), "joined the cluster");
+                    }
+                    joined_before = true;
+                    backoff = MIN_BACKOFF;
+                    let mut heartbeat = tokio::time::interval(lease / 5);
+                    heartbeat.reset();
+                    let mut answers = FuturesUnordered::new();
+                    let failure = loop {
+                        tokio::select! {
+                            biased;
+                            _ = stop.changed() => {
+                                // Out of the set first, then told: a renewal cannot bring it back.
+                                let bye = Header::new(Op::Bye, &node.id, 0).encode(b"");
+                                let gone = link.withdraw(&key, &node.id).await;
+                                if let Err(error) = gone.and(link.publish(&topics[1], bye).await.map(drop)) {
+                                    tracing::warn!(node = %node.id, %error, "could not give up the lease; it ends on its own");
+                                }
+                                node.connected.send_replace(false);
+                                *node.link.write().unwrap_or_else(|e| e.into_inner()) = None;
+                                tracing::info!(node = %node.id, "left the cluster");
+                                return;
+                            }
+                            Some(()) = answers.next(), if !answers.is_empty() => {}
+                            message = messages.next(), if answers.len() < MAX_IN_FLIGHT => match message {
+                                None => break "the subscription was closed".to_owned(),
+                                Some(bytes) => match node.handle(&bytes) {
+                                    None => return,
+                                    Some(Some(answer)) => answers.push(answer),
+                                    Some(None) => {}
+                                },
+                            },
+                            _ = heartbeat.tick() => match link.renew(&key, &node.id, lease).await {
+                                Ok(leases) => node.see(leases),
+                                Err(error) => break format!("renewing the lease failed: {error}"),
+                            },
+                        }
+                    };
+                    node.connected.send_replace(false);
+                    *node.link.write().unwrap_or_else(|e| e.into_inner()) = None;
+                    // Answers will not come over a lost link: every waiting request fails now.
+                    node.pending().clear();
+                    failure
+                }
+            },
+        };
+        tracing::warn!(
+            node = %node.id,
+            engine = %engine.describe(),
+            error = %failure,
+            retry_in = ?backoff,
+            "cluster unreachable: local connections keep working, sends to other nodes fail until it is back"
+        );
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop.changed() => return,
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
