@@ -93,11 +93,23 @@ async fn connection_id(server: &Server, name: &str) -> String {
     panic!("no `joined` line for {name} in:\n{}", server.log());
 }
 
+/// Waits (bounded) until `server`'s log has a line with `text`.
+async fn logged(server: &Server, text: &str) {
+    for _ in 0..400 {
+        if server.log().contains(text) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("no line with {text:?} in:\n{}", server.log());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_room_across_two_nodes() {
-    let redis = RedisServer::start();
-    let one = node(&redis);
+async fn one_room_across_two_nodes_through_a_redis_restart() {
+    let mut redis = RedisServer::start();
+    let mut one = node(&redis);
     let two = node(&redis);
+    one.keep_log();
     let mut ada = join(&one, "Ada").await;
     let mut bob = join(&two, "Bob").await;
     assert_eq!(
@@ -122,6 +134,31 @@ async fn one_room_across_two_nodes() {
         recv(&mut ada).await,
         json!({"type": "message", "from": "Bob", "text": "hi from two"})
     );
+
+    // Redis goes away and comes back: each node says so, and the room is one again.
+    redis.stop();
+    logged(&one, "cluster unreachable").await;
+    redis.restart();
+    logged(&one, "reconnected to the cluster").await;
+    let started = Instant::now();
+    loop {
+        bob.send(Frame::text(r#"{"action":"sendMessage","text":"back"}"#))
+            .await
+            .unwrap();
+        if let Ok(frame) = tokio::time::timeout(Duration::from_millis(500), recv(&mut ada)).await {
+            assert_eq!(
+                frame,
+                json!({"type": "message", "from": "Bob", "text": "back"})
+            );
+            break;
+        }
+        // Until node two is back too, Bob is told his message did not reach everyone.
+        assert_eq!(recv(&mut bob).await["message"], "Internal server error");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the room was not one again within 10 s"
+        );
+    }
     bob.close(None).await.unwrap();
     assert_eq!(recv(&mut ada).await, json!({"type": "left", "name": "Bob"}));
 }
