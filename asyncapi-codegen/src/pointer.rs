@@ -46,6 +46,11 @@ impl Pointer {
         self.0.push(token.into());
     }
 
+    /// Removes the last token.
+    pub fn pop(&mut self) -> Option<String> {
+        self.0.pop()
+    }
+
     /// A copy with one more token.
     pub fn join(&self, token: impl Into<String>) -> Pointer {
         let mut next = self.clone();

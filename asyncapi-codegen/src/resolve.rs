@@ -504,6 +504,114 @@ impl Documents {
         }
     }
 
+    /// The root document as one JSON value, what a server serves as its contract: every
+    /// reference into another file replaced by what it points to; references within the root
+    /// file stay as written (what they point to is bundled in place). A cycle inlined from
+    /// another file is cut into `components.schemas` (a name of its own there), its references
+    /// pointing at it.
+    ///
+    /// # Errors
+    /// As [`Documents::inline`], for an inlined file.
+    pub fn bundle(&self) -> Result<serde_json::Value, Diagnostic> {
+        let mut cuts = Vec::new();
+        let mut json = self.bundle_at(self.root(), &mut cuts)?;
+        if cuts.is_empty() {
+            return Ok(json);
+        }
+        if let serde_json::Value::Object(root) = &mut json {
+            let components = root
+                .entry("components")
+                .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+            if let serde_json::Value::Object(components) = components {
+                let schemas = components
+                    .entry("schemas")
+                    .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+                if let serde_json::Value::Object(schemas) = schemas {
+                    for (_, name, schema) in cuts {
+                        schemas.insert(name, schema);
+                    }
+                }
+            }
+        }
+        Ok(json)
+    }
+
+    /// `at` bundled; the cycles cut on the way are added to `cuts` (where the cycle's target
+    /// was written, its name in `components.schemas`, its schema).
+    fn bundle_at(
+        &self,
+        at: At<'_>,
+        cuts: &mut Vec<(Target, String, serde_json::Value)>,
+    ) -> Result<serde_json::Value, Diagnostic> {
+        if self.ref_of(at).is_some_and(|target| target.file != at.file) {
+            let inlined = self.inline(at)?;
+            let mut json = inlined.node.to_json();
+            let mut renamed = HashMap::new();
+            let first_new = cuts.len();
+            for def in &inlined.defs {
+                let taken = |name: &str| {
+                    self.root()
+                        .node
+                        .walk(["components", "schemas", name])
+                        .is_some()
+                        || cuts.iter().any(|(_, c, _)| c == name)
+                };
+                // The same cycle, met again from another place, is the same definition.
+                let name = match cuts.iter().find(|(target, _, _)| *target == def.target) {
+                    Some((_, name, _)) => name.clone(),
+                    None => {
+                        let mut name = def.name.clone();
+                        let mut n = 1;
+                        while taken(&name) {
+                            n += 1;
+                            name = format!("{}_{n}", def.name);
+                        }
+                        cuts.push((def.target.clone(), name.clone(), def.node.to_json()));
+                        name
+                    }
+                };
+                renamed.insert(def.name.clone(), name);
+            }
+            if !renamed.is_empty() {
+                rebase_defs(&mut json, &renamed);
+                for (_, _, body) in &mut cuts[first_new..] {
+                    rebase_defs(body, &renamed);
+                }
+            }
+            return Ok(json);
+        }
+        Ok(match &at.node.value {
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(self.bundle_at(
+                        At {
+                            file: at.file,
+                            node: item,
+                        },
+                        cuts,
+                    )?);
+                }
+                serde_json::Value::Array(out)
+            }
+            Value::Object(map) => {
+                let mut out = serde_json::Map::with_capacity(map.entries.len());
+                for (key, child) in &map.entries {
+                    let json = self.bundle_at(
+                        At {
+                            file: at.file,
+                            node: child,
+                        },
+                        cuts,
+                    )?;
+                    out.insert(key.name.clone(), json);
+                }
+                serde_json::Value::Object(out)
+            }
+            _ => at.node.to_json(),
+        })
+    }
+
     /// A copy of `at` with every reference replaced by what it points to.
     ///
     /// A reference back into something still being expanded (a cycle) cannot be inlined: it is
@@ -541,6 +649,33 @@ impl Documents {
             }
             cut.sort();
         }
+    }
+}
+
+/// Points the cut references of an inlined value (`#/$defs/NAME`) at the bundle's
+/// `#/components/schemas/RENAMED`.
+fn rebase_defs(json: &mut serde_json::Value, renamed: &HashMap<String, String>) {
+    match json {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                match value {
+                    serde_json::Value::String(text) if key == "$ref" => {
+                        let name = text.strip_prefix("#/$defs/").and_then(|n| renamed.get(n));
+                        if let Some(name) = name {
+                            let token = name.replace('~', "~0").replace('/', "~1");
+                            *text = format!("#/components/schemas/{token}");
+                        }
+                    }
+                    other => rebase_defs(other, renamed),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                rebase_defs(item, renamed);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -256,3 +256,38 @@ fn a_ref_to_a_text_file_where_an_object_belongs() {
     let report = asyncapi_codegen::load(&path, &LoadOptions::default()).unwrap_err();
     insta::assert_snapshot!(report.render(false));
 }
+
+/// The document as one JSON value (what `Router::docs` serves): other files inlined, the cycle
+/// of `schemas/tree.yaml` cut into `components.schemas`, and it loads alone to the same payload.
+#[test]
+fn a_bundle_inlines_other_files_and_loads_alone() {
+    let path = Path::new(FIXTURES).join("main.yaml");
+    let loaded = asyncapi_codegen::load(&path, &options_with_vendor_map()).unwrap();
+    let bundle = &loaded.api.document;
+    assert_eq!(
+        bundle["components"]["schemas"]["tree"]["properties"]["children"]["items"]["$ref"],
+        "#/components/schemas/tree"
+    );
+    let text = bundle.to_string();
+    assert!(
+        !text.contains(".yaml") && !text.contains(".json"),
+        "a reference to another file is left: {text}"
+    );
+    let alone = asyncapi_codegen::load_text(
+        &Path::new(FIXTURES).join("bundle.json"),
+        &text,
+        &LoadOptions::default(),
+    )
+    .unwrap_or_else(|report| panic!("{}", report.render(false)));
+    let payload = |api: &asyncapi_codegen::Api| {
+        let message = api.channels[0].inbound().next().unwrap();
+        message
+            .payload
+            .as_ref()
+            .unwrap()
+            .schema()
+            .unwrap()
+            .to_json()
+    };
+    assert_eq!(payload(&alone.api), payload(&loaded.api));
+}

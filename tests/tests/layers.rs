@@ -22,14 +22,21 @@ const ENGINE: &[&[&str]] = &[
 
 /// The runtime, lowest layer first.
 const RUNTIME: &[&[&str]] = &[
-    &["ids", "limits", "message", "nullable", "selection"],
+    &[
+        "ids",
+        "limits",
+        "message",
+        "metrics",
+        "nullable",
+        "selection",
+    ],
     &["routes", "frames", "socket", "listener"],
     &["connections"],
     &["cluster"],
     &["handler"],
     &["dispatch", "export"],
     &["shared"],
-    &["management"],
+    &["management", "observe", "docs"],
     &["server"],
     &["router"],
 ];

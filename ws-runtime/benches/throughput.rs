@@ -11,7 +11,8 @@
 //!
 //! Options: `--connections C` (100), `--messages M` (200), `--idle N` (10000; 0 skips the
 //! memory test), `--rounds R` (3), `--node DIR` (also measure the Node.js peer, `DIR/server.js`:
-//! the `ws` package routing by `action` with `ajv` validation; installed by `bench/run`).
+//! the `ws` package routing by `action` with `ajv` validation; installed by `bench/run`),
+//! `--metrics` (also (e): ws-runtime with `Router::metrics()` on, against (b) with them off).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -81,6 +82,11 @@ fn main() {
         kinds.push("node");
         results.push(("(d) Node.js ws + ajv, routed", vec![], vec![], vec![]));
     }
+    let metrics = args.iter().any(|a| a == "--metrics");
+    if metrics {
+        kinds.push("runtime-metrics");
+        results.push(("(e) ws-runtime + metrics", vec![], vec![], vec![]));
+    }
     for _ in 0..rounds {
         for (i, &kind) in kinds.iter().enumerate() {
             let (mut child, addr) = spawn_server(kind, node.as_deref());
@@ -107,8 +113,15 @@ fn main() {
         println!("{name:<34} {r:>12.0} {:>8.2}ms {:>8.2}ms", ms(a), ms(b));
     }
     println!("ratio (b)/(a) throughput: {:.2}", rates[1] / rates[0]);
-    if let Some(node) = rates.get(3) {
-        println!("ratio (b)/(d) throughput: {:.2}", rates[1] / node);
+    if node.is_some() {
+        println!("ratio (b)/(d) throughput: {:.2}", rates[1] / rates[3]);
+    }
+    if metrics {
+        let with = rates[kinds.len() - 1];
+        println!(
+            "ratio (e)/(b) throughput (metrics on / off): {:.2}",
+            with / rates[1]
+        );
     }
     if idle == 0 {
         return;
@@ -299,11 +312,15 @@ fn serve(kind: &str) {
                 }
             }
             _ => {
-                let app = ws_runtime::Router::new()
+                let router = ws_runtime::Router::new()
                     .channel("/chat", EchoOnly)
-                    .validate_outbound(false)
-                    .build()
-                    .unwrap();
+                    .validate_outbound(false);
+                let router = if kind == "runtime-metrics" {
+                    router.metrics()
+                } else {
+                    router
+                };
+                let app = router.build().unwrap();
                 let _server = app.serve(listener).await.unwrap();
                 println!("LISTENING {addr}");
                 std::future::pending::<()>().await;

@@ -42,6 +42,7 @@ use crate::connections::{
     Audience, ConnectionId, ConnectionInfo, Connections, Remote, SendError, WeakConnections,
 };
 use crate::ids;
+use crate::metrics::Metrics;
 
 /// The first wait after Redis was lost, doubled on each failed attempt up to `MAX_BACKOFF`.
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
@@ -131,7 +132,7 @@ impl Cluster {
     }
 
     /// Joins `local` to the cluster and starts the node's link (in the current tokio runtime).
-    pub(crate) fn start(self, local: &Connections) -> ClusterNode {
+    pub(crate) fn start(self, local: &Connections, metrics: Option<Arc<Metrics>>) -> ClusterNode {
         let (stop, _) = watch::channel(false);
         let node = Arc::new(Node {
             id: ids::random()[..11].to_owned(),
@@ -142,6 +143,7 @@ impl Cluster {
             live: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
             next_request: AtomicU64::new(0),
+            metrics,
             stop,
             task: Mutex::new(None),
         });
@@ -258,6 +260,7 @@ struct Node {
     live: Mutex<HashMap<String, Instant>>,
     pending: Mutex<HashMap<u64, Waiter>>,
     next_request: AtomicU64,
+    metrics: Option<Arc<Metrics>>,
     stop: watch::Sender<bool>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -469,6 +472,21 @@ impl Node {
         Ok(answers)
     }
 
+    /// Counts an operation sent to other nodes by how it ended, and passes its result on.
+    fn counted<T>(&self, op: &str, result: Result<T, SendError>) -> Result<T, SendError> {
+        if let Some(metrics) = &self.metrics {
+            let outcome = match &result {
+                Ok(_) => "ok",
+                Err(SendError::Gone) => "gone",
+                Err(SendError::SlowReader) => "slow_reader",
+                Err(SendError::NotJson(_)) => "not_json",
+                Err(SendError::Backend(_)) => "backend",
+            };
+            metrics.cluster_request(op, outcome);
+        }
+        result
+    }
+
     fn count_of(answers: Vec<Answer>) -> usize {
         answers
             .into_iter()
@@ -588,52 +606,72 @@ impl Remote for Node {
     fn send(&self, id: &ConnectionId, text: Utf8Bytes) -> BoxFuture<'_, Result<(), SendError>> {
         let id = id.clone();
         Box::pin(async move {
-            match self.ask(Op::Send, &id, None, text.as_bytes()).await? {
-                Answer::Done => Ok(()),
-                Answer::SlowReader => Err(SendError::SlowReader),
-                _ => Err(SendError::Gone),
+            let result = async {
+                match self.ask(Op::Send, &id, None, text.as_bytes()).await? {
+                    Answer::Done => Ok(()),
+                    Answer::SlowReader => Err(SendError::SlowReader),
+                    _ => Err(SendError::Gone),
+                }
             }
+            .await;
+            self.counted("send", result)
         })
     }
 
     fn get(&self, id: &ConnectionId) -> BoxFuture<'_, Result<ConnectionInfo, SendError>> {
         let id = id.clone();
         Box::pin(async move {
-            match self.ask(Op::Get, &id, None, b"").await? {
-                Answer::Info(info) => Ok(info),
-                _ => Err(SendError::Gone),
+            let result = async {
+                match self.ask(Op::Get, &id, None, b"").await? {
+                    Answer::Info(info) => Ok(info),
+                    _ => Err(SendError::Gone),
+                }
             }
+            .await;
+            self.counted("get", result)
         })
     }
 
     fn disconnect(&self, id: &ConnectionId) -> BoxFuture<'_, Result<(), SendError>> {
         let id = id.clone();
         Box::pin(async move {
-            match self.ask(Op::Disconnect, &id, None, b"").await? {
-                Answer::Done => Ok(()),
-                _ => Err(SendError::Gone),
+            let result = async {
+                match self.ask(Op::Disconnect, &id, None, b"").await? {
+                    Answer::Done => Ok(()),
+                    _ => Err(SendError::Gone),
+                }
             }
+            .await;
+            self.counted("disconnect", result)
         })
     }
 
     fn join(&self, id: &ConnectionId, group: &str) -> BoxFuture<'_, Result<(), SendError>> {
         let (id, group) = (id.clone(), group.to_owned());
         Box::pin(async move {
-            match self.ask(Op::Join, &id, Some(&group), b"").await? {
-                Answer::Done => Ok(()),
-                _ => Err(SendError::Gone),
+            let result = async {
+                match self.ask(Op::Join, &id, Some(&group), b"").await? {
+                    Answer::Done => Ok(()),
+                    _ => Err(SendError::Gone),
+                }
             }
+            .await;
+            self.counted("join", result)
         })
     }
 
     fn leave(&self, id: &ConnectionId, group: &str) -> BoxFuture<'_, Result<(), SendError>> {
         let (id, group) = (id.clone(), group.to_owned());
         Box::pin(async move {
-            match self.ask(Op::Leave, &id, Some(&group), b"").await {
-                // Leaving a group of a connection that is gone: nothing to do.
-                Ok(_) | Err(SendError::Gone) => Ok(()),
-                Err(error) => Err(error),
+            let result = async {
+                match self.ask(Op::Leave, &id, Some(&group), b"").await {
+                    // Leaving a group of a connection that is gone: nothing to do.
+                    Ok(_) | Err(SendError::Gone) => Ok(()),
+                    Err(error) => Err(error),
+                }
             }
+            .await;
+            self.counted("leave", result)
         })
     }
 
@@ -649,8 +687,12 @@ impl Remote for Node {
             Audience::Group(group) => header.group = Some(group.to_owned()),
         }
         Box::pin(async move {
-            let answers = self.ask_all(header, text.as_bytes()).await?;
-            Ok(Node::count_of(answers))
+            let result = async {
+                let answers = self.ask_all(header, text.as_bytes()).await?;
+                Ok(Node::count_of(answers))
+            }
+            .await;
+            self.counted("broadcast", result)
         })
     }
 
@@ -658,21 +700,28 @@ impl Remote for Node {
         let mut header = Header::new(Op::Members, &self.id, 0);
         header.group = Some(group.to_owned());
         Box::pin(async move {
-            let answers = self.ask_all(header, b"").await?;
-            Ok(answers
-                .into_iter()
-                .flat_map(|a| match a {
-                    Answer::Ids(ids) => ids,
-                    _ => Vec::new(),
-                })
-                .map(|id| ConnectionId::from(id.as_str()))
-                .collect())
+            let result = async {
+                let answers = self.ask_all(header, b"").await?;
+                Ok(answers
+                    .into_iter()
+                    .flat_map(|a| match a {
+                        Answer::Ids(ids) => ids,
+                        _ => Vec::new(),
+                    })
+                    .map(|id| ConnectionId::from(id.as_str()))
+                    .collect())
+            }
+            .await;
+            self.counted("members", result)
         })
     }
 
     fn count(&self) -> BoxFuture<'_, Result<usize, SendError>> {
         let header = Header::new(Op::Count, &self.id, 0);
-        Box::pin(async move { Ok(Node::count_of(self.ask_all(header, b"").await?)) })
+        Box::pin(async move {
+            let result = async { Ok(Node::count_of(self.ask_all(header, b"").await?)) }.await;
+            self.counted("count", result)
+        })
     }
 }
 

@@ -72,11 +72,17 @@ impl<R: Routes, H: Handler<R>> Dispatch for Typed<R, H> {
                 .as_ref()
                 .map(|j| R::selection().evaluate(j))
                 .unwrap_or_default();
+            // The route is known before the message is decoded: a bad body is that route's.
+            let known = R::keys().iter().copied().find(|k| *k == key);
             let routed = match json {
-                Some(json) if R::keys().contains(&key.as_str()) => match R::decode(&key, json) {
+                Some(json) if known.is_some() => match R::decode(&key, json) {
                     Ok(route) => route,
-                    Err(DecodeError::Invalid(errors)) => return Outcome::BadRequest(errors),
+                    Err(DecodeError::Invalid(errors)) => {
+                        cx.route_key = known.unwrap_or_default();
+                        return Outcome::BadRequest(errors);
+                    }
                     Err(DecodeError::Type(message)) => {
+                        cx.route_key = known.unwrap_or_default();
                         return Outcome::BadRequest(ValidationErrors(vec![
                             crate::message::ValidationError {
                                 instance_path: String::new(),

@@ -196,9 +196,7 @@ impl AsyncApi {
 
     /// The document as YAML.
     pub fn to_yaml(&self) -> String {
-        let mut out = String::new();
-        yaml(&self.to_json(), 0, &mut out);
-        out
+        to_yaml(&self.to_json())
     }
 }
 
@@ -329,6 +327,13 @@ fn rewrite_refs(value: &mut Value, renames: &[(String, String)]) {
         Value::Array(items) => items.iter_mut().for_each(|i| rewrite_refs(i, renames)),
         _ => {}
     }
+}
+
+/// Any JSON value as YAML (what `/asyncapi.yaml` serves).
+pub(crate) fn to_yaml(value: &Value) -> String {
+    let mut out = String::new();
+    yaml(value, 0, &mut out);
+    out
 }
 
 /// A small YAML 1.2 emitter for JSON values: block mappings and sequences, strings in JSON's

@@ -38,6 +38,7 @@
 mod cluster;
 mod connections;
 mod dispatch;
+mod docs;
 mod export;
 mod frames;
 mod handler;
@@ -46,7 +47,9 @@ mod limits;
 mod listener;
 mod management;
 mod message;
+mod metrics;
 pub mod nullable;
+mod observe;
 mod router;
 mod routes;
 mod selection;
@@ -65,7 +68,7 @@ pub use message::{DecodeError, Message, Schema, ValidationError, ValidationError
 pub use router::{ChannelOptions, Router, RouterError};
 pub use routes::{RawMessage, Route, Routes, decode_route, encode_route};
 pub use selection::{Selection, SelectionError};
-pub use server::{App, Server, ShutdownReport};
+pub use server::{App, Server, ShutdownReport, stop_signal};
 
 pub use ws_runtime_macros::{Message, Routes};
 

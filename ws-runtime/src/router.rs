@@ -7,7 +7,9 @@ use crate::dispatch::{self, Dispatch};
 use crate::handler::Handler;
 use crate::limits::Limits;
 use crate::message::Schema;
-use crate::routes::Routes;
+use crate::metrics::Metrics;
+use crate::routes::{Route, Routes};
+use crate::selection::Selection;
 use crate::server::App;
 use crate::shared::{Channel, Shared};
 
@@ -31,6 +33,8 @@ pub struct Router {
     validate_outbound: Option<bool>,
     management_token: Option<String>,
     cluster: Option<Cluster>,
+    metrics: bool,
+    document: Option<String>,
 }
 
 impl std::fmt::Debug for Router {
@@ -62,7 +66,21 @@ struct ChannelSpec {
     options: ChannelOptions,
     dispatch: Arc<dyn Dispatch>,
     check: fn(&str) -> Result<(), RouterError>,
+    keys: fn() -> &'static [&'static str],
+    routes: fn() -> Vec<Route>,
+    selection: fn() -> &'static Selection,
 }
+
+/// Paths the server answers itself: a channel cannot be served there.
+const RESERVED: [&str; 7] = [
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/docs",
+    "/docs/routes.json",
+    "/asyncapi.json",
+    "/asyncapi.yaml",
+];
 
 /// A router that cannot start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,6 +104,10 @@ pub enum RouterError {
     EmptyToken,
     #[error("a cluster's link runs in a tokio runtime: build the router inside one")]
     NoRuntime,
+    #[error("channel address `{0}` is where the server answers itself (health, metrics, docs)")]
+    ReservedAddress(String),
+    #[error("the document for the docs page is not JSON: {0}")]
+    Document(String),
 }
 
 impl Router {
@@ -110,6 +132,9 @@ impl Router {
             options,
             dispatch: dispatch::erase::<R, H>(handler),
             check: check_routes::<R>,
+            keys: R::keys,
+            routes: R::routes,
+            selection: R::selection,
         });
         self
     }
@@ -139,6 +164,26 @@ impl Router {
         self
     }
 
+    /// Serves API Gateway's metrics in Prometheus's text format at `GET /metrics`: connects,
+    /// disconnects, messages and error frames by channel and route, the time each message took,
+    /// open connections, slow readers, and a cluster's cross-node requests (see the table in
+    /// the `metrics` module's documentation and the README). Off by default; off, they cost one
+    /// branch per message.
+    pub fn metrics(mut self) -> Router {
+        self.metrics = true;
+        self
+    }
+
+    /// Serves the API's AsyncAPI document (JSON text) at `GET /asyncapi.json` and
+    /// `/asyncapi.yaml`, and a docs page at `/docs`: the running channels, their routes and
+    /// selection expressions, the document's messages, schemas and examples, and a console that
+    /// connects and sends. Generated code passes the document it was generated from
+    /// (`api::ASYNCAPI`); handwritten routes pass [`crate::AsyncApi`]'s export.
+    pub fn docs(mut self, document: impl Into<String>) -> Router {
+        self.document = Some(document.into());
+        self
+    }
+
     /// Joins a cluster: sends, broadcasts, groups and the management API reach the
     /// connections of every node (see [`Cluster`]). Without it, the registry is this process's.
     pub fn cluster(mut self, cluster: Cluster) -> Router {
@@ -156,6 +201,9 @@ impl Router {
         for channel in &self.channels {
             if !channel.address.starts_with('/') {
                 return Err(RouterError::InvalidAddress(channel.address.clone()));
+            }
+            if RESERVED.contains(&channel.address.as_str()) {
+                return Err(RouterError::ReservedAddress(channel.address.clone()));
             }
             if seen.contains(&&channel.address) {
                 return Err(RouterError::DuplicateAddress(channel.address.clone()));
@@ -181,23 +229,37 @@ impl Router {
             self.reveal_validation_errors,
             self.validate_outbound.unwrap_or(cfg!(debug_assertions)),
         );
+        let document = match self.document {
+            None => None,
+            Some(text) => Some(
+                serde_json::from_str::<serde_json::Value>(&text)
+                    .map_err(|e| RouterError::Document(e.to_string()))?,
+            ),
+        };
+        let metrics = self.metrics.then(|| Arc::new(Metrics::new()));
+        shared.metrics.clone_from(&metrics);
         if let Some(cluster) = self.cluster {
             if tokio::runtime::Handle::try_current().is_err() {
                 return Err(RouterError::NoRuntime);
             }
-            shared.cluster = Some(cluster.start(&shared.connections));
+            shared.cluster = Some(cluster.start(&shared.connections, metrics.clone()));
         }
         let channels = self
             .channels
             .into_iter()
             .map(|spec| Channel {
+                metrics: metrics
+                    .as_ref()
+                    .map(|m| m.channel(&spec.address, (spec.keys)())),
+                selection: (spec.selection)().as_str().to_owned(),
+                routes: (spec.routes)(),
                 address: spec.address,
                 dispatch: spec.dispatch,
                 query: spec.options.query,
                 headers: spec.options.headers,
             })
             .collect();
-        Ok(App::new(shared, channels, self.management_token))
+        Ok(App::new(shared, channels, self.management_token, document))
     }
 }
 

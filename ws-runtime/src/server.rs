@@ -19,12 +19,15 @@ use tracing::Instrument;
 use crate::cluster::ClusterNode;
 use crate::connections::{Connections, Entry, Identity, SLOW_READER};
 use crate::dispatch::Outcome;
+use crate::docs;
 use crate::frames;
 use crate::handler::{Close, ConnectRequest, Context, EventType, Reply};
 use crate::ids;
 use crate::limits::Limits;
 use crate::listener;
 use crate::management;
+use crate::metrics::{self, ErrorFrame};
+use crate::observe;
 use crate::shared::{Channel, Shared};
 use crate::socket::{self, Inbound, Writer};
 
@@ -47,12 +50,16 @@ impl App {
         shared: Shared,
         channels: Vec<Channel>,
         management_token: Option<String>,
+        document: Option<serde_json::Value>,
     ) -> App {
         let shared = Arc::new(shared);
-        let mut axum_router = axum::Router::new();
+        let channels: Vec<Arc<Channel>> = channels.into_iter().map(Arc::new).collect();
+        let mut axum_router = observe::routes(Arc::clone(&shared));
+        if let Some(document) = &document {
+            axum_router = axum_router.merge(docs::routes(document, &channels));
+        }
         for channel in channels {
             let address = channel.address.clone();
-            let channel = Arc::new(channel);
             let shared = Arc::clone(&shared);
             axum_router = axum_router.route(
                 &address,
@@ -157,13 +164,13 @@ impl Server {
         self.shared.cluster.clone()
     }
 
-    /// Stops accepting, closes every connection with 1001, waits (up to the limits' shutdown
-    /// deadline) until every `$disconnect` has run, then leaves the cluster (its lease given
-    /// up, so other nodes see its connections gone at once).
+    /// Stops taking connections (a handshake gets 503, `/readyz` says not ready, so a load
+    /// balancer stops sending clients here), closes every connection with 1001, waits (up to the
+    /// limits' shutdown deadline) until every `$disconnect` has run, stops listening, then leaves
+    /// the cluster (its lease given up, so other nodes see its connections gone at once).
     pub async fn shutdown(mut self) -> ShutdownReport {
         let shared = Arc::clone(&self.shared);
         shared.shutting_down.store(true, Ordering::Release);
-        self.stop.send_replace(true);
         shared
             .connections
             .close_all(1001, "the server is shutting down");
@@ -177,6 +184,7 @@ impl Server {
                 break;
             }
         }
+        self.stop.send_replace(true);
         let _ = tokio::time::timeout_at(deadline, &mut self.task).await;
         if let Some(cluster) = &shared.cluster {
             cluster
@@ -189,12 +197,57 @@ impl Server {
     }
 }
 
+/// Listens, from the moment it is called, for Ctrl-C and (on Unix) SIGTERM, the signal a
+/// rolling deploy sends; the future ends at the first and names it (`"interrupted"`,
+/// `"terminated"`). Call it before announcing the server, so that a signal sent right after is
+/// not lost, then await it and call [`Server::shutdown`].
+///
+/// ```no_run
+/// # async fn run(server: ws_runtime::Server) {
+/// let stop = ws_runtime::stop_signal();
+/// println!("listening on {}", server.local_addr());
+/// eprintln!("{}: closing every connection", stop.await);
+/// server.shutdown().await;
+/// # }
+/// ```
+pub fn stop_signal() -> impl std::future::Future<Output = &'static str> + Send {
+    #[cfg(unix)]
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        signal(SignalKind::interrupt())
+            .and_then(|interrupt| Ok((interrupt, signal(SignalKind::terminate())?)))
+            .ok()
+    };
+    async move {
+        #[cfg(unix)]
+        if let Some((mut interrupt, mut terminate)) = signals {
+            return tokio::select! {
+                _ = interrupt.recv() => "interrupted",
+                _ = terminate.recv() => "terminated",
+            };
+        }
+        let _ = tokio::signal::ctrl_c().await;
+        "interrupted"
+    }
+}
+
 fn status(code: StatusCode, text: impl Into<String>) -> Response {
     (code, text.into()).into_response()
 }
 
-/// GET on a channel address: the handshake, `$connect`, and the upgrade.
+/// GET on a channel address: the handshake, `$connect`, and the upgrade; counted.
 async fn upgrade(shared: Arc<Shared>, channel: Arc<Channel>, request: Request) -> Response {
+    let metrics = channel.metrics.is_some().then(|| Arc::clone(&channel));
+    let response = handshake(shared, channel, request).await;
+    if let Some(channel) = metrics.as_ref().and_then(|c| c.metrics.as_ref()) {
+        let status = response.status();
+        channel.connect((status != StatusCode::SWITCHING_PROTOCOLS).then_some(status.as_u16()));
+    }
+    response
+}
+
+/// The handshake, `$connect`, and the upgrade.
+async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request) -> Response {
     if shared.shutting_down.load(Ordering::Acquire) {
         return status(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -271,6 +324,9 @@ async fn upgrade(shared: Arc<Shared>, channel: Arc<Channel>, request: Request) -
     shared
         .connections
         .insert(cx.connection_id.clone(), Arc::clone(&entry));
+    if let Some(metrics) = &channel.metrics {
+        metrics.open.inc();
+    }
     let failed = (Arc::clone(&shared), Arc::clone(&channel), cx.clone());
     socket::configure(upgrade, &shared.limits)
         .on_failed_upgrade(move |error| {
@@ -446,7 +502,7 @@ async fn run(
                 // What was queued before the close is delivered first, unless the client is
                 // not reading it anyway.
                 if code != SLOW_READER.0 {
-                    flush(&mut writer, &mut outbound, &entry, limits.slow_reader_grace).await;
+                    flush(&mut writer, &mut outbound, &entry, &channel, limits.slow_reader_grace).await;
                 }
                 break closing(&mut writer, code, &reason).await;
             }
@@ -476,6 +532,7 @@ async fn run(
                     if let Err(close) = write(&mut writer, reply.into(), &entry, limits).await {
                         break close;
                     }
+                    channel.sent();
                 }
                 Inbound::Control => {}
                 Inbound::Binary => {
@@ -503,6 +560,7 @@ async fn run(
                 if let Err(close) = written {
                     break close;
                 }
+                channel.sent();
                 entry.touch();
                 idle.as_mut().reset(Instant::now() + limits.idle_timeout);
                 behind = behind && entry.backlog.is_behind();
@@ -557,6 +615,7 @@ async fn flush(
     writer: &mut Writer,
     outbound: &mut mpsc::UnboundedReceiver<Utf8Bytes>,
     entry: &Entry,
+    channel: &Channel,
     within: std::time::Duration,
 ) {
     let deadline = Instant::now() + within;
@@ -567,12 +626,20 @@ async fn flush(
         if !matches!(sent, Ok(true)) {
             return;
         }
+        channel.sent();
     }
 }
 
 /// `$disconnect`, exactly once per accepted connection, then the slot is free.
 async fn disconnect(shared: &Shared, channel: &Channel, mut cx: Context, close: Close) {
     shared.connections.remove(&cx.connection_id);
+    if let Some(metrics) = &channel.metrics {
+        metrics.open.dec();
+        metrics.disconnect(close.code);
+        if (close.code, close.reason.as_str()) == SLOW_READER {
+            metrics.slow_readers.inc();
+        }
+    }
     cx.event_type = EventType::Disconnect;
     cx.route_key = "$disconnect";
     cx.request_id = ids::event();
@@ -601,40 +668,59 @@ async fn handle(
         message_id = %message_id,
         route_key = tracing::field::Empty,
     );
+    let started = channel.metrics.as_ref().map(|_| Instant::now());
     let outcome = channel
         .dispatch
         .message(&mut cx, text)
         .instrument(span)
         .await;
     let id = cx.connection_id.as_str();
-    match outcome {
-        Outcome::Reply(Reply::None) => None,
-        Outcome::Reply(Reply::Text(text)) => Some(text),
+    let (reply, error) = match outcome {
+        Outcome::Reply(Reply::None) => (None, None),
+        Outcome::Reply(Reply::Text(text)) => (Some(text), None),
         Outcome::Reply(Reply::Message { text, schema, name }) => {
-            if shared.validate_outbound {
-                let checked = serde_json::from_str(&text)
+            let checked = if shared.validate_outbound {
+                serde_json::from_str(&text)
                     .map_err(|e| e.to_string())
-                    .and_then(|json| schema.validate(&json).map_err(|e| e.to_string()));
-                if let Err(error) = checked {
+                    .and_then(|json| schema.validate(&json).map_err(|e| e.to_string()))
+            } else {
+                Ok(())
+            };
+            match checked {
+                Ok(()) => (Some(text), None),
+                Err(error) => {
                     tracing::error!(%error, message = name, route_key = %cx.route_key, "a reply breaks its schema");
-                    return Some(frames::internal_error(id, &cx.request_id));
+                    let frame = frames::internal_error(id, &cx.request_id);
+                    (Some(frame), Some(ErrorFrame::InternalServerError))
                 }
             }
-            Some(text)
         }
-        Outcome::Forbidden => Some(frames::forbidden(id, &cx.request_id)),
+        Outcome::Forbidden => {
+            cx.route_key = metrics::NO_ROUTE;
+            let frame = frames::forbidden(id, &cx.request_id);
+            (Some(frame), Some(ErrorFrame::Forbidden))
+        }
         Outcome::BadRequest(errors) => {
             tracing::debug!(%errors, "bad request body");
             let shown = shared.reveal_validation_errors.then_some(&errors);
-            Some(frames::bad_request_body(id, &message_id, shown))
+            let frame = frames::bad_request_body(id, &message_id, shown);
+            (Some(frame), Some(ErrorFrame::BadRequestBody))
         }
         Outcome::Failed(error) => {
             tracing::error!(%error, route_key = %cx.route_key, "the handler failed");
-            Some(frames::internal_error(id, &cx.request_id))
+            let frame = frames::internal_error(id, &cx.request_id);
+            (Some(frame), Some(ErrorFrame::InternalServerError))
         }
         Outcome::Panicked(panic) => {
             tracing::error!(%panic, route_key = %cx.route_key, "the handler panicked");
-            Some(frames::internal_error(id, &cx.request_id))
+            let frame = frames::internal_error(id, &cx.request_id);
+            (Some(frame), Some(ErrorFrame::InternalServerError))
         }
+    };
+    if let (Some(metrics), Some(started)) = (&channel.metrics, started)
+        && let Some(route) = metrics.route(cx.route_key)
+    {
+        route.message(started.elapsed(), error);
     }
+    reply
 }

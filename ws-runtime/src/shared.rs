@@ -11,12 +11,16 @@ use crate::connections::Connections;
 use crate::dispatch::Dispatch;
 use crate::limits::Limits;
 use crate::message::Schema;
+use crate::metrics::{ChannelMetrics, Metrics};
+use crate::routes::Route;
 
 /// What every connection task shares.
 pub(crate) struct Shared {
     pub connections: Connections,
     /// This node of a cluster, when there is one.
     pub cluster: Option<ClusterNode>,
+    /// The metrics, when they are on.
+    pub metrics: Option<Arc<Metrics>>,
     pub limits: Limits,
     pub reveal_validation_errors: bool,
     pub validate_outbound: bool,
@@ -32,12 +36,25 @@ impl Shared {
         Shared {
             connections: Connections::default(),
             cluster: None,
+            metrics: None,
             limits,
             reveal_validation_errors,
             validate_outbound,
             slots: AtomicUsize::new(0),
             shutting_down: AtomicBool::new(false),
             idle: Notify::new(),
+        }
+    }
+
+    /// Whether the server takes new connections: not while it drains, nor while its cluster is
+    /// unreachable (`/readyz`). `Err` says why not.
+    pub fn ready(&self) -> Result<(), &'static str> {
+        if self.shutting_down.load(Ordering::Acquire) {
+            return Err("the server is shutting down");
+        }
+        match &self.cluster {
+            Some(node) if !node.is_connected() => Err("the cluster is unreachable"),
+            _ => Ok(()),
         }
     }
 
@@ -49,13 +66,25 @@ impl Shared {
     }
 }
 
-/// A channel as its connections see it: where it is served, its handler, and the handshake's
-/// schemas.
+/// A channel as its connections see it: where it is served, its handler, the handshake's
+/// schemas, its routes (for the docs page) and its metrics.
 pub(crate) struct Channel {
     pub address: String,
     pub dispatch: Arc<dyn Dispatch>,
     pub query: Option<Schema>,
     pub headers: Option<Schema>,
+    pub selection: String,
+    pub routes: Vec<Route>,
+    pub metrics: Option<ChannelMetrics>,
+}
+
+impl Channel {
+    /// A frame was written to a client of this channel.
+    pub fn sent(&self) {
+        if let Some(metrics) = &self.metrics {
+            metrics.sent.inc();
+        }
+    }
 }
 
 impl std::fmt::Debug for Shared {

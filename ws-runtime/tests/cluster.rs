@@ -418,6 +418,11 @@ mod cluster {
                 }
                 assert!(!node.is_connected(), "node {} did not notice", node.id());
             }
+            let readyz = "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+            assert_eq!(
+                http(nodes[0].0.local_addr(), readyz).await,
+                (503, "not ready: the cluster is unreachable\n".to_owned())
+            );
             // Local connections keep working; remote and cluster-wide operations fail at once.
             a.send(&id_a, r#"{"local":1}"#).await.unwrap();
             assert_eq!(recv(&mut on_a).await, json!({"local": 1}));
@@ -453,6 +458,7 @@ mod cluster {
             for (server, _) in &nodes {
                 wait_for_live(server, 3).await;
             }
+            assert_eq!(http(nodes[0].0.local_addr(), readyz).await.0, 200);
             a.send(&id_b, r#"{"again":1}"#).await.unwrap();
             assert_eq!(recv(&mut on_b).await, json!({"again": 1}));
             assert_eq!(a.broadcast(r#"{"all":2}"#).await, Ok(2));

@@ -123,6 +123,11 @@ pub fn module_files(plan: &Plan, placement: SchemaPlacement) -> Vec<File> {
         FileKind::Generated,
     ));
     if placement == SchemaPlacement::Files {
+        files.push(File {
+            path: "asyncapi.json".into(),
+            contents: json_file(&plan.document),
+            kind: FileKind::Generated,
+        });
         for message in &plan.messages {
             files.push(File {
                 path: format!("schemas/{}", message.schema_file),
@@ -241,9 +246,22 @@ fn root_items(plan: &Plan, with_modules: bool) -> TokenStream {
             }
         }
     });
+    // The document itself, for `Router::docs`: a file beside the code, or (inline) a literal.
+    let text = if with_modules {
+        quote! { include_str!("asyncapi.json") }
+    } else {
+        let json = plan.document.to_string();
+        quote! { #json }
+    };
+    let document = quote! {
+        /// The AsyncAPI document this code was generated from, as JSON, other files inlined:
+        /// `Router::docs(ASYNCAPI)` serves it (`/asyncapi.json`, `/asyncapi.yaml`) with a docs page.
+        pub const ASYNCAPI: &str = #text;
+    };
     quote! {
         #doc
         #module_decls
+        #document
         #router
     }
 }

@@ -76,7 +76,7 @@ fn cargo_toml(plan: &Plan, name: &str, runtime: &Runtime, serves: bool) -> Strin
     );
     if serves {
         text.push_str(
-            "tokio = { version = \"1\", features = [\"rt-multi-thread\", \"macros\", \"net\", \"signal\"] }\n\n[features]\n# `--redis URL`: many nodes behind one load balancer, sharing connections through Redis.\nredis = [\"ws-runtime/redis\"]\n",
+            "tokio = { version = \"1\", features = [\"rt-multi-thread\", \"macros\", \"net\"] }\n\n[features]\n# `--redis URL`: many nodes behind one load balancer, sharing connections through Redis.\nredis = [\"ws-runtime/redis\"]\n",
         );
     }
     text
@@ -98,7 +98,7 @@ fn readme(plan: &Plan, name: &str) -> String {
         return text;
     }
     text.push_str(
-        "Run it with `cargo run -- --addr 127.0.0.1:8080`. To run several nodes behind one load balancer,\nbuild with the `redis` feature and give each node the same Redis: `cargo run --features redis --\n--addr 127.0.0.1:8081 --redis redis://127.0.0.1:6379` (or set `REDIS_URL`); sends, broadcasts and\ngroups then reach the clients of every node.\n\n| channel | path | routes |\n|---|---|---|\n",
+        "Run it with `cargo run -- --addr 127.0.0.1:8080`; add `--docs` for the document and a docs page\nat `/docs`, `--metrics` for Prometheus metrics at `/metrics` (`/healthz` and `/readyz` always\nanswer). To run several nodes behind one load balancer,\nbuild with the `redis` feature and give each node the same Redis: `cargo run --features redis --\n--addr 127.0.0.1:8081 --redis redis://127.0.0.1:6379` (or set `REDIS_URL`); sends, broadcasts and\ngroups then reach the clients of every node.\n\n| channel | path | routes |\n|---|---|---|\n",
     );
     for channel in &plan.channels {
         let routes: Vec<String> = channel
@@ -137,7 +137,9 @@ fn main_rs(plan: &Plan, crate_name: &str) -> String {
     });
     let main = pretty(quote! {
         //! Serves the API: `cargo run -- --addr 127.0.0.1:8080` (port 0 picks a free one). With
-        //! `--redis URL` (or `REDIS_URL`) and the `redis` feature, the node joins a cluster.
+        //! `--redis URL` (or `REDIS_URL`) and the `redis` feature, the node joins a cluster;
+        //! `--metrics` serves Prometheus metrics at `/metrics`, `--docs` the document and a docs
+        //! page at `/docs`. `/healthz` and `/readyz` always answer.
 
         use #krate::api;
 
@@ -150,6 +152,7 @@ fn main_rs(plan: &Plan, crate_name: &str) -> String {
                     .and_then(|i| args.get(i + 1))
                     .cloned()
             };
+            let switch = |name: &str| args.iter().any(|a| a == name);
             let addr = flag("--addr").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
             let redis = flag("--redis").or_else(|| std::env::var("REDIS_URL").ok().filter(|url| !url.is_empty()));
             let mut router = ws_runtime::Router::new();
@@ -161,6 +164,12 @@ fn main_rs(plan: &Plan, crate_name: &str) -> String {
                         return std::process::ExitCode::from(2);
                     }
                 }
+            }
+            if switch("--metrics") {
+                router = router.metrics();
+            }
+            if switch("--docs") {
+                router = router.docs(api::ASYNCAPI);
             }
             #(#mounts)*
             let app = match router.build() {
@@ -190,13 +199,16 @@ fn main_rs(plan: &Plan, crate_name: &str) -> String {
                     return std::process::ExitCode::FAILURE;
                 }
             };
+            // Ctrl-C or SIGTERM (a rolling deploy): every client is closed with 1001, so it
+            // reconnects to another node, and each connection's `$disconnect` runs.
+            let stop = ws_runtime::stop_signal();
             println!("listening on {}", server.local_addr());
-            stop_signal().await;
+            stop.await;
             server.shutdown().await;
             std::process::ExitCode::SUCCESS
         }
     });
-    format!("{main}\n{CLUSTER}\n{STOP_SIGNAL}")
+    format!("{main}\n{CLUSTER}")
 }
 
 /// The cluster of `--redis`, with the `redis` feature (as text: `#[cfg]` on items reads better
@@ -213,26 +225,5 @@ fn cluster(url: &str) -> Result<ws_runtime::Cluster, String> {
     Err(format!(
         "`--redis {url}` (or REDIS_URL) needs the `redis` feature: `cargo run --features redis`"
     ))
-}
-"#;
-
-/// The end of `main.rs`, as text: `tokio::select!` is a macro, which the printer would put on
-/// one line.
-const STOP_SIGNAL: &str = r#"/// Waits for Ctrl-C or (on Unix) SIGTERM, the signal a rolling deploy sends. Then
-/// `server.shutdown()` closes every client with 1001, so it reconnects to another node, and runs
-/// each connection's `$disconnect`.
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 "#;

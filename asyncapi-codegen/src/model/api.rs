@@ -64,6 +64,12 @@ pub struct Api {
     pub schemas: Vec<NamedSchema>,
     /// The messages of `components.messages`, by key, whether a channel uses them or not.
     pub messages: Vec<Message>,
+    /// The whole document as one JSON value, other files inlined ([`Documents::bundle`]): what
+    /// a server built from it serves as its contract.
+    ///
+    /// [`Documents::bundle`]: crate::resolve::Documents::bundle
+    #[serde(skip)]
+    pub document: serde_json::Value,
 }
 
 /// A named schema and where it was written (an inlined schema node with this span is it).

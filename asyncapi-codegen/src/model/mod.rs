@@ -29,8 +29,14 @@ pub struct ModelOptions {
 /// (and then no model).
 pub fn build(docs: &Documents, options: &ModelOptions) -> (Option<Api>, Vec<Diagnostic>) {
     let mut r = Reader::new(docs);
-    let api = build_api(&mut r, options);
+    let mut api = build_api(&mut r, options);
     let mut diagnostics = r.diagnostics;
+    if let Some(api) = &mut api {
+        match docs.bundle() {
+            Ok(document) => api.document = document,
+            Err(diagnostic) => diagnostics.push(diagnostic),
+        }
+    }
     // Objects reached along several paths (a component used twice) report once.
     diagnostics.sort_by_key(|a| (a.span, a.severity));
     diagnostics.dedup_by(|a, b| a.span == b.span && a.kind == b.kind);

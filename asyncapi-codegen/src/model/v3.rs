@@ -174,6 +174,7 @@ pub(super) fn build<'d>(
         route_selection: route_selection(r, root),
         schemas: named_schemas(r, root),
         messages,
+        document: serde_json::Value::Null,
     })
 }
 

@@ -27,6 +27,8 @@ pub struct Plan {
     /// Protocols other than WebSocket the document names (their channels are served over
     /// WebSocket by ws-runtime all the same).
     pub other_protocols: Vec<String>,
+    /// The document, bundled into one JSON value (`Api::document`).
+    pub document: serde_json::Value,
 }
 
 /// A message type: it derives `Message` with the document's schema.
@@ -223,6 +225,7 @@ pub fn plan(api: &Api) -> Plan {
         messages,
         channels,
         other_protocols,
+        document: api.document.clone(),
     }
 }
 

@@ -6,10 +6,14 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: chat [--addr HOST:PORT] [--redis URL] [--management-token TOKEN]
+const USAGE: &str = "usage: chat [--addr HOST:PORT] [--redis URL] [--management-token TOKEN] [--metrics] [--docs] [--verbose]
   --addr HOST:PORT          where to listen (default 127.0.0.1:8080; port 0 picks a free port)
   --redis URL               join the cluster of the chat nodes on this Redis (default: $REDIS_URL)
-  --management-token TOKEN  serve API Gateway's @connections API, for this bearer token";
+  --management-token TOKEN  serve API Gateway's @connections API, for this bearer token
+  --metrics                 serve Prometheus metrics at /metrics
+  --docs                    serve the AsyncAPI document (/asyncapi.json, /asyncapi.yaml) and a docs page (/docs)
+  --verbose                 log at debug level (each join, each close), not info
+/healthz and /readyz always answer.";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -18,15 +22,28 @@ async fn main() -> ExitCode {
         .ok()
         .filter(|url| !url.is_empty());
     let mut token = None;
+    let (mut metrics, mut docs, mut verbose) = (false, false, false);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        match (arg.as_str(), args.next()) {
-            ("--addr", Some(value)) => addr = value,
-            ("--redis", Some(value)) => redis = Some(value),
-            ("--management-token", Some(value)) => token = Some(value),
-            ("-h" | "--help", _) => {
+        let mut value = || args.next();
+        match arg.as_str() {
+            "--metrics" => metrics = true,
+            "--docs" => docs = true,
+            "--verbose" => verbose = true,
+            "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
+            }
+            "--addr" | "--redis" | "--management-token" => {
+                let Some(value) = value() else {
+                    eprintln!("{USAGE}");
+                    return ExitCode::from(2);
+                };
+                match arg.as_str() {
+                    "--addr" => addr = value,
+                    "--redis" => redis = Some(value),
+                    _ => token = Some(value),
+                }
             }
             _ => {
                 eprintln!("{USAGE}");
@@ -34,10 +51,16 @@ async fn main() -> ExitCode {
             }
         }
     }
-    // The runtime's own lines (a cluster lost and found again, a handler that panicked).
+    // The runtime's own lines (a cluster lost and found again, a handler that panicked). A line
+    // per connection is for `--verbose`: written as it happens, it slows a busy server.
+    let level = if verbose {
+        tracing::Level::DEBUG
+    } else {
+        tracing::Level::INFO
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_max_level(tracing::Level::INFO)
+        .with_max_level(level)
         .with_ansi(false)
         .init();
     let mut router = chat::router();
@@ -52,6 +75,12 @@ async fn main() -> ExitCode {
     }
     if let Some(token) = token {
         router = router.management_api(token);
+    }
+    if metrics {
+        router = router.metrics();
+    }
+    if docs {
+        router = router.docs(chat::api::ASYNCAPI);
     }
     let app = match router.build() {
         Ok(app) => chat::with_page(app),
@@ -84,6 +113,8 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Listening from now on: a signal sent as soon as the address is read is not lost.
+    let stop = ws_runtime::stop_signal();
     let bound = server.local_addr();
     // Whoever reads the address may stop reading after it: a closed stdout is not an error.
     let mut stdout = std::io::stdout().lock();
@@ -94,7 +125,7 @@ async fn main() -> ExitCode {
     );
     let _ = stdout.flush();
     drop(stdout);
-    let signal = stop_signal().await;
+    let signal = stop.await;
     // Clients are closed with 1001 (so they reconnect elsewhere) and every `$disconnect` runs.
     eprintln!("{signal}: closing every connection");
     let report = server.shutdown().await;
@@ -107,20 +138,4 @@ async fn main() -> ExitCode {
         eprintln!("stopped; every connection closed and its `$disconnect` run");
     }
     ExitCode::SUCCESS
-}
-
-/// Waits for Ctrl-C or (on Unix) SIGTERM, the signal a rolling deploy sends, and names it.
-async fn stop_signal() -> &'static str {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            return tokio::select! {
-                _ = tokio::signal::ctrl_c() => "interrupted",
-                _ = term.recv() => "terminated",
-            };
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-    "interrupted"
 }

@@ -1,8 +1,9 @@
 //! The chat page in a real browser: headless Chromium (Debian's `chromium`; `CHROMIUM` overrides
-//! the path) opens the page twice, one tab sends a message, and the other shows it. Driven over
-//! Chromium's DevTools protocol with the WebSocket client the other tests use: no driver and no
-//! browser download. The screenshot is saved under the test's output folder
-//! (`target/tmp/chat-browser/chat.png`).
+//! the path) opens the page twice, one tab sends a message, and the other shows it; and the docs
+//! page (`chat --docs`, `/docs`) lists every route and its console gets the `echo` reply. Driven
+//! over Chromium's DevTools protocol with the WebSocket client the other tests use: no driver
+//! and no browser download. The screenshots are saved under the test's output folder
+//! (`target/tmp/chat-browser/chat.png`, `target/tmp/chat-docs/docs.png`).
 
 #![allow(clippy::unwrap_used)] // a test that cannot set itself up should stop right there
 
@@ -146,8 +147,9 @@ impl DevTools {
         }
     }
 
-    /// Opens `url` in a new tab and returns the tab's session.
-    async fn open(&mut self, url: &str) -> String {
+    /// Opens `url` in a new tab, waits until `ready` is true in it, and returns the tab's
+    /// session.
+    async fn open(&mut self, url: &str, ready: &str) -> String {
         let target = self
             .call(None, "Target.createTarget", json!({"url": url}))
             .await;
@@ -161,11 +163,39 @@ impl DevTools {
         let session = attached["sessionId"].as_str().unwrap().to_owned();
         self.wait_for(
             &session,
-            "document.readyState === 'complete' && !!document.getElementById('join')",
+            &format!("document.readyState === 'complete' && ({ready})"),
         )
         .await;
         session
     }
+
+    /// A PNG of the tab, saved to `path`.
+    async fn screenshot(&mut self, session: &str, path: &Path) {
+        let shot = self
+            .call(
+                Some(session),
+                "Page.captureScreenshot",
+                json!({"format": "png"}),
+            )
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap())
+            .unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+        std::fs::write(path, &png).unwrap();
+        println!("screenshot: {} ({} bytes)", path.display(), png.len());
+    }
+}
+
+/// Chromium with a DevTools connection, its profile under `out` (emptied first).
+async fn browse(out: &Path) -> (Browser, DevTools) {
+    let _ = std::fs::remove_dir_all(out);
+    std::fs::create_dir_all(out).unwrap();
+    let browser = launch(&out.join("profile"));
+    let (socket, _) = tokio_tungstenite::connect_async(browser.devtools.as_str())
+        .await
+        .expect("DevTools accepts the connection");
+    (browser, DevTools { socket, next_id: 0 })
 }
 
 /// Sets an input's value and submits its form, as a person typing and pressing Enter would.
@@ -179,17 +209,12 @@ fn type_and_submit(input: &str, value: &str, button: &str) -> String {
 async fn two_tabs_chat_in_headless_chromium() {
     let server = support::start();
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("chat-browser");
-    let _ = std::fs::remove_dir_all(&out);
-    std::fs::create_dir_all(&out).unwrap();
-    let browser = launch(&out.join("profile"));
-    let (socket, _) = tokio_tungstenite::connect_async(browser.devtools.as_str())
-        .await
-        .expect("DevTools accepts the connection");
-    let mut devtools = DevTools { socket, next_id: 0 };
+    let (_browser, mut devtools) = browse(&out).await;
 
     let page = format!("http://{}/", server.address);
-    let ada = devtools.open(&page).await;
-    let bob = devtools.open(&page).await;
+    let joinable = "!!document.getElementById('join')";
+    let ada = devtools.open(&page, joinable).await;
+    let bob = devtools.open(&page, joinable).await;
     for (tab, name) in [(&ada, "Ada"), (&bob, "Bob")] {
         devtools
             .eval(tab, &type_and_submit("name", name, "join"))
@@ -231,19 +256,99 @@ async fn two_tabs_chat_in_headless_chromium() {
         .await;
     assert_eq!(own, json!(1));
 
-    let shot = devtools
-        .call(
-            Some(&bob),
-            "Page.captureScreenshot",
-            json!({"format": "png"}),
+    devtools.screenshot(&bob, &out.join("chat.png")).await;
+    let _ = devtools.call(None, "Browser.close", json!({})).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_docs_page_lists_every_route_and_its_console_gets_the_echo_reply() {
+    let server = support::start_args(&["--docs"], std::process::Stdio::inherit());
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("chat-docs");
+    let (_browser, mut devtools) = browse(&out).await;
+
+    let page = format!("http://{}/docs", server.address);
+    let docs = devtools
+        .open(
+            &page,
+            "document.querySelectorAll('[data-route]').length > 0",
         )
         .await;
-    let png = base64::engine::general_purpose::STANDARD
-        .decode(shot["data"].as_str().unwrap())
-        .unwrap();
-    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
-    let path = out.join("chat.png");
-    std::fs::write(&path, &png).unwrap();
-    println!("screenshot: {} ({} bytes)", path.display(), png.len());
+    // A desktop's viewport, for the screenshot (the README shows it).
+    devtools
+        .call(
+            Some(&docs),
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": 1280, "height": 860, "deviceScaleFactor": 1, "mobile": false}),
+        )
+        .await;
+    let listed = devtools
+        .eval(
+            &docs,
+            "[...document.querySelectorAll('[data-route]')].map((r) => r.dataset.route)",
+        )
+        .await;
+    assert_eq!(listed, json!(["sendMessage", "echo", "setName"]));
+    // And every message of the document, what the server sends included.
+    let messages = devtools
+        .eval(
+            &docs,
+            "[...document.querySelectorAll('[data-message]')].map((r) => r.dataset.message).sort()",
+        )
+        .await;
+    assert_eq!(
+        messages,
+        json!([
+            "echo",
+            "echoReply",
+            "error",
+            "joined",
+            "left",
+            "message",
+            "sendMessage",
+            "setName",
+            "unknown"
+        ])
+    );
+    let title = devtools
+        .eval(&docs, "document.getElementById('title').textContent")
+        .await;
+    assert_eq!(title, json!("Chat 1.0.0"));
+    let selection = devtools
+        .eval(
+            &docs,
+            "document.querySelector('.selection code').textContent",
+        )
+        .await;
+    assert_eq!(selection, json!("$request.body.action"));
+
+    // The console: `Try` fills in the route's example; the chat wants a name to connect.
+    devtools
+        .eval(
+            &docs,
+            "document.querySelector('[data-try=echo]').click(); \
+             document.getElementById('url').value += '?name=Docs'; \
+             document.getElementById('connect').click(); true",
+        )
+        .await;
+    devtools
+        .wait_for(
+            &docs,
+            "document.getElementById('status').textContent === 'connected'",
+        )
+        .await;
+    let message = devtools
+        .eval(&docs, "document.getElementById('message').value")
+        .await;
+    assert_eq!(message, json!(r#"{"action":"echo","text":"ping"}"#));
+    devtools
+        .eval(&docs, "document.getElementById('send').click(); true")
+        .await;
+    devtools
+        .wait_for(
+            &docs,
+            r#"document.getElementById('log').innerText.includes('{"type":"echo","text":"ping"}')"#,
+        )
+        .await;
+    devtools.screenshot(&docs, &out.join("docs.png")).await;
     let _ = devtools.call(None, "Browser.close", json!({})).await;
 }

@@ -27,7 +27,13 @@ const TOKEN: &str = "test-token";
 
 fn node(redis: &RedisServer) -> Server {
     start_args(
-        &["--redis", &redis.url(), "--management-token", TOKEN],
+        &[
+            "--redis",
+            &redis.url(),
+            "--management-token",
+            TOKEN,
+            "--verbose",
+        ],
         Stdio::piped(),
     )
 }

@@ -59,7 +59,7 @@ impl ChatHandler for Chat {
                 "a `name` query parameter with a character that is not white space is required",
             ));
         }
-        tracing::info!(connection_id = %request.connection_id, name, "joined");
+        tracing::debug!(connection_id = %request.connection_id, name, "joined");
         let joined = ChatOutbound::Joined(Joined(Presence::new(PresenceType::Joined, name)));
         // The new connection is not in the registry yet: this reaches everyone else. A node cut
         // off from its cluster still lets people in; the other nodes miss the notice (notices

@@ -16,6 +16,10 @@ pub mod handlers;
 #[cfg(test)]
 mod tests;
 
+/// The AsyncAPI document this code was generated from, as JSON, other files inlined:
+/// `Router::docs(ASYNCAPI)` serves it (`/asyncapi.json`, `/asyncapi.yaml`) with a docs page.
+pub const ASYNCAPI: &str = include_str!("asyncapi.json");
+
 /// A router serving every channel of the document with its handler.
 pub fn router(chat_handler: impl chat::ChatHandler) -> ::ws_runtime::Router {
     chat::mount(::ws_runtime::Router::new(), chat_handler)
