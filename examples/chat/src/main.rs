@@ -1,7 +1,8 @@
-//! `chat --addr HOST:PORT [--redis URL] [--management-token TOKEN]`: serves the chat
-//! (WebSocket and web page) on `/`. The first line of output is the bound address (port 0 picks
-//! a free port). With `--redis` (or `REDIS_URL`) the node joins a cluster: every node behind the
-//! load balancer shares one room.
+//! `chat --addr HOST:PORT [--redis URL] [--management-token TOKEN] [--metrics] [--docs]`: serves
+//! the chat (WebSocket and web page) on `/`. The first line of output is the bound address (port
+//! 0 picks a free port). With `--redis` (or `REDIS_URL`) the node joins a cluster: every node
+//! behind the load balancer shares one room. `--metrics` and `--docs` serve `/metrics` and the
+//! document with its docs page (`/docs`).
 
 use std::io::Write;
 use std::process::ExitCode;
