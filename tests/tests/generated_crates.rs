@@ -150,6 +150,22 @@ fn start(binary: &Path, args: &[&str]) -> (Server, String) {
     (server, addr)
 }
 
+/// A GET on loopback; the body of a 200 (panics on anything else).
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{path}: {head}");
+    body.to_owned()
+}
+
 /// Opens every channel of the document; sends `ping` where the server receives it and expects
 /// the scaffold handler's answer.
 async fn every_channel_is_served(addr: &str, channels: usize) {
@@ -306,6 +322,22 @@ fn generated_crates_build_cleanly_and_serve_every_channel() {
         runtime.block_on(every_channel_is_served(&addr, channels));
         runtime.block_on(sigterm_drains(&mut server, &addr));
     }
+
+    // `--docs` and `--metrics`: the document it was generated from, what it routes, metrics;
+    // health without asking.
+    let binary = target.join("debug/api-7");
+    let (_server, addr) = start(&binary, &["--docs", "--metrics"]);
+    let routes = http_get(&addr, "/docs/routes.json");
+    let routes: serde_json::Value = serde_json::from_str(&routes).unwrap();
+    assert_eq!(routes["channels"].as_array().unwrap().len(), 7, "{routes}");
+    let document: serde_json::Value =
+        serde_json::from_str(&http_get(&addr, "/asyncapi.json")).unwrap();
+    assert_eq!(document["info"]["title"], "7 channels", "{document}");
+    assert!(http_get(&addr, "/docs").contains("<script>"));
+    runtime.block_on(every_channel_is_served(&addr, 7));
+    let metrics = http_get(&addr, "/metrics");
+    assert!(metrics.contains("ws_messages_received_total{"), "{metrics}");
+    assert_eq!(http_get(&addr, "/healthz"), "ok\n");
 
     // `--redis` without the `redis` feature: refused, not served as a lone node.
     let binary = target.join("debug/api-1");
