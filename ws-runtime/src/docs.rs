@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use serde_json::{Value, json};
 
 use crate::export;
@@ -17,41 +17,28 @@ const PAGE: &str = include_str!("docs.html");
 
 /// The docs routes for `document` and the channels being served.
 pub(crate) fn routes(document: &Value, channels: &[Arc<Channel>]) -> axum::Router {
-    let json_text: Arc<str> = document.to_string().into();
-    let yaml_text: Arc<str> = export::to_yaml(document).into();
-    let routes_text: Arc<str> = served(channels).to_string().into();
     axum::Router::new()
         .route("/docs", get(|| async { Html(PAGE) }))
         .route(
             "/asyncapi.json",
-            get(move || async move {
-                (
-                    [(header::CONTENT_TYPE, "application/json")],
-                    json_text.to_string(),
-                )
-                    .into_response()
-            }),
+            text("application/json", document.to_string()),
         )
         .route(
             "/asyncapi.yaml",
-            get(move || async move {
-                (
-                    [(header::CONTENT_TYPE, "application/yaml")],
-                    yaml_text.to_string(),
-                )
-                    .into_response()
-            }),
+            text("application/yaml", export::to_yaml(document)),
         )
         .route(
             "/docs/routes.json",
-            get(move || async move {
-                (
-                    [(header::CONTENT_TYPE, "application/json")],
-                    routes_text.to_string(),
-                )
-                    .into_response()
-            }),
+            text("application/json", served(channels).to_string()),
         )
+}
+
+/// A GET that answers `body`, made once, as `content_type`.
+fn text(content_type: &'static str, body: String) -> MethodRouter {
+    let body: Arc<str> = body.into();
+    get(move || async move {
+        ([(header::CONTENT_TYPE, content_type)], body.to_string()).into_response()
+    })
 }
 
 /// What the server routes, channel by channel: the address, the selection expression, and each

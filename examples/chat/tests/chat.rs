@@ -10,39 +10,11 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as Frame;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use support::{Server, start, start_with};
-
-type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-async fn join(server: &Server, name: &str) -> Client {
-    let url = format!("ws://{}/?name={name}", server.address);
-    let (client, _) = tokio::time::timeout(
-        Duration::from_secs(5),
-        tokio_tungstenite::connect_async(url),
-    )
-    .await
-    .expect("connect in time")
-    .expect("the handshake succeeds");
-    client
-}
+use support::{Client, join, recv, start, start_with};
 
 async fn send(client: &mut Client, json: Value) {
     client.send(Frame::text(json.to_string())).await.unwrap();
-}
-
-async fn recv(client: &mut Client) -> Value {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(5), client.next())
-            .await
-            .expect("a frame in time")
-            .expect("the connection is open")
-            .expect("a valid frame");
-        if let Frame::Text(text) = frame {
-            return serde_json::from_str(&text).unwrap();
-        }
-    }
 }
 
 /// Nothing arrives for a while.

@@ -11,17 +11,14 @@ mod redis_server;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use futures_util::SinkExt;
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as Frame;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use redis_server::RedisServer;
-use support::{Server, start_args};
-
-type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+use support::{Server, join, recv, start_args};
 
 const TOKEN: &str = "test-token";
 
@@ -36,29 +33,6 @@ fn node(redis: &RedisServer) -> Server {
         ],
         Stdio::piped(),
     )
-}
-
-async fn join(server: &Server, name: &str) -> Client {
-    let url = format!("ws://{}/?name={name}", server.address);
-    let connect = tokio_tungstenite::connect_async(url);
-    let (client, _) = tokio::time::timeout(Duration::from_secs(5), connect)
-        .await
-        .expect("connect in time")
-        .expect("the handshake succeeds");
-    client
-}
-
-async fn recv(client: &mut Client) -> Value {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(5), client.next())
-            .await
-            .expect("a frame in time")
-            .expect("the connection is open")
-            .expect("a valid frame");
-        if let Frame::Text(text) = frame {
-            return serde_json::from_str(&text).unwrap();
-        }
-    }
 }
 
 /// A management API request; the status code.
