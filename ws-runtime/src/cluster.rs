@@ -314,6 +314,25 @@ enum Answer {
     Ids(Vec<String>),
 }
 
+impl Op {
+    /// Its name on the wire, and in the metrics' `op` label.
+    fn label(self) -> &'static str {
+        match self {
+            Op::Send => "send",
+            Op::Get => "get",
+            Op::Disconnect => "disconnect",
+            Op::Join => "join",
+            Op::Leave => "leave",
+            Op::Broadcast => "broadcast",
+            Op::Members => "members",
+            Op::Count => "count",
+            Op::Answer => "answer",
+            Op::Hello => "hello",
+            Op::Bye => "bye",
+        }
+    }
+}
+
 impl Header {
     fn new(op: Op, from: &str, req: u64) -> Header {
         Header {
@@ -473,7 +492,7 @@ impl Node {
     }
 
     /// Counts an operation sent to other nodes by how it ended, and passes its result on.
-    fn counted<T>(&self, op: &str, result: Result<T, SendError>) -> Result<T, SendError> {
+    fn counted<T>(&self, op: Op, result: Result<T, SendError>) -> Result<T, SendError> {
         if let Some(metrics) = &self.metrics {
             let outcome = match &result {
                 Ok(_) => "ok",
@@ -482,9 +501,24 @@ impl Node {
                 Err(SendError::NotJson(_)) => "not_json",
                 Err(SendError::Backend(_)) => "backend",
             };
-            metrics.cluster_request(op, outcome);
+            metrics.cluster_request(op.label(), outcome);
         }
         result
+    }
+
+    /// A request whose answer is done or gone, counted.
+    async fn ask_done(
+        &self,
+        op: Op,
+        id: &ConnectionId,
+        group: Option<&str>,
+    ) -> Result<(), SendError> {
+        let result = match self.ask(op, id, group, b"").await {
+            Ok(Answer::Done) => Ok(()),
+            Ok(_) => Err(SendError::Gone),
+            Err(error) => Err(error),
+        };
+        self.counted(op, result)
     }
 
     fn count_of(answers: Vec<Answer>) -> usize {
@@ -614,7 +648,7 @@ impl Remote for Node {
                 }
             }
             .await;
-            self.counted("send", result)
+            self.counted(Op::Send, result)
         })
     }
 
@@ -628,36 +662,18 @@ impl Remote for Node {
                 }
             }
             .await;
-            self.counted("get", result)
+            self.counted(Op::Get, result)
         })
     }
 
     fn disconnect(&self, id: &ConnectionId) -> BoxFuture<'_, Result<(), SendError>> {
         let id = id.clone();
-        Box::pin(async move {
-            let result = async {
-                match self.ask(Op::Disconnect, &id, None, b"").await? {
-                    Answer::Done => Ok(()),
-                    _ => Err(SendError::Gone),
-                }
-            }
-            .await;
-            self.counted("disconnect", result)
-        })
+        Box::pin(async move { self.ask_done(Op::Disconnect, &id, None).await })
     }
 
     fn join(&self, id: &ConnectionId, group: &str) -> BoxFuture<'_, Result<(), SendError>> {
         let (id, group) = (id.clone(), group.to_owned());
-        Box::pin(async move {
-            let result = async {
-                match self.ask(Op::Join, &id, Some(&group), b"").await? {
-                    Answer::Done => Ok(()),
-                    _ => Err(SendError::Gone),
-                }
-            }
-            .await;
-            self.counted("join", result)
-        })
+        Box::pin(async move { self.ask_done(Op::Join, &id, Some(&group)).await })
     }
 
     fn leave(&self, id: &ConnectionId, group: &str) -> BoxFuture<'_, Result<(), SendError>> {
@@ -671,7 +687,7 @@ impl Remote for Node {
                 }
             }
             .await;
-            self.counted("leave", result)
+            self.counted(Op::Leave, result)
         })
     }
 
@@ -692,7 +708,7 @@ impl Remote for Node {
                 Ok(Node::count_of(answers))
             }
             .await;
-            self.counted("broadcast", result)
+            self.counted(Op::Broadcast, result)
         })
     }
 
@@ -712,7 +728,7 @@ impl Remote for Node {
                     .collect())
             }
             .await;
-            self.counted("members", result)
+            self.counted(Op::Members, result)
         })
     }
 
@@ -720,7 +736,7 @@ impl Remote for Node {
         let header = Header::new(Op::Count, &self.id, 0);
         Box::pin(async move {
             let result = async { Ok(Node::count_of(self.ask_all(header, b"").await?)) }.await;
-            self.counted("count", result)
+            self.counted(Op::Count, result)
         })
     }
 }
