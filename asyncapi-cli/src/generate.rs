@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use asyncapi_codegen::diagnostic;
-use asyncapi_codegen::emit::FileKind;
+use asyncapi_codegen::emit::{FileKind, Sides};
 use asyncapi_codegen::generate::{self, Runtime};
 
 use super::{DocumentArgs, color};
@@ -19,6 +19,8 @@ Examples:
       a module tree: mod.rs, types.rs, one file per channel, schemas/, and handlers.rs (yours)
   asyncapi-rs generate spec.yaml -o chat-server --crate chat-server
       a complete crate that serves the API (cargo run -- --addr 127.0.0.1:0)
+  asyncapi-rs generate spec.yaml -o src/api --client
+      a typed client per channel beside the server (--no-server: the client alone)
   asyncapi-rs generate spec.yaml -o src/api --check
       exit 1 if the generated files on disk differ from the document (for CI)
 
@@ -46,6 +48,14 @@ pub(crate) struct Args {
     /// Write nothing; exit 1 if a generated file on disk differs from what would be generated.
     #[arg(long, conflicts_with = "force")]
     check: bool,
+    /// Also generate a typed client per channel (connect, one method per route, the server's
+    /// messages as a typed stream); it needs ws-runtime's `client` feature.
+    #[arg(long)]
+    client: bool,
+    /// Generate no server (no handler traits, `mount`, handlers.rs or main.rs): with --client,
+    /// the client alone.
+    #[arg(long, requires = "client")]
+    no_server: bool,
 }
 
 /// What to write, and where.
@@ -57,6 +67,13 @@ enum Destination {
 }
 
 impl Args {
+    fn sides(&self) -> Sides {
+        Sides {
+            server: !self.no_server,
+            client: self.client,
+        }
+    }
+
     fn destination(&self, title: &str) -> Destination {
         match (&self.out, &self.krate) {
             (Some(out), Some(name)) => Destination::Crate {
@@ -141,11 +158,13 @@ pub(crate) fn run(args: &Args) -> ExitCode {
     );
     let destination = args.destination(&loaded.api.info.title);
     let runtime = args.runtime();
+    let sides = args.sides();
     let (out, files) = match &destination {
-        Destination::Crate { out, name } => {
-            (out, generate::crate_files(&loaded.api, name, &runtime))
-        }
-        Destination::Module { out, .. } => (out, generate::module(&loaded.api)),
+        Destination::Crate { out, name } => (
+            out,
+            generate::crate_files(&loaded.api, name, &runtime, sides),
+        ),
+        Destination::Module { out, .. } => (out, generate::module(&loaded.api, sides)),
     };
     if args.check {
         let drifted = generate::drift(out, &files);
@@ -179,7 +198,7 @@ pub(crate) fn run(args: &Args) -> ExitCode {
                 super::count(loaded.api.channels.len(), "channel"),
                 out.display()
             );
-            next_steps(&mut stdout, &destination, &runtime);
+            next_steps(&mut stdout, &destination, &runtime, sides);
             if let Runtime::Version(version) = &runtime {
                 let _ = writeln!(
                     stderr,
@@ -196,8 +215,15 @@ pub(crate) fn run(args: &Args) -> ExitCode {
 }
 
 /// What to do with what was written.
-fn next_steps(out: &mut impl Write, destination: &Destination, runtime: &Runtime) {
+fn next_steps(out: &mut impl Write, destination: &Destination, runtime: &Runtime, sides: Sides) {
     match destination {
+        Destination::Crate { out: dir, .. } if !sides.server => {
+            let _ = writeln!(
+                out,
+                "next: depend on it (path = {:?}) and connect: api::<channel>::<Channel>Client::connect(\"ws://host:port\", …)",
+                dir.display().to_string()
+            );
+        }
         Destination::Crate { out: dir, .. } => {
             let _ = writeln!(
                 out,
@@ -214,20 +240,28 @@ fn next_steps(out: &mut impl Write, destination: &Destination, runtime: &Runtime
                 out,
                 "  add `mod api;` to src/main.rs (or `pub mod api;` to src/lib.rs)"
             );
-            if !manifest
+            let runtime_line = manifest
                 .lines()
-                .any(|l| l.trim_start().starts_with("ws-runtime"))
-            {
+                .find(|l| l.trim_start().starts_with("ws-runtime"));
+            if runtime_line.is_none_or(|l| sides.client && !l.contains("\"client\"")) {
                 let _ = writeln!(
                     out,
                     "  add to [dependencies] in Cargo.toml:\n    {}",
-                    runtime.dependency()
+                    runtime.dependency(sides)
                 );
             }
-            let _ = writeln!(
-                out,
-                "  then serve each channel: api::<channel>::mount(ws_runtime::Router::new(), api::handlers::<Channel>)"
-            );
+            if sides.server {
+                let _ = writeln!(
+                    out,
+                    "  then serve each channel: api::<channel>::mount(ws_runtime::Router::new(), api::handlers::<Channel>)"
+                );
+            }
+            if sides.client {
+                let _ = writeln!(
+                    out,
+                    "  connect to a channel: api::<channel>::<Channel>Client::connect(\"ws://host:port\", …).await"
+                );
+            }
         }
         Destination::Module { .. } => {}
     }

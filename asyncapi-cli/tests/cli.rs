@@ -206,6 +206,67 @@ fn generate_writes_a_module_tree_keeps_scaffolds_and_checks_drift() {
 }
 
 #[test]
+fn generate_client_adds_a_typed_client_and_no_server_leaves_the_server_out() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-generate-client");
+    let _ = std::fs::remove_dir_all(&dir);
+    let spec = "examples/chat/asyncapi.yaml";
+    let both = dir.join("both");
+    let run = asyncapi_rs(&["generate", spec, "-o", both.to_str().unwrap(), "--client"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let chat = std::fs::read_to_string(both.join("chat.rs")).unwrap();
+    assert!(chat.contains("pub struct ChatClient") && chat.contains("pub trait ChatHandler"));
+    assert!(both.join("handlers.rs").is_file());
+
+    let client = dir.join("client");
+    let run = asyncapi_rs(&[
+        "generate",
+        spec,
+        "-o",
+        client.to_str().unwrap(),
+        "--client",
+        "--no-server",
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let chat = std::fs::read_to_string(client.join("chat.rs")).unwrap();
+    assert!(chat.contains("pub struct ChatClient") && !chat.contains("ChatHandler"));
+    assert!(!client.join("handlers.rs").exists());
+    let module = std::fs::read_to_string(client.join("mod.rs")).unwrap();
+    assert!(!module.contains("handlers") && !module.contains("pub fn router"));
+
+    // A crate of the client alone: a library with the `client` feature, no `main`.
+    let krate = dir.join("chat-client");
+    let run = asyncapi_rs(&[
+        "generate",
+        spec,
+        "-o",
+        krate.to_str().unwrap(),
+        "--crate",
+        "chat-client",
+        "--client",
+        "--no-server",
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let manifest = std::fs::read_to_string(krate.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains(r#"features = ["client"]"#), "{manifest}");
+    assert!(!krate.join("src/main.rs").exists());
+
+    // `--no-server` alone would generate nothing.
+    let run = asyncapi_rs(&[
+        "generate",
+        spec,
+        "-o",
+        client.to_str().unwrap(),
+        "--no-server",
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        text(&run.stderr).contains("--client"),
+        "{}",
+        text(&run.stderr)
+    );
+}
+
+#[test]
 fn generate_refuses_an_invalid_document() {
     let file = format!("{CORPUS}/parser-js/v1/test/wrong/inexisting-local-ref.yaml");
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-generate-invalid");

@@ -16,10 +16,16 @@
 //!
 //! The generated items are the same as `asyncapi-rs generate` writes (types, routes, handler
 //! traits, `mount`, contract tests), with schemas inline and no handler scaffold. Cargo reruns
-//! the build script when the document or any file it references changes.
+//! the build script when the document or any file it references changes. For a typed client
+//! too (`--client`), or only a client (`--client --no-server`):
+//!
+//! ```text
+//! asyncapi_codegen::build::generate_with("asyncapi.yaml", Sides::BOTH).unwrap();
+//! ```
 
 use std::path::{Path, PathBuf};
 
+pub use crate::emit::Sides;
 use crate::{LoadOptions, Report, emit, plan};
 
 /// Why a build-time generation failed.
@@ -50,9 +56,21 @@ impl From<Report> for BuildError {
 /// # Errors
 /// An invalid document (with every diagnostic rendered), or a file that cannot be written.
 pub fn generate(spec: impl AsRef<Path>) -> Result<PathBuf, BuildError> {
+    generate_with(spec, Sides::SERVER)
+}
+
+/// [`generate`] for the server, the client, or both.
+///
+/// # Errors
+/// As [`generate`].
+pub fn generate_with(spec: impl AsRef<Path>, sides: Sides) -> Result<PathBuf, BuildError> {
     let out_dir = std::env::var_os("OUT_DIR").ok_or(BuildError::NoOutDir)?;
-    let (path, sources) =
-        generate_into(spec.as_ref(), Path::new(&out_dir), &LoadOptions::default())?;
+    let (path, sources) = generate_into(
+        spec.as_ref(),
+        Path::new(&out_dir),
+        &LoadOptions::default(),
+        sides,
+    )?;
     for source in sources {
         println!("cargo:rerun-if-changed={}", source.display());
     }
@@ -68,11 +86,12 @@ pub fn generate_into(
     spec: &Path,
     out_dir: &Path,
     options: &LoadOptions,
+    sides: Sides,
 ) -> Result<(PathBuf, Vec<PathBuf>), BuildError> {
     let loaded = crate::load(spec, options)?;
     let plan = plan::plan(&loaded.api);
     let path = out_dir.join("asyncapi.rs");
-    std::fs::write(&path, emit::inline_file(&plan)).map_err(|source| BuildError::Write {
+    std::fs::write(&path, emit::inline_file(&plan, sides)).map_err(|source| BuildError::Write {
         path: path.clone(),
         source,
     })?;

@@ -4,21 +4,21 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::emit::{self, File, FileKind, GENERATED, SchemaPlacement};
+use crate::emit::{self, File, FileKind, GENERATED, SchemaPlacement, Sides};
 use crate::model::Api;
 use crate::plan;
 
 /// The module tree for a document: `mod.rs`, `types.rs`, a file per channel, `schemas/`, and
-/// the `handlers.rs` scaffold.
-pub fn module(api: &Api) -> Vec<File> {
-    emit::module_files(&plan::plan(api), SchemaPlacement::Files)
+/// (for a server) the `handlers.rs` scaffold.
+pub fn module(api: &Api, sides: Sides) -> Vec<File> {
+    emit::module_files(&plan::plan(api), SchemaPlacement::Files, sides)
 }
 
 pub use crate::emit::package::Runtime;
 
 /// A complete crate for a document (see [`crate::emit::package`]).
-pub fn crate_files(api: &Api, name: &str, runtime: &Runtime) -> Vec<File> {
-    emit::package::files(&plan::plan(api), name, runtime)
+pub fn crate_files(api: &Api, name: &str, runtime: &Runtime, sides: Sides) -> Vec<File> {
+    emit::package::files(&plan::plan(api), name, runtime, sides)
 }
 
 /// What happened to one file.

@@ -6,13 +6,17 @@
 
 use std::path::Path;
 
-use asyncapi_codegen::emit::File;
+use asyncapi_codegen::emit::{File, Sides};
 
 fn generate(name: &str) -> Vec<File> {
+    generate_sides(name, Sides::SERVER)
+}
+
+fn generate_sides(name: &str, sides: Sides) -> Vec<File> {
     let path = Path::new("tests/fixtures/generate").join(name);
     let loaded = asyncapi_codegen::load(&path, &Default::default())
         .unwrap_or_else(|r| panic!("{}", r.render(false)));
-    asyncapi_codegen::generate::module(&loaded.api)
+    asyncapi_codegen::generate::module(&loaded.api, sides)
 }
 
 fn file<'a>(files: &'a [File], path: &str) -> &'a str {
@@ -95,10 +99,33 @@ fn request_reply_and_path_parameters() {
     insta::assert_snapshot!("reply_channel", file(&files, "room.rs"));
     insta::assert_snapshot!("reply_mod", file(&files, "mod.rs"));
     insta::assert_snapshot!("reply_scaffold", file(&files, "handlers.rs"));
-    assert_eq!(
-        file(&files, "schemas/room.query.json"),
-        "{\n  \"type\": \"object\",\n  \"required\": [\n    \"token\"\n  ],\n  \"properties\": {\n    \"token\": {\n      \"type\": \"string\"\n    }\n  }\n}\n"
-    );
+    let query: serde_json::Value =
+        serde_json::from_str(file(&files, "schemas/room.query.json")).unwrap();
+    assert_eq!(query["required"], serde_json::json!(["token"]));
+    assert_eq!(query["properties"]["lang"]["type"], "string");
+}
+
+#[test]
+fn typed_clients() {
+    // Path parameters, the `ws` binding's query and headers, request/reply by `correlationId`.
+    let files = generate_sides("reply_and_params.yaml", Sides::CLIENT);
+    insta::assert_snapshot!("client_reply_channel", file(&files, "room.rs"));
+    insta::assert_snapshot!("client_reply_mod", file(&files, "mod.rs"));
+    assert!(files.iter().all(|f| f.path != "handlers.rs"));
+    // Explicit, inferred and composite route keys; a channel the server sends nothing on.
+    let files = generate_sides("routing.yaml", Sides::CLIENT);
+    for f in files.iter().filter(|f| f.path.ends_with(".rs")) {
+        if !["mod.rs", "types.rs", "tests.rs"].contains(&f.path.as_str()) {
+            insta::assert_snapshot!(format!("client_routing_{}", f.path), f.contents);
+        }
+    }
+    // A request/reply by type, and with the server beside it: the server's code is the same.
+    let both = generate_sides("chat_v3.yaml", Sides::BOTH);
+    let server = generate("chat_v3.yaml");
+    insta::assert_snapshot!("client_chat_channel", file(&both, "chat.rs"));
+    let server_chat = file(&server, "chat.rs");
+    assert!(file(&both, "chat.rs").starts_with(server_chat.trim_end()));
+    assert_eq!(file(&both, "types.rs"), file(&server, "types.rs"));
 }
 
 #[test]
@@ -126,11 +153,13 @@ fn output_is_deterministic() {
         &asyncapi_codegen::load(corpus, &Default::default())
             .unwrap()
             .api,
+        Sides::BOTH,
     );
     let twice = asyncapi_codegen::generate::module(
         &asyncapi_codegen::load(corpus, &Default::default())
             .unwrap()
             .api,
+        Sides::BOTH,
     );
     assert_eq!(once, twice);
     assert!(once.iter().all(|f| !f.contents.contains("AnonymousSchema")));

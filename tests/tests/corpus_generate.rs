@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use asyncapi_codegen::LoadOptions;
-use asyncapi_codegen::emit::SchemaPlacement;
+use asyncapi_codegen::emit::{SchemaPlacement, Sides};
 use asyncapi_rs_tests::{cargo, corpus, fail_with, ref_map, rows};
 
 fn slug(path: &str) -> String {
@@ -100,7 +100,8 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
             }
         }
         let module = format!("d{index:03}_{}", slug(&row.path));
-        for file in asyncapi_codegen::emit::module_files(&plan, SchemaPlacement::Files) {
+        for file in asyncapi_codegen::emit::module_files(&plan, SchemaPlacement::Files, Sides::BOTH)
+        {
             let path = krate.join("src").join(&module).join(&file.path);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, file.contents).unwrap();
@@ -130,7 +131,8 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
         }
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let module = format!("focused_{name}");
-        for file in asyncapi_codegen::emit::module_files(&plan, SchemaPlacement::Files) {
+        for file in asyncapi_codegen::emit::module_files(&plan, SchemaPlacement::Files, Sides::BOTH)
+        {
             let path = krate.join("src").join(&module).join(&file.path);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, file.contents).unwrap();
@@ -154,7 +156,7 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
     std::fs::write(
         krate.join("Cargo.toml"),
         format!(
-            "[package]\nname = \"corpus-crate\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\nws-runtime = {{ path = {:?}, default-features = false }}\n\n[workspace]\n",
+            "[package]\nname = \"corpus-crate\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\nws-runtime = {{ path = {:?}, default-features = false, features = [\"client\"] }}\n\n[workspace]\n",
             repo.join("ws-runtime").display().to_string()
         ),
     )

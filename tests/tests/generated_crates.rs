@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use asyncapi_codegen::emit::Sides;
 use asyncapi_codegen::generate::{Runtime, crate_files, write};
 use asyncapi_rs_tests::{cargo, fail_with};
 use futures_util::{SinkExt, StreamExt};
@@ -253,7 +254,12 @@ fn generated_crates_build_cleanly_and_serve_every_channel() {
         let loaded = asyncapi_codegen::load(&spec, &Default::default())
             .unwrap_or_else(|r| panic!("{}", r.render(false)));
         assert_eq!(loaded.api.channels.len(), channels);
-        let files = crate_files(&loaded.api, &name, &Runtime::Path(repo.join("ws-runtime")));
+        let files = crate_files(
+            &loaded.api,
+            &name,
+            &Runtime::Path(repo.join("ws-runtime")),
+            Sides::SERVER,
+        );
         let has_main = files.iter().any(|f| f.path == "src/main.rs");
         assert_eq!(
             has_main,

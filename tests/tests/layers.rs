@@ -31,7 +31,7 @@ const RUNTIME: &[&[&str]] = &[
         "selection",
     ],
     &["routes", "frames", "socket", "listener"],
-    &["connections"],
+    &["connections", "client"],
     &["cluster"],
     &["handler"],
     &["dispatch", "export"],

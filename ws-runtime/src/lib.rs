@@ -15,6 +15,9 @@
 //! - [`Connections`]: send, get, disconnect, broadcast and groups, from handlers or outside.
 //! - [`Cluster`]: many nodes behind one load balancer, one registry through Redis (feature
 //!   `redis`): every operation of [`Connections`] reaches the node that holds the connection.
+//! - [`client`] (feature `client`): a channel's client, what generated typed clients are built
+//!   on: typed sends, requests that wait for their reply, a typed stream of what the server
+//!   sends, reconnection.
 //! - [`nullable`]: optional fields that keep absent, `null` and a value apart.
 //!
 //! What a client sees when things go wrong:
@@ -35,6 +38,8 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "client")]
+pub mod client;
 mod cluster;
 mod connections;
 mod dispatch;
@@ -66,7 +71,7 @@ pub use handler::{
 pub use limits::Limits;
 pub use message::{DecodeError, Message, Schema, ValidationError, ValidationErrors};
 pub use router::{ChannelOptions, Router, RouterError};
-pub use routes::{RawMessage, Route, Routes, decode_route, encode_route};
+pub use routes::{RawMessage, Route, Routes, decode_route, encode_route, encode_route_text};
 pub use selection::{Selection, SelectionError};
 pub use server::{App, Server, ShutdownReport, stop_signal};
 

@@ -136,6 +136,11 @@ impl Schema {
             .map_err(Clone::clone)
     }
 
+    /// Whether `instance` is valid (a schema that does not compile accepts nothing).
+    pub fn is_valid(&self, instance: &Value) -> bool {
+        self.validator().is_ok_and(|v| v.is_valid(instance))
+    }
+
     /// Checks `instance`, collecting every violation.
     ///
     /// # Errors
@@ -165,7 +170,7 @@ impl Schema {
 }
 
 /// One schema violation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ValidationError {
     /// JSON pointer to the offending value in the message (`/author/name`).

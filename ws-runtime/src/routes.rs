@@ -38,6 +38,15 @@ pub trait Routes: Sized + Send + 'static {
     /// serde's error for a value that cannot be JSON.
     fn to_json(&self) -> Result<Value, serde_json::Error>;
 
+    /// [`Routes::to_json`] as text (what a client sends). `#[derive(Routes)]` writes it without
+    /// the JSON tree in between when the message already carries its route key.
+    ///
+    /// # Errors
+    /// serde's error for a value that cannot be JSON.
+    fn to_text(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(&self.to_json()?)
+    }
+
     /// Every custom route: its key, its message's name and schema (for the router's start-up
     /// checks, and for exporting an AsyncAPI document).
     fn routes() -> Vec<Route>;
@@ -91,6 +100,152 @@ pub fn encode_route<M: crate::Message>(
     Ok(json)
 }
 
+/// [`encode_route`] as text. When the selection is one top-level property (`$request.body.action`)
+/// and the message's own JSON has it with the route key already (a generated type's constant
+/// does), or lacks it, the text is written directly; otherwise through the JSON tree. Used by
+/// `#[derive(Routes)]`.
+///
+/// # Errors
+/// serde's error for a value that cannot be JSON.
+pub fn encode_route_text<M: crate::Message>(
+    selection: &Selection,
+    message: &M,
+    key: &str,
+) -> Result<String, serde_json::Error> {
+    let text = serde_json::to_string(message)?;
+    if let Some([name]) = selection.single_path() {
+        match probe(&text, name, key) {
+            Probe::Equal => return Ok(text),
+            Probe::Absent if text == "{}" => {
+                return Ok(format!(
+                    "{{{}:{}}}",
+                    serde_json::to_string(name)?,
+                    serde_json::to_string(key)?
+                ));
+            }
+            Probe::Absent => {
+                return Ok(format!(
+                    "{{{}:{},{}",
+                    serde_json::to_string(name)?,
+                    serde_json::to_string(key)?,
+                    &text[1..]
+                ));
+            }
+            Probe::Other => {}
+        }
+    }
+    let mut json: Value = serde_json::from_str(&text)?;
+    selection.write_key(&mut json, key);
+    serde_json::to_string(&json)
+}
+
+/// What a JSON text has at one top-level property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    /// An object without the property.
+    Absent,
+    /// An object whose property is the string expected.
+    Equal,
+    /// Not an object, or the property is something else.
+    Other,
+}
+
+/// Reads the top-level property `name` of `text` and compares it with `expected`, without
+/// building the tree or allocating.
+fn probe(text: &str, name: &str, expected: &str) -> Probe {
+    use serde::de::{DeserializeSeed, Deserializer, Error, IgnoredAny, MapAccess, Visitor};
+
+    /// A string compared with the one wanted (`Some(equal)`), or `None` for anything else.
+    struct Is<'a>(&'a str);
+
+    impl<'de> Visitor<'de> for Is<'_> {
+        type Value = Option<bool>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+
+        fn visit_str<E: Error>(self, value: &str) -> Result<Option<bool>, E> {
+            Ok(Some(value == self.0))
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<bool>, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Option<bool>, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+
+        fn visit_bool<E: Error>(self, _: bool) -> Result<Option<bool>, E> {
+            Ok(None)
+        }
+
+        fn visit_i64<E: Error>(self, _: i64) -> Result<Option<bool>, E> {
+            Ok(None)
+        }
+
+        fn visit_u64<E: Error>(self, _: u64) -> Result<Option<bool>, E> {
+            Ok(None)
+        }
+
+        fn visit_f64<E: Error>(self, _: f64) -> Result<Option<bool>, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: Error>(self) -> Result<Option<bool>, E> {
+            Ok(None)
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for Is<'_> {
+        type Value = Option<bool>;
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<bool>, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    /// The object's property `name`, compared.
+    struct Find<'a> {
+        name: &'a str,
+        expected: &'a str,
+    }
+
+    impl<'de> Visitor<'de> for Find<'_> {
+        type Value = Probe;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Probe, A::Error> {
+            let mut found = Probe::Absent;
+            while let Some(is_name) = map.next_key_seed(Is(self.name))? {
+                if is_name == Some(true) && found == Probe::Absent {
+                    found = match map.next_value_seed(Is(self.expected))? {
+                        Some(true) => Probe::Equal,
+                        _ => Probe::Other,
+                    };
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(found)
+        }
+    }
+
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    deserializer
+        .deserialize_any(Find { name, expected })
+        .unwrap_or(Probe::Other)
+}
+
 /// A message for `$default`: the text as received, and its JSON when it was JSON.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RawMessage {
@@ -104,5 +259,72 @@ impl RawMessage {
         let text = text.into();
         let json = serde_json::from_str(&text).ok();
         RawMessage { text, json }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Plain {
+        text: String,
+    }
+
+    impl crate::Message for Plain {
+        const NAME: &'static str = "plain";
+        fn schema() -> &'static crate::Schema {
+            static SCHEMA: std::sync::LazyLock<crate::Schema> =
+                std::sync::LazyLock::new(|| crate::Schema::new(serde_json::json!({})));
+            &SCHEMA
+        }
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Keyed {
+        action: String,
+        text: String,
+    }
+
+    impl crate::Message for Keyed {
+        const NAME: &'static str = "keyed";
+        fn schema() -> &'static crate::Schema {
+            Plain::schema()
+        }
+    }
+
+    fn both<M: crate::Message>(expression: &str, message: &M, key: &str) -> (Value, Value) {
+        let selection = Selection::parse(expression).unwrap_or_else(|e| panic!("{e}"));
+        let tree = encode_route(&selection, message, key).unwrap_or_default();
+        let text = encode_route_text(&selection, message, key).unwrap_or_default();
+        (tree, serde_json::from_str(&text).unwrap_or_default())
+    }
+
+    #[test]
+    fn text_and_tree_encodings_agree() {
+        let plain = Plain { text: "hi".into() };
+        let (tree, text) = both("$request.body.action", &plain, "say");
+        assert_eq!(tree, serde_json::json!({"action": "say", "text": "hi"}));
+        assert_eq!(text, tree);
+        for action in ["say", "other"] {
+            let keyed = Keyed {
+                action: action.into(),
+                text: "hi".into(),
+            };
+            let (tree, text) = both("$request.body.action", &keyed, "say");
+            assert_eq!(tree["action"], "say");
+            assert_eq!(text, tree);
+        }
+        let (tree, text) = both("$request.body.meta.kind", &plain, "say");
+        assert_eq!(tree["meta"]["kind"], "say");
+        assert_eq!(text, tree);
+        let (tree, text) = both("${request.body.a}-${request.body.b}", &plain, "x-y");
+        assert_eq!(text, tree);
+        let escaped = Plain {
+            text: "quote \" and \\u00e9".into(),
+        };
+        let (tree, text) = both("$request.body.action", &escaped, "s\"ay");
+        assert_eq!(tree["action"], "s\"ay");
+        assert_eq!(text, tree);
     }
 }

@@ -5,12 +5,17 @@ use quote::quote;
 
 use super::doc::{doc_lines, outer_doc};
 use super::types::ty;
-use super::{SchemaPlacement, ident};
+use super::{SchemaPlacement, Sides, ident};
 use crate::plan::types::Ty;
 use crate::plan::{ChannelPlan, Plan};
 use crate::routing::SelectionSource;
 
-pub(crate) fn file(plan: &Plan, channel: &ChannelPlan, placement: SchemaPlacement) -> TokenStream {
+pub(crate) fn file(
+    plan: &Plan,
+    channel: &ChannelPlan,
+    placement: SchemaPlacement,
+    sides: Sides,
+) -> TokenStream {
     let types = quote! { super::types:: };
     let message_ty = |index: usize| ty(&plan.types, &Ty::Named(plan.messages[index].ty), &types);
     let route = ident(&format!("{}Route", channel.prefix));
@@ -221,6 +226,80 @@ pub(crate) fn file(plan: &Plan, channel: &ChannelPlan, placement: SchemaPlacemen
         " What clients send on `{}`, one variant per route.",
         channel.id
     );
+    let server = sides.server.then(|| {
+        quote! {
+            #[doc = #handler_doc]
+            pub trait #handler: ::std::marker::Send + ::std::marker::Sync + 'static {
+                /// `$connect`: runs before the upgrade; reject with an HTTP status, or accept (and
+                /// attach state later events read). The default accepts everyone.
+                fn connect(
+                    &self,
+                    request: &::ws_runtime::ConnectRequest,
+                ) -> impl ::std::future::Future<Output = ::std::result::Result<::ws_runtime::Accept, ::ws_runtime::Reject>> + ::std::marker::Send {
+                    let _ = request;
+                    ::std::future::ready(::std::result::Result::Ok(::ws_runtime::Accept::new()))
+                }
+
+                #(#methods)*
+                #default_method
+
+                /// `$disconnect`: once per accepted connection, after it closed.
+                fn disconnect(
+                    &self,
+                    cx: &::ws_runtime::Context,
+                    close: &::ws_runtime::Close,
+                ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
+                    let _ = (cx, close);
+                    ::std::future::ready(())
+                }
+            }
+
+            /// Serves a handler of this channel with ws-runtime.
+            #[derive(::std::fmt::Debug)]
+            pub struct #service<H>(pub H);
+
+            impl<H: #handler> ::ws_runtime::Handler<#route> for #service<H> {
+                async fn connect(
+                    &self,
+                    request: &::ws_runtime::ConnectRequest,
+                ) -> ::std::result::Result<::ws_runtime::Accept, ::ws_runtime::Reject> {
+                    self.0.connect(request).await
+                }
+
+                async fn message(
+                    &self,
+                    cx: &::ws_runtime::Context,
+                    message: #route,
+                ) -> ::std::result::Result<::ws_runtime::Reply, ::ws_runtime::HandlerError> {
+                    #empty_match
+                    match message {
+                        #(#arms)*
+                        #default_arm
+                    }
+                }
+
+                async fn disconnect(&self, cx: &::ws_runtime::Context, close: &::ws_runtime::Close) {
+                    self.0.disconnect(cx, close).await;
+                }
+            }
+
+            /// The handshake this channel's `ws` binding asks for (its query and headers schemas),
+            /// for serving the channel with any `ws_runtime::Handler`:
+            /// `router.channel_with(PATH, handler, options())`.
+            pub fn options() -> ::ws_runtime::ChannelOptions {
+                ::ws_runtime::ChannelOptions {
+                    query: #query,
+                    headers: #headers,
+                }
+            }
+
+            /// Adds this channel, served by `handler`, to `router`.
+            pub fn mount<H: #handler>(router: ::ws_runtime::Router, handler: H) -> ::ws_runtime::Router {
+                router.channel_with(PATH, #service(handler), options())
+            }
+        }
+    });
+    let client = sides.client.then(|| super::client::items(plan, channel));
     quote! {
         #(#![doc = #module_doc])*
 
@@ -238,77 +317,11 @@ pub(crate) fn file(plan: &Plan, channel: &ChannelPlan, placement: SchemaPlacemen
 
         #outbound_enum
 
-        #[doc = #handler_doc]
-        pub trait #handler: ::std::marker::Send + ::std::marker::Sync + 'static {
-            /// `$connect`: runs before the upgrade; reject with an HTTP status, or accept (and
-            /// attach state later events read). The default accepts everyone.
-            fn connect(
-                &self,
-                request: &::ws_runtime::ConnectRequest,
-            ) -> impl ::std::future::Future<Output = ::std::result::Result<::ws_runtime::Accept, ::ws_runtime::Reject>> + ::std::marker::Send {
-                let _ = request;
-                ::std::future::ready(::std::result::Result::Ok(::ws_runtime::Accept::new()))
-            }
-
-            #(#methods)*
-            #default_method
-
-            /// `$disconnect`: once per accepted connection, after it closed.
-            fn disconnect(
-                &self,
-                cx: &::ws_runtime::Context,
-                close: &::ws_runtime::Close,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
-                let _ = (cx, close);
-                ::std::future::ready(())
-            }
-        }
-
-        /// Serves a handler of this channel with ws-runtime.
-        #[derive(::std::fmt::Debug)]
-        pub struct #service<H>(pub H);
-
-        impl<H: #handler> ::ws_runtime::Handler<#route> for #service<H> {
-            async fn connect(
-                &self,
-                request: &::ws_runtime::ConnectRequest,
-            ) -> ::std::result::Result<::ws_runtime::Accept, ::ws_runtime::Reject> {
-                self.0.connect(request).await
-            }
-
-            async fn message(
-                &self,
-                cx: &::ws_runtime::Context,
-                message: #route,
-            ) -> ::std::result::Result<::ws_runtime::Reply, ::ws_runtime::HandlerError> {
-                #empty_match
-                match message {
-                    #(#arms)*
-                    #default_arm
-                }
-            }
-
-            async fn disconnect(&self, cx: &::ws_runtime::Context, close: &::ws_runtime::Close) {
-                self.0.disconnect(cx, close).await;
-            }
-        }
-
-        /// The handshake this channel's `ws` binding asks for (its query and headers schemas),
-        /// for serving the channel with any `ws_runtime::Handler`:
-        /// `router.channel_with(PATH, handler, options())`.
-        pub fn options() -> ::ws_runtime::ChannelOptions {
-            ::ws_runtime::ChannelOptions {
-                query: #query,
-                headers: #headers,
-            }
-        }
-
-        /// Adds this channel, served by `handler`, to `router`.
-        pub fn mount<H: #handler>(router: ::ws_runtime::Router, handler: H) -> ::ws_runtime::Router {
-            router.channel_with(PATH, #service(handler), options())
-        }
+        #server
 
         #params
+
+        #client
     }
 }
 

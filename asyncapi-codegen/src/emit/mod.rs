@@ -5,6 +5,7 @@
 //! and it depends on `ws-runtime` alone (serde and serde_json come through its re-exports).
 
 mod channel;
+mod client;
 mod contract_tests;
 mod doc;
 pub mod package;
@@ -27,6 +28,39 @@ pub enum SchemaPlacement {
     Files,
     /// String literals in the code (for the `asyncapi!` macro, which writes no files).
     Inline,
+}
+
+/// Which applications of the document to generate: the server (handler traits, `mount`, the
+/// handler scaffold), the client (a typed client per channel), or both. The payload types, route
+/// enums and outbound enums are shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sides {
+    pub server: bool,
+    pub client: bool,
+}
+
+impl Sides {
+    /// The server alone (what `generate` writes without `--client`).
+    pub const SERVER: Sides = Sides {
+        server: true,
+        client: false,
+    };
+    /// The server and a client (`--client`).
+    pub const BOTH: Sides = Sides {
+        server: true,
+        client: true,
+    };
+    /// The client alone (`--client --no-server`).
+    pub const CLIENT: Sides = Sides {
+        server: false,
+        client: true,
+    };
+}
+
+impl Default for Sides {
+    fn default() -> Sides {
+        Sides::SERVER
+    }
 }
 
 /// Whether a file is rewritten on every run or created once.
@@ -61,8 +95,8 @@ pub fn header(plan: &Plan) -> String {
 }
 
 /// Every file of the module tree: `mod.rs`, `types.rs`, one file per channel, the schemas, and
-/// the `handlers.rs` scaffold.
-pub fn module_files(plan: &Plan, placement: SchemaPlacement) -> Vec<File> {
+/// (for a server) the `handlers.rs` scaffold.
+pub fn module_files(plan: &Plan, placement: SchemaPlacement, sides: Sides) -> Vec<File> {
     let header = header(plan);
     let rust = |path: String, tokens: TokenStream, kind: FileKind| File {
         contents: match kind {
@@ -74,7 +108,7 @@ pub fn module_files(plan: &Plan, placement: SchemaPlacement) -> Vec<File> {
     };
     let mut files = vec![rust(
         "mod.rs".into(),
-        root_items(plan, true),
+        root_items(plan, true, sides),
         FileKind::Generated,
     )];
     // Channel files are independent: printed on every core (the printing dominates), in order.
@@ -92,7 +126,7 @@ pub fn module_files(plan: &Plan, placement: SchemaPlacement) -> Vec<File> {
                         .map(|channel| {
                             rust(
                                 format!("{}.rs", channel.module),
-                                channel::file(plan, channel, placement),
+                                channel::file(plan, channel, placement, sides),
                                 FileKind::Generated,
                             )
                         })
@@ -150,24 +184,26 @@ pub fn module_files(plan: &Plan, placement: SchemaPlacement) -> Vec<File> {
             }
         }
     }
-    files.push(rust(
-        "handlers.rs".into(),
-        scaffold::file(plan),
-        FileKind::Scaffold,
-    ));
+    if sides.server {
+        files.push(rust(
+            "handlers.rs".into(),
+            scaffold::file(plan),
+            FileKind::Scaffold,
+        ));
+    }
     files
 }
 
 /// The module tree as items with inline modules and schemas, no files: what `asyncapi!` expands
 /// to, and what a build script includes. The handlers are the user's to write (no scaffold); the
 /// contract tests come along under `#[cfg(test)]`.
-pub fn inline_tokens(plan: &Plan) -> TokenStream {
+pub fn inline_tokens(plan: &Plan, sides: Sides) -> TokenStream {
     let placement = SchemaPlacement::Inline;
-    let root = root_items(plan, false);
+    let root = root_items(plan, false, sides);
     let types = types::file(plan, placement);
     let channels = plan.channels.iter().map(|c| {
         let module = ident(&c.module);
-        let body = channel::file(plan, c, placement);
+        let body = channel::file(plan, c, placement, sides);
         quote! { pub mod #module { #body } }
     });
     let tests = contract_tests::file(plan);
@@ -181,8 +217,8 @@ pub fn inline_tokens(plan: &Plan) -> TokenStream {
 }
 
 /// [`inline_tokens`], printed.
-pub fn inline_file(plan: &Plan) -> String {
-    format!("{}\n{}", header(plan), pretty(inline_tokens(plan)))
+pub fn inline_file(plan: &Plan, sides: Sides) -> String {
+    format!("{}\n{}", header(plan), pretty(inline_tokens(plan, sides)))
 }
 
 fn json_file(value: &serde_json::Value) -> String {
@@ -192,15 +228,20 @@ fn json_file(value: &serde_json::Value) -> String {
 }
 
 /// `mod.rs`: documentation, the modules, and `router(…)` for documents with a few channels.
-fn root_items(plan: &Plan, with_modules: bool) -> TokenStream {
+fn root_items(plan: &Plan, with_modules: bool, sides: Sides) -> TokenStream {
     let mut doc = vec![format!("{} {}", plan.title, plan.version)];
     if let Some(description) = &plan.description {
         doc.push(String::new());
         doc.extend(doc_lines(description));
     }
     doc.push(String::new());
+    let per_channel = match (sides.server, sides.client) {
+        (true, false) => "its routes, its handler trait and `mount`",
+        (true, true) => "its routes, its handler trait, `mount`, and its typed client",
+        (false, _) => "its routes, what the server sends, and its typed client",
+    };
     doc.push(format!(
-        "Generated from an AsyncAPI {} document by asyncapi-rs: payload types in [`types`], and per channel its routes, its handler trait and `mount`.",
+        "Generated from an AsyncAPI {} document by asyncapi-rs: payload types in [`types`], and per channel {per_channel}.",
         plan.asyncapi
     ));
     if !plan.other_protocols.is_empty() {
@@ -216,36 +257,38 @@ fn root_items(plan: &Plan, with_modules: bool) -> TokenStream {
         let module = ident(&c.module);
         quote! { pub mod #module; }
     });
+    let handlers = sides.server.then(|| quote! { pub mod handlers; });
     let module_decls = with_modules.then(|| {
         quote! {
             pub mod types;
             #(#modules)*
-            pub mod handlers;
+            #handlers
             #[cfg(test)]
             mod tests;
         }
     });
     // `router(a, b, …)` when it stays readable; every channel has its own `mount` regardless.
-    let router = (!plan.channels.is_empty() && plan.channels.len() <= 6).then(|| {
-        let params = plan.channels.iter().map(|c| {
-            let name = ident(&format!("{}_handler", c.module));
-            let module = ident(&c.module);
-            let handler = ident(&format!("{}Handler", c.prefix));
-            quote! { #name: impl #module::#handler }
-        });
-        let mut router = quote! { ::ws_runtime::Router::new() };
-        for c in &plan.channels {
-            let name = ident(&format!("{}_handler", c.module));
-            let module = ident(&c.module);
-            router = quote! { #module::mount(#router, #name) };
-        }
-        quote! {
-            /// A router serving every channel of the document with its handler.
-            pub fn router(#(#params),*) -> ::ws_runtime::Router {
-                #router
+    let router =
+        (sides.server && !plan.channels.is_empty() && plan.channels.len() <= 6).then(|| {
+            let params = plan.channels.iter().map(|c| {
+                let name = ident(&format!("{}_handler", c.module));
+                let module = ident(&c.module);
+                let handler = ident(&format!("{}Handler", c.prefix));
+                quote! { #name: impl #module::#handler }
+            });
+            let mut router = quote! { ::ws_runtime::Router::new() };
+            for c in &plan.channels {
+                let name = ident(&format!("{}_handler", c.module));
+                let module = ident(&c.module);
+                router = quote! { #module::mount(#router, #name) };
             }
-        }
-    });
+            quote! {
+                /// A router serving every channel of the document with its handler.
+                pub fn router(#(#params),*) -> ::ws_runtime::Router {
+                    #router
+                }
+            }
+        });
     // The document itself, for `Router::docs`: a file beside the code, or (inline) a literal.
     let text = if with_modules {
         quote! { include_str!("asyncapi.json") }

@@ -45,6 +45,8 @@ pub struct MessagePlan {
     pub examples: Vec<Example>,
     /// Why the payload is opaque, when it is.
     pub opaque: Option<String>,
+    /// The document's `correlationId`, when it is in the payload: a JSON pointer into it.
+    pub correlation: Option<String>,
 }
 
 /// An example payload of a message.
@@ -78,6 +80,20 @@ pub struct ChannelPlan {
     pub params: Vec<(String, String)>,
     pub query_schema: Option<serde_json::Value>,
     pub headers_schema: Option<serde_json::Value>,
+    /// The query parameters the `ws` binding's schema names, for a client's handshake.
+    pub query: Vec<HandshakeField>,
+    /// The headers the `ws` binding's schema names, for a client's handshake.
+    pub headers: Vec<HandshakeField>,
+}
+
+/// A query parameter or header of a channel's handshake (a property of its `ws` binding's
+/// schema): a string on the wire.
+#[derive(Debug, Clone)]
+pub struct HandshakeField {
+    pub rust: String,
+    pub wire: String,
+    pub required: bool,
+    pub doc: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -89,8 +105,23 @@ pub struct RoutePlan {
     pub message: usize,
     /// The reply's message, for two-way routes.
     pub reply: Option<usize>,
+    /// Where the request's and the reply's `correlationId`s are (JSON pointers into their
+    /// payloads), when both messages have one in the payload.
+    pub correlation: Option<(String, String)>,
+    /// The client's method for the route (the handler's name, unless a client method has it).
+    pub client_method: String,
     pub doc: Vec<String>,
 }
+
+/// The methods of a generated client that are not routes.
+const CLIENT_METHODS: &[&str] = &[
+    "connect",
+    "connect_with",
+    "next",
+    "close",
+    "is_open",
+    "inner_mut",
+];
 
 /// Names the generated modules reserve.
 const RESERVED_TYPES: &[&str] = &["Handlers"];
@@ -131,6 +162,7 @@ pub fn plan(api: &Api) -> Plan {
 
         let mut variants = Scope::with(&["Default"]);
         let mut methods = Scope::with(&["connect", "disconnect", "message"]);
+        let mut client_methods = Scope::with(CLIENT_METHODS);
         // Claimed before the routes' methods, so `$default` is always `default_route`.
         let default_route = routing
             .default()
@@ -154,9 +186,12 @@ pub fn plan(api: &Api) -> Plan {
             routes.push(RoutePlan {
                 variant: variants.claim(type_name(&message.key)),
                 method: methods.claim(field_name(&message.key)),
+                client_method: client_methods.claim(field_name(&message.key)),
                 key,
                 message: message_plan,
                 reply,
+                // Filled in below, once every message is planned.
+                correlation: None,
                 doc: message_doc(message),
             });
         }
@@ -196,6 +231,8 @@ pub fn plan(api: &Api) -> Plan {
             params,
             query_schema: channel.ws_binding("query").cloned(),
             headers_schema: channel.ws_binding("headers").cloned(),
+            query: handshake_fields(channel.ws_binding("query")),
+            headers: handshake_fields(channel.ws_binding("headers")),
         });
     }
     // Messages no operation uses (a library of shared message types, or a channel whose
@@ -207,6 +244,15 @@ pub fn plan(api: &Api) -> Plan {
         .chain(&api.messages)
     {
         message_index(message, &mut types);
+    }
+    for route in channels
+        .iter_mut()
+        .flat_map(|c: &mut ChannelPlan| &mut c.routes)
+    {
+        route.correlation = route.reply.and_then(|reply| {
+            let request = messages[route.message].correlation.clone()?;
+            Some((request, messages[reply].correlation.clone()?))
+        });
     }
     let mut other_protocols: Vec<String> = api
         .servers
@@ -258,6 +304,45 @@ fn channel_path(channel: &Channel) -> String {
     } else {
         fallback()
     }
+}
+
+/// The properties of a `ws` binding's `query` or `headers` schema, in the document's order.
+fn handshake_fields(schema: Option<&serde_json::Value>) -> Vec<HandshakeField> {
+    let Some(schema) = schema else {
+        return Vec::new();
+    };
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(serde_json::Value::as_array)
+        .map(|names| names.iter().filter_map(serde_json::Value::as_str).collect())
+        .unwrap_or_default();
+    let mut names = Scope::default();
+    schema
+        .get("properties")
+        .and_then(serde_json::Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(wire, property)| {
+            let text = |key: &str| {
+                property
+                    .get(key)
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+            };
+            HandshakeField {
+                rust: names.claim(field_name(wire)),
+                wire: wire.clone(),
+                required: required.contains(&wire.as_str()),
+                doc: paragraphs([&text("title"), &text("description")]),
+            }
+        })
+        .collect()
+}
+
+/// The JSON pointer into the payload of a `correlationId` at `$message.payload#/…`.
+fn payload_pointer(location: &str) -> Option<String> {
+    let pointer = location.strip_prefix("$message.payload#")?;
+    (pointer.is_empty() || pointer.starts_with('/')).then(|| pointer.to_owned())
 }
 
 fn message_doc(message: &Message) -> Vec<String> {
@@ -361,5 +446,9 @@ fn message_plan(
         schema,
         examples,
         opaque,
+        correlation: message
+            .correlation_id
+            .as_ref()
+            .and_then(|c| payload_pointer(&c.location)),
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! - `asyncapi.yaml` is the contract: routes `sendMessage`, `echo` (two-way: `echoReply`),
 //!   `setName` and `$default` (answers `error`); the server sends `message`, `joined`, `left`.
-//! - `src/api/` is generated from it by `asyncapi-rs generate asyncapi.yaml -o src/api`
+//! - `src/api/` is generated from it by `asyncapi-rs generate asyncapi.yaml -o src/api --client`
 //!   (checked in; `tests/drift.rs` fails when it no longer matches the document), except
 //!   `src/api/handlers.rs`, which is ours.
 //! - [`app`] serves the WebSocket and the web page (`static/index.html`) on `/`.

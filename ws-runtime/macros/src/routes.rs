@@ -213,6 +213,20 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             },
         }
     });
+    let text_arms = variants.iter().map(|v| {
+        let variant = v.ident;
+        match &v.kind {
+            Kind::Custom { key } => {
+                let payload = v.payload;
+                quote_spanned! {payload.span()=>
+                    Self::#variant(ref message) => ::ws_runtime::encode_route_text::<#payload>(Self::selection(), message, #key),
+                }
+            }
+            Kind::Default => quote! {
+                Self::#variant(_) => ::ws_runtime::__private::serde_json::to_string(&self.to_json()?),
+            },
+        }
+    });
     let fallback = match variants.iter().find(|v| matches!(v.kind, Kind::Default)) {
         Some(v) => {
             let (variant, payload) = (v.ident, v.payload);
@@ -267,6 +281,14 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             ) -> ::std::result::Result<::ws_runtime::__private::serde_json::Value, ::ws_runtime::__private::serde_json::Error> {
                 match *self {
                     #(#encode_arms)*
+                }
+            }
+
+            fn to_text(
+                &self,
+            ) -> ::std::result::Result<::std::string::String, ::ws_runtime::__private::serde_json::Error> {
+                match *self {
+                    #(#text_arms)*
                 }
             }
 

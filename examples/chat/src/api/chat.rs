@@ -191,3 +191,144 @@ pub fn mount<H: ChatHandler>(
 ) -> ::ws_runtime::Router {
     router.channel_with(PATH, ChatService(handler), options())
 }
+
+/// A frame from the server is the first message of the channel whose schema accepts
+/// it, in the document's order.
+impl ::ws_runtime::client::Incoming for ChatOutbound {
+    fn decode(
+        json: &::ws_runtime::__private::serde_json::Value,
+    ) -> ::std::option::Option<::std::result::Result<Self, ::ws_runtime::DecodeError>> {
+        if let ::std::option::Option::Some(decoded) = ::ws_runtime::client::decode_if::<
+            super::types::EchoReply,
+        >(json) {
+            return ::std::option::Option::Some(decoded.map(Self::EchoReply));
+        }
+        if let ::std::option::Option::Some(decoded) = ::ws_runtime::client::decode_if::<
+            super::types::Message,
+        >(json) {
+            return ::std::option::Option::Some(decoded.map(Self::Message));
+        }
+        if let ::std::option::Option::Some(decoded) = ::ws_runtime::client::decode_if::<
+            super::types::Joined,
+        >(json) {
+            return ::std::option::Option::Some(decoded.map(Self::Joined));
+        }
+        if let ::std::option::Option::Some(decoded) = ::ws_runtime::client::decode_if::<
+            super::types::Left,
+        >(json) {
+            return ::std::option::Option::Some(decoded.map(Self::Left));
+        }
+        if let ::std::option::Option::Some(decoded) = ::ws_runtime::client::decode_if::<
+            super::types::Error,
+        >(json) {
+            return ::std::option::Option::Some(decoded.map(Self::Error));
+        }
+        ::std::option::Option::None
+    }
+}
+
+/// The query parameters of the `chat` channel's handshake (its `ws` binding), checked by the server.
+#[derive(
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::std::cmp::Eq,
+    ::std::default::Default
+)]
+pub struct ChatQuery {
+    /// `name`.
+    ///
+    /// How the others will see you (at least one character that is not white space).
+    pub name: ::std::string::String,
+}
+
+/// A client of the `chat` channel: one method per route, and [`ChatClient::next`] for what the server sends.
+#[derive(::std::fmt::Debug)]
+pub struct ChatClient(::ws_runtime::client::Client<ChatRoute, ChatOutbound>);
+
+impl ChatClient {
+    /// Connects to the channel on the server at `base` (`ws://host:port`, with the path
+    /// the server is mounted under, if any).
+    ///
+    /// # Errors
+    /// The server's status and body when it refuses the handshake; the transport's error.
+    pub async fn connect(
+        base: &str,
+        query: &ChatQuery,
+    ) -> ::std::result::Result<Self, ::ws_runtime::client::ClientError> {
+        Self::connect_with(base, query, ::ws_runtime::client::ClientOptions::default())
+            .await
+    }
+    /// [`Self::connect`] with options: reconnection, timeouts, checks of outgoing messages.
+    ///
+    /// # Errors
+    /// As [`Self::connect`].
+    pub async fn connect_with(
+        base: &str,
+        query: &ChatQuery,
+        options: ::ws_runtime::client::ClientOptions,
+    ) -> ::std::result::Result<Self, ::ws_runtime::client::ClientError> {
+        let target = ::ws_runtime::client::Target::new(base, PATH);
+        let target = target.query("name", &query.name);
+        ::ws_runtime::client::Client::connect(target, options).await.map(Self)
+    }
+    /// Sends `sendMessage` (route `sendMessage`).
+    ///
+    /// # Errors
+    /// A message that breaks its schema (when outgoing messages are checked), a closed connection, or the transport's error.
+    pub async fn send_message(
+        &mut self,
+        message: super::types::SendMessage,
+    ) -> ::std::result::Result<(), ::ws_runtime::client::ClientError> {
+        self.0.send(&ChatRoute::SendMessage(message)).await
+    }
+    /// Sends `echo` (route `echo`) and waits for its reply, `echoReply`, told apart by type: the first frame its schema accepts (the document gives no `correlationId`).
+    ///
+    /// # Errors
+    /// As a send; a timeout; an error frame from the server; a reply that does not fit its type.
+    pub async fn echo(
+        &mut self,
+        message: super::types::Echo,
+    ) -> ::std::result::Result<
+        super::types::EchoReply,
+        ::ws_runtime::client::ClientError,
+    > {
+        self.0.request(&ChatRoute::Echo(message), ::std::option::Option::None).await
+    }
+    /// Sends `setName` (route `setName`).
+    ///
+    /// # Errors
+    /// A message that breaks its schema (when outgoing messages are checked), a closed connection, or the transport's error.
+    pub async fn set_name(
+        &mut self,
+        message: super::types::SetName,
+    ) -> ::std::result::Result<(), ::ws_runtime::client::ClientError> {
+        self.0.send(&ChatRoute::SetName(message)).await
+    }
+    /// The next event: a message from the server, an error frame, a frame that matched
+    /// nothing, the close, or the progress of a reconnection; `None` once closed for good.
+    pub async fn next(
+        &mut self,
+    ) -> ::std::option::Option<::ws_runtime::client::Event<ChatOutbound>> {
+        self.0.next().await
+    }
+    /// Closes the connection with 1000.
+    ///
+    /// # Errors
+    /// The transport's error.
+    pub async fn close(
+        self,
+    ) -> ::std::result::Result<(), ::ws_runtime::client::ClientError> {
+        self.0.close().await
+    }
+    /// Whether the connection is open now.
+    pub fn is_open(&self) -> bool {
+        self.0.is_open()
+    }
+    /// The untyped client underneath: any route value, raw text, requests.
+    pub fn inner_mut(
+        &mut self,
+    ) -> &mut ::ws_runtime::client::Client<ChatRoute, ChatOutbound> {
+        &mut self.0
+    }
+}

@@ -8,7 +8,7 @@ use ws_runtime::{Accept, Close, ConnectRequest, Context, HandlerError, RawMessag
 
 use super::chat::{ChatHandler, ChatOutbound};
 use super::types::{
-    Echo, EchoReply, Error, Joined, Left, Message, Presence, PresenceType, SendMessage, SetName,
+    Echo, EchoReply, Error, Joined, Left, Message, SendMessage, SetName,
 };
 
 /// The room.
@@ -60,7 +60,7 @@ impl ChatHandler for Chat {
             ));
         }
         tracing::debug!(connection_id = %request.connection_id, name, "joined");
-        let joined = ChatOutbound::Joined(Joined(Presence::new(PresenceType::Joined, name)));
+        let joined = ChatOutbound::Joined(Joined::new(name));
         // The new connection is not in the registry yet: this reaches everyone else. A node cut
         // off from its cluster still lets people in; the other nodes miss the notice (notices
         // are at most once, and the runtime logs the outage).
@@ -86,9 +86,9 @@ impl ChatHandler for Chat {
             message.name.clone(),
         );
         // The room sees the old name leave and the new one join.
-        let left = ChatOutbound::Left(Left(Presence::new(PresenceType::Left, old)));
+        let left = ChatOutbound::Left(Left::new(old));
         broadcast_except(cx.connections(), &left, &cx.connection_id).await?;
-        let joined = ChatOutbound::Joined(Joined(Presence::new(PresenceType::Joined, message.name)));
+        let joined = ChatOutbound::Joined(Joined::new(message.name));
         broadcast_except(cx.connections(), &joined, &cx.connection_id).await
     }
 
@@ -110,7 +110,7 @@ impl ChatHandler for Chat {
 
     async fn disconnect(&self, cx: &Context, _: &Close) {
         if let Ok(member) = member(cx) {
-            let left = ChatOutbound::Left(Left(Presence::new(PresenceType::Left, member.name())));
+            let left = ChatOutbound::Left(Left::new(member.name()));
             let _ = broadcast_except(cx.connections(), &left, &cx.connection_id).await;
         }
     }

@@ -6,7 +6,7 @@
 //! Clients connect with a `name`, `sendMessage` broadcasts to everyone else, `echo` answers the
 //! sender, `setName` renames the sender, and anything else falls to `$default`, which answers `error`.
 //!
-//! Generated from an AsyncAPI 3.0.0 document by asyncapi-rs: payload types in [`types`], and per channel its routes, its handler trait and `mount`.
+//! Generated from an AsyncAPI 3.0.0 document by asyncapi-rs: payload types in [`types`], and per channel its routes, its handler trait, `mount`, and its typed client.
 pub mod types;
 
 pub mod chat;

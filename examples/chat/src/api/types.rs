@@ -296,51 +296,6 @@ pub enum MessageType {
     Message,
 }
 
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::cmp::PartialEq,
-    ::ws_runtime::__private::serde::Serialize,
-    ::ws_runtime::__private::serde::Deserialize,
-)]
-#[serde(crate = "::ws_runtime::__private::serde")]
-pub struct Presence {
-    #[serde(rename = "type")]
-    pub type_: PresenceType,
-    pub name: ::std::string::String,
-}
-
-impl Presence {
-    /// A `Presence` from its required fields: optional fields are `None`, constants are filled in.
-    pub fn new(
-        type_: impl ::std::convert::Into<PresenceType>,
-        name: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
-        Self {
-            type_: type_.into(),
-            name: name.into(),
-        }
-    }
-}
-
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::cmp::PartialEq,
-    ::std::marker::Copy,
-    ::std::cmp::Eq,
-    ::std::hash::Hash,
-    ::ws_runtime::__private::serde::Serialize,
-    ::ws_runtime::__private::serde::Deserialize,
-)]
-#[serde(crate = "::ws_runtime::__private::serde")]
-pub enum PresenceType {
-    #[serde(rename = "joined")]
-    Joined,
-    #[serde(rename = "left")]
-    Left,
-}
-
 /// Someone joined the room.
 #[derive(
     ::std::fmt::Debug,
@@ -351,8 +306,41 @@ pub enum PresenceType {
 )]
 #[derive(::ws_runtime::Message)]
 #[message(name = "joined", schema = include_str!("schemas/joined.json"))]
-#[serde(crate = "::ws_runtime::__private::serde", transparent)]
-pub struct Joined(pub Presence);
+#[serde(crate = "::ws_runtime::__private::serde")]
+pub struct Joined {
+    #[serde(rename = "type", default)]
+    pub type_: JoinedType,
+    pub name: ::std::string::String,
+}
+
+impl Joined {
+    /// A `Joined` from its required fields: optional fields are `None`, constants are filled in.
+    pub fn new(name: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            type_: ::std::default::Default::default(),
+            name: name.into(),
+        }
+    }
+}
+
+/// Always `joined` (the only value; the `Default`).
+#[derive(
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::std::marker::Copy,
+    ::std::cmp::Eq,
+    ::std::hash::Hash,
+    ::std::default::Default,
+    ::ws_runtime::__private::serde::Serialize,
+    ::ws_runtime::__private::serde::Deserialize,
+)]
+#[serde(crate = "::ws_runtime::__private::serde")]
+pub enum JoinedType {
+    #[default]
+    #[serde(rename = "joined")]
+    Joined,
+}
 
 /// Someone left the room.
 #[derive(
@@ -364,5 +352,38 @@ pub struct Joined(pub Presence);
 )]
 #[derive(::ws_runtime::Message)]
 #[message(name = "left", schema = include_str!("schemas/left.json"))]
-#[serde(crate = "::ws_runtime::__private::serde", transparent)]
-pub struct Left(pub Presence);
+#[serde(crate = "::ws_runtime::__private::serde")]
+pub struct Left {
+    #[serde(rename = "type", default)]
+    pub type_: LeftType,
+    pub name: ::std::string::String,
+}
+
+impl Left {
+    /// A `Left` from its required fields: optional fields are `None`, constants are filled in.
+    pub fn new(name: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            type_: ::std::default::Default::default(),
+            name: name.into(),
+        }
+    }
+}
+
+/// Always `left` (the only value; the `Default`).
+#[derive(
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::std::marker::Copy,
+    ::std::cmp::Eq,
+    ::std::hash::Hash,
+    ::std::default::Default,
+    ::ws_runtime::__private::serde::Serialize,
+    ::ws_runtime::__private::serde::Deserialize,
+)]
+#[serde(crate = "::ws_runtime::__private::serde")]
+pub enum LeftType {
+    #[default]
+    #[serde(rename = "left")]
+    Left,
+}

@@ -1,0 +1,741 @@
+//! The client side of a channel (feature `client`): what `asyncapi-rs generate --client` builds
+//! its typed clients on, and what a hand-written client of a [`Routes`] enum can use directly.
+//!
+//! A [`Client`] holds one WebSocket connection, on tokio-tungstenite. It sends a channel's
+//! routes ([`Client::send`], checked against the route's schema first when
+//! [`ClientOptions::validate_outgoing`] is on, which it is in debug builds), waits for replies
+//! ([`Client::request`]), and turns every frame the server sends into an [`Event`]: a typed
+//! message of the channel, one of API Gateway's error frames, or, for a frame no message of the
+//! channel matches, the text as it came. Pings are answered by the codec; the server's close code
+//! and reason are an event; with [`ClientOptions::reconnect`] the client reconnects with backoff.
+//!
+//! ```no_run
+//! use ws_runtime::client::{Client, ClientOptions, Event, Nothing, Target};
+//! # #[derive(serde::Serialize, serde::Deserialize, ws_runtime::Message)]
+//! # #[message(schema = r#"{"type": "object"}"#)]
+//! # struct Ping {}
+//! # #[derive(Debug, ws_runtime::Routes)]
+//! # enum Routes { #[route("ping")] Ping(Ping) }
+//! # async fn run() -> Result<(), ws_runtime::client::ClientError> {
+//! let target = Target::new("ws://127.0.0.1:8080", "/");
+//! let mut client: Client<Routes, Nothing> = Client::connect(target, ClientOptions::default()).await?;
+//! client.send(&Routes::Ping(Ping {})).await?;
+//! while let Some(event) = client.next().await {
+//!     if let Event::Closed { code, reason } = event {
+//!         println!("closed: {code} {reason}");
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self as ws, Message as Frame};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub use crate::frames::{ErrorFrame, ErrorKind};
+use crate::message::{DecodeError, Message, Schema, ValidationErrors};
+use crate::routes::Routes;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// What a channel's server sends, as the client decodes it: the generated `…Outbound` enums
+/// implement it, trying each message of the channel in the document's order.
+pub trait Incoming: Sized + Send + 'static {
+    /// The message `json` is, validated against its schema and deserialized; `None` when no
+    /// message of the channel accepts it.
+    fn decode(json: &Value) -> Option<Result<Self, DecodeError>>;
+}
+
+/// A channel whose server sends nothing the document describes: every frame is
+/// [`Event::Unmatched`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nothing {}
+
+impl Incoming for Nothing {
+    fn decode(_: &Value) -> Option<Result<Self, DecodeError>> {
+        None
+    }
+}
+
+/// `M`, when `json` is valid against `M`'s schema (what generated [`Incoming`] impls call for
+/// each message in turn): `None` when it is not, else the value or why it does not fit the type.
+pub fn decode_if<M: Message>(json: &Value) -> Option<Result<M, DecodeError>> {
+    M::schema().is_valid(json).then(|| {
+        serde::Deserialize::deserialize(json).map_err(|e| DecodeError::Type(e.to_string()))
+    })
+}
+
+/// Where a route's reply is told apart from other frames: the document's `correlationId`, a
+/// JSON pointer into the request's payload and one into the reply's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Correlation {
+    pub request: &'static str,
+    pub reply: &'static str,
+}
+
+/// What [`Client::next`] gives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event<I> {
+    /// A message of the channel, validated and deserialized.
+    Message(I),
+    /// One of API Gateway's error frames (`Forbidden`, `Bad request body`, `Internal server
+    /// error`).
+    ServerError(ErrorFrame),
+    /// A frame no message of the channel matches (or that fits no type, or is binary): the text
+    /// as it came, and why it matched nothing.
+    Unmatched { text: String, reason: String },
+    /// The connection closed: the server's close code and reason (1006 when it broke without a
+    /// close frame).
+    Closed { code: u16, reason: String },
+    /// With [`ClientOptions::reconnect`]: the next attempt, after `delay`.
+    Reconnecting { attempt: u32, delay: Duration },
+    /// With [`ClientOptions::reconnect`]: connected again.
+    Connected,
+}
+
+/// Why a client operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The URL, a header or a query parameter cannot make a handshake request.
+    #[error("cannot make the handshake request: {0}")]
+    Request(String),
+    /// The server answered the handshake with an HTTP status instead of switching protocols.
+    #[error("the server refused the handshake with HTTP {status}: {body}")]
+    Refused { status: u16, body: String },
+    /// The network or the WebSocket protocol failed.
+    #[error("transport: {0}")]
+    Transport(#[source] Box<ws::Error>),
+    /// A message to send breaks its route's schema (checked before it goes out).
+    #[error("not sent, the message does not match its schema: {0}")]
+    Invalid(ValidationErrors),
+    /// A message to send cannot be JSON.
+    #[error("not sent, the message cannot be JSON: {0}")]
+    Encode(#[source] serde_json::Error),
+    /// A reply matched its schema but not its type.
+    #[error("the reply does not decode: {0}")]
+    Decode(#[source] DecodeError),
+    /// No reply within the request timeout.
+    #[error("no reply within {0:?}")]
+    Timeout(Duration),
+    /// The server answered a request with an error frame.
+    #[error("the server answered `{}`", .0.kind)]
+    Server(ErrorFrame),
+    /// The connection is closed (or was closed while a request waited).
+    #[error("the connection is closed ({code} {reason})")]
+    Closed { code: u16, reason: String },
+}
+
+impl From<ws::Error> for ClientError {
+    fn from(error: ws::Error) -> ClientError {
+        match error {
+            ws::Error::Http(response) => {
+                let status = response.status().as_u16();
+                let body = response
+                    .into_body()
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                ClientError::Refused { status, body }
+            }
+            other => ClientError::Transport(Box::new(other)),
+        }
+    }
+}
+
+/// Reconnection with exponential backoff: `initial`, doubled after each failed attempt up to
+/// `max`; `attempts` bounds the attempts of one outage (`None`: forever).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub initial: Duration,
+    pub max: Duration,
+    pub attempts: Option<u32>,
+}
+
+impl Default for Backoff {
+    /// 100 ms doubling to 5 s, forever.
+    fn default() -> Backoff {
+        Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(5),
+            attempts: None,
+        }
+    }
+}
+
+impl Backoff {
+    fn delay(&self, attempt: u32) -> Duration {
+        let factor = 1u32
+            .checked_shl(attempt.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.initial.saturating_mul(factor).min(self.max)
+    }
+}
+
+/// How a [`Client`] behaves.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    validate_outgoing: bool,
+    request_timeout: Duration,
+    connect_timeout: Duration,
+    reconnect: Option<Backoff>,
+    max_message_size: usize,
+}
+
+impl Default for ClientOptions {
+    /// Outgoing messages checked in debug builds only; requests wait 10 s, handshakes 10 s; no
+    /// reconnection; messages up to 1 MiB.
+    fn default() -> ClientOptions {
+        ClientOptions {
+            validate_outgoing: cfg!(debug_assertions),
+            request_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(10),
+            reconnect: None,
+            max_message_size: 1 << 20,
+        }
+    }
+}
+
+impl ClientOptions {
+    /// Check every message against its route's schema before sending it (the default in debug
+    /// builds), so what the server would refuse is an error here instead.
+    pub fn validate_outgoing(mut self, on: bool) -> ClientOptions {
+        self.validate_outgoing = on;
+        self
+    }
+
+    /// How long [`Client::request`] waits for its reply.
+    pub fn request_timeout(mut self, timeout: Duration) -> ClientOptions {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How long the TCP connect and the handshake may take together.
+    pub fn connect_timeout(mut self, timeout: Duration) -> ClientOptions {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Reconnect when the connection is lost. Not after [`Client::close`], not when the server
+    /// closed with 1000 (it meant it), and not when a handshake is refused with a 4xx status
+    /// other than 408 and 429 (it would be refused again). Reconnection happens while
+    /// [`Client::next`] is awaited, which reports it ([`Event::Reconnecting`],
+    /// [`Event::Connected`]); sending meanwhile is [`ClientError::Closed`].
+    pub fn reconnect(mut self, backoff: Backoff) -> ClientOptions {
+        self.reconnect = Some(backoff);
+        self
+    }
+
+    /// The largest message accepted from the server (default 1 MiB).
+    pub fn max_message_size(mut self, bytes: usize) -> ClientOptions {
+        self.max_message_size = bytes;
+        self
+    }
+}
+
+/// Where to connect: a server's URL, a channel's path with its parameters filled in, the query
+/// and the handshake's headers.
+#[derive(Debug, Clone)]
+pub struct Target {
+    url: String,
+    headers: Vec<(String, String)>,
+    has_query: bool,
+}
+
+impl Target {
+    /// `base` (`ws://host:port`, with a path prefix if the server is mounted under one) joined
+    /// with a channel's `path` (`/rooms/{room}`: fill parameters with [`Target::param`]).
+    pub fn new(base: &str, path: &str) -> Target {
+        let base = base.trim_end_matches('/');
+        Target {
+            url: format!("{base}{path}"),
+            headers: Vec::new(),
+            has_query: false,
+        }
+    }
+
+    /// Fills `{name}` in the path with `value`, percent-encoded.
+    pub fn param(mut self, name: &str, value: &str) -> Target {
+        let encoded = percent_encoding::utf8_percent_encode(value, SEGMENT).to_string();
+        self.url = self.url.replace(&format!("{{{name}}}"), &encoded);
+        self
+    }
+
+    /// Adds `name=value` to the query, percent-encoded.
+    pub fn query(mut self, name: &str, value: &str) -> Target {
+        let encode = |s: &str| percent_encoding::utf8_percent_encode(s, QUERY).to_string();
+        self.url.push(if self.has_query { '&' } else { '?' });
+        self.url.push_str(&encode(name));
+        self.url.push('=');
+        self.url.push_str(&encode(value));
+        self.has_query = true;
+        self
+    }
+
+    /// Adds a header to the handshake request.
+    pub fn header(mut self, name: &str, value: &str) -> Target {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The URL the handshake goes to.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn request(&self) -> Result<ws::handshake::client::Request, ClientError> {
+        let mut request = self
+            .url
+            .as_str()
+            .into_client_request()
+            .map_err(|e| ClientError::Request(format!("`{}`: {e}", self.url)))?;
+        for (name, value) in &self.headers {
+            let header = HeaderName::try_from(name.as_str())
+                .map_err(|e| ClientError::Request(format!("header `{name}`: {e}")))?;
+            let value = HeaderValue::try_from(value.as_str())
+                .map_err(|e| ClientError::Request(format!("header `{name}`: {e}")))?;
+            request.headers_mut().append(header, value);
+        }
+        Ok(request)
+    }
+}
+
+/// What a path segment must escape (everything but RFC 3986's unreserved characters).
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// What a query name or value must escape (the server decodes `+` as a space, so it is escaped
+/// too).
+const QUERY: &percent_encoding::AsciiSet = SEGMENT;
+
+/// Where the connection is.
+#[derive(Debug)]
+enum State {
+    Open,
+    /// Lost; the next attempt is `attempt` (announced or not yet).
+    Reconnecting {
+        attempt: u32,
+        announced: bool,
+    },
+    /// Closed for good.
+    Done,
+}
+
+/// One connection to a channel: sends its routes `R`, receives its messages `I`.
+///
+/// `next` is cancel safe (a frame is never lost when it is dropped, in `tokio::select!` say);
+/// `send` and `request` take `&mut self`, so one task drives a client.
+pub struct Client<R, I> {
+    socket: Option<Socket>,
+    target: Target,
+    options: ClientOptions,
+    /// Events read while a request waited, given by `next` first.
+    events: VecDeque<Event<I>>,
+    state: State,
+    schemas: Vec<(&'static str, &'static Schema)>,
+    /// The request timer.
+    timer: Pin<Box<tokio::time::Sleep>>,
+    _routes: PhantomData<fn(R)>,
+}
+
+impl<R, I> fmt::Debug for Client<R, I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("url", &self.target.url)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One frame, as the client sees it.
+enum Received {
+    Text(ws::Utf8Bytes),
+    Binary(usize),
+    Closed { code: u16, reason: String },
+}
+
+impl<R: Routes, I: Incoming> Client<R, I> {
+    /// Connects to `target`.
+    ///
+    /// # Errors
+    /// [`ClientError::Refused`] with the status and body when the server refuses the handshake
+    /// (a `$connect` that rejects, a query that breaks the channel's schema …);
+    /// [`ClientError::Transport`] when it cannot be reached; [`ClientError::Timeout`] when the
+    /// handshake takes longer than [`ClientOptions::connect_timeout`].
+    pub async fn connect(target: Target, options: ClientOptions) -> Result<Self, ClientError> {
+        let socket = open(&target, &options).await?;
+        Ok(Client {
+            timer: Box::pin(tokio::time::sleep(options.request_timeout)),
+            socket: Some(socket),
+            target,
+            options,
+            events: VecDeque::new(),
+            state: State::Open,
+            schemas: R::routes().iter().map(|r| (r.key, r.schema)).collect(),
+            _routes: PhantomData,
+        })
+    }
+
+    /// Sends a message of the channel, its route key written where the selection expression
+    /// reads it.
+    ///
+    /// # Errors
+    /// [`ClientError::Invalid`] when outgoing messages are checked and this one breaks its
+    /// route's schema (nothing is sent); [`ClientError::Closed`] when the connection is closed;
+    /// [`ClientError::Transport`].
+    pub async fn send(&mut self, message: &R) -> Result<(), ClientError> {
+        let text = if self.options.validate_outgoing {
+            self.encode(message)?.to_string()
+        } else {
+            message.to_text().map_err(ClientError::Encode)?
+        };
+        self.send_text(text).await
+    }
+
+    /// Sends text as it is (no route, no check): for `$default`, or to test a server.
+    ///
+    /// # Errors
+    /// [`ClientError::Closed`] when the connection is closed; [`ClientError::Transport`].
+    pub async fn send_text(&mut self, text: String) -> Result<(), ClientError> {
+        let socket = self.socket.as_mut().ok_or_else(closed)?;
+        socket.send(Frame::text(text)).await.map_err(Into::into)
+    }
+
+    /// Sends a message and waits for its reply `M`: the first frame with `correlation`'s value
+    /// equal to the request's (when the document has a `correlationId` and the request carries
+    /// one), else the first frame valid against `M`'s schema. Frames that are not the reply wait
+    /// for [`Client::next`]. An error frame (`Forbidden`, `Internal server error`, `Bad request
+    /// body`) that arrives while the request waits fails it: the server answers a connection's
+    /// messages in order, so it is this request's, unless a message sent before it without
+    /// waiting failed too.
+    ///
+    /// # Errors
+    /// As [`Client::send`]; [`ClientError::Timeout`] after the request timeout;
+    /// [`ClientError::Server`] for an error frame; [`ClientError::Decode`] for a reply valid
+    /// against its schema that does not fit its type; [`ClientError::Closed`].
+    pub async fn request<M: Message>(
+        &mut self,
+        message: &R,
+        correlation: Option<Correlation>,
+    ) -> Result<M, ClientError> {
+        let expected = match correlation {
+            // The request's correlation id is read from its JSON.
+            Some(c) => {
+                let json = self.encode(message)?;
+                let expected = json.pointer(c.request).map(|v| (c.reply, v.clone()));
+                self.send_text(json.to_string()).await?;
+                expected
+            }
+            None => {
+                self.send(message).await?;
+                None
+            }
+        };
+        let timeout = self.options.request_timeout;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let received = self
+                .receive_until(deadline)
+                .await
+                .ok_or(ClientError::Timeout(timeout))?;
+            let text = match received {
+                Received::Text(text) => text,
+                Received::Closed { code, reason } => {
+                    self.events.push_back(Event::Closed {
+                        code,
+                        reason: reason.clone(),
+                    });
+                    return Err(ClientError::Closed { code, reason });
+                }
+                other => {
+                    let event = classify(other);
+                    self.events.push_back(event);
+                    continue;
+                }
+            };
+            let Ok(json) = serde_json::from_str::<Value>(&text) else {
+                self.events.push_back(classify(Received::Text(text)));
+                continue;
+            };
+            if let Some(frame) = ErrorFrame::from_json(&json) {
+                return Err(ClientError::Server(frame));
+            }
+            let is_reply = match &expected {
+                Some((pointer, value)) => json.pointer(pointer) == Some(value),
+                None => true,
+            } && M::schema().is_valid(&json);
+            if is_reply {
+                return serde::Deserialize::deserialize(&json)
+                    .map_err(|e| ClientError::Decode(DecodeError::Type(e.to_string())));
+            }
+            self.events.push_back(decode(&text, &json));
+        }
+    }
+
+    /// The next event: a message, an error frame, a frame that matched nothing, the close, or
+    /// (with reconnection) the reconnection's progress. `None` once the connection is closed for
+    /// good (after its [`Event::Closed`]).
+    pub async fn next(&mut self) -> Option<Event<I>> {
+        loop {
+            if let Some(event) = self.events.pop_front() {
+                return Some(event);
+            }
+            match self.state {
+                State::Done => return None,
+                State::Open => return Some(classify(self.receive().await)),
+                State::Reconnecting { attempt, announced } => {
+                    let Some(backoff) = self.options.reconnect else {
+                        self.state = State::Done;
+                        continue;
+                    };
+                    let delay = backoff.delay(attempt);
+                    if !announced {
+                        self.state = State::Reconnecting {
+                            attempt,
+                            announced: true,
+                        };
+                        return Some(Event::Reconnecting { attempt, delay });
+                    }
+                    tokio::time::sleep(delay).await;
+                    match open(&self.target, &self.options).await {
+                        Ok(socket) => {
+                            self.socket = Some(socket);
+                            self.state = State::Open;
+                            return Some(Event::Connected);
+                        }
+                        Err(ClientError::Refused { status, .. })
+                            if (400..500).contains(&status) && status != 408 && status != 429 =>
+                        {
+                            self.state = State::Done;
+                        }
+                        Err(_) if backoff.attempts.is_some_and(|max| attempt >= max) => {
+                            self.state = State::Done;
+                        }
+                        Err(_) => {
+                            self.state = State::Reconnecting {
+                                attempt: attempt + 1,
+                                announced: false,
+                            };
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Closes the connection with 1000 and waits (for the request timeout at most) for the
+    /// server's close frame. No reconnection follows.
+    ///
+    /// # Errors
+    /// [`ClientError::Transport`] when the close frame cannot be sent.
+    pub async fn close(mut self) -> Result<(), ClientError> {
+        self.options.reconnect = None;
+        let Some(socket) = self.socket.as_mut() else {
+            return Ok(());
+        };
+        let frame = CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
+        };
+        match socket.close(Some(frame)).await {
+            Ok(()) | Err(ws::Error::ConnectionClosed | ws::Error::AlreadyClosed) => {}
+            Err(error) => return Err(error.into()),
+        }
+        let wait = self.options.request_timeout;
+        let _ = tokio::time::timeout(wait, async {
+            while let Some(Ok(_)) = socket.next().await {}
+        })
+        .await;
+        Ok(())
+    }
+
+    /// Whether the connection is open now.
+    pub fn is_open(&self) -> bool {
+        matches!(self.state, State::Open)
+    }
+
+    /// The message as JSON, checked against its route's schema when outgoing messages are.
+    fn encode(&self, message: &R) -> Result<Value, ClientError> {
+        let json = message.to_json().map_err(ClientError::Encode)?;
+        if self.options.validate_outgoing {
+            let key = message.route_key();
+            if let Some((_, schema)) = self.schemas.iter().find(|(k, _)| *k == key) {
+                schema.validate(&json).map_err(ClientError::Invalid)?;
+            }
+        }
+        Ok(json)
+    }
+
+    /// The next frame that is not a ping or a pong; a close moves the state on.
+    async fn receive(&mut self) -> Received {
+        let received = match self.socket.as_mut() {
+            Some(socket) => read_frame(socket).await,
+            None => closed_with(None),
+        };
+        self.settle(&received);
+        received
+    }
+
+    /// The next frame, or `None` when the request's deadline passes first. (One timer, moved
+    /// on for each request: later deadlines move it without touching the timer wheel.)
+    async fn receive_until(&mut self, deadline: tokio::time::Instant) -> Option<Received> {
+        let received = match self.socket.as_mut() {
+            Some(socket) => {
+                self.timer.as_mut().reset(deadline);
+                tokio::select! {
+                    biased;
+                    received = read_frame(socket) => received,
+                    () = self.timer.as_mut() => return None,
+                }
+            }
+            None => closed_with(None),
+        };
+        self.settle(&received);
+        Some(received)
+    }
+
+    /// After a close: reconnect, or stop.
+    fn settle(&mut self, received: &Received) {
+        if let Received::Closed { code, .. } = received {
+            self.socket = None;
+            self.state = match self.options.reconnect {
+                Some(_) if *code != 1000 => State::Reconnecting {
+                    attempt: 1,
+                    announced: false,
+                },
+                _ => State::Done,
+            };
+        }
+    }
+}
+
+/// The next frame that is not a ping or a pong (the codec answers pings).
+async fn read_frame(socket: &mut Socket) -> Received {
+    let mut close = None;
+    loop {
+        match socket.next().await {
+            Some(Ok(Frame::Text(text))) => return Received::Text(text),
+            Some(Ok(Frame::Binary(bytes))) => return Received::Binary(bytes.len()),
+            Some(Ok(Frame::Ping(_) | Frame::Pong(_) | Frame::Frame(_))) => {}
+            // The codec answers the close; the stream ends after it.
+            Some(Ok(Frame::Close(frame))) => {
+                close = Some(frame.map_or((1005, String::new()), |f| {
+                    (u16::from(f.code), f.reason.as_str().to_owned())
+                }));
+            }
+            Some(Err(error)) if close.is_none() => {
+                return closed_with(Some((1006, format!("the connection was lost: {error}"))));
+            }
+            Some(Err(_)) | None => return closed_with(close),
+        }
+    }
+}
+
+fn closed_with(close: Option<(u16, String)>) -> Received {
+    let (code, reason) = close.unwrap_or((1006, "the connection was lost".into()));
+    Received::Closed { code, reason }
+}
+
+fn closed() -> ClientError {
+    ClientError::Closed {
+        code: 1006,
+        reason: "the connection is closed".into(),
+    }
+}
+
+/// The TCP connection and the handshake, bounded in time.
+async fn open(target: &Target, options: &ClientOptions) -> Result<Socket, ClientError> {
+    let request = target.request()?;
+    let config = codec_config(options.max_message_size);
+    let handshake = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+    match tokio::time::timeout(options.connect_timeout, handshake).await {
+        Ok(Ok((socket, _response))) => Ok(socket),
+        Ok(Err(error)) => Err(error.into()),
+        Err(_) => Err(ClientError::Timeout(options.connect_timeout)),
+    }
+}
+
+/// The codec's settings: the message size bound, and reads in 8 KiB chunks. (tungstenite's
+/// default chunk is 128 KiB, zeroed before every read: a memset of 128 KiB per frame, measured as
+/// the largest cost of a small round trip.)
+pub fn codec_config(max_message_size: usize) -> ws::protocol::WebSocketConfig {
+    ws::protocol::WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .max_message_size(Some(max_message_size))
+        .max_frame_size(Some(max_message_size))
+}
+
+fn classify<I: Incoming>(received: Received) -> Event<I> {
+    match received {
+        Received::Text(text) => match serde_json::from_str::<Value>(&text) {
+            Ok(json) => decode(&text, &json),
+            Err(error) => Event::Unmatched {
+                text: text.as_str().to_owned(),
+                reason: format!("not JSON: {error}"),
+            },
+        },
+        Received::Binary(len) => Event::Unmatched {
+            text: String::new(),
+            reason: format!("a binary frame of {len} bytes"),
+        },
+        Received::Closed { code, reason } => Event::Closed { code, reason },
+    }
+}
+
+fn decode<I: Incoming>(text: &str, json: &Value) -> Event<I> {
+    if let Some(frame) = ErrorFrame::from_json(json) {
+        return Event::ServerError(frame);
+    }
+    match I::decode(json) {
+        Some(Ok(message)) => Event::Message(message),
+        Some(Err(error)) => Event::Unmatched {
+            text: text.to_owned(),
+            reason: error.to_string(),
+        },
+        None => Event::Unmatched {
+            text: text.to_owned(),
+            reason: "no message of the channel matches it".into(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_max() {
+        let backoff = Backoff::default();
+        let delays: Vec<u64> = (1..=8)
+            .map(|a| backoff.delay(a).as_millis() as u64)
+            .collect();
+        assert_eq!(delays, [100, 200, 400, 800, 1600, 3200, 5000, 5000]);
+        assert_eq!(backoff.delay(200), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn targets_fill_parameters_and_encode_the_query() {
+        let target = Target::new("ws://127.0.0.1:9/", "/rooms/{room}")
+            .param("room", "a b/c")
+            .query("name", "Ada Lovelace")
+            .query("tag", "x+y&z");
+        assert_eq!(
+            target.url(),
+            "ws://127.0.0.1:9/rooms/a%20b%2Fc?name=Ada%20Lovelace&tag=x%2By%26z"
+        );
+    }
+}
