@@ -11,7 +11,7 @@
 //!
 //! ```no_run
 //! use ws_runtime::client::{Client, ClientOptions, Event, Nothing, Target};
-//! # #[derive(serde::Serialize, serde::Deserialize, ws_runtime::Message)]
+//! # #[derive(Debug, serde::Serialize, serde::Deserialize, ws_runtime::Message)]
 //! # #[message(schema = r#"{"type": "object"}"#)]
 //! # struct Ping {}
 //! # #[derive(Debug, ws_runtime::Routes)]
