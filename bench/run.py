@@ -14,9 +14,19 @@ ROOT = Path(__file__).resolve().parent.parent
 NODE = ROOT / "bench" / "node"
 ROUNDS = int(os.environ.get("ROUNDS", "5"))
 CORPUS = ROOT / "tests" / "corpus"
-# Where bench/run's `cargo build --release` put the binary: cargo's own rule.
-TARGET = Path(os.environ.get("CARGO_TARGET_DIR", "target"))
-TARGET = TARGET if TARGET.is_absolute() else ROOT / TARGET
+
+
+def target_dir():
+    """Where cargo puts its builds, as cargo itself says (CARGO_TARGET_DIR, `build.target-dir`
+    in a config file, or `target/`)."""
+    done = subprocess.run(
+        ["cargo", "metadata", "--format-version", "1", "--no-deps", "--locked"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )
+    return Path(json.loads(done.stdout)["target_directory"])
+
+
+TARGET = target_dir()
 DOCUMENTS = [
     ("small", ROOT / "examples/chat/asyncapi.yaml"),
     ("medium", CORPUS / "real-world/printnanny/printnanny-os.yml"),
@@ -72,12 +82,15 @@ def cargo_bench(bench, *args):
     return done.stdout
 
 
-def runtime():
+def runtime(workers=1):
     out = {}
     for connections, messages in [(100, 200), (1000, 20)]:
         text = cargo_bench("throughput", "--node", str(NODE), "--idle", "0", "--rounds", str(min(ROUNDS, 3)),
-                           "--connections", str(connections), "--messages", str(messages))
+                           "--connections", str(connections), "--messages", str(messages),
+                           "--workers", str(workers))
         out[connections] = parse_throughput(text)
+    if workers > 1:
+        return out, {}
     idle = cargo_bench("throughput", "--node", str(NODE), "--idle", "10000", "--rounds", "1",
                        "--connections", "10", "--messages", "10")
     memory = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(\S+)\s+resident memory per idle connection: ([\d.]+) KiB", idle, re.M)}
@@ -112,6 +125,20 @@ def versions():
     return f"{rustc}; Node.js {node}; @asyncapi/modelina-cli {pick('@asyncapi/modelina-cli')}, ws {pick('ws')}, ajv {pick('ajv')}"
 
 
+def runtime_table(run):
+    print("| connections | server | messages/s | p50 | p99 |")
+    print("|---:|---|---:|---:|---:|")
+    names = {"a": "bare echo, axum ws (ceiling)", "b": "ws-runtime routed + validated + typed", "c": "bare echo, tokio-websockets", "d": "Node.js ws + ajv, routed"}
+    for connections, rows in run.items():
+        for key in "bdac":
+            if key in rows:
+                rate, p50, p99 = rows[key]
+                print(f"| {connections} | {names[key]} | {rate:,} | {p50:.2f} ms | {p99:.2f} ms |")
+        # A server that failed has no row, and no ratio.
+        if "b" in rows and "d" in rows:
+            print(f"| {connections} | **ws-runtime / Node** | **{rows['b'][0]/rows['d'][0]:.2f}×** | | |")
+
+
 def main():
     print(f"rounds: {ROUNDS} (medians); {versions()}", file=sys.stderr)
     gen = generation()
@@ -128,16 +155,10 @@ def main():
         print(f"| {name} | {size/1024:.0f} KiB | {ow*1000:.0f} ms{ours_note} | {mw*1000:.0f} ms{note} | {ratio} | {om:.0f} / {mm:.0f} MiB |")
     run, memory = runtime()
     print("\n## Runtime (same load client, same message mix: routed `echo` with a reply)\n")
-    print("| connections | server | messages/s | p50 | p99 |")
-    print("|---:|---|---:|---:|---:|")
-    names = {"a": "bare echo, axum ws (ceiling)", "b": "ws-runtime routed + validated + typed", "c": "bare echo, tokio-websockets", "d": "Node.js ws + ajv, routed"}
-    for connections, rows in run.items():
-        for key in "bdac":
-            if key in rows:
-                rate, p50, p99 = rows[key]
-                print(f"| {connections} | {names[key]} | {rate:,} | {p50:.2f} ms | {p99:.2f} ms |")
-        if "b" in rows and "d" in rows:
-            print(f"| {connections} | **ws-runtime / Node** | **{rows['b'][0]/rows['d'][0]:.2f}×** | | |")
+    runtime_table(run)
+    run, _ = runtime(workers=2)
+    print("\n## Runtime on two workers (ws-runtime: two tokio workers; Node: `cluster` with two workers)\n")
+    runtime_table(run)
     print("\n| idle connections (10,000) | resident memory per connection |")
     print("|---|---:|")
     for kind, kib in memory.items():

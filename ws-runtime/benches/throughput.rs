@@ -12,7 +12,9 @@
 //! Options: `--connections C` (100), `--messages M` (200), `--idle N` (10000; 0 skips the
 //! memory test), `--rounds R` (3), `--node DIR` (also measure the Node.js peer, `DIR/server.js`:
 //! the `ws` package routing by `action` with `ajv` validation; installed by `bench/run`),
-//! `--metrics` (also (e): ws-runtime with `Router::metrics()` on, against (b) with them off).
+//! `--metrics` (also (e): ws-runtime with `Router::metrics()` on, against (b) with them off),
+//! `--workers W` (1: each server on W threads: tokio workers for the Rust servers, Node's
+//! `cluster` with W processes for the Node one).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -35,7 +37,8 @@ const PAYLOAD: &str = r#"{"action":"echo","text":"the quick brown fox jumps over
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("serve") {
-        serve(&args[2]);
+        let workers = args.get(3).and_then(|w| w.parse().ok()).unwrap_or(1);
+        serve(&args[2], workers);
         return;
     }
     let option = |name: &str, default: usize| {
@@ -49,6 +52,7 @@ fn main() {
     let messages = option("--messages", 200);
     let idle = option("--idle", 10_000);
     let rounds = option("--rounds", 3);
+    let workers = option("--workers", 1).max(1);
     let node = args
         .iter()
         .position(|a| a == "--node")
@@ -60,7 +64,7 @@ fn main() {
         .build()
         .unwrap();
     println!(
-        "{connections} connections × {messages} messages, {rounds} rounds alternating; payload {} bytes",
+        "{connections} connections × {messages} messages, {rounds} rounds alternating; payload {} bytes; {workers} server worker(s)",
         PAYLOAD.len()
     );
     println!(
@@ -89,7 +93,7 @@ fn main() {
     }
     for _ in 0..rounds {
         for (i, &kind) in kinds.iter().enumerate() {
-            let (mut child, addr) = spawn_server(kind, node.as_deref());
+            let (mut child, addr) = spawn_server(kind, node.as_deref(), workers);
             let (rate, p50, p99) = runtime.block_on(load(addr, connections, messages));
             child.kill().ok();
             child.wait().ok();
@@ -129,7 +133,7 @@ fn main() {
 
     println!("\nidle connections: {idle}");
     for &kind in &kinds {
-        let (mut child, addr) = spawn_server(kind, node.as_deref());
+        let (mut child, addr) = spawn_server(kind, node.as_deref(), workers);
         let before = rss_kib(child.id());
         let per = runtime.block_on(async {
             let mut clients = Vec::with_capacity(idle);
@@ -164,16 +168,17 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-fn spawn_server(kind: &str, node: Option<&str>) -> (Child, SocketAddr) {
+fn spawn_server(kind: &str, node: Option<&str>, workers: usize) -> (Child, SocketAddr) {
     let mut command = match (kind, node) {
         ("node", Some(dir)) => {
             let mut node = Command::new("node");
-            node.arg(std::path::Path::new(dir).join("server.js"));
+            node.arg(std::path::Path::new(dir).join("server.js"))
+                .env("WORKERS", workers.to_string());
             node
         }
         _ => {
             let mut this = Command::new(std::env::current_exe().unwrap());
-            this.args(["serve", kind]);
+            this.args(["serve", kind, &workers.to_string()]);
             this
         }
     };
@@ -254,10 +259,10 @@ impl ws_runtime::Handler<support::ChatRoute> for EchoOnly {
     }
 }
 
-/// The child process: one server until stdin closes (or it is killed).
-fn serve(kind: &str) {
+/// The child process: one server on `workers` threads until it is killed.
+fn serve(kind: &str, workers: usize) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .unwrap();
