@@ -4,16 +4,16 @@
 //! connection of another node, or on every node, goes through [`Remote`]: this module knows
 //! only that seam, not the engine behind it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use axum::extract::ws::Utf8Bytes;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 use crate::ids;
 use crate::limits::Limits;
@@ -167,14 +167,66 @@ pub(crate) trait Remote: Send + Sync + 'static {
 
 /// One connection's side of the registry.
 pub(crate) struct Entry {
-    queue: mpsc::UnboundedSender<Utf8Bytes>,
-    /// What is queued and not yet written, counted; the queue itself is unbounded.
+    /// What waits to be written to the connection.
+    pub outbox: Outbox,
+    /// What is queued and not yet written, counted against the bounds.
     pub backlog: Backlog,
     pub close: CloseSignal,
     pub connected_at: u64,
     pub last_active_at: AtomicU64,
     pub identity: Identity,
     groups: Mutex<Vec<String>>,
+}
+
+/// The frames waiting for one connection's task, in order. It allocates nothing until a frame
+/// waits (an idle connection holds an empty one), unlike a channel's first block of slots; the
+/// bounds are the [`Backlog`]'s.
+#[derive(Default)]
+pub(crate) struct Outbox {
+    frames: Mutex<VecDeque<Utf8Bytes>>,
+    ready: Notify,
+    /// The task is gone: frames are refused.
+    closed: AtomicBool,
+}
+
+impl Outbox {
+    /// Queues a frame, or gives it back when the task is gone.
+    fn push(&self, text: Utf8Bytes) -> Result<(), Utf8Bytes> {
+        let mut frames = self.frames.lock().unwrap_or_else(|e| e.into_inner());
+        if self.closed.load(Ordering::Acquire) {
+            return Err(text);
+        }
+        frames.push_back(text);
+        drop(frames);
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// The next frame, if one waits.
+    pub fn try_pop(&self) -> Option<Utf8Bytes> {
+        self.frames
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
+    }
+
+    /// Waits for the next frame (cancel safe: a frame is taken only when it is returned).
+    pub async fn pop(&self) -> Utf8Bytes {
+        loop {
+            if let Some(text) = self.try_pop() {
+                return text;
+            }
+            // A frame pushed since `try_pop` left a permit: this returns at once.
+            self.ready.notified().await;
+        }
+    }
+
+    /// The task is gone: refuse frames from now on and drop what waits.
+    pub fn close(&self) {
+        let mut frames = self.frames.lock().unwrap_or_else(|e| e.into_inner());
+        self.closed.store(true, Ordering::Release);
+        *frames = VecDeque::new();
+    }
 }
 
 /// A request to close a connection, seen by its task even when its queue is full.
@@ -269,14 +321,9 @@ impl Backlog {
 }
 
 impl Entry {
-    pub fn new(
-        queue: mpsc::UnboundedSender<Utf8Bytes>,
-        limits: &Limits,
-        connected_at: u64,
-        identity: Identity,
-    ) -> Entry {
+    pub fn new(limits: &Limits, connected_at: u64, identity: Identity) -> Entry {
         Entry {
-            queue,
+            outbox: Outbox::default(),
             backlog: Backlog::new(limits),
             close: CloseSignal::default(),
             connected_at,
@@ -300,7 +347,7 @@ impl Entry {
                 return Err(SendError::SlowReader);
             }
         }
-        self.queue.send(text).map_err(|_| {
+        self.outbox.push(text).map_err(|_| {
             self.backlog.written(len);
             SendError::Gone
         })

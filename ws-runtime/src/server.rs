@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::time::{Instant, sleep};
 use tracing::Instrument;
 
@@ -314,9 +314,7 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
     };
     // Registered before the 101 goes out: once the client is told it is connected, sends and
     // broadcasts reach it (queued until the socket is running).
-    let (queue, outbound) = mpsc::unbounded_channel::<Utf8Bytes>();
     let entry = Arc::new(Entry::new(
-        queue,
         &shared.limits,
         cx.connected_at,
         cx.identity.clone(),
@@ -327,10 +325,16 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
     if let Some(metrics) = &channel.metrics {
         metrics.open.inc();
     }
-    let failed = (Arc::clone(&shared), Arc::clone(&channel), cx.clone());
+    let failed = (
+        Arc::clone(&shared),
+        Arc::clone(&channel),
+        cx.clone(),
+        Arc::clone(&entry),
+    );
     socket::configure(upgrade, &shared.limits)
         .on_failed_upgrade(move |error| {
-            let (shared, channel, cx) = failed;
+            let (shared, channel, cx, entry) = failed;
+            entry.outbox.close();
             tracing::warn!(%error, connection_id = %cx.connection_id, "the upgrade failed after $connect");
             tokio::spawn(async move {
                 disconnect(&shared, &channel, cx, Close {
@@ -342,7 +346,7 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
         })
         .on_upgrade(move |ws| {
             let span = tracing::info_span!("connection", connection_id = %cx.connection_id, channel = %channel.address);
-            run(shared, channel, ws, cx, entry, outbound).instrument(span)
+            run(shared, channel, ws, cx, entry).instrument(span)
         })
 }
 
@@ -482,7 +486,6 @@ async fn run(
     ws: axum::extract::ws::WebSocket,
     cx: Context,
     entry: Arc<Entry>,
-    mut outbound: mpsc::UnboundedReceiver<Utf8Bytes>,
 ) {
     let limits = &shared.limits;
     if shared.shutting_down.load(Ordering::Acquire) {
@@ -502,7 +505,7 @@ async fn run(
                 // What was queued before the close is delivered first, unless the client is
                 // not reading it anyway.
                 if code != SLOW_READER.0 {
-                    flush(&mut writer, &mut outbound, &entry, &channel, limits.slow_reader_grace).await;
+                    flush(&mut writer, &entry, &channel, limits.slow_reader_grace).await;
                 }
                 break closing(&mut writer, code, &reason).await;
             }
@@ -553,7 +556,7 @@ async fn run(
                 }
                 Inbound::Broken => break lost(),
             },
-            Some(text) = outbound.recv() => {
+            text = entry.outbox.pop() => {
                 let len = text.len();
                 let written = write(&mut writer, text, &entry, limits).await;
                 entry.backlog.written(len);
@@ -571,6 +574,7 @@ async fn run(
     drop(reader);
     tracing::debug!(code = close.code, reason = %close.reason, "closed");
     disconnect(&shared, &channel, cx, close).await;
+    entry.outbox.close();
 }
 
 /// Writes one frame; `Err` with what closed the connection when it is lost, when its client
@@ -611,15 +615,9 @@ async fn closing(writer: &mut Writer, code: u16, reason: &str) -> Close {
 }
 
 /// Writes what is queued, for at most `within`.
-async fn flush(
-    writer: &mut Writer,
-    outbound: &mut mpsc::UnboundedReceiver<Utf8Bytes>,
-    entry: &Entry,
-    channel: &Channel,
-    within: std::time::Duration,
-) {
+async fn flush(writer: &mut Writer, entry: &Entry, channel: &Channel, within: std::time::Duration) {
     let deadline = Instant::now() + within;
-    while let Ok(text) = outbound.try_recv() {
+    while let Some(text) = entry.outbox.try_pop() {
         let len = text.len();
         let sent = tokio::time::timeout_at(deadline, writer.text(text)).await;
         entry.backlog.written(len);
