@@ -1,6 +1,7 @@
 //! The official JSON Schema Test Suite (its required tests for draft 7 and 2020-12, vendored in
 //! `tests/json-schema-test-suite`) against the validator path ws-runtime runs on every message:
-//! `ws_runtime::Schema` (compile once, `is_valid`, and `validate` agreeing with it).
+//! `ws_runtime::Schema` on the frame's tree (what the runtime validates each message as), and on
+//! a `serde_json::Value` (`is_valid` and `validate`), all three agreeing.
 //!
 //! Draft-7 schemas get `$schema: draft-07` as the generator writes it into every schema it
 //! emits (AsyncAPI's schema object is a draft-07 superset); 2020-12 is the default of a schema
@@ -12,6 +13,7 @@
 use std::path::Path;
 
 use serde_json::Value;
+use ws_runtime::__private::Tree;
 use ws_runtime::Schema;
 
 const DRAFT_07: &str = "http://json-schema.org/draft-07/schema#";
@@ -71,9 +73,12 @@ fn run(draft: &str, tally: &mut Tally) {
                     let data = &test["data"];
                     let valid = compiled.is_valid(data);
                     let validated = compiled.validate(data).is_ok();
-                    if valid != expected || validated != expected {
+                    let text = data.to_string();
+                    let tree = Tree::parse(&text).unwrap();
+                    let as_frame = compiled.validate_tree(&tree).is_ok();
+                    if valid != expected || validated != expected || as_frame != expected {
                         failures.push(format!(
-                            "{draft}/{file}: {description}: {}: expected {}, is_valid says {valid}, validate says {validated}",
+                            "{draft}/{file}: {description}: {}: expected {}, is_valid says {valid}, validate says {validated}, the frame's tree says {as_frame}",
                             test["description"].as_str().unwrap_or_default(),
                             if expected { "valid" } else { "invalid" },
                         ));

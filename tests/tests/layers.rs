@@ -29,6 +29,7 @@ const RUNTIME: &[&[&str]] = &[
         "metrics",
         "nullable",
         "selection",
+        "tree",
     ],
     &["routes", "frames", "socket", "listener"],
     &["connections", "client"],

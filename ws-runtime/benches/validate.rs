@@ -2,7 +2,8 @@
 //! small, medium and large payloads in `bench/data` (the same files ajv is measured on by
 //! `bench/node/validate.js`). Prints `NAME ns-per-message` lines: the median of 7 rounds.
 //!
-//! `cargo bench -p ws-runtime --bench validate`
+//! `cargo bench -p ws-runtime --bench validate`; with `BREAKDOWN=1` also the steps, and the
+//! path through `serde_json::Value` the runtime took before (`NAME/value-path`), side by side.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,15 +11,18 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
+use std::sync::OnceLock;
 
-#[derive(Debug, Deserialize)]
+use serde::{Deserialize, Serialize};
+use ws_runtime::{Message, Schema, Selection};
+
+#[derive(Debug, Serialize, Deserialize)]
 #[allow(dead_code)]
 struct SendMessage {
     text: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[allow(dead_code)]
 #[serde(rename_all = "camelCase")]
 struct PlaceOrder {
@@ -28,7 +32,7 @@ struct PlaceOrder {
     note: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[allow(dead_code)]
 struct Customer {
     name: String,
@@ -36,7 +40,7 @@ struct Customer {
     vip: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[allow(dead_code)]
 struct Item {
     sku: String,
@@ -54,9 +58,34 @@ enum PlaceOrderOrSend {
     Send(SendMessage),
 }
 
-/// What the runtime does with a routed text frame: parse, validate, drop the route key,
+/// The schemas of `bench/data`, read once.
+static SCHEMAS: OnceLock<Vec<Schema>> = OnceLock::new();
+
+impl Message for SendMessage {
+    const NAME: &'static str = "sendMessage";
+    fn schema() -> &'static Schema {
+        &SCHEMAS.get().unwrap()[0]
+    }
+}
+
+/// The medium and large messages share one schema.
+impl Message for PlaceOrder {
+    const NAME: &'static str = "placeOrder";
+    fn schema() -> &'static Schema {
+        &SCHEMAS.get().unwrap()[1]
+    }
+}
+
+/// What the runtime does with a routed text frame: parse it once into a tree that borrows the
+/// text, validate the tree, deserialize the message from it without its route key.
+fn decode<M: Message>(selection: &Selection, text: &str) -> M {
+    let tree = ws_runtime::__private::Tree::parse(text).unwrap();
+    ws_runtime::__private::decode_route_tree::<M>(selection, &tree).unwrap()
+}
+
+/// The path before the tree: parse to `serde_json::Value`, validate, drop the route key,
 /// deserialize.
-fn decode<T: serde::de::DeserializeOwned>(schema: &ws_runtime::Schema, text: &str) -> T {
+fn decode_value<T: serde::de::DeserializeOwned>(schema: &Schema, text: &str) -> T {
     let mut json: serde_json::Value = serde_json::from_str(text).unwrap();
     schema.validate(&json).unwrap();
     if let Some(map) = json.as_object_mut() {
@@ -93,10 +122,20 @@ fn measure(name: &str, mut once: impl FnMut()) {
 fn main() {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/data");
     let read = |file: String| std::fs::read_to_string(data.join(file)).unwrap();
+    let schema = |name: &str| {
+        Schema::new(
+            serde_json::from_str::<serde_json::Value>(&read(format!("{name}.schema.json")))
+                .unwrap(),
+        )
+    };
+    SCHEMAS.get_or_init(|| vec![schema("small"), schema("medium")]);
+    let selection = Selection::parse("$request.body.action").unwrap();
     for name in ["small", "medium", "large"] {
-        let schema_json: serde_json::Value =
-            serde_json::from_str(&read(format!("{name}.schema.json"))).unwrap();
-        let schema = ws_runtime::Schema::new(schema_json);
+        let schema = if name == "small" {
+            SendMessage::schema()
+        } else {
+            PlaceOrder::schema()
+        };
         let text = read(format!("{name}.message.json"));
         if std::env::var_os("BREAKDOWN").is_some() {
             let json: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -109,14 +148,26 @@ fn main() {
             measure(&format!("{name}/typed-from-str"), || {
                 black_box(serde_json::from_str::<PlaceOrderOrSend>(black_box(&text)).unwrap());
             });
+            measure(&format!("{name}/tree-parse"), || {
+                black_box(ws_runtime::__private::Tree::parse(black_box(&text)).unwrap());
+            });
+            if name == "small" {
+                measure(&format!("{name}/value-path"), || {
+                    black_box(decode_value::<SendMessage>(schema, black_box(&text)));
+                });
+            } else {
+                measure(&format!("{name}/value-path"), || {
+                    black_box(decode_value::<PlaceOrder>(schema, black_box(&text)));
+                });
+            }
         }
         if name == "small" {
             measure(name, || {
-                black_box(decode::<SendMessage>(&schema, black_box(&text)));
+                black_box(decode::<SendMessage>(&selection, black_box(&text)));
             });
         } else {
             measure(name, || {
-                black_box(decode::<PlaceOrder>(&schema, black_box(&text)));
+                black_box(decode::<PlaceOrder>(&selection, black_box(&text)));
             });
         }
     }

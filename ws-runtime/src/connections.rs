@@ -210,8 +210,12 @@ impl Outbox {
             .pop_front()
     }
 
-    /// Waits for the next frame (cancel safe: a frame is taken only when it is returned).
+    /// Waits for the next frame (cancel safe: a frame is taken only when it is returned). Each
+    /// frame spends from tokio's cooperative budget, as a channel's receive does: a connection
+    /// with a long queue yields now and then, so it cannot starve the accept loop and the other
+    /// connections of its worker thread.
     pub async fn pop(&self) -> Utf8Bytes {
+        tokio::task::consume_budget().await;
         loop {
             if let Some(text) = self.try_pop() {
                 return text;

@@ -13,6 +13,7 @@ use futures_util::future::BoxFuture;
 use crate::handler::{Accept, Close, ConnectRequest, Context, Handler, Reject, Reply};
 use crate::message::{DecodeError, ValidationErrors};
 use crate::routes::{RawMessage, Routes};
+use crate::tree::Tree;
 
 /// What came of one message.
 pub(crate) enum Outcome {
@@ -67,15 +68,17 @@ impl<R: Routes, H: Handler<R>> Dispatch for Typed<R, H> {
 
     fn message<'a>(&'a self, cx: &'a mut Context, text: Utf8Bytes) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
-            let json: Option<serde_json::Value> = serde_json::from_str(&text).ok();
-            let key = json
+            // Parsed once, into a tree that borrows the frame: routed, validated and
+            // deserialized from there.
+            let tree = Tree::parse(&text).ok();
+            let key = tree
                 .as_ref()
-                .map(|j| R::selection().evaluate(j))
+                .map(|t| R::selection().evaluate_tree(t))
                 .unwrap_or_default();
             // The route is known before the message is decoded: a bad body is that route's.
             let known = R::keys().iter().copied().find(|k| *k == key);
-            let routed = match json {
-                Some(json) if known.is_some() => match R::decode(&key, json) {
+            let routed = match tree {
+                Some(tree) if known.is_some() => match R::decode_tree(&key, &tree) {
                     Ok(route) => route,
                     Err(DecodeError::Invalid(errors)) => {
                         cx.route_key = known.unwrap_or_default();
@@ -93,9 +96,9 @@ impl<R: Routes, H: Handler<R>> Dispatch for Typed<R, H> {
                     }
                     Err(DecodeError::UnknownRoute(_)) => return Outcome::Forbidden,
                 },
-                json => match R::fallback(RawMessage {
+                tree => match R::fallback(RawMessage {
                     text: text.to_string(),
-                    json,
+                    json: tree.as_ref().map(Tree::to_value),
                 }) {
                     Some(route) => route,
                     None => return Outcome::Forbidden,

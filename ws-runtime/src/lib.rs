@@ -61,6 +61,7 @@ mod selection;
 mod server;
 mod shared;
 mod socket;
+mod tree;
 
 pub use cluster::{Cluster, ClusterError, ClusterNode};
 pub use connections::{ConnectionId, ConnectionInfo, Connections, Identity, SendError};
@@ -83,6 +84,8 @@ pub mod __private {
     pub use serde;
     pub use serde_json;
 
+    pub use crate::routes::decode_route_tree;
+    pub use crate::tree::Tree;
     use crate::{RawMessage, Schema, Selection};
 
     /// Parses an expression `#[derive(Routes)]` already checked at compile time.

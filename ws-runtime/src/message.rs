@@ -7,6 +7,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::tree::{Tree, TreeJson};
+
 /// A message type: what a route receives or a server sends.
 ///
 /// `#[derive(Message)]` writes this; by hand it looks like the example below. The schema is the
@@ -67,6 +69,8 @@ pub trait Message: Serialize + DeserializeOwned + Send + Sync + 'static {
 pub struct Schema {
     json: Value,
     validator: OnceLock<Result<jsonschema::Validator, String>>,
+    /// The same schema compiled for frames as the runtime parses them ([`crate::tree`]).
+    tree_validator: OnceLock<Option<jsonschema::Validator<TreeJson>>>,
 }
 
 impl fmt::Debug for Schema {
@@ -95,6 +99,7 @@ impl Schema {
         Schema {
             json,
             validator: OnceLock::new(),
+            tree_validator: OnceLock::new(),
         }
     }
 
@@ -139,6 +144,32 @@ impl Schema {
     /// Whether `instance` is valid (a schema that does not compile accepts nothing).
     pub fn is_valid(&self, instance: &Value) -> bool {
         self.validator().is_ok_and(|v| v.is_valid(instance))
+    }
+
+    /// Checks a frame's tree: the fast path of every routed message. Only an invalid frame pays
+    /// for a `Value` (to collect its violations the way [`Schema::validate`] reports them).
+    ///
+    /// # Errors
+    /// The violations, as [`Schema::validate`] gives them.
+    #[doc(hidden)]
+    pub fn validate_tree(&self, tree: &Tree<'_>) -> Result<(), ValidationErrors> {
+        let compiled = self
+            .tree_validator
+            .get_or_init(|| jsonschema::options_for::<TreeJson>().build(&self.json).ok());
+        match compiled {
+            Some(validator) if validator.is_valid(tree) => Ok(()),
+            // Invalid: the violations, collected on the `Value` (a cold path).
+            Some(_) => match self.validate(&tree.to_value()) {
+                Err(errors) => Err(errors),
+                Ok(()) => Err(ValidationErrors(vec![ValidationError {
+                    instance_path: String::new(),
+                    schema_path: String::new(),
+                    message: "the message does not match its schema".into(),
+                }])),
+            },
+            // A schema only the `Value` path compiles: its answer.
+            None => self.validate(&tree.to_value()),
+        }
     }
 
     /// Checks `instance`, collecting every violation.

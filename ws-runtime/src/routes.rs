@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use crate::message::{DecodeError, Schema};
 use crate::selection::Selection;
+use crate::tree::Tree;
 
 /// The inbound messages of one channel, one variant per route.
 ///
@@ -24,6 +25,16 @@ pub trait Routes: Sized + Send + 'static {
     /// [`DecodeError::UnknownRoute`] for a key no route has; the schema's violations; or a
     /// type mismatch.
     fn decode(key: &str, json: Value) -> Result<Self, DecodeError>;
+
+    /// [`Routes::decode`] from a frame's tree, what the runtime calls for every routed message.
+    /// `#[derive(Routes)]` validates and deserializes it without building a `Value`.
+    ///
+    /// # Errors
+    /// As [`Routes::decode`].
+    #[doc(hidden)]
+    fn decode_tree(key: &str, tree: &Tree<'_>) -> Result<Self, DecodeError> {
+        Self::decode(key, tree.to_value())
+    }
 
     /// The `$default` route's value for a message no custom route takes (not JSON, no match), or
     /// `None` when the channel has no `$default` route.
@@ -84,6 +95,31 @@ pub fn decode_route<M: crate::Message>(
     M::schema().validate(&json).map_err(DecodeError::Invalid)?;
     selection.remove_key(&mut json);
     serde_json::from_value(json).map_err(|e| DecodeError::Type(e.to_string()))
+}
+
+/// [`decode_route`] from a frame's tree: validated where it lies, then deserialized from it with
+/// the route key left out. Used by `#[derive(Routes)]`.
+///
+/// # Errors
+/// The schema's violations, or a type mismatch.
+pub fn decode_route_tree<M: crate::Message>(
+    selection: &Selection,
+    tree: &Tree<'_>,
+) -> Result<M, DecodeError> {
+    M::schema()
+        .validate_tree(tree)
+        .map_err(DecodeError::Invalid)?;
+    let decoded = match selection.single_path() {
+        Some([name]) => tree.deserialize(Some(name)),
+        // A nested route key: taken out of a `Value`, as `decode_route` does.
+        Some(_) => {
+            let mut json = tree.to_value();
+            selection.remove_key(&mut json);
+            serde_json::from_value(json)
+        }
+        None => tree.deserialize(None),
+    };
+    decoded.map_err(|e| DecodeError::Type(e.to_string()))
 }
 
 /// Serializes a route's message with its key written once where the expression reads it.

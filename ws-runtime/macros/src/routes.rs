@@ -185,6 +185,12 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             #key => ::ws_runtime::decode_route::<#payload>(Self::selection(), json).map(Self::#variant),
         }
     });
+    let tree_arms = custom.iter().map(|(v, key)| {
+        let (variant, payload) = (v.ident, v.payload);
+        quote_spanned! {payload.span()=>
+            #key => ::ws_runtime::__private::decode_route_tree::<#payload>(Self::selection(), tree).map(Self::#variant),
+        }
+    });
     let route_list = custom.iter().map(|(v, key)| {
         let payload = v.payload;
         quote_spanned! {payload.span()=> ::ws_runtime::Route::of::<#payload>(#key) }
@@ -260,6 +266,18 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             ) -> ::std::result::Result<Self, ::ws_runtime::DecodeError> {
                 match key {
                     #(#decode_arms)*
+                    _ => ::std::result::Result::Err(::ws_runtime::DecodeError::UnknownRoute(
+                        ::std::string::ToString::to_string(key),
+                    )),
+                }
+            }
+
+            fn decode_tree(
+                key: &str,
+                tree: &::ws_runtime::__private::Tree<'_>,
+            ) -> ::std::result::Result<Self, ::ws_runtime::DecodeError> {
+                match key {
+                    #(#tree_arms)*
                     _ => ::std::result::Result::Err(::ws_runtime::DecodeError::UnknownRoute(
                         ::std::string::ToString::to_string(key),
                     )),

@@ -1,0 +1,633 @@
+//! A frame's JSON, parsed once into a tree that borrows the frame's text: what the runtime
+//! routes, validates and deserializes each message from.
+//!
+//! `serde_json::Value` allocates a `String` for every key and string and a map for every object;
+//! this tree allocates one `Vec` per array and object and borrows every string without escapes
+//! from the frame. The validator reads it directly (jsonschema's custom-representation traits),
+//! the typed message is deserialized from it (the route key skipped on the way), and it becomes
+//! a `Value` only where one is handed out (`RawMessage::json`) or on a cold path (the text of a
+//! validation error).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use jsonschema::JsonType;
+use jsonschema::json::{Array, Json, Node, NodeIdentity, Object};
+use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, Visitor};
+use serde_json::{Number, Value};
+
+/// One JSON value of a frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tree<'t> {
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(Cow<'t, str>),
+    Array(Vec<Tree<'t>>),
+    /// Members in the frame's order; a name given twice keeps its first place and its last value,
+    /// as `serde_json::Value` does.
+    Object(Vec<(Cow<'t, str>, Tree<'t>)>),
+}
+
+impl<'t> Tree<'t> {
+    /// Parses `text` (serde_json's parser and its nesting limit).
+    ///
+    /// # Errors
+    /// serde_json's error for text that is not one JSON value.
+    pub fn parse(text: &'t str) -> Result<Tree<'t>, serde_json::Error> {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let tree = TreeSeed.deserialize(&mut deserializer)?;
+        deserializer.end()?;
+        Ok(tree)
+    }
+
+    /// The member `name` of an object.
+    pub fn get(&self, name: &str) -> Option<&Tree<'t>> {
+        match self {
+            Tree::Object(members) => members.iter().find(|(k, _)| k == name).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The same JSON as a `serde_json::Value`.
+    pub fn to_value(&self) -> Value {
+        match self {
+            Tree::Null => Value::Null,
+            Tree::Bool(b) => Value::Bool(*b),
+            Tree::Number(n) => Value::Number(n.clone()),
+            Tree::String(s) => Value::String(s.as_ref().to_owned()),
+            Tree::Array(items) => Value::Array(items.iter().map(Tree::to_value).collect()),
+            Tree::Object(members) => Value::Object(
+                members
+                    .iter()
+                    .map(|(k, v)| (k.as_ref().to_owned(), v.to_value()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Deserializes `T` from the tree, leaving out the top-level member `skip` (a route key the
+    /// route's enum carries).
+    ///
+    /// # Errors
+    /// serde's error when the JSON does not fit `T`.
+    pub fn deserialize<T: de::DeserializeOwned>(
+        &self,
+        skip: Option<&str>,
+    ) -> Result<T, serde_json::Error> {
+        T::deserialize(TreeDeserializer { node: self, skip })
+    }
+
+    /// Equality with a `Value` as JSON Schema's `const` and `enum` see it (numbers by value).
+    fn equals(&self, value: &Value) -> bool {
+        match (self, value) {
+            (Tree::Null, Value::Null) => true,
+            (Tree::Bool(a), Value::Bool(b)) => a == b,
+            (Tree::Number(a), Value::Number(_)) => {
+                jsonschema::json::cmp::equal(&Value::Number(a.clone()), value)
+            }
+            (Tree::String(a), Value::String(b)) => a == b,
+            (Tree::Array(a), Value::Array(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.equals(y))
+            }
+            (Tree::Object(a), Value::Object(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .all(|(k, v)| b.get(k.as_ref()).is_some_and(|w| v.equals(w)))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A string that borrows from the text when it has no escapes.
+struct Text<'t>(Cow<'t, str>);
+
+impl<'de> de::Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(TextVisitor)
+    }
+}
+
+/// Builds a tree from any self-describing deserializer.
+struct TreeSeed;
+
+impl<'de> DeserializeSeed<'de> for TreeSeed {
+    type Value = Tree<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Tree<'de>, D::Error> {
+        d.deserialize_any(TreeVisitor)
+    }
+}
+
+struct TreeVisitor;
+
+impl<'de> Visitor<'de> for TreeVisitor {
+    type Value = Tree<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Tree<'de>, E> {
+        Ok(Tree::Null)
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Tree<'de>, E> {
+        Ok(Tree::Bool(b))
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Tree<'de>, E> {
+        Ok(Tree::Number(n.into()))
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Tree<'de>, E> {
+        Ok(Tree::Number(n.into()))
+    }
+
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Tree<'de>, E> {
+        Number::from_f64(n)
+            .map(Tree::Number)
+            .ok_or_else(|| E::custom("a number JSON cannot hold"))
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Tree<'de>, E> {
+        Ok(Tree::String(Cow::Borrowed(s)))
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Tree<'de>, E> {
+        Ok(Tree::String(Cow::Owned(s.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Tree<'de>, E> {
+        Ok(Tree::String(Cow::Owned(s)))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Tree<'de>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(item) = seq.next_element_seed(TreeSeed)? {
+            items.push(item);
+        }
+        Ok(Tree::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tree<'de>, A::Error> {
+        let mut members: Vec<(Cow<'de, str>, Tree<'de>)> = Vec::new();
+        let mut repeated = false;
+        while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
+            let value = map.next_value_seed(TreeSeed)?;
+            // A short object is checked as it grows; a long one once at the end.
+            if members.len() < 16 {
+                if let Some(slot) = members.iter_mut().find(|(k, _)| *k == name) {
+                    slot.1 = value;
+                    continue;
+                }
+            } else {
+                repeated = true;
+            }
+            members.push((name, value));
+        }
+        if repeated {
+            members = without_repeats(members);
+        }
+        Ok(Tree::Object(members))
+    }
+}
+
+/// Members with each name once: its first place, its last value.
+fn without_repeats<'t>(members: Vec<(Cow<'t, str>, Tree<'t>)>) -> Vec<(Cow<'t, str>, Tree<'t>)> {
+    let mut seen: std::collections::HashMap<Cow<'t, str>, usize> =
+        std::collections::HashMap::with_capacity(members.len());
+    let mut kept: Vec<(Cow<'t, str>, Tree<'t>)> = Vec::with_capacity(members.len());
+    for (name, value) in members {
+        match seen.get(&name) {
+            Some(&at) => kept[at].1 = value,
+            None => {
+                seen.insert(name.clone(), kept.len());
+                kept.push((name, value));
+            }
+        }
+    }
+    kept
+}
+
+/// The tree as jsonschema reads an instance.
+pub(crate) struct TreeJson;
+
+impl Json for TreeJson {
+    type Node<'a> = &'a Tree<'a>;
+    type PreparedKey = String;
+    type StringBuffer = ();
+    const ACYCLIC: bool = true;
+
+    fn prepare_key(key: &str) -> String {
+        key.to_owned()
+    }
+
+    fn with_string_node<T>((): &mut (), string: &str, f: impl FnOnce(Self::Node<'_>) -> T) -> T {
+        f(&Tree::String(Cow::Borrowed(string)))
+    }
+}
+
+impl<'a> Node<'a, TreeJson> for &'a Tree<'a> {
+    type Object = &'a [(Cow<'a, str>, Tree<'a>)];
+    type Array = &'a [Tree<'a>];
+    type Number = &'a Number;
+
+    fn as_object(&self) -> Option<Self::Object> {
+        match self {
+            Tree::Object(members) => Some(members),
+            _ => None,
+        }
+    }
+
+    fn as_array(&self) -> Option<Self::Array> {
+        match self {
+            Tree::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    fn as_string(&self) -> Option<Cow<'a, str>> {
+        match self {
+            Tree::String(s) => Some(Cow::Borrowed(s.as_ref())),
+            _ => None,
+        }
+    }
+
+    fn as_number(&self) -> Option<&'a Number> {
+        match self {
+            Tree::Number(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    fn as_boolean(&self) -> Option<bool> {
+        match self {
+            Tree::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    fn is_null(&self) -> bool {
+        matches!(self, Tree::Null)
+    }
+
+    fn json_type(&self) -> JsonType {
+        match self {
+            Tree::Null => JsonType::Null,
+            Tree::Bool(_) => JsonType::Boolean,
+            Tree::Number(_) => JsonType::Number,
+            Tree::String(_) => JsonType::String,
+            Tree::Array(_) => JsonType::Array,
+            Tree::Object(_) => JsonType::Object,
+        }
+    }
+
+    fn equals_value(&self, expected: &Value) -> bool {
+        self.equals(expected)
+    }
+
+    fn to_value(&self) -> Cow<'a, Value> {
+        Cow::Owned(Tree::to_value(self))
+    }
+
+    fn identity(&self) -> Option<NodeIdentity> {
+        Some(NodeIdentity::new(
+            std::ptr::from_ref::<Tree<'_>>(*self) as usize
+        ))
+    }
+}
+
+/// The members of an object, names as `&str`.
+pub(crate) struct Members<'a>(std::slice::Iter<'a, (Cow<'a, str>, Tree<'a>)>);
+
+impl<'a> Iterator for Members<'a> {
+    type Item = (&'a str, &'a Tree<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(k, v)| (k.as_ref(), v))
+    }
+}
+
+impl<'a> Object<'a, TreeJson> for &'a [(Cow<'a, str>, Tree<'a>)] {
+    type Node = &'a Tree<'a>;
+    type MemberName = &'a str;
+    type MembersIter = Members<'a>;
+
+    fn len(&self) -> usize {
+        <[_]>::len(self)
+    }
+
+    fn get(&self, key: &String) -> Option<&'a Tree<'a>> {
+        self.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    fn members(&self) -> Members<'a> {
+        Members(self.iter())
+    }
+}
+
+impl<'a> Array<'a, TreeJson> for &'a [Tree<'a>] {
+    type Node = &'a Tree<'a>;
+    type ElementsIter = std::slice::Iter<'a, Tree<'a>>;
+
+    fn len(&self) -> usize {
+        <[_]>::len(self)
+    }
+
+    fn elements(&self) -> Self::ElementsIter {
+        self.iter()
+    }
+}
+
+/// serde's view of a tree node.
+struct TreeDeserializer<'a, 't> {
+    node: &'a Tree<'t>,
+    /// A top-level member left out.
+    skip: Option<&'a str>,
+}
+
+impl<'de> Deserializer<'de> for TreeDeserializer<'_, '_> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self.node {
+            Tree::Null => visitor.visit_unit(),
+            Tree::Bool(b) => visitor.visit_bool(*b),
+            Tree::Number(n) => n.deserialize_any(visitor),
+            Tree::String(s) => visitor.visit_str(s),
+            Tree::Array(items) => {
+                let mut seq = Seq(items.iter());
+                let value = visitor.visit_seq(&mut seq)?;
+                match seq.0.len() {
+                    0 => Ok(value),
+                    _ => Err(de::Error::invalid_length(items.len(), &"fewer elements")),
+                }
+            }
+            Tree::Object(members) => visitor.visit_map(Map {
+                members: members.iter(),
+                skip: self.skip,
+                value: None,
+            }),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self.node {
+            Tree::Null => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        match self.node {
+            Tree::String(s) => visitor.visit_enum(s.as_ref().into_deserializer()),
+            Tree::Object(members) if members.len() == 1 => visitor.visit_enum(Variant {
+                name: &members[0].0,
+                value: &members[0].1,
+            }),
+            _ => Err(de::Error::invalid_type(
+                de::Unexpected::Other("a JSON value that is not a string or a one-member object"),
+                &"an enum",
+            )),
+        }
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_unit()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct seq tuple tuple_struct map struct identifier
+    }
+}
+
+struct Seq<'a, 't>(std::slice::Iter<'a, Tree<'t>>);
+
+impl<'de> de::SeqAccess<'de> for Seq<'_, '_> {
+    type Error = serde_json::Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Self::Error> {
+        self.0
+            .next()
+            .map(|node| seed.deserialize(TreeDeserializer { node, skip: None }))
+            .transpose()
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.0.len())
+    }
+}
+
+struct Map<'a, 't> {
+    members: std::slice::Iter<'a, (Cow<'t, str>, Tree<'t>)>,
+    skip: Option<&'a str>,
+    value: Option<&'a Tree<'t>>,
+}
+
+impl<'de> MapAccess<'de> for Map<'_, '_> {
+    type Error = serde_json::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
+        for (name, value) in self.members.by_ref() {
+            if self.skip == Some(name.as_ref()) {
+                continue;
+            }
+            self.value = Some(value);
+            let name: de::value::StrDeserializer<'_, serde_json::Error> =
+                name.as_ref().into_deserializer();
+            return seed.deserialize(name).map(Some);
+        }
+        Ok(None)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
+        match self.value.take() {
+            Some(node) => seed.deserialize(TreeDeserializer { node, skip: None }),
+            None => Err(de::Error::custom("a value asked for before its key")),
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.members.len())
+    }
+}
+
+/// `{"Variant": value}`, an externally tagged enum value.
+struct Variant<'a, 't> {
+    name: &'a str,
+    value: &'a Tree<'t>,
+}
+
+impl<'de> de::EnumAccess<'de> for Variant<'_, '_> {
+    type Error = serde_json::Error;
+    type Variant = Self;
+
+    fn variant_seed<V: DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, Self), Self::Error> {
+        let name: de::value::StrDeserializer<'_, serde_json::Error> = self.name.into_deserializer();
+        Ok((seed.deserialize(name)?, self))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for Variant<'_, '_> {
+    type Error = serde_json::Error;
+
+    fn unit_variant(self) -> Result<(), Self::Error> {
+        match self.value {
+            Tree::Null => Ok(()),
+            _ => Err(de::Error::invalid_type(
+                de::Unexpected::Other("a value"),
+                &"a unit variant",
+            )),
+        }
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(
+        self,
+        seed: T,
+    ) -> Result<T::Value, Self::Error> {
+        seed.deserialize(TreeDeserializer {
+            node: self.value,
+            skip: None,
+        })
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, _: usize, visitor: V) -> Result<V::Value, Self::Error> {
+        TreeDeserializer {
+            node: self.value,
+            skip: None,
+        }
+        .deserialize_any(visitor)
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        TreeDeserializer {
+            node: self.value,
+            skip: None,
+        }
+        .deserialize_any(visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tree_is_the_value_serde_json_reads() {
+        let text =
+            r#"{"a": [1, -2, 3.5, "x\"y", true, null], "b": {"c": {}}, "a": "last", "é": 1e3}"#;
+        let tree = Tree::parse(text).unwrap_or(Tree::Null);
+        let value: Value = serde_json::from_str(text).unwrap_or_default();
+        assert_eq!(tree.to_value(), value);
+        assert!(matches!(tree.get("b"), Some(Tree::Object(_))));
+        // Borrowed where the text has no escapes.
+        assert!(matches!(tree.get("é"), Some(Tree::Number(_))));
+        let Some(Tree::Object(members)) = Some(&tree) else {
+            return;
+        };
+        assert!(matches!(members[0].0, Cow::Borrowed(_)));
+        assert_eq!(members.len(), 3);
+        assert!(Tree::parse("{").is_err());
+        assert!(Tree::parse("1 2").is_err());
+    }
+
+    #[test]
+    fn a_long_object_keeps_each_name_once() {
+        let mut text = String::from("{");
+        for i in 0..40 {
+            text.push_str(&format!("\"k{}\": {i},", i % 20));
+        }
+        text.push_str("\"z\": 0}");
+        let tree = Tree::parse(&text).unwrap_or(Tree::Null);
+        let value: Value = serde_json::from_str(&text).unwrap_or_default();
+        assert_eq!(tree.to_value(), value);
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Message {
+        text: String,
+        #[serde(default)]
+        tags: Vec<String>,
+        when: Option<u64>,
+        kind: Kind,
+        #[serde(flatten)]
+        rest: std::collections::BTreeMap<String, Value>,
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Kind {
+        Plain,
+        Loud,
+    }
+
+    #[test]
+    fn typed_values_come_from_the_tree_without_the_route_key() {
+        let text = r#"{"action": "say", "text": "hi", "tags": ["a"], "when": null, "kind": "loud", "extra": 1}"#;
+        let tree = Tree::parse(text).unwrap_or(Tree::Null);
+        let from_tree: Message = tree
+            .deserialize(Some("action"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut value: Value = serde_json::from_str(text).unwrap_or_default();
+        if let Some(map) = value.as_object_mut() {
+            map.remove("action");
+        }
+        let from_value: Message = serde_json::from_value(value).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(from_tree, from_value);
+        assert!(!from_tree.rest.contains_key("action"));
+        assert!(
+            tree.deserialize::<Message>(None)
+                .is_ok_and(|m| m.rest.contains_key("action"))
+        );
+        let wrong = Tree::parse(r#"{"text": 1, "kind": "plain"}"#).unwrap_or(Tree::Null);
+        assert!(wrong.deserialize::<Message>(None).is_err());
+    }
+}
