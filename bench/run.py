@@ -164,7 +164,7 @@ def main():
     for kind, kib in memory.items():
         print(f"| {kind} | {kib:.1f} KiB |")
     print("\n## Validation (parse + validate + deserialize per message)\n")
-    print("| payload | size | ws-runtime (serde_json + jsonschema + serde) | ajv (JSON.parse + validate) | ratio (ajv time / ours) |")
+    print("| payload | size | ws-runtime (parse + jsonschema + serde, as a routed frame) | ajv (JSON.parse + validate) | ratio (ajv time / ours) |")
     print("|---|---:|---:|---:|---:|")
     for name, size, ours, theirs in validation():
         print(f"| {name} | {size:,} B | {ours/1000:.2f} µs | {theirs/1000:.2f} µs | {theirs/ours:.2f}× |")
