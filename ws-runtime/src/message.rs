@@ -124,12 +124,22 @@ impl Schema {
         &self.json
     }
 
-    /// Compiles the validator now (the router does this at start-up for every route).
+    /// Compiles the validators now (the router does this at start-up for every route), the one
+    /// for frames included.
     ///
     /// # Errors
     /// The compiler's message when the schema itself is not valid.
     pub fn compile(&self) -> Result<(), String> {
-        self.validator().map(drop)
+        self.validator()?;
+        self.tree_validator();
+        Ok(())
+    }
+
+    /// The validator for frames' trees; `None` for a schema only the `Value` path compiles.
+    fn tree_validator(&self) -> Option<&jsonschema::Validator<TreeJson>> {
+        self.tree_validator
+            .get_or_init(|| jsonschema::options_for::<TreeJson>().build(&self.json).ok())
+            .as_ref()
     }
 
     fn validator(&self) -> Result<&jsonschema::Validator, String> {
@@ -153,10 +163,7 @@ impl Schema {
     /// The violations, as [`Schema::validate`] gives them.
     #[doc(hidden)]
     pub fn validate_tree(&self, tree: &Tree<'_>) -> Result<(), ValidationErrors> {
-        let compiled = self
-            .tree_validator
-            .get_or_init(|| jsonschema::options_for::<TreeJson>().build(&self.json).ok());
-        match compiled {
+        match self.tree_validator() {
             Some(validator) if validator.is_valid(tree) => Ok(()),
             // Invalid: the violations, collected on the `Value` (a cold path).
             Some(_) => match self.validate(&tree.to_value()) {

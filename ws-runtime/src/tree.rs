@@ -189,21 +189,21 @@ impl<'de> Visitor<'de> for TreeVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tree<'de>, A::Error> {
         let mut members: Vec<(Cow<'de, str>, Tree<'de>)> = Vec::new();
-        let mut repeated = false;
+        // Past 16 members, names are checked for repeats once, at the end.
+        let mut long = false;
         while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
             let value = map.next_value_seed(TreeSeed)?;
-            // A short object is checked as it grows; a long one once at the end.
             if members.len() < 16 {
                 if let Some(slot) = members.iter_mut().find(|(k, _)| *k == name) {
                     slot.1 = value;
                     continue;
                 }
             } else {
-                repeated = true;
+                long = true;
             }
             members.push((name, value));
         }
-        if repeated {
+        if long {
             members = without_repeats(members);
         }
         Ok(Tree::Object(members))
