@@ -100,22 +100,6 @@ impl<'t> Tree<'t> {
     }
 }
 
-/// What a route selection expression reads of a tree, as of a `Value`.
-impl route_selection::Body for Tree<'_> {
-    fn member(&self, name: &str) -> Option<&Self> {
-        self.get(name)
-    }
-
-    fn write_key(&self, key: &mut String) {
-        match self {
-            Tree::String(s) => key.push_str(s),
-            Tree::Number(n) => key.push_str(&n.to_string()),
-            Tree::Bool(b) => key.push_str(if *b { "true" } else { "false" }),
-            _ => {}
-        }
-    }
-}
-
 /// A string that borrows from the text when it has no escapes.
 struct Text<'t>(Cow<'t, str>);
 
