@@ -74,7 +74,8 @@ fn run(draft: &str, tally: &mut Tally) {
                     let valid = compiled.is_valid(data);
                     let validated = compiled.validate(data).is_ok();
                     let text = data.to_string();
-                    let tree = Tree::parse(&text).unwrap();
+                    let arena = Tree::arena_for(&text);
+                    let tree = Tree::parse(&text, &arena).unwrap();
                     let as_frame = compiled.validate_tree(&tree).is_ok();
                     if valid != expected || validated != expected || as_frame != expected {
                         failures.push(format!(

@@ -2,8 +2,10 @@
 //! small, medium and large payloads in `bench/data` (the same files ajv is measured on by
 //! `bench/node/validate.js`). Prints `NAME ns-per-message` lines: the median of 7 rounds.
 //!
-//! `cargo bench -p ws-runtime --bench validate`; with `BREAKDOWN=1` also the steps, and the
-//! path through `serde_json::Value` the runtime took before (`NAME/value-path`), side by side.
+//! `cargo bench -p ws-runtime --bench validate [-- NAME…]`; with `BREAKDOWN=1` also the steps,
+//! and the path through `serde_json::Value` the runtime took before (`NAME/value-path`), side by
+//! side. `PROFILE=N` runs only the runtime's path N times, untimed, for a profiler:
+//! `PROFILE=20000 valgrind --tool=callgrind target/release/deps/validate-* medium`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,6 +16,7 @@ use std::time::{Duration, Instant};
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
+use ws_runtime::__private::Tree;
 use ws_runtime::{Message, Schema, Selection};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -77,9 +80,10 @@ impl Message for PlaceOrder {
 }
 
 /// What the runtime does with a routed text frame: parse it once into a tree that borrows the
-/// text, validate the tree, deserialize the message from it without its route key.
+/// text (in an arena), validate the tree, deserialize the message from it without its route key.
 fn decode<M: Message>(selection: &Selection, text: &str) -> M {
-    let tree = ws_runtime::__private::Tree::parse(text).unwrap();
+    let arena = Tree::arena_for(text);
+    let tree = Tree::parse(text, &arena).unwrap();
     ws_runtime::__private::decode_route_tree::<M>(selection, &tree).unwrap()
 }
 
@@ -130,7 +134,17 @@ fn main() {
     };
     SCHEMAS.get_or_init(|| vec![schema("small"), schema("medium")]);
     let selection = Selection::parse("$request.body.action").unwrap();
+    // `-- medium` (any of the names) measures only those payloads, for a profiler.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    // `PROFILE=N`: only the runtime's path, N times, untimed (for callgrind or perf).
+    let profile: Option<u64> = std::env::var("PROFILE").ok().and_then(|n| n.parse().ok());
     for name in ["small", "medium", "large"] {
+        if !only.is_empty() && !only.iter().any(|o| o == name) {
+            continue;
+        }
         let schema = if name == "small" {
             SendMessage::schema()
         } else {
@@ -149,7 +163,13 @@ fn main() {
                 black_box(serde_json::from_str::<PlaceOrderOrSend>(black_box(&text)).unwrap());
             });
             measure(&format!("{name}/tree-parse"), || {
-                black_box(ws_runtime::__private::Tree::parse(black_box(&text)).unwrap());
+                let arena = Tree::arena_for(&text);
+                black_box(Tree::parse(black_box(&text), &arena).unwrap());
+            });
+            let arena = Tree::arena_for(&text);
+            let tree = Tree::parse(&text, &arena).unwrap();
+            measure(&format!("{name}/tree-validate"), || {
+                schema.validate_tree(black_box(&tree)).unwrap();
             });
             if name == "small" {
                 measure(&format!("{name}/value-path"), || {
@@ -161,14 +181,16 @@ fn main() {
                 });
             }
         }
-        if name == "small" {
-            measure(name, || {
+        let once = || {
+            if name == "small" {
                 black_box(decode::<SendMessage>(&selection, black_box(&text)));
-            });
-        } else {
-            measure(name, || {
+            } else {
                 black_box(decode::<PlaceOrder>(&selection, black_box(&text)));
-            });
+            }
+        };
+        match profile {
+            Some(times) => (0..times).for_each(|_| once()),
+            None => measure(name, once),
         }
     }
 }

@@ -171,7 +171,11 @@ pub(crate) struct Entry {
     pub outbox: Outbox,
     /// What is queued and not yet written, counted against the bounds.
     pub backlog: Backlog,
-    pub close: CloseSignal,
+    /// The first close asked for.
+    close: Mutex<Option<(u16, String)>>,
+    /// The one wake-up of the connection's task: a frame queued, the backlog over a bound, or a
+    /// close asked for (one waiter, so one `Notify`; the task looks at all three each time).
+    wake: Notify,
     pub connected_at: u64,
     pub last_active_at: AtomicU64,
     pub identity: Identity,
@@ -184,7 +188,6 @@ pub(crate) struct Entry {
 #[derive(Default)]
 pub(crate) struct Outbox {
     frames: Mutex<VecDeque<Utf8Bytes>>,
-    ready: Notify,
     /// The task is gone: frames are refused.
     closed: AtomicBool,
 }
@@ -197,8 +200,6 @@ impl Outbox {
             return Err(text);
         }
         frames.push_back(text);
-        drop(frames);
-        self.ready.notify_one();
         Ok(())
     }
 
@@ -210,21 +211,6 @@ impl Outbox {
             .pop_front()
     }
 
-    /// Waits for the next frame (cancel safe: a frame is taken only when it is returned). Each
-    /// frame spends from tokio's cooperative budget, as a channel's receive does: a connection
-    /// with a long queue yields now and then, so it cannot starve the accept loop and the other
-    /// connections of its worker thread.
-    pub async fn pop(&self) -> Utf8Bytes {
-        tokio::task::consume_budget().await;
-        loop {
-            if let Some(text) = self.try_pop() {
-                return text;
-            }
-            // A frame pushed since `try_pop` left a permit: this returns at once.
-            self.ready.notified().await;
-        }
-    }
-
     /// The task is gone: refuse frames from now on and drop what waits.
     pub fn close(&self) {
         let mut frames = self.frames.lock().unwrap_or_else(|e| e.into_inner());
@@ -233,38 +219,15 @@ impl Outbox {
     }
 }
 
-/// A request to close a connection, seen by its task even when its queue is full.
-#[derive(Default)]
-pub(crate) struct CloseSignal {
-    reason: Mutex<Option<(u16, String)>>,
-    notify: Notify,
-}
-
-impl CloseSignal {
-    /// Asks for a close; the first request wins.
-    pub fn request(&self, code: u16, reason: &str) {
-        let mut slot = self.reason.lock().unwrap_or_else(|e| e.into_inner());
-        if slot.is_none() {
-            *slot = Some((code, reason.to_owned()));
-        }
-        drop(slot);
-        self.notify.notify_one();
-    }
-
-    /// Waits for a close request.
-    pub async fn requested(&self) -> (u16, String) {
-        loop {
-            if let Some(reason) = self
-                .reason
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone()
-            {
-                return reason;
-            }
-            self.notify.notified().await;
-        }
-    }
+/// What a connection's task acts on besides its socket and its timers, most urgent first.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// A close was asked for (the first request's code and reason).
+    Close(u16, String),
+    /// The backlog went over a bound: the grace period starts.
+    Behind,
+    /// The next queued frame.
+    Frame(Utf8Bytes),
 }
 
 /// The frames and bytes queued for one connection and not yet written, against its bounds.
@@ -273,18 +236,6 @@ pub(crate) struct Backlog {
     bytes: AtomicUsize,
     max_frames: usize,
     max_bytes: usize,
-    /// Woken when the backlog goes over a bound: the connection's task starts the grace period.
-    pub behind: Notify,
-}
-
-/// Whether a frame may join the queue.
-#[derive(Debug, PartialEq, Eq)]
-enum Admit {
-    Yes,
-    /// Yes, and the connection is now behind.
-    Behind,
-    /// No: twice over a bound.
-    No,
 }
 
 impl Backlog {
@@ -294,21 +245,19 @@ impl Backlog {
             bytes: AtomicUsize::new(0),
             max_frames: limits.outbound_queue.max(1),
             max_bytes: limits.outbound_queue_bytes.max(1),
-            behind: Notify::new(),
         }
     }
 
-    fn admit(&self, len: usize) -> Admit {
+    /// Counts a frame in, unless that puts the backlog twice over a bound (then `false`, and
+    /// nothing is counted). Over a bound once, the connection is behind: its task sees that.
+    fn admit(&self, len: usize) -> bool {
         let frames = self.frames.fetch_add(1, Ordering::AcqRel) + 1;
         let bytes = self.bytes.fetch_add(len, Ordering::AcqRel) + len;
         if frames > 2 * self.max_frames || bytes > 2 * self.max_bytes {
             self.written(len);
-            Admit::No
-        } else if frames > self.max_frames || bytes > self.max_bytes {
-            Admit::Behind
-        } else {
-            Admit::Yes
+            return false;
         }
+        true
     }
 
     /// A frame of `len` bytes left the queue.
@@ -329,7 +278,8 @@ impl Entry {
         Entry {
             outbox: Outbox::default(),
             backlog: Backlog::new(limits),
-            close: CloseSignal::default(),
+            close: Mutex::new(None),
+            wake: Notify::new(),
             connected_at,
             last_active_at: AtomicU64::new(connected_at),
             identity,
@@ -343,18 +293,63 @@ impl Entry {
 
     fn push(&self, text: Utf8Bytes) -> Result<(), SendError> {
         let len = text.len();
-        match self.backlog.admit(len) {
-            Admit::Yes => {}
-            Admit::Behind => self.backlog.behind.notify_one(),
-            Admit::No => {
-                self.close.request(SLOW_READER.0, SLOW_READER.1);
-                return Err(SendError::SlowReader);
-            }
+        if !self.backlog.admit(len) {
+            self.request_close(SLOW_READER.0, SLOW_READER.1);
+            return Err(SendError::SlowReader);
         }
-        self.outbox.push(text).map_err(|_| {
+        let queued = self.outbox.push(text).map_err(|_| {
             self.backlog.written(len);
             SendError::Gone
-        })
+        });
+        self.wake.notify_one();
+        queued
+    }
+
+    /// Asks the connection's task to close the connection; the first request wins. It is seen
+    /// even when the queue is full.
+    pub fn request_close(&self, code: u16, reason: &str) {
+        let mut slot = self.close.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            *slot = Some((code, reason.to_owned()));
+        }
+        drop(slot);
+        self.wake.notify_one();
+    }
+
+    fn requested_close(&self) -> Option<(u16, String)> {
+        self.close.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Waits for the next [`Event`]: a close request first, then (when `watch_backlog`) a backlog
+    /// over a bound, then a queued frame. Cancel safe: a frame is taken only when it is returned.
+    /// Each call spends from tokio's cooperative budget, as a channel's receive does: a
+    /// connection with a long queue yields now and then, so it cannot starve the accept loop and
+    /// the other connections of its worker thread.
+    pub async fn next_event(&self, watch_backlog: bool) -> Event {
+        tokio::task::consume_budget().await;
+        loop {
+            if let Some((code, reason)) = self.requested_close() {
+                return Event::Close(code, reason);
+            }
+            if watch_backlog && self.backlog.is_behind() {
+                return Event::Behind;
+            }
+            if let Some(text) = self.outbox.try_pop() {
+                return Event::Frame(text);
+            }
+            // What happened since the looks above left a permit: this returns at once.
+            self.wake.notified().await;
+        }
+    }
+
+    /// Waits for a close request (while a write is under way).
+    pub async fn until_close_requested(&self) -> (u16, String) {
+        loop {
+            if let Some(close) = self.requested_close() {
+                return close;
+            }
+            self.wake.notified().await;
+        }
     }
 }
 
@@ -515,7 +510,7 @@ impl Connections {
 
     pub(crate) fn disconnect_local(&self, id: &ConnectionId) -> Result<(), SendError> {
         let entry = self.entry(id).ok_or(SendError::Gone)?;
-        entry.close.request(1000, "disconnected by the server");
+        entry.request_close(1000, "disconnected by the server");
         Ok(())
     }
 
@@ -670,7 +665,7 @@ impl Connections {
     /// Asks every connection of this node to close (server shutdown).
     pub(crate) fn close_all(&self, code: u16, reason: &str) {
         for entry in self.read().values() {
-            entry.close.request(code, reason);
+            entry.request_close(code, reason);
         }
     }
 }

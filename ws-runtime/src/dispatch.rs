@@ -68,41 +68,12 @@ impl<R: Routes, H: Handler<R>> Dispatch for Typed<R, H> {
 
     fn message<'a>(&'a self, cx: &'a mut Context, text: Utf8Bytes) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
-            // Parsed once, into a tree that borrows the frame: routed, validated and
-            // deserialized from there.
-            let tree = Tree::parse(&text).ok();
-            let key = tree
-                .as_ref()
-                .map(|t| R::selection().evaluate_tree(t))
-                .unwrap_or_default();
-            // The route is known before the message is decoded: a bad body is that route's.
-            let known = R::keys().iter().copied().find(|k| *k == key);
-            let routed = match tree {
-                Some(tree) if known.is_some() => match R::decode_tree(&key, &tree) {
-                    Ok(route) => route,
-                    Err(DecodeError::Invalid(errors)) => {
-                        cx.route_key = known.unwrap_or_default();
-                        return Outcome::BadRequest(errors);
-                    }
-                    Err(DecodeError::Type(message)) => {
-                        cx.route_key = known.unwrap_or_default();
-                        return Outcome::BadRequest(ValidationErrors(vec![
-                            crate::message::ValidationError {
-                                instance_path: String::new(),
-                                schema_path: String::new(),
-                                message,
-                            },
-                        ]));
-                    }
-                    Err(DecodeError::UnknownRoute(_)) => return Outcome::Forbidden,
-                },
-                tree => match R::fallback(RawMessage {
-                    text: text.to_string(),
-                    json: tree.as_ref().map(Tree::to_value),
-                }) {
-                    Some(route) => route,
-                    None => return Outcome::Forbidden,
-                },
+            let routed = match route::<R>(&text) {
+                Ok(routed) => routed,
+                Err((key, outcome)) => {
+                    cx.route_key = key;
+                    return outcome;
+                }
             };
             cx.route_key = routed.route_key();
             tracing::Span::current().record("route_key", cx.route_key);
@@ -129,6 +100,39 @@ impl<R: Routes, H: Handler<R>> Dispatch for Typed<R, H> {
                 .await
                 .map_err(|p| panic_text(&*p))
         })
+    }
+}
+
+/// The route of a text frame, decoded: parsed once into a tree (in an arena that is gone before
+/// the handler runs), routed, validated and deserialized from there. Else what to answer, and
+/// the route key it is counted under.
+fn route<R: Routes>(text: &Utf8Bytes) -> Result<R, (&'static str, Outcome)> {
+    let arena = Tree::arena_for(text);
+    let tree = Tree::parse(text, &arena).ok();
+    let key = tree
+        .as_ref()
+        .map(|t| R::selection().evaluate_tree(t))
+        .unwrap_or_default();
+    // The route is known before the message is decoded: a bad body is that route's.
+    let known = R::keys().iter().copied().find(|k| *k == key);
+    match (tree, known) {
+        (Some(tree), Some(known)) => R::decode_tree(&key, &tree).map_err(|error| match error {
+            DecodeError::Invalid(errors) => (known, Outcome::BadRequest(errors)),
+            DecodeError::Type(message) => (
+                known,
+                Outcome::BadRequest(ValidationErrors(vec![crate::message::ValidationError {
+                    instance_path: String::new(),
+                    schema_path: String::new(),
+                    message,
+                }])),
+            ),
+            DecodeError::UnknownRoute(_) => ("", Outcome::Forbidden),
+        }),
+        (tree, _) => R::fallback(RawMessage {
+            text: text.to_string(),
+            json: tree.as_ref().map(Tree::to_value),
+        })
+        .ok_or(("", Outcome::Forbidden)),
     }
 }
 

@@ -13,11 +13,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::time::{Instant, sleep};
+use tokio::time::{Instant, sleep_until};
 use tracing::Instrument;
 
 use crate::cluster::ClusterNode;
-use crate::connections::{Connections, Entry, Identity, SLOW_READER};
+use crate::connections::{Connections, Entry, Event, Identity, SLOW_READER};
 use crate::dispatch::Outcome;
 use crate::docs;
 use crate::frames;
@@ -489,46 +489,74 @@ async fn run(
 ) {
     let limits = &shared.limits;
     if shared.shutting_down.load(Ordering::Acquire) {
-        entry.close.request(1001, "the server is shutting down");
+        entry.request_close(1001, "the server is shutting down");
     }
     let (mut writer, mut reader) = socket::split(ws);
-    let idle = sleep(limits.idle_timeout);
-    let lifetime = sleep(limits.max_lifetime);
-    // Armed while the connection is behind (over its outbound bounds).
-    let grace = sleep(limits.slow_reader_grace);
-    let mut behind = false;
-    tokio::pin!(idle, lifetime, grace);
+    // One timer for the three deadlines (a connection task's size is mostly its waits). A
+    // message moves the idle deadline without touching the timer: when the timer fires early,
+    // it is set again.
+    let started = Instant::now();
+    let lifetime_ends = after(started, limits.max_lifetime);
+    let mut idle_ends = after(started, limits.idle_timeout);
+    // Set while the connection is behind (over its outbound bounds).
+    let mut grace_ends: Option<Instant> = None;
+    let timer = sleep_until(idle_ends.min(lifetime_ends));
+    tokio::pin!(timer);
     let close = loop {
         tokio::select! {
             biased;
-            (code, reason) = entry.close.requested() => {
-                // What was queued before the close is delivered first, unless the client is
-                // not reading it anyway.
-                if code != SLOW_READER.0 {
-                    flush(&mut writer, &entry, &channel, limits.slow_reader_grace).await;
+            () = &mut timer => {
+                let now = Instant::now();
+                if now >= lifetime_ends {
+                    break closing(&mut writer, 1001, "the connection reached its maximum lifetime").await;
                 }
-                break closing(&mut writer, code, &reason).await;
-            }
-            () = &mut lifetime => {
-                break closing(&mut writer, 1001, "the connection reached its maximum lifetime").await;
-            }
-            () = &mut idle => break closing(&mut writer, 1001, "the connection was idle too long").await,
-            () = entry.backlog.behind.notified(), if !behind => {
-                if entry.backlog.is_behind() {
-                    behind = true;
-                    grace.as_mut().reset(Instant::now() + limits.slow_reader_grace);
+                if now >= idle_ends {
+                    break closing(&mut writer, 1001, "the connection was idle too long").await;
                 }
-            }
-            () = &mut grace, if behind => {
-                if entry.backlog.is_behind() {
-                    break closing(&mut writer, SLOW_READER.0, SLOW_READER.1).await;
+                if grace_ends.is_some_and(|ends| now >= ends) {
+                    if entry.backlog.is_behind() {
+                        break closing(&mut writer, SLOW_READER.0, SLOW_READER.1).await;
+                    }
+                    grace_ends = None;
                 }
-                behind = false;
+                let next = grace_ends.map_or(idle_ends, |g| g.min(idle_ends));
+                timer.as_mut().reset(next.min(lifetime_ends));
             }
+            event = entry.next_event(grace_ends.is_none()) => match event {
+                Event::Close(code, reason) => {
+                    // What was queued before the close is delivered first, unless the client
+                    // is not reading it anyway.
+                    if code != SLOW_READER.0 {
+                        flush(&mut writer, &entry, &channel, limits.slow_reader_grace).await;
+                    }
+                    break closing(&mut writer, code, &reason).await;
+                }
+                Event::Behind => {
+                    let ends = after(Instant::now(), limits.slow_reader_grace);
+                    grace_ends = Some(ends);
+                    if ends < timer.deadline() {
+                        timer.as_mut().reset(ends);
+                    }
+                }
+                Event::Frame(text) => {
+                    let len = text.len();
+                    let written = write(&mut writer, text, &entry, limits).await;
+                    entry.backlog.written(len);
+                    if let Err(close) = written {
+                        break close;
+                    }
+                    channel.sent();
+                    entry.touch();
+                    idle_ends = after(Instant::now(), limits.idle_timeout);
+                    if grace_ends.is_some() && !entry.backlog.is_behind() {
+                        grace_ends = None;
+                    }
+                }
+            },
             inbound = reader.next() => match inbound {
                 Inbound::Text(text) => {
                     entry.touch();
-                    idle.as_mut().reset(Instant::now() + limits.idle_timeout);
+                    idle_ends = after(Instant::now(), limits.idle_timeout);
                     let Some(reply) = handle(&shared, &channel, &cx, text).await else {
                         continue;
                     };
@@ -556,18 +584,6 @@ async fn run(
                 }
                 Inbound::Broken => break lost(),
             },
-            text = entry.outbox.pop() => {
-                let len = text.len();
-                let written = write(&mut writer, text, &entry, limits).await;
-                entry.backlog.written(len);
-                if let Err(close) = written {
-                    break close;
-                }
-                channel.sent();
-                entry.touch();
-                idle.as_mut().reset(Instant::now() + limits.idle_timeout);
-                behind = behind && entry.backlog.is_behind();
-            }
         }
     };
     drop(writer);
@@ -575,6 +591,12 @@ async fn run(
     tracing::debug!(code = close.code, reason = %close.reason, "closed");
     disconnect(&shared, &channel, cx, close).await;
     entry.outbox.close();
+}
+
+/// `from + duration`, or about 30 years on when that overflows (as tokio's `sleep` does).
+fn after(from: Instant, duration: std::time::Duration) -> Instant {
+    from.checked_add(duration)
+        .unwrap_or_else(|| from + std::time::Duration::from_secs(86_400 * 365 * 30))
 }
 
 /// Writes one frame; `Err` with what closed the connection when it is lost, when its client
@@ -588,7 +610,7 @@ async fn write(
 ) -> Result<(), Close> {
     tokio::select! {
         biased;
-        (code, reason) = entry.close.requested() => Err(closing(writer, code, &reason).await),
+        (code, reason) = entry.until_close_requested() => Err(closing(writer, code, &reason).await),
         sent = tokio::time::timeout(limits.slow_reader_grace, writer.text(text)) => match sent {
             Ok(true) => Ok(()),
             Ok(false) => Err(lost()),
