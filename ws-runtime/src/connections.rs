@@ -171,8 +171,10 @@ pub(crate) struct Entry {
     pub outbox: Outbox,
     /// What is queued and not yet written, counted against the bounds.
     pub backlog: Backlog,
-    /// The first close asked for.
+    /// The first close asked for, and whether there is one (read without the lock, twice per
+    /// turn of the connection's loop).
     close: Mutex<Option<(u16, String)>>,
+    close_asked: AtomicBool,
     /// The one wake-up of the connection's task: a frame queued, the backlog over a bound, or a
     /// close asked for (one waiter, so one `Notify`; the task looks at all three each time).
     wake: Notify,
@@ -279,6 +281,7 @@ impl Entry {
             outbox: Outbox::default(),
             backlog: Backlog::new(limits),
             close: Mutex::new(None),
+            close_asked: AtomicBool::new(false),
             wake: Notify::new(),
             connected_at,
             last_active_at: AtomicU64::new(connected_at),
@@ -311,12 +314,16 @@ impl Entry {
         let mut slot = self.close.lock().unwrap_or_else(|e| e.into_inner());
         if slot.is_none() {
             *slot = Some((code, reason.to_owned()));
+            self.close_asked.store(true, Ordering::Release);
         }
         drop(slot);
         self.wake.notify_one();
     }
 
     fn requested_close(&self) -> Option<(u16, String)> {
+        if !self.close_asked.load(Ordering::Acquire) {
+            return None;
+        }
         self.close.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::{Utf8Bytes, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams, Request};
@@ -11,6 +11,8 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures_util::FutureExt;
+use futures_util::future::OptionFuture;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until};
@@ -325,15 +327,21 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
     if let Some(metrics) = &channel.metrics {
         metrics.open.inc();
     }
-    let failed = (
-        Arc::clone(&shared),
-        Arc::clone(&channel),
-        cx.clone(),
-        Arc::clone(&entry),
-    );
-    socket::configure(upgrade, &shared.limits)
+    // The connection's parts go to whichever of the two callbacks runs. axum keeps both
+    // callbacks' captures for as long as the connection lives, so each holds one pointer to
+    // the parts instead of a copy of them.
+    let upgrade = socket::configure(upgrade, &shared.limits);
+    let parts = Arc::new(Mutex::new(Some(Box::new(Upgraded {
+        shared,
+        channel,
+        cx,
+        entry,
+    }))));
+    let failed = Arc::clone(&parts);
+    upgrade
         .on_failed_upgrade(move |error| {
-            let (shared, channel, cx, entry) = failed;
+            let Some(parts) = take(&failed) else { return };
+            let Upgraded { shared, channel, cx, entry } = *parts;
             entry.outbox.close();
             tracing::warn!(%error, connection_id = %cx.connection_id, "the upgrade failed after $connect");
             tokio::spawn(async move {
@@ -345,9 +353,27 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
             });
         })
         .on_upgrade(move |ws| {
-            let span = tracing::info_span!("connection", connection_id = %cx.connection_id, channel = %channel.address);
-            run(shared, channel, ws, cx, entry).instrument(span)
+            // Always there: axum calls one callback or the other.
+            let task = take(&parts).map(|parts| {
+                let Upgraded { shared, channel, cx, entry } = *parts;
+                let span = tracing::info_span!("connection", connection_id = %cx.connection_id, channel = %channel.address);
+                run(shared, channel, ws, cx, entry).instrument(span)
+            });
+            OptionFuture::from(task).map(drop)
         })
+}
+
+/// What a connection's task is made of, between `$connect` and the upgrade.
+struct Upgraded {
+    shared: Arc<Shared>,
+    channel: Arc<Channel>,
+    cx: Context,
+    entry: Arc<Entry>,
+}
+
+/// The parts, for the first callback that asks (the other finds none).
+fn take(parts: &Mutex<Option<Box<Upgraded>>>) -> Option<Box<Upgraded>> {
+    parts.lock().unwrap_or_else(|e| e.into_inner()).take()
 }
 
 /// RFC 6455 §4.2.1–4.2.2, for a request that asks for a WebSocket: version 13, and a key that is

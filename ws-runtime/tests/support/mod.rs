@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use ws_runtime::__private::{Tree, decode_route_tree};
 use ws_runtime::*;
 
 macro_rules! message {
@@ -94,7 +95,7 @@ message!(
     })
 );
 
-/// The inbound routes, as `#[derive(Routes)]` would write them.
+/// The inbound routes, as `#[derive(Routes)]` would write them (the tree path included).
 #[derive(Debug)]
 pub enum ChatRoute {
     SendMessage(SendMessage),
@@ -153,6 +154,23 @@ impl Routes for ChatRoute {
             "shout" => ChatRoute::Shout(decode(json)?),
             "flood" => ChatRoute::Flood(decode(json)?),
             "badReply" => ChatRoute::BadReply(decode(json)?),
+            other => return Err(DecodeError::UnknownRoute(other.into())),
+        })
+    }
+    /// From the frame's tree, as the derive does (and as the runtime calls it).
+    fn decode_tree(key: &str, tree: &Tree<'_>) -> Result<Self, DecodeError> {
+        let s = selection();
+        Ok(match key {
+            "sendMessage" => ChatRoute::SendMessage(decode_route_tree(s, tree)?),
+            "echo" => ChatRoute::Echo(decode_route_tree(s, tree)?),
+            "fail" => ChatRoute::Fail(decode_route_tree(s, tree)?),
+            "panic" => ChatRoute::Panic(decode_route_tree(s, tree)?),
+            "whoami" => ChatRoute::Whoami(decode_route_tree(s, tree)?),
+            "join" => ChatRoute::Join(decode_route_tree(s, tree)?),
+            "leave" => ChatRoute::Leave(decode_route_tree(s, tree)?),
+            "shout" => ChatRoute::Shout(decode_route_tree(s, tree)?),
+            "flood" => ChatRoute::Flood(decode_route_tree(s, tree)?),
+            "badReply" => ChatRoute::BadReply(decode_route_tree(s, tree)?),
             other => return Err(DecodeError::UnknownRoute(other.into())),
         })
     }
@@ -415,9 +433,14 @@ pub async fn try_connect(
     path: &str,
 ) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
     let url = format!("ws://{addr}{path}");
+    // tungstenite zeroes its whole read buffer (128 KiB by default) before each read: with
+    // many clients in one process, as in the throughput benchmark, that was the load client's
+    // largest cost, and it shares the machine with the server it measures.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(8 * 1024);
     tokio::time::timeout(
         Duration::from_secs(5),
-        tokio_tungstenite::connect_async(url),
+        tokio_tungstenite::connect_async_with_config(url, Some(config), false),
     )
     .await
     .expect("connect timed out")
