@@ -103,37 +103,38 @@ impl<R: Routes, H: Handler<R>> Dispatch for Typed<R, H> {
     }
 }
 
-/// The route of a text frame, decoded: parsed once into a tree (in an arena that is gone before
-/// the handler runs), routed, validated and deserialized from there. Else what to answer, and
+/// The route of a text frame, decoded: parsed once into a tree (in the thread's arena, done with
+/// before the handler runs), routed, validated and deserialized from there. Else what to answer, and
 /// the route key it is counted under.
 fn route<R: Routes>(text: &Utf8Bytes) -> Result<R, (&'static str, Outcome)> {
-    let arena = Tree::arena_for(text);
-    let tree = Tree::parse(text, &arena).ok();
-    let key = tree
-        .as_ref()
-        .map(|t| R::selection().evaluate_tree(t))
-        .unwrap_or_default();
-    // The route is known before the message is decoded: a bad body is that route's.
-    let known = R::keys().iter().copied().find(|k| *k == key);
-    match (tree, known) {
-        (Some(tree), Some(known)) => R::decode_tree(&key, &tree).map_err(|error| match error {
-            DecodeError::Invalid(errors) => (known, Outcome::BadRequest(errors)),
-            DecodeError::Type(message) => (
-                known,
-                Outcome::BadRequest(ValidationErrors(vec![crate::message::ValidationError {
-                    instance_path: String::new(),
-                    schema_path: String::new(),
-                    message,
-                }])),
-            ),
-            DecodeError::UnknownRoute(_) => ("", Outcome::Forbidden),
-        }),
-        (tree, _) => R::fallback(RawMessage {
-            text: text.to_string(),
-            json: tree.as_ref().map(Tree::to_value),
-        })
-        .ok_or(("", Outcome::Forbidden)),
-    }
+    Tree::read(text, |tree| {
+        let tree = tree.ok();
+        let key = tree
+            .as_ref()
+            .map(|t| R::selection().evaluate_tree(t))
+            .unwrap_or_default();
+        // The route is known before the message is decoded: a bad body is that route's.
+        let known = R::keys().iter().copied().find(|k| *k == key);
+        match (tree, known) {
+            (Some(tree), Some(known)) => R::decode_tree(&key, &tree).map_err(|error| match error {
+                DecodeError::Invalid(errors) => (known, Outcome::BadRequest(errors)),
+                DecodeError::Type(message) => (
+                    known,
+                    Outcome::BadRequest(ValidationErrors(vec![crate::message::ValidationError {
+                        instance_path: String::new(),
+                        schema_path: String::new(),
+                        message,
+                    }])),
+                ),
+                DecodeError::UnknownRoute(_) => ("", Outcome::Forbidden),
+            }),
+            (tree, _) => R::fallback(RawMessage {
+                text: text.to_string(),
+                json: tree.as_ref().map(Tree::to_value),
+            })
+            .ok_or(("", Outcome::Forbidden)),
+        }
+    })
 }
 
 /// `handler`, serving the routes `R`, behind [`Dispatch`].

@@ -79,26 +79,7 @@ impl Selection {
 
     /// The route key a frame's tree selects (as [`Selection::evaluate`] on its `Value`).
     pub(crate) fn evaluate_tree(&self, body: &crate::tree::Tree<'_>) -> String {
-        use crate::tree::Tree;
-        let mut key = String::new();
-        for part in &self.parts {
-            match part {
-                Part::Literal(text) => key.push_str(text),
-                Part::Body(path) => {
-                    let mut node = Some(body);
-                    for name in path {
-                        node = node.and_then(|n| n.get(name));
-                    }
-                    match node {
-                        Some(Tree::String(s)) => key.push_str(s),
-                        Some(Tree::Number(n)) => key.push_str(&n.to_string()),
-                        Some(Tree::Bool(b)) => key.push_str(if *b { "true" } else { "false" }),
-                        _ => {}
-                    }
-                }
-            }
-        }
-        key
+        route_selection::evaluate(&self.parts, body)
     }
 
     /// Writes `route_key` at the single path (creating objects on the way), so encoding a typed

@@ -9,6 +9,7 @@
 //! out (`RawMessage::json`) or on a cold path (the text of a validation error).
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt;
 
 use bumpalo::Bump;
@@ -30,28 +31,83 @@ pub enum Tree<'t> {
     Object(&'t [(&'t str, Tree<'t>)]),
 }
 
-impl<'t> Tree<'t> {
-    /// An arena sized for the tree of `text`, so that most frames take one allocation.
-    pub fn arena_for(text: &str) -> Bump {
-        // Measured on the benchmark's messages: a tree takes two to three times its text.
-        Bump::with_capacity(text.len().saturating_mul(3))
+impl Tree<'_> {
+    /// Parses `text` into this thread's arena and hands the tree (or serde_json's error) to
+    /// `read`. The arena and the parser's stacks are emptied and reused frame after frame, so a
+    /// parse allocates nothing once they have grown to the frames' size (grown past 64 KiB by a
+    /// large frame, they are let go afterwards).
+    pub fn read<T>(
+        text: &str,
+        read: impl for<'t> FnOnce(Result<Tree<'t>, serde_json::Error>) -> T,
+    ) -> T {
+        thread_local! {
+            static REUSED: RefCell<Reused> = RefCell::new(Reused::default());
+        }
+        const KEEP: usize = 64 * 1024;
+        REUSED.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut reused) => {
+                let Reused {
+                    arena,
+                    items,
+                    members,
+                } = &mut *reused;
+                arena.reset();
+                let mut scratch = Scratch {
+                    items: recycle(std::mem::take(items)),
+                    members: recycle(std::mem::take(members)),
+                };
+                let out = read(Tree::parse_with(text, arena, &mut scratch));
+                if scratch.items.capacity() + scratch.members.capacity() < KEEP / 32 {
+                    *items = recycle(scratch.items);
+                    *members = recycle(scratch.members);
+                }
+                if arena.allocated_bytes() > KEEP {
+                    *arena = Bump::new();
+                }
+                out
+            }
+            // A parse inside `read` on the same thread: an arena of its own.
+            Err(_) => read(Tree::parse(text, &Bump::new())),
+        })
     }
+}
 
+/// What [`Tree::read`] keeps from one frame to the next on a thread: the arena, and the parser's
+/// stacks (empty, with their capacity).
+#[derive(Default)]
+struct Reused {
+    arena: Bump,
+    items: Vec<Tree<'static>>,
+    members: Vec<(&'static str, Tree<'static>)>,
+}
+
+/// An emptied vector's allocation, for elements of another lifetime (the standard library
+/// collects in place: no allocation, the capacity kept).
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
+}
+
+impl<'t> Tree<'t> {
     /// Parses `text` (serde_json's parser and its nesting limit) into `arena`.
     ///
     /// # Errors
     /// serde_json's error for text that is not one JSON value.
     pub fn parse(text: &'t str, arena: &'t Bump) -> Result<Tree<'t>, serde_json::Error> {
-        let mut deserializer = serde_json::Deserializer::from_str(text);
         let mut scratch = Scratch {
             items: Vec::new(),
             members: Vec::new(),
         };
-        let tree = TreeSeed {
-            arena,
-            scratch: &mut scratch,
-        }
-        .deserialize(&mut deserializer)?;
+        Tree::parse_with(text, arena, &mut scratch)
+    }
+
+    fn parse_with(
+        text: &'t str,
+        arena: &'t Bump,
+        scratch: &mut Scratch<'t>,
+    ) -> Result<Tree<'t>, serde_json::Error> {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let tree = TreeSeed { arena, scratch }.deserialize(&mut deserializer)?;
         deserializer.end()?;
         Ok(tree)
     }
@@ -111,6 +167,22 @@ impl<'t> Tree<'t> {
                         .all(|(k, v)| b.get(*k).is_some_and(|w| v.equals(w)))
             }
             _ => false,
+        }
+    }
+}
+
+/// What a route selection expression reads of a tree, as of a `Value`.
+impl route_selection::Body for Tree<'_> {
+    fn member(&self, name: &str) -> Option<&Self> {
+        self.get(name)
+    }
+
+    fn write_key(&self, key: &mut String) {
+        match self {
+            Tree::String(s) => key.push_str(s),
+            Tree::Number(n) => key.push_str(&n.to_string()),
+            Tree::Bool(b) => key.push_str(if *b { "true" } else { "false" }),
+            _ => {}
         }
     }
 }
@@ -594,10 +666,9 @@ mod tests {
 
     /// Parses `text` and compares its tree with the `Value` serde_json reads.
     fn same_as_value(text: &str) {
-        let arena = Tree::arena_for(text);
-        let tree = Tree::parse(text, &arena).unwrap_or_else(|e| panic!("{text}: {e}"));
         let value: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
-        assert_eq!(tree.to_value(), value, "{text}");
+        let tree = Tree::read(text, |tree| tree.map(|t| t.to_value()));
+        assert_eq!(tree.ok(), Some(value), "{text}");
     }
 
     #[test]
@@ -644,6 +715,28 @@ mod tests {
         same_as_value(&text);
         // Inside an array of objects too: each object's members are its own.
         same_as_value(&format!("[{text}, {{\"k1\": 1, \"k1\": 2}}, {text}]"));
+    }
+
+    #[test]
+    fn a_parse_inside_a_parse_has_its_own_arena() {
+        let outer = Tree::read(r#"{"a": [1]}"#, |outer| {
+            let inner = Tree::read(r#"{"b": 2}"#, |inner| inner.map(|t| t.to_value()));
+            (outer.map(|t| t.to_value()).ok(), inner.ok())
+        });
+        assert_eq!(outer.0, serde_json::from_str(r#"{"a": [1]}"#).ok());
+        assert_eq!(outer.1, serde_json::from_str(r#"{"b": 2}"#).ok());
+        // A large frame, then small ones: the arena is let go and made again.
+        let large = format!("[{}]", vec!["1"; 100_000].join(","));
+        assert_eq!(
+            Tree::read(&large, |t| t
+                .map(|t| matches!(t, Tree::Array(a) if a.len() == 100_000)))
+            .ok(),
+            Some(true)
+        );
+        assert_eq!(
+            Tree::read("[true]", |t| t.map(|t| t.to_value())).ok(),
+            Some(Value::Array(vec![Value::Bool(true)]))
+        );
     }
 
     #[test]

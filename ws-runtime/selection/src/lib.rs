@@ -26,5 +26,5 @@ mod evaluate;
 mod grammar;
 
 #[cfg(feature = "evaluate")]
-pub use evaluate::evaluate;
+pub use evaluate::{Body, evaluate};
 pub use grammar::{Part, parse};
