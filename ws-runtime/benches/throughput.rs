@@ -261,9 +261,9 @@ impl ws_runtime::Handler<support::ChatRoute> for EchoOnly {
 
 /// The child process: one server on `workers` threads until it is killed.
 fn serve(kind: &str, workers: usize) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // Every Rust server on the runtime ws-runtime's servers start with (the same scheduling).
+    let runtime = ws_runtime::runtime()
         .worker_threads(workers)
-        .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {

@@ -2,8 +2,9 @@
 //! routes, validates and deserializes each message from.
 //!
 //! `serde_json::Value` allocates a `String` for every key and string and a map for every object;
-//! this tree lives in one arena per frame ([`bumpalo::Bump`]): its arrays and objects are slices
-//! of the arena, its strings borrow the frame (or, with escapes, the arena). The validator reads
+//! this tree lives in an arena ([`bumpalo::Bump`], each worker thread's own, emptied and reused
+//! frame after frame): its arrays and objects are slices of the arena, its strings borrow the
+//! frame (or, with escapes, the arena). The validator reads
 //! it directly (jsonschema's custom-representation traits), the typed message is deserialized
 //! from it (the route key skipped on the way), and it becomes a `Value` only where one is handed
 //! out (`RawMessage::json`) or on a cold path (the text of a validation error).
@@ -57,7 +58,9 @@ impl Tree<'_> {
                     members: recycle(std::mem::take(members)),
                 };
                 let out = read(Tree::parse_with(text, arena, &mut scratch));
-                if scratch.items.capacity() + scratch.members.capacity() < KEEP / 32 {
+                let stacks = scratch.items.capacity() * size_of::<Tree<'_>>()
+                    + scratch.members.capacity() * size_of::<(&str, Tree<'_>)>();
+                if stacks <= KEEP {
                     *items = recycle(scratch.items);
                     *members = recycle(scratch.members);
                 }

@@ -161,8 +161,18 @@ fn main_rs(plan: &Plan, crate_name: &str) -> String {
 
         use #krate::api;
 
-        #[tokio::main]
-        async fn main() -> std::process::ExitCode {
+        /// On ws-runtime's tokio runtime, which stays fair to many busy connections.
+        fn main() -> std::process::ExitCode {
+            match ws_runtime::runtime().build() {
+                Ok(runtime) => runtime.block_on(serve()),
+                Err(error) => {
+                    eprintln!("error: cannot start the runtime: {error}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
+
+        async fn serve() -> std::process::ExitCode {
             let args: Vec<String> = std::env::args().collect();
             let flag = |name: &str| {
                 args.iter()

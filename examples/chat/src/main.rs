@@ -16,8 +16,18 @@ const USAGE: &str = "usage: chat [--addr HOST:PORT] [--redis URL] [--management-
   --verbose                 log at debug level (each join, each close), not only warnings and errors
 /healthz and /readyz always answer.";
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// On ws-runtime's tokio runtime, which stays fair to many busy connections.
+fn main() -> ExitCode {
+    match ws_runtime::runtime().build() {
+        Ok(runtime) => runtime.block_on(serve()),
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> ExitCode {
     let mut addr = "127.0.0.1:8080".to_owned();
     let mut redis = std::env::var("REDIS_URL")
         .ok()
