@@ -268,6 +268,11 @@ impl Backlog {
         self.bytes.fetch_sub(len, Ordering::AcqRel);
     }
 
+    /// No frame queued or being written.
+    fn is_empty(&self) -> bool {
+        self.frames.load(Ordering::Acquire) == 0
+    }
+
     /// Over either bound.
     pub fn is_behind(&self) -> bool {
         self.frames.load(Ordering::Acquire) > self.max_frames
@@ -341,7 +346,11 @@ impl Entry {
             if watch_backlog && self.backlog.is_behind() {
                 return Event::Behind;
             }
-            if let Some(text) = self.outbox.try_pop() {
+            // The backlog counts a frame before it is queued and until it is written: at zero,
+            // nothing waits, and the queue's lock is not taken.
+            if !self.backlog.is_empty()
+                && let Some(text) = self.outbox.try_pop()
+            {
                 return Event::Frame(text);
             }
             // What happened since the looks above left a permit: this returns at once.

@@ -46,9 +46,12 @@ pub(crate) fn random() -> String {
 }
 
 fn encode(value: u128) -> String {
-    (0..22)
-        .map(|i| ALPHABET[((value >> (i * 6)) & 63) as usize] as char)
-        .collect()
+    let mut text = [0u8; 22];
+    for (i, byte) in text.iter_mut().enumerate() {
+        *byte = ALPHABET[((value >> (i * 6)) & 63) as usize];
+    }
+    // Always ASCII: every byte is from the alphabet.
+    String::from_utf8_lossy(&text).into_owned()
 }
 
 /// Milliseconds since the Unix epoch.
