@@ -74,7 +74,7 @@ pub use message::{DecodeError, Message, Schema, ValidationError, ValidationError
 pub use router::{ChannelOptions, Router, RouterError};
 pub use routes::{RawMessage, Route, Routes, decode_route, encode_route, encode_route_text};
 pub use selection::{Selection, SelectionError};
-pub use server::{App, Server, ShutdownReport, runtime, stop_signal};
+pub use server::{App, Server, ShutdownReport, main, runtime, stop_signal};
 
 pub use ws_runtime_macros::{Message, Routes};
 

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
@@ -235,27 +236,43 @@ pub fn stop_signal() -> impl std::future::Future<Output = &'static str> + Send {
 
 /// The tokio runtime a server runs on best, to `build()`: a worker thread per core (unless
 /// `worker_threads` says otherwise), I/O and timers, and the queue shared by the workers looked
-/// at every other turn instead of every 31st.
+/// at every other turn instead of every 31st. [`main`] runs a server's `main` on it.
 ///
 /// A worker holds at most 256 ready tasks of its own; past that, ready connections wait in the
 /// shared queue, which tokio's default looks at rarely, so with 1,000 busy connections on one
 /// worker some waited many times longer than the rest (p99 130–170 ms at a p50 of 3 ms in
 /// `cargo bench -p ws-runtime --bench throughput -- --connections 1000`). Looking at it every
 /// other turn gave a p99 of 24–31 ms at about the same throughput. `#[tokio::main]` cannot set
-/// this; generated servers start with this function instead.
-///
-/// ```no_run
-/// fn main() -> std::io::Result<()> {
-///     ws_runtime::runtime().build()?.block_on(async {
-///         // build the router, serve, wait for `stop_signal`
-///     });
-///     Ok(())
-/// }
-/// ```
+/// this.
 pub fn runtime() -> tokio::runtime::Builder {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all().global_queue_interval(2);
     builder
+}
+
+/// Runs a server's `main` on [`runtime()`], in place of `#[tokio::main]`; a runtime that cannot
+/// start is said on stderr and exits with failure.
+///
+/// ```no_run
+/// use std::process::ExitCode;
+///
+/// fn main() -> ExitCode {
+///     ws_runtime::main(serve())
+/// }
+///
+/// async fn serve() -> ExitCode {
+///     // build the router, serve, wait for `stop_signal`
+///     ExitCode::SUCCESS
+/// }
+/// ```
+pub fn main(serve: impl Future<Output = ExitCode>) -> ExitCode {
+    match runtime().build() {
+        Ok(runtime) => runtime.block_on(serve),
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn status(code: StatusCode, text: impl Into<String>) -> Response {

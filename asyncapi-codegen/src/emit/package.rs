@@ -163,13 +163,7 @@ fn main_rs(plan: &Plan, crate_name: &str) -> String {
 
         /// On ws-runtime's tokio runtime, which stays fair to many busy connections.
         fn main() -> std::process::ExitCode {
-            match ws_runtime::runtime().build() {
-                Ok(runtime) => runtime.block_on(serve()),
-                Err(error) => {
-                    eprintln!("error: cannot start the runtime: {error}");
-                    std::process::ExitCode::FAILURE
-                }
-            }
+            ws_runtime::main(serve())
         }
 
         async fn serve() -> std::process::ExitCode {

@@ -7,13 +7,7 @@ use std::process::ExitCode;
 
 /// On ws-runtime's tokio runtime, which stays fair to many busy connections.
 fn main() -> ExitCode {
-    match ws_runtime::runtime().build() {
-        Ok(runtime) => runtime.block_on(serve()),
-        Err(error) => {
-            eprintln!("error: cannot start the runtime: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    ws_runtime::main(serve())
 }
 
 async fn serve() -> ExitCode {
