@@ -111,7 +111,7 @@ fn route<R: Routes>(text: &Utf8Bytes) -> Result<R, (&'static str, Outcome)> {
         let tree = tree.ok();
         let key = tree
             .as_ref()
-            .map(|t| R::selection().evaluate_tree(t))
+            .map(|t| R::selection().evaluate(t))
             .unwrap_or_default();
         // The route is known before the message is decoded: a bad body is that route's.
         let known = R::keys().iter().copied().find(|k| *k == key);

@@ -72,13 +72,9 @@ impl Selection {
         }
     }
 
-    /// The route key a message selects.
-    pub fn evaluate(&self, body: &Value) -> String {
-        route_selection::evaluate(&self.parts, body)
-    }
-
-    /// The route key a frame's tree selects (as [`Selection::evaluate`] on its `Value`).
-    pub(crate) fn evaluate_tree(&self, body: &crate::tree::Tree<'_>) -> String {
+    /// The route key a message selects: from a `serde_json::Value`, or from any other
+    /// [`route_selection::Body`] (the runtime reads each frame's parsed tree).
+    pub fn evaluate<B: route_selection::Body + ?Sized>(&self, body: &B) -> String {
         route_selection::evaluate(&self.parts, body)
     }
 

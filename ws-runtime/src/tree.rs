@@ -47,22 +47,12 @@ impl Tree<'_> {
         const KEEP: usize = 64 * 1024;
         REUSED.with(|cell| match cell.try_borrow_mut() {
             Ok(mut reused) => {
-                let Reused {
-                    arena,
-                    items,
-                    members,
-                } = &mut *reused;
+                let Reused { arena, stacks } = &mut *reused;
                 arena.reset();
-                let mut scratch = Scratch {
-                    items: recycle(std::mem::take(items)),
-                    members: recycle(std::mem::take(members)),
-                };
+                let mut scratch = std::mem::take(stacks).recycle();
                 let out = read(Tree::parse_with(text, arena, &mut scratch));
-                let stacks = scratch.items.capacity() * size_of::<Tree<'_>>()
-                    + scratch.members.capacity() * size_of::<(&str, Tree<'_>)>();
-                if stacks <= KEEP {
-                    *items = recycle(scratch.items);
-                    *members = recycle(scratch.members);
+                if scratch.capacity() <= KEEP {
+                    *stacks = scratch.recycle();
                 }
                 if arena.allocated_bytes() > KEEP {
                     *arena = Bump::new();
@@ -80,15 +70,7 @@ impl Tree<'_> {
 #[derive(Default)]
 struct Reused {
     arena: Bump,
-    items: Vec<Tree<'static>>,
-    members: Vec<(&'static str, Tree<'static>)>,
-}
-
-/// An emptied vector's allocation, for elements of another lifetime (the standard library
-/// collects in place: no allocation, the capacity kept).
-fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
-    v.clear();
-    v.into_iter().filter_map(|_| None).collect()
+    stacks: Scratch<'static>,
 }
 
 impl<'t> Tree<'t> {
@@ -97,11 +79,7 @@ impl<'t> Tree<'t> {
     /// # Errors
     /// serde_json's error for text that is not one JSON value.
     pub fn parse(text: &'t str, arena: &'t Bump) -> Result<Tree<'t>, serde_json::Error> {
-        let mut scratch = Scratch {
-            items: Vec::new(),
-            members: Vec::new(),
-        };
-        Tree::parse_with(text, arena, &mut scratch)
+        Tree::parse_with(text, arena, &mut Scratch::default())
     }
 
     fn parse_with(
@@ -118,7 +96,7 @@ impl<'t> Tree<'t> {
     /// The member `name` of an object.
     pub fn get(&self, name: &str) -> Option<&Tree<'t>> {
         match self {
-            Tree::Object(members) => members.iter().find(|(k, _)| *k == name).map(|(_, v)| v),
+            Tree::Object(members) => member(members, name),
             _ => None,
         }
     }
@@ -174,6 +152,11 @@ impl<'t> Tree<'t> {
     }
 }
 
+/// The value of the member `name` (objects are short: a scan).
+fn member<'a, 't>(members: &'a [(&'t str, Tree<'t>)], name: &str) -> Option<&'a Tree<'t>> {
+    members.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+}
+
 /// What a route selection expression reads of a tree, as of a `Value`.
 impl route_selection::Body for Tree<'_> {
     fn member(&self, name: &str) -> Option<&Self> {
@@ -192,9 +175,31 @@ impl route_selection::Body for Tree<'_> {
 
 /// The children of the arrays and objects still open, on their way into the arena: a closed
 /// container's children are the top of these stacks, copied into one slice of the arena.
+#[derive(Default)]
 struct Scratch<'t> {
     items: Vec<Tree<'t>>,
     members: Vec<(&'t str, Tree<'t>)>,
+}
+
+impl Scratch<'_> {
+    /// The same stacks, emptied, for trees of another lifetime (the standard library collects
+    /// in place: no allocation, the capacity kept).
+    fn recycle<'u>(self) -> Scratch<'u> {
+        fn empty<T, U>(mut v: Vec<T>) -> Vec<U> {
+            v.clear();
+            v.into_iter().filter_map(|_| None).collect()
+        }
+        Scratch {
+            items: empty(self.items),
+            members: empty(self.members),
+        }
+    }
+
+    /// Bytes the stacks hold.
+    fn capacity(&self) -> usize {
+        self.items.capacity() * size_of::<Tree<'_>>()
+            + self.members.capacity() * size_of::<(&str, Tree<'_>)>()
+    }
 }
 
 /// Builds a tree from any self-describing deserializer.
@@ -444,7 +449,7 @@ impl<'a> Object<'a, TreeJson> for &'a [(&'a str, Tree<'a>)] {
     }
 
     fn get(&self, key: &String) -> Option<&'a Tree<'a>> {
-        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+        member(self, key)
     }
 
     fn members(&self) -> Members<'a> {
