@@ -32,7 +32,7 @@ pub(crate) struct Args {
     #[command(flatten)]
     document: DocumentArgs,
     /// The folder to write into. Without it: `src/api` inside a Cargo package (a Cargo.toml with
-    /// a [package] here), else a new crate in a folder named after the document's title.
+    /// a `[package]` table here), else a new crate in a folder named after the document's title.
     #[arg(short = 'o', long = "out", value_name = "DIR")]
     out: Option<PathBuf>,
     /// Write a complete crate called NAME (Cargo.toml, src/lib.rs, src/main.rs, src/api/).

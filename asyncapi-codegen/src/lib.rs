@@ -59,11 +59,11 @@ pub fn load(path: &std::path::Path, options: &LoadOptions) -> Result<Loaded, Rep
     model_documents(Documents::load(path, options.resolve.clone())?, options)
 }
 
-/// Like [`load`], with the root file's text given; relative references still read from the
+/// Like [`load()`], with the root file's text given; relative references still read from the
 /// folder of `path`.
 ///
 /// # Errors
-/// As [`load`].
+/// As [`load()`].
 pub fn load_text(
     path: &std::path::Path,
     text: &str,

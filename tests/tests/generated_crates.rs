@@ -9,9 +9,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../ws-runtime/tests/support/redis_server.rs"]
-mod redis_server;
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -368,7 +365,7 @@ fn generated_crates_build_cleanly_and_serve_every_channel() {
             &output,
         );
     }
-    let redis = redis_server::RedisServer::start();
+    let redis = test_support::redis::RedisServer::start();
     let url = redis.url();
     let (mut one, addr) = start(&binary, &["--redis", &url]);
     let (_two, _) = start(&binary, &["--redis", &url]);

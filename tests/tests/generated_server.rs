@@ -9,7 +9,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
@@ -28,6 +28,7 @@ mod profile {
 
 use api::chat::ChatHandler;
 use api::types::{Echo, EchoReply, SendMessage, SetName};
+use test_support::ws::recv;
 
 #[derive(Clone, Default)]
 struct Chat {
@@ -85,19 +86,6 @@ impl ChatHandler for Chat {
             .push(format!("$default:{}", message.text));
         Ok(api::types::Error::new("no such action"))
     }
-}
-
-async fn recv(
-    client: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-) -> Value {
-    let frame = tokio::time::timeout(Duration::from_secs(5), client.next())
-        .await
-        .expect("no frame within 5 s")
-        .unwrap()
-        .unwrap();
-    serde_json::from_str(frame.to_text().unwrap()).unwrap()
 }
 
 #[tokio::test]

@@ -8,27 +8,9 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::time::Duration;
 
 use asyncapi_codegen::LoadOptions;
 use asyncapi_rs_tests::{corpus, ref_map, rows};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// A GET on loopback; the body of a 200.
-async fn get(addr: std::net::SocketAddr, path: &str) -> String {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut response))
-        .await
-        .expect("an answer within 5 s")
-        .unwrap();
-    let response = String::from_utf8(response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{path}: {head}");
-    body.to_owned()
-}
 
 /// Channel paths and route keys: of a loaded document (as the generator plans them), and of
 /// the running server.
@@ -68,18 +50,22 @@ async fn check(app: ws_runtime::App, name: &str) -> Routes {
     let addr = server.local_addr();
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("served-docs");
     std::fs::create_dir_all(&dir).unwrap();
-    let routes = served(&get(addr, "/docs/routes.json").await);
+    let routes = served(&test_support::http::get(addr, "/docs/routes.json").await);
     assert!(!routes.is_empty());
     for (format, path) in [("yaml", "/asyncapi.yaml"), ("json", "/asyncapi.json")] {
         let file = dir.join(format!("{name}.{format}"));
-        std::fs::write(&file, get(addr, path).await).unwrap();
+        std::fs::write(&file, test_support::http::get(addr, path).await).unwrap();
         assert_eq!(
             planned(&file),
             routes,
             "{name}: {path} and the running routes"
         );
     }
-    assert!(get(addr, "/docs").await.contains("<script>"));
+    assert!(
+        test_support::http::get(addr, "/docs")
+            .await
+            .contains("<script>")
+    );
     server.shutdown().await;
     routes
 }

@@ -17,17 +17,14 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-#[path = "../tests/support/redis_server.rs"]
-mod redis_server;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use redis_server::RedisServer;
 use serde_json::json;
 use support::{Client, connect, recv, send, start};
+use test_support::redis::RedisServer;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use ws_runtime::{Cluster, ConnectionId, Server};
 

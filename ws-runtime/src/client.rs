@@ -82,7 +82,9 @@ pub fn decode_if<M: Message>(json: &Value) -> Option<Result<M, DecodeError>> {
 /// JSON pointer into the request's payload and one into the reply's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Correlation {
+    /// Where the request carries its id (`/id`).
     pub request: &'static str,
+    /// Where the reply carries the same id.
     pub reply: &'static str,
 }
 
@@ -96,12 +98,27 @@ pub enum Event<I> {
     ServerError(ErrorFrame),
     /// A frame no message of the channel matches (or that fits no type, or is binary): the text
     /// as it came, and why it matched nothing.
-    Unmatched { text: String, reason: String },
+    Unmatched {
+        /// The frame's text (binary frames: lossily decoded).
+        text: String,
+        /// Why no message matched.
+        reason: String,
+    },
     /// The connection closed: the server's close code and reason (1006 when it broke without a
     /// close frame).
-    Closed { code: u16, reason: String },
+    Closed {
+        /// The close code.
+        code: u16,
+        /// The close reason (often empty).
+        reason: String,
+    },
     /// With [`ClientOptions::reconnect`]: the next attempt, after `delay`.
-    Reconnecting { attempt: u32, delay: Duration },
+    Reconnecting {
+        /// 1 for the first attempt of an outage.
+        attempt: u32,
+        /// How long the client waits before it.
+        delay: Duration,
+    },
     /// With [`ClientOptions::reconnect`]: connected again.
     Connected,
 }
@@ -114,7 +131,12 @@ pub enum ClientError {
     Request(String),
     /// The server answered the handshake with an HTTP status instead of switching protocols.
     #[error("the server refused the handshake with HTTP {status}: {body}")]
-    Refused { status: u16, body: String },
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The response's body, as text.
+        body: String,
+    },
     /// The network or the WebSocket protocol failed.
     #[error("transport: {0}")]
     Transport(#[source] Box<ws::Error>),
@@ -135,7 +157,12 @@ pub enum ClientError {
     Server(ErrorFrame),
     /// The connection is closed (or was closed while a request waited).
     #[error("the connection is closed ({code} {reason})")]
-    Closed { code: u16, reason: String },
+    Closed {
+        /// The close code.
+        code: u16,
+        /// The close reason.
+        reason: String,
+    },
 }
 
 impl From<ws::Error> for ClientError {
@@ -158,8 +185,11 @@ impl From<ws::Error> for ClientError {
 /// `max`; `attempts` bounds the attempts of one outage (`None`: forever).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
+    /// The wait before the first attempt.
     pub initial: Duration,
+    /// The longest wait.
     pub max: Duration,
+    /// The most attempts for one outage (`None`: no bound).
     pub attempts: Option<u32>,
 }
 

@@ -75,8 +75,14 @@ impl fmt::Debug for Cluster {
 /// A cluster that cannot be set up.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClusterError {
+    /// The Redis URL does not parse.
     #[error("`{url}` is not a Redis URL: {message}")]
-    Url { url: String, message: String },
+    Url {
+        /// The URL as given.
+        url: String,
+        /// What the Redis client said.
+        message: String,
+    },
 }
 
 impl Cluster {

@@ -38,6 +38,7 @@ impl ConnectionId {
         }
     }
 
+    /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -64,7 +65,9 @@ impl From<&str> for ConnectionId {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Identity {
+    /// The peer's address.
     pub source_ip: IpAddr,
+    /// The handshake's `User-Agent` header.
     pub user_agent: Option<String>,
 }
 
@@ -76,6 +79,7 @@ pub struct ConnectionInfo {
     pub connected_at: u64,
     /// The last message either way, in milliseconds since the Unix epoch.
     pub last_active_at: u64,
+    /// Who connected.
     pub identity: Identity,
 }
 
@@ -436,6 +440,7 @@ impl Connections {
         self.read().len()
     }
 
+    /// No connection on this node.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -50,6 +50,7 @@ struct ChannelDoc {
 }
 
 impl AsyncApi {
+    /// A document with its `info.title` and `info.version`, and nothing else yet.
     pub fn new(title: impl Into<String>, version: impl Into<String>) -> AsyncApi {
         AsyncApi {
             title: title.into(),
@@ -60,6 +61,7 @@ impl AsyncApi {
         }
     }
 
+    /// `info.description`.
     pub fn description(mut self, description: impl Into<String>) -> AsyncApi {
         self.description = Some(description.into());
         self

@@ -49,9 +49,13 @@ impl std::fmt::Display for ErrorKind {
 #[cfg(feature = "client")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorFrame {
+    /// Which error (its `message`).
     pub kind: ErrorKind,
+    /// The connection it was sent on.
     pub connection_id: String,
+    /// `Forbidden` and `Internal server error` name the request.
     pub request_id: Option<String>,
+    /// `Bad request body` names the message.
     pub message_id: Option<String>,
     /// The schema's violations, for `Bad request body` when the server reveals them.
     pub errors: Vec<crate::ValidationError>,

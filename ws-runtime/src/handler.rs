@@ -73,19 +73,24 @@ pub trait Handler<R: Routes>: Send + Sync + 'static {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum EventType {
+    /// `$connect`.
     Connect,
+    /// A message, on any route.
     Message,
+    /// `$disconnect`.
     Disconnect,
 }
 
 /// What every event carries (API Gateway's `requestContext`).
 #[derive(Clone)]
 pub struct Context {
+    /// The connection the event belongs to.
     pub connection_id: ConnectionId,
     /// Unique per event.
     pub request_id: String,
     /// `$connect`, `$disconnect`, `$default` or a custom route key.
     pub route_key: &'static str,
+    /// Connect, message or disconnect.
     pub event_type: EventType,
     /// Milliseconds since the Unix epoch.
     pub connected_at: u64,
@@ -93,6 +98,7 @@ pub struct Context {
     pub request_time_epoch: u64,
     /// Unique per received message; `None` for connect and disconnect.
     pub message_id: Option<String>,
+    /// Who connected.
     pub identity: Identity,
     /// The channel address's parameters (`/rooms/{room}` → `room`).
     pub path_params: Arc<BTreeMap<String, String>>,
@@ -127,13 +133,19 @@ impl Context {
 /// The handshake `$connect` sees.
 #[derive(Clone)]
 pub struct ConnectRequest {
+    /// The id the connection will have.
     pub connection_id: ConnectionId,
+    /// Unique per event.
     pub request_id: String,
+    /// The request's path, as sent.
     pub path: String,
+    /// The channel address's parameters.
     pub path_params: Arc<BTreeMap<String, String>>,
     /// Query parameters, decoded, in order.
     pub query: Vec<(String, String)>,
+    /// The handshake's headers.
     pub headers: HeaderMap,
+    /// Who connects.
     pub identity: Identity,
     pub(crate) connections: Connections,
 }
@@ -158,6 +170,7 @@ impl ConnectRequest {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The registry: send, broadcast, groups.
     pub fn connections(&self) -> &Connections {
         &self.connections
     }
@@ -178,6 +191,7 @@ impl fmt::Debug for Accept {
 }
 
 impl Accept {
+    /// Accept, with nothing attached.
     pub fn new() -> Accept {
         Accept::default()
     }
@@ -192,11 +206,14 @@ impl Accept {
 /// `$connect` refused the connection: the client gets this HTTP status and text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reject {
+    /// The HTTP status (401, 403, 400…).
     pub status: StatusCode,
+    /// The response's body.
     pub message: String,
 }
 
 impl Reject {
+    /// Refuse with `status` and `message`.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Reject {
         Reject {
             status,
@@ -211,6 +228,7 @@ pub struct Close {
     /// 1000 normal, 1001 going away (idle, lifetime, shutdown), 1005 no status, 1006 abnormal,
     /// 1003/1008/1009 closes the server made for a limit.
     pub code: u16,
+    /// The close reason (often empty).
     pub reason: String,
 }
 
@@ -224,8 +242,11 @@ pub enum Reply {
     /// A typed message, checked against its schema before it is sent when outbound validation is
     /// on (the default in debug builds).
     Message {
+        /// The message as JSON text.
         text: String,
+        /// Its schema.
         schema: &'static Schema,
+        /// Its name, for the log when it breaks its schema.
         name: &'static str,
     },
 }
@@ -237,10 +258,12 @@ impl PartialEq for Schema {
 }
 
 impl Reply {
+    /// Nothing.
     pub fn none() -> Reply {
         Reply::None
     }
 
+    /// A text frame.
     pub fn text(text: impl Into<String>) -> Reply {
         Reply::Text(text.into())
     }
@@ -269,10 +292,12 @@ impl Reply {
 /// A handler failed. The client gets `Internal server error`; the message goes to the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HandlerError {
+    /// What went wrong, for the log.
     pub message: String,
 }
 
 impl HandlerError {
+    /// An error with `message`.
     pub fn new(message: impl fmt::Display) -> HandlerError {
         HandlerError {
             message: message.to_string(),

@@ -36,6 +36,7 @@
 //! | no complete HTTP request within 10 s of the TCP accept | the socket is dropped |
 //! | more than 10,000 connections | HTTP 429 |
 
+#![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "client")]

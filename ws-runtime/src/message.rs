@@ -215,6 +215,7 @@ pub struct ValidationError {
     pub instance_path: String,
     /// JSON pointer to the schema keyword that failed (`/properties/author/required`).
     pub schema_path: String,
+    /// What is wrong, in words.
     pub message: String,
 }
 

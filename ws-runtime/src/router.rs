@@ -86,31 +86,54 @@ const RESERVED: [&str; 7] = [
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RouterError {
+    /// A route's schema does not compile.
     #[error("channel `{channel}`: route `{route}`: its schema does not compile: {message}")]
     Schema {
+        /// The channel's address.
         channel: String,
+        /// The route key.
         route: String,
+        /// The validator's error.
         message: String,
     },
+    /// A custom route key starts with `$`.
     #[error("channel `{channel}`: route key `{route}` starts with `$`, which API Gateway reserves")]
-    ReservedKey { channel: String, route: String },
+    ReservedKey {
+        /// The channel's address.
+        channel: String,
+        /// The route key.
+        route: String,
+    },
+    /// Two routes of a channel have one key.
     #[error("channel `{channel}`: route key `{route}` appears twice")]
-    DuplicateKey { channel: String, route: String },
+    DuplicateKey {
+        /// The channel's address.
+        channel: String,
+        /// The route key.
+        route: String,
+    },
+    /// Two channels have one address.
     #[error("two channels have the address `{0}`")]
     DuplicateAddress(String),
+    /// A channel's address does not start with `/`.
     #[error("channel address `{0}` must start with `/`")]
     InvalidAddress(String),
+    /// The management API was given an empty token.
     #[error("the management API's bearer token is empty")]
     EmptyToken,
+    /// A cluster was built outside a tokio runtime.
     #[error("a cluster's link runs in a tokio runtime: build the router inside one")]
     NoRuntime,
+    /// A channel's address is one the server answers itself.
     #[error("channel address `{0}` is where the server answers itself (health, metrics, docs)")]
     ReservedAddress(String),
+    /// The document given to the docs page is not JSON.
     #[error("the document for the docs page is not JSON: {0}")]
     Document(String),
 }
 
 impl Router {
+    /// A router with no channel, API Gateway's limits, and nothing else on.
     pub fn new() -> Router {
         Router::default()
     }

@@ -66,9 +66,11 @@ pub trait Routes: Sized + Send + 'static {
 /// One custom route of a [`Routes`] enum.
 #[derive(Debug, Clone, Copy)]
 pub struct Route {
+    /// The route key.
     pub key: &'static str,
     /// The message's name ([`crate::Message::NAME`]).
     pub message: &'static str,
+    /// The message's schema.
     pub schema: &'static Schema,
 }
 
@@ -285,7 +287,9 @@ fn probe(text: &str, name: &str, expected: &str) -> Probe {
 /// A message for `$default`: the text as received, and its JSON when it was JSON.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RawMessage {
+    /// The frame's text.
     pub text: String,
+    /// The text as JSON, when it is.
     pub json: Option<Value>,
 }
 

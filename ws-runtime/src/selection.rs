@@ -29,7 +29,9 @@ use route_selection::Part;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid route selection expression `{expression}`: {reason}")]
 pub struct SelectionError {
+    /// The expression as given.
     pub expression: String,
+    /// What is wrong with it.
     pub reason: String,
 }
 

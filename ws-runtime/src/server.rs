@@ -154,10 +154,12 @@ pub struct ShutdownReport {
 }
 
 impl Server {
+    /// The address the server listens on (the port, when it was bound to port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
+    /// The registry: send, broadcast, groups.
     pub fn connections(&self) -> Connections {
         self.shared.connections.clone()
     }

@@ -22,10 +22,15 @@ use serde_json::{Number, Value};
 /// One JSON value of a frame.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tree<'t> {
+    /// `null`.
     Null,
+    /// `true` or `false`.
     Bool(bool),
+    /// A number, as `serde_json` reads it.
     Number(Number),
+    /// A string: borrowed from the frame, or from the arena when it had escapes.
     String(&'t str),
+    /// An array.
     Array(&'t [Tree<'t>]),
     /// Members in the frame's order; a name given twice keeps its first place and its last value,
     /// as `serde_json::Value` does.

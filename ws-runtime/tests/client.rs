@@ -3,231 +3,213 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[cfg(not(feature = "client"))]
-#[test]
-fn the_client_tests_need_the_client_feature() {
-    panic!(
-        "the client tests need ws-runtime's `client` feature: `cargo test -p ws-runtime --features client` \
-         (`cargo test --workspace` turns it on through the chat example)"
-    );
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use test_support::bounded;
+use ws_runtime::client::{
+    Client, ClientError, ClientOptions, Correlation, Event, Incoming, Target, decode_if,
+};
+use ws_runtime::{Context, DecodeError, Handler, HandlerError, Message, Reply, Router, Routes};
+
+/// `{"action": "ask", "id": …, "n": …}`: answered `2n` under the same id, after an answer to
+/// someone else.
+#[derive(Debug, Serialize, Deserialize, Message)]
+#[message(
+    name = "ask",
+    schema = r#"{"type": "object", "required": ["id", "n"], "properties": {"action": {"const": "ask"}, "id": {"type": "string"}, "n": {"type": "integer"}}}"#
+)]
+struct Ask {
+    id: String,
+    n: i64,
 }
 
-#[cfg(feature = "client")]
-mod client {
-    use std::time::Duration;
+/// `{"action": "silent"}`: never answered.
+#[derive(Debug, Serialize, Deserialize, Message)]
+#[message(name = "silent", schema = r#"{"type": "object"}"#)]
+struct Silent {}
 
-    use serde::{Deserialize, Serialize};
-    use ws_runtime::client::{
-        Client, ClientError, ClientOptions, Correlation, Event, Incoming, Target, decode_if,
-    };
-    use ws_runtime::{Context, DecodeError, Handler, HandlerError, Message, Reply, Router, Routes};
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Message)]
+#[message(
+    name = "answer",
+    schema = r#"{"type": "object", "required": ["id", "answer"], "properties": {"id": {"type": "string"}, "answer": {"type": "integer"}}}"#
+)]
+struct Answer {
+    id: String,
+    answer: i64,
+}
 
-    /// `{"action": "ask", "id": …, "n": …}`: answered `2n` under the same id, after an answer to
-    /// someone else.
-    #[derive(Debug, Serialize, Deserialize, Message)]
-    #[message(
-        name = "ask",
-        schema = r#"{"type": "object", "required": ["id", "n"], "properties": {"action": {"const": "ask"}, "id": {"type": "string"}, "n": {"type": "integer"}}}"#
-    )]
-    struct Ask {
-        id: String,
-        n: i64,
+#[derive(Debug, Routes)]
+enum Api {
+    #[route("ask")]
+    Ask(Ask),
+    #[route("silent")]
+    Silent(Silent),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Inbound {
+    Answer(Answer),
+}
+
+impl Incoming for Inbound {
+    fn decode(json: &serde_json::Value) -> Option<Result<Self, DecodeError>> {
+        decode_if::<Answer>(json).map(|r| r.map(Inbound::Answer))
     }
+}
 
-    /// `{"action": "silent"}`: never answered.
-    #[derive(Debug, Serialize, Deserialize, Message)]
-    #[message(name = "silent", schema = r#"{"type": "object"}"#)]
-    struct Silent {}
+struct Server;
 
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Message)]
-    #[message(
-        name = "answer",
-        schema = r#"{"type": "object", "required": ["id", "answer"], "properties": {"id": {"type": "string"}, "answer": {"type": "integer"}}}"#
-    )]
-    struct Answer {
-        id: String,
-        answer: i64,
-    }
-
-    #[derive(Debug, Routes)]
-    enum Api {
-        #[route("ask")]
-        Ask(Ask),
-        #[route("silent")]
-        Silent(Silent),
-    }
-
-    #[derive(Debug, Clone, PartialEq)]
-    enum Inbound {
-        Answer(Answer),
-    }
-
-    impl Incoming for Inbound {
-        fn decode(json: &serde_json::Value) -> Option<Result<Self, DecodeError>> {
-            decode_if::<Answer>(json).map(|r| r.map(Inbound::Answer))
-        }
-    }
-
-    struct Server;
-
-    impl Handler<Api> for Server {
-        async fn message(&self, cx: &Context, message: Api) -> Result<Reply, HandlerError> {
-            match message {
-                Api::Ask(ask) => {
-                    // Someone else's answer first, then this one, both through the registry.
-                    let other = Answer {
-                        id: "someone else".into(),
-                        answer: 0,
-                    };
-                    let mine = Answer {
-                        id: ask.id,
-                        answer: ask.n * 2,
-                    };
-                    for answer in [other, mine] {
-                        cx.connections()
-                            .send_json(&cx.connection_id, &answer)
-                            .await
-                            .map_err(HandlerError::new)?;
-                    }
-                    Ok(Reply::none())
-                }
-                Api::Silent(_) => Ok(Reply::none()),
-            }
-        }
-    }
-
-    async fn serve() -> ws_runtime::Server {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let app = Router::new().channel("/", Server).build().unwrap();
-        app.serve(listener).await.unwrap()
-    }
-
-    async fn connect(server: &ws_runtime::Server, options: ClientOptions) -> Client<Api, Inbound> {
-        let target = Target::new(&format!("ws://{}", server.local_addr()), "/");
-        Client::connect(target, options).await.unwrap()
-    }
-
-    async fn bounded<F: Future>(test: F) -> F::Output {
-        tokio::time::timeout(Duration::from_secs(30), test)
-            .await
-            .expect("the test finishes in time")
-    }
-
-    const BY_ID: Correlation = Correlation {
-        request: "/id",
-        reply: "/id",
-    };
-
-    #[tokio::test]
-    async fn a_correlation_id_picks_the_reply_out_of_other_frames() {
-        bounded(async {
-            let server = serve().await;
-            let mut client = connect(&server, ClientOptions::default()).await;
-            let ask = Api::Ask(Ask {
-                id: "q1".into(),
-                n: 21,
-            });
-            let answer: Answer = client.request(&ask, Some(BY_ID)).await.unwrap();
-            assert_eq!(answer.answer, 42);
-            assert_eq!(answer.id, "q1");
-            // The other answer is not lost: it waits for `next`.
-            let Some(Event::Message(Inbound::Answer(other))) = client.next().await else {
-                panic!("the other answer");
-            };
-            assert_eq!(other.id, "someone else");
-
-            // By type alone, the first answer is taken: why the document's `correlationId`
-            // matters. (Its own answer then waits for `next`.)
-            let answer: Answer = client.request(&ask, None).await.unwrap();
-            assert_eq!(answer.id, "someone else");
-            let Some(Event::Message(Inbound::Answer(mine))) = client.next().await else {
-                panic!("its own answer");
-            };
-            assert_eq!(mine.id, "q1");
-            client.close().await.unwrap();
-            server.shutdown().await;
-        })
-        .await;
-    }
-
-    #[tokio::test]
-    async fn a_request_without_a_reply_times_out_and_the_client_goes_on() {
-        bounded(async {
-            let server = serve().await;
-            let options = ClientOptions::default().request_timeout(Duration::from_millis(200));
-            let mut client = connect(&server, options).await;
-            let error = client
-                .request::<Answer>(&Api::Silent(Silent {}), None)
-                .await
-                .unwrap_err();
-            assert!(
-                matches!(error, ClientError::Timeout(t) if t == Duration::from_millis(200)),
-                "{error:?}"
-            );
-            let ask = Api::Ask(Ask {
-                id: "q2".into(),
-                n: 1,
-            });
-            let answer: Answer = client.request(&ask, Some(BY_ID)).await.unwrap();
-            assert_eq!(answer.answer, 2);
-            server.shutdown().await;
-        })
-        .await;
-    }
-
-    #[tokio::test]
-    async fn pings_are_answered_while_the_client_reads() {
-        use futures_util::{SinkExt, StreamExt};
-        use tokio_tungstenite::tungstenite::Message as Frame;
-        bounded(async {
-            // A bare server that pings, then says something, then closes with a reason.
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let peer = tokio::spawn(async move {
-                let (tcp, _) = listener.accept().await.unwrap();
-                let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
-                ws.send(Frame::Ping(b"are you there".to_vec().into()))
-                    .await
-                    .unwrap();
-                let pong = loop {
-                    match ws.next().await.unwrap().unwrap() {
-                        Frame::Pong(data) => break data,
-                        _ => continue,
-                    }
+impl Handler<Api> for Server {
+    async fn message(&self, cx: &Context, message: Api) -> Result<Reply, HandlerError> {
+        match message {
+            Api::Ask(ask) => {
+                // Someone else's answer first, then this one, both through the registry.
+                let other = Answer {
+                    id: "someone else".into(),
+                    answer: 0,
                 };
-                ws.send(Frame::text(r#"{"id": "x", "answer": 7}"#))
-                    .await
-                    .unwrap();
-                ws.close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
-                    code: 4000.into(),
-                    reason: "bye".into(),
-                }))
+                let mine = Answer {
+                    id: ask.id,
+                    answer: ask.n * 2,
+                };
+                for answer in [other, mine] {
+                    cx.connections()
+                        .send_json(&cx.connection_id, &answer)
+                        .await
+                        .map_err(HandlerError::new)?;
+                }
+                Ok(Reply::none())
+            }
+            Api::Silent(_) => Ok(Reply::none()),
+        }
+    }
+}
+
+async fn serve() -> ws_runtime::Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = Router::new().channel("/", Server).build().unwrap();
+    app.serve(listener).await.unwrap()
+}
+
+async fn connect(server: &ws_runtime::Server, options: ClientOptions) -> Client<Api, Inbound> {
+    let target = Target::new(&format!("ws://{}", server.local_addr()), "/");
+    Client::connect(target, options).await.unwrap()
+}
+
+const BY_ID: Correlation = Correlation {
+    request: "/id",
+    reply: "/id",
+};
+
+#[tokio::test]
+async fn a_correlation_id_picks_the_reply_out_of_other_frames() {
+    bounded(30, async {
+        let server = serve().await;
+        let mut client = connect(&server, ClientOptions::default()).await;
+        let ask = Api::Ask(Ask {
+            id: "q1".into(),
+            n: 21,
+        });
+        let answer: Answer = client.request(&ask, Some(BY_ID)).await.unwrap();
+        assert_eq!(answer.answer, 42);
+        assert_eq!(answer.id, "q1");
+        // The other answer is not lost: it waits for `next`.
+        let Some(Event::Message(Inbound::Answer(other))) = client.next().await else {
+            panic!("the other answer");
+        };
+        assert_eq!(other.id, "someone else");
+
+        // By type alone, the first answer is taken: why the document's `correlationId`
+        // matters. (Its own answer then waits for `next`.)
+        let answer: Answer = client.request(&ask, None).await.unwrap();
+        assert_eq!(answer.id, "someone else");
+        let Some(Event::Message(Inbound::Answer(mine))) = client.next().await else {
+            panic!("its own answer");
+        };
+        assert_eq!(mine.id, "q1");
+        client.close().await.unwrap();
+        server.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_request_without_a_reply_times_out_and_the_client_goes_on() {
+    bounded(30, async {
+        let server = serve().await;
+        let options = ClientOptions::default().request_timeout(Duration::from_millis(200));
+        let mut client = connect(&server, options).await;
+        let error = client
+            .request::<Answer>(&Api::Silent(Silent {}), None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, ClientError::Timeout(t) if t == Duration::from_millis(200)),
+            "{error:?}"
+        );
+        let ask = Api::Ask(Ask {
+            id: "q2".into(),
+            n: 1,
+        });
+        let answer: Answer = client.request(&ask, Some(BY_ID)).await.unwrap();
+        assert_eq!(answer.answer, 2);
+        server.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn pings_are_answered_while_the_client_reads() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as Frame;
+    bounded(30, async {
+        // A bare server that pings, then says something, then closes with a reason.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let peer = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            ws.send(Frame::Ping(b"are you there".to_vec().into()))
                 .await
                 .unwrap();
-                pong
-            });
-            let target = Target::new(&format!("ws://{addr}"), "/");
-            let mut client: Client<Api, Inbound> =
-                Client::connect(target, ClientOptions::default())
-                    .await
-                    .unwrap();
-            assert_eq!(
-                client.next().await,
-                Some(Event::Message(Inbound::Answer(Answer {
-                    id: "x".into(),
-                    answer: 7
-                })))
-            );
-            assert_eq!(
-                client.next().await,
-                Some(Event::Closed {
-                    code: 4000,
-                    reason: "bye".into()
-                })
-            );
-            assert_eq!(client.next().await, None);
-            assert_eq!(&peer.await.unwrap()[..], b"are you there");
-        })
-        .await;
-    }
+            let pong = loop {
+                match ws.next().await.unwrap().unwrap() {
+                    Frame::Pong(data) => break data,
+                    _ => continue,
+                }
+            };
+            ws.send(Frame::text(r#"{"id": "x", "answer": 7}"#))
+                .await
+                .unwrap();
+            ws.close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+                code: 4000.into(),
+                reason: "bye".into(),
+            }))
+            .await
+            .unwrap();
+            pong
+        });
+        let target = Target::new(&format!("ws://{addr}"), "/");
+        let mut client: Client<Api, Inbound> = Client::connect(target, ClientOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            client.next().await,
+            Some(Event::Message(Inbound::Answer(Answer {
+                id: "x".into(),
+                answer: 7
+            })))
+        );
+        assert_eq!(
+            client.next().await,
+            Some(Event::Closed {
+                code: 4000,
+                reason: "bye".into()
+            })
+        );
+        assert_eq!(client.next().await, None);
+        assert_eq!(&peer.await.unwrap()[..], b"are you there");
+    })
+    .await;
 }

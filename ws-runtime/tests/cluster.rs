@@ -3,234 +3,213 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[cfg(not(feature = "redis"))]
-#[test]
-fn the_cluster_tests_need_the_redis_feature() {
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use ws_runtime::{Cluster, ConnectionId, SendError, Server};
+
+use crate::support::*;
+use test_support::bounded;
+use test_support::redis::RedisServer;
+
+const LEASE: Duration = Duration::from_secs(1);
+
+fn cluster(redis: &RedisServer) -> Cluster {
+    Cluster::redis(&redis.url())
+        .unwrap()
+        .lease(LEASE)
+        .request_timeout(Duration::from_secs(1))
+}
+
+/// `count` nodes on one Redis, each connected and seeing all the others.
+async fn nodes(redis: &RedisServer, count: usize, token: Option<&str>) -> Vec<(Server, Chat)> {
+    let mut nodes = Vec::new();
+    for _ in 0..count {
+        let (server, chat) = start(|r| {
+            let r = r.cluster(cluster(redis));
+            match token {
+                Some(token) => r.management_api(token),
+                None => r,
+            }
+        })
+        .await;
+        server.cluster().unwrap().ready().await;
+        nodes.push((server, chat));
+    }
+    for (server, _) in &nodes {
+        wait_for_live(server, count).await;
+    }
+    nodes
+}
+
+/// Waits (bounded) until `server` sees `count` live nodes.
+async fn wait_for_live(server: &Server, count: usize) {
+    let node = server.cluster().unwrap();
+    for _ in 0..200 {
+        if node.live_nodes().len() == count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     panic!(
-        "the cluster tests need ws-runtime's `redis` feature: `cargo test -p ws-runtime --features redis` \
-         (`cargo test --workspace` turns it on through the chat example)"
+        "node {} sees {:?}, not {count} nodes",
+        node.id(),
+        node.live_nodes()
     );
 }
 
-#[cfg(feature = "redis")]
-mod support;
+async fn whoami(client: &mut Client) -> ConnectionId {
+    send(client, json!({"action": "whoami"})).await;
+    ConnectionId::from(recv(client).await["connectionId"].as_str().unwrap())
+}
 
-#[cfg(feature = "redis")]
-#[path = "support/redis_server.rs"]
-mod redis_server;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_get_and_disconnect_reach_the_node_that_holds_the_connection() {
+    let redis = RedisServer::start();
+    bounded(60, async {
+        let nodes = nodes(&redis, 3, None).await;
+        let (a, b, c) = (&nodes[0].0, &nodes[1].0, &nodes[2].0);
+        let mut on_b = connect(b.local_addr(), "/chat?name=bee").await;
+        let mut on_c = connect(c.local_addr(), "/chat").await;
+        let id_b = whoami(&mut on_b).await;
+        let id_c = whoami(&mut on_c).await;
+        assert!(
+            id_b.as_str().starts_with(b.cluster().unwrap().id()),
+            "{id_b}"
+        );
 
-#[cfg(feature = "redis")]
-mod cluster {
-    use std::time::{Duration, Instant};
-
-    use serde_json::json;
-    use ws_runtime::{Cluster, ConnectionId, SendError, Server};
-
-    use crate::redis_server::RedisServer;
-    use crate::support::*;
-
-    const LEASE: Duration = Duration::from_secs(1);
-
-    async fn bounded<F: std::future::Future<Output = ()>>(test: F) {
-        tokio::time::timeout(Duration::from_secs(60), test)
+        a.connections().send(&id_b, r#"{"to":"b"}"#).await.unwrap();
+        assert_eq!(recv(&mut on_b).await, json!({"to": "b"}));
+        a.connections()
+            .send_json(&id_c, &json!({"to": "c"}))
             .await
-            .unwrap_or_else(|_| panic!("the test took longer than 60 s"));
-    }
+            .unwrap();
+        assert_eq!(recv(&mut on_c).await, json!({"to": "c"}));
 
-    fn cluster(redis: &RedisServer) -> Cluster {
-        Cluster::redis(&redis.url())
-            .unwrap()
-            .lease(LEASE)
-            .request_timeout(Duration::from_secs(1))
-    }
+        let info = c.connections().get(&id_b).await.unwrap();
+        assert_eq!(info.identity.source_ip.to_string(), "127.0.0.1");
+        assert!(info.last_active_at >= info.connected_at);
 
-    /// `count` nodes on one Redis, each connected and seeing all the others.
-    async fn nodes(redis: &RedisServer, count: usize, token: Option<&str>) -> Vec<(Server, Chat)> {
-        let mut nodes = Vec::new();
-        for _ in 0..count {
-            let (server, chat) = start(|r| {
-                let r = r.cluster(cluster(redis));
-                match token {
-                    Some(token) => r.management_api(token),
-                    None => r,
-                }
-            })
-            .await;
-            server.cluster().unwrap().ready().await;
-            nodes.push((server, chat));
+        a.connections().disconnect(&id_c).await.unwrap();
+        assert_eq!(closed(&mut on_c).await, 1000);
+        assert_eq!(nodes[2].1.wait_disconnect(id_c.as_str()).await, [1000]);
+        for node in [a, b, c] {
+            assert_eq!(
+                node.connections().send(&id_c, "x").await,
+                Err(SendError::Gone)
+            );
+            assert_eq!(node.connections().get(&id_c).await, Err(SendError::Gone));
+        }
+        // Ids of no live node, of no node at all, of no connection of a live node.
+        let b_id = b.cluster().unwrap().id().to_owned();
+        for id in [
+            "nosuchnode0.abc",
+            "no-dot-at-all",
+            &format!("{b_id}.missing"),
+        ] {
+            let id = ConnectionId::from(id);
+            assert_eq!(
+                a.connections().send(&id, "x").await,
+                Err(SendError::Gone),
+                "{id}"
+            );
+            assert_eq!(a.connections().disconnect(&id).await, Err(SendError::Gone));
+            assert_eq!(a.connections().join(&id, "g").await, Err(SendError::Gone));
+        }
+        assert_eq!(a.connections().count().await, Ok(1));
+        silent(&mut on_b).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broadcasts_and_groups_span_every_node_and_arrive_once() {
+    let redis = RedisServer::start();
+    bounded(60, async {
+        let nodes = nodes(&redis, 3, None).await;
+        let mut clients = Vec::new();
+        let mut ids = Vec::new();
+        for (server, _) in &nodes {
+            for _ in 0..2 {
+                let mut client = connect(server.local_addr(), "/chat?name=n").await;
+                ids.push(whoami(&mut client).await);
+                clients.push(client);
+            }
         }
         for (server, _) in &nodes {
-            wait_for_live(server, count).await;
+            assert_eq!(server.connections().len(), 2);
+            assert_eq!(server.connections().count().await, Ok(6));
         }
-        nodes
-    }
 
-    /// Waits (bounded) until `server` sees `count` live nodes.
-    async fn wait_for_live(server: &Server, count: usize) {
-        let node = server.cluster().unwrap();
-        for _ in 0..200 {
-            if node.live_nodes().len() == count {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!(
-            "node {} sees {:?}, not {count} nodes",
-            node.id(),
-            node.live_nodes()
+        assert_eq!(
+            nodes[0].0.connections().broadcast(r#"{"all":1}"#).await,
+            Ok(6)
         );
-    }
-
-    async fn whoami(client: &mut Client) -> ConnectionId {
-        send(client, json!({"action": "whoami"})).await;
-        ConnectionId::from(recv(client).await["connectionId"].as_str().unwrap())
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn send_get_and_disconnect_reach_the_node_that_holds_the_connection() {
-        let redis = RedisServer::start();
-        bounded(async {
-            let nodes = nodes(&redis, 3, None).await;
-            let (a, b, c) = (&nodes[0].0, &nodes[1].0, &nodes[2].0);
-            let mut on_b = connect(b.local_addr(), "/chat?name=bee").await;
-            let mut on_c = connect(c.local_addr(), "/chat").await;
-            let id_b = whoami(&mut on_b).await;
-            let id_c = whoami(&mut on_c).await;
-            assert!(
-                id_b.as_str().starts_with(b.cluster().unwrap().id()),
-                "{id_b}"
-            );
-
-            a.connections().send(&id_b, r#"{"to":"b"}"#).await.unwrap();
-            assert_eq!(recv(&mut on_b).await, json!({"to": "b"}));
-            a.connections()
-                .send_json(&id_c, &json!({"to": "c"}))
-                .await
-                .unwrap();
-            assert_eq!(recv(&mut on_c).await, json!({"to": "c"}));
-
-            let info = c.connections().get(&id_b).await.unwrap();
-            assert_eq!(info.identity.source_ip.to_string(), "127.0.0.1");
-            assert!(info.last_active_at >= info.connected_at);
-
-            a.connections().disconnect(&id_c).await.unwrap();
-            assert_eq!(closed(&mut on_c).await, 1000);
-            assert_eq!(nodes[2].1.wait_disconnect(id_c.as_str()).await, [1000]);
-            for node in [a, b, c] {
-                assert_eq!(
-                    node.connections().send(&id_c, "x").await,
-                    Err(SendError::Gone)
-                );
-                assert_eq!(node.connections().get(&id_c).await, Err(SendError::Gone));
-            }
-            // Ids of no live node, of no node at all, of no connection of a live node.
-            let b_id = b.cluster().unwrap().id().to_owned();
-            for id in [
-                "nosuchnode0.abc",
-                "no-dot-at-all",
-                &format!("{b_id}.missing"),
-            ] {
-                let id = ConnectionId::from(id);
-                assert_eq!(
-                    a.connections().send(&id, "x").await,
-                    Err(SendError::Gone),
-                    "{id}"
-                );
-                assert_eq!(a.connections().disconnect(&id).await, Err(SendError::Gone));
-                assert_eq!(a.connections().join(&id, "g").await, Err(SendError::Gone));
-            }
-            assert_eq!(a.connections().count().await, Ok(1));
-            silent(&mut on_b).await;
-        })
+        for client in &mut clients {
+            assert_eq!(recv(client).await, json!({"all": 1}));
+        }
+        // A client's message to the room (broadcast_except in the handler).
+        send(
+            &mut clients[3],
+            json!({"action": "sendMessage", "text": "hi"}),
+        )
         .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn broadcasts_and_groups_span_every_node_and_arrive_once() {
-        let redis = RedisServer::start();
-        bounded(async {
-            let nodes = nodes(&redis, 3, None).await;
-            let mut clients = Vec::new();
-            let mut ids = Vec::new();
-            for (server, _) in &nodes {
-                for _ in 0..2 {
-                    let mut client = connect(server.local_addr(), "/chat?name=n").await;
-                    ids.push(whoami(&mut client).await);
-                    clients.push(client);
-                }
+        for (i, client) in clients.iter_mut().enumerate() {
+            if i != 3 {
+                assert_eq!(recv(client).await["text"], "hi", "client {i}");
             }
-            for (server, _) in &nodes {
-                assert_eq!(server.connections().len(), 2);
-                assert_eq!(server.connections().count().await, Ok(6));
-            }
-
+        }
+        // Groups: members on nodes 0, 1 and 2, joined from a client and from another node.
+        send(&mut clients[0], json!({"action": "join", "group": "red"})).await;
+        assert_eq!(recv(&mut clients[0]).await, json!({"joined": "red"}));
+        nodes[0].0.connections().join(&ids[2], "red").await.unwrap();
+        nodes[1].0.connections().join(&ids[5], "red").await.unwrap();
+        for (server, _) in &nodes {
+            let mut members = server.connections().members("red").await.unwrap();
+            members.sort();
+            let mut expected = vec![ids[0].clone(), ids[2].clone(), ids[5].clone()];
+            expected.sort();
+            assert_eq!(members, expected);
+        }
+        send(&mut clients[4], json!({"action": "shout", "group": "red"})).await;
+        assert_eq!(recv(&mut clients[4]).await, json!({"delivered": 3}));
+        for i in [0, 2, 5] {
             assert_eq!(
-                nodes[0].0.connections().broadcast(r#"{"all":1}"#).await,
-                Ok(6)
+                recv(&mut clients[i]).await,
+                json!({"shout": "red"}),
+                "client {i}"
             );
-            for client in &mut clients {
-                assert_eq!(recv(client).await, json!({"all": 1}));
-            }
-            // A client's message to the room (broadcast_except in the handler).
-            send(
-                &mut clients[3],
-                json!({"action": "sendMessage", "text": "hi"}),
-            )
-            .await;
-            for (i, client) in clients.iter_mut().enumerate() {
-                if i != 3 {
-                    assert_eq!(recv(client).await["text"], "hi", "client {i}");
-                }
-            }
-            // Groups: members on nodes 0, 1 and 2, joined from a client and from another node.
-            send(&mut clients[0], json!({"action": "join", "group": "red"})).await;
-            assert_eq!(recv(&mut clients[0]).await, json!({"joined": "red"}));
-            nodes[0].0.connections().join(&ids[2], "red").await.unwrap();
-            nodes[1].0.connections().join(&ids[5], "red").await.unwrap();
-            for (server, _) in &nodes {
-                let mut members = server.connections().members("red").await.unwrap();
-                members.sort();
-                let mut expected = vec![ids[0].clone(), ids[2].clone(), ids[5].clone()];
-                expected.sort();
-                assert_eq!(members, expected);
-            }
-            send(&mut clients[4], json!({"action": "shout", "group": "red"})).await;
-            assert_eq!(recv(&mut clients[4]).await, json!({"delivered": 3}));
-            for i in [0, 2, 5] {
-                assert_eq!(
-                    recv(&mut clients[i]).await,
-                    json!({"shout": "red"}),
-                    "client {i}"
-                );
-            }
-            nodes[2]
+        }
+        nodes[2]
+            .0
+            .connections()
+            .leave(&ids[0], "red")
+            .await
+            .unwrap();
+        assert_eq!(
+            nodes[1]
                 .0
                 .connections()
-                .leave(&ids[0], "red")
-                .await
-                .unwrap();
-            assert_eq!(
-                nodes[1]
-                    .0
-                    .connections()
-                    .broadcast_group("red", r#"{"red":2}"#)
-                    .await,
-                Ok(2)
-            );
-            assert_eq!(recv(&mut clients[2]).await, json!({"red": 2}));
-            assert_eq!(recv(&mut clients[5]).await, json!({"red": 2}));
-            // Exactly once: nothing more for anyone.
-            for client in &mut clients {
-                silent(client).await;
-            }
-        })
-        .await;
-    }
+                .broadcast_group("red", r#"{"red":2}"#)
+                .await,
+            Ok(2)
+        );
+        assert_eq!(recv(&mut clients[2]).await, json!({"red": 2}));
+        assert_eq!(recv(&mut clients[5]).await, json!({"red": 2}));
+        // Exactly once: nothing more for anyone.
+        for client in &mut clients {
+            silent(client).await;
+        }
+    })
+    .await;
+}
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_management_api_answers_the_same_on_every_node() {
-        let redis = RedisServer::start();
-        bounded(async {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_management_api_answers_the_same_on_every_node() {
+    let redis = RedisServer::start();
+    bounded(60, async {
             let nodes = nodes(&redis, 3, Some("s3cret")).await;
             let mut on_c = connect(nodes[2].0.local_addr(), "/chat").await;
             let id = whoami(&mut on_c).await;
@@ -261,241 +240,238 @@ mod cluster {
             }
         })
         .await;
-    }
+}
 
-    /// A node that joins says so: it is reachable at once, not at the others' next renewal
-    /// (every 6 s with this 30 s lease).
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_node_that_joins_is_reachable_at_once() {
-        let redis = RedisServer::start();
-        bounded(async {
-            let long = || cluster(&redis).lease(Duration::from_secs(30));
-            let (a, _) = start(|r| r.cluster(long())).await;
-            a.cluster().unwrap().ready().await;
-            let (b, _) = start(|r| r.cluster(long())).await;
-            b.cluster().unwrap().ready().await;
-            let mut on_b = connect(b.local_addr(), "/chat").await;
-            let id = whoami(&mut on_b).await;
-            let started = Instant::now();
-            loop {
-                match a.connections().send(&id, r#"{"hello":1}"#).await {
-                    Ok(()) => break,
-                    Err(error) => assert!(
-                        started.elapsed() < Duration::from_secs(1),
-                        "still {error:?} after 1 s"
-                    ),
+/// A node that joins says so: it is reachable at once, not at the others' next renewal
+/// (every 6 s with this 30 s lease).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_joins_is_reachable_at_once() {
+    let redis = RedisServer::start();
+    bounded(60, async {
+        let long = || cluster(&redis).lease(Duration::from_secs(30));
+        let (a, _) = start(|r| r.cluster(long())).await;
+        a.cluster().unwrap().ready().await;
+        let (b, _) = start(|r| r.cluster(long())).await;
+        b.cluster().unwrap().ready().await;
+        let mut on_b = connect(b.local_addr(), "/chat").await;
+        let id = whoami(&mut on_b).await;
+        let started = Instant::now();
+        loop {
+            match a.connections().send(&id, r#"{"hello":1}"#).await {
+                Ok(()) => break,
+                Err(error) => assert!(
+                    started.elapsed() < Duration::from_secs(1),
+                    "still {error:?} after 1 s"
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(recv(&mut on_b).await, json!({"hello": 1}));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_from_one_sender_to_one_connection_stay_in_order() {
+    let redis = RedisServer::start();
+    bounded(60, async {
+        let nodes = nodes(&redis, 2, None).await;
+        let mut on_b = connect(nodes[1].0.local_addr(), "/chat").await;
+        let id = whoami(&mut on_b).await;
+        let connections = nodes[0].0.connections();
+        // Awaited one by one, and also all in flight at once from one task.
+        for n in 0..200 {
+            connections
+                .send(&id, json!({"n": n}).to_string())
+                .await
+                .unwrap();
+        }
+        let sends = (200..400).map(|n| connections.send(&id, json!({"n": n}).to_string()));
+        for sent in futures_util::future::join_all(sends).await {
+            sent.unwrap();
+        }
+        for n in 0..400 {
+            assert_eq!(recv(&mut on_b).await, json!({"n": n}));
+        }
+    })
+    .await;
+}
+
+/// A node in a runtime of its own, to crash: `shutdown_background` drops every task of it
+/// at once, as a killed process would (no `$disconnect`, no goodbye to Redis).
+fn node_to_crash(redis: &RedisServer) -> (tokio::runtime::Runtime, std::net::SocketAddr, String) {
+    let cluster = cluster(redis);
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (addr, id) = runtime.block_on(async {
+            let (server, _) = start(|r| r.cluster(cluster)).await;
+            let node = server.cluster().unwrap();
+            node.ready().await;
+            let addr = server.local_addr();
+            // Never shut down: the runtime's end is the node's.
+            std::mem::forget(server);
+            (addr, node.id().to_owned())
+        });
+        (runtime, addr, id)
+    })
+    .join()
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_leaves_or_crashes_has_its_connections_gone() {
+    let redis = RedisServer::start();
+    bounded(60, async {
+        let mut nodes = nodes(&redis, 2, None).await;
+        let (runtime, crash_addr, crash_id) = node_to_crash(&redis);
+        wait_for_live(&nodes[0].0, 3).await;
+        let mut on_b = connect(nodes[1].0.local_addr(), "/chat").await;
+        let mut on_crash = connect(crash_addr, "/chat").await;
+        let id_b = whoami(&mut on_b).await;
+        let id_crash = whoami(&mut on_crash).await;
+        assert!(id_crash.as_str().starts_with(&crash_id));
+        let a = nodes[0].0.connections();
+        a.send(&id_crash, r#"{"before":1}"#).await.unwrap();
+        assert_eq!(recv(&mut on_crash).await, json!({"before": 1}));
+
+        // A graceful shutdown gives the lease up: gone at once, not after the lease.
+        let (b, _) = nodes.pop().unwrap();
+        b.shutdown().await;
+        assert_eq!(closed(&mut on_b).await, 1001);
+        assert_eq!(a.send(&id_b, "x").await, Err(SendError::Gone));
+
+        // A crash: while the lease lasts a send is a backend error (the node holds a lease
+        // and does not answer); once it ends, `Gone`, within the lease.
+        let crashed = Instant::now();
+        runtime.shutdown_background();
+        let mut gone_after = None;
+        while crashed.elapsed() < LEASE * 4 {
+            match a.send(&id_crash, "x").await {
+                Err(SendError::Gone) => {
+                    gone_after = Some(crashed.elapsed());
+                    break;
+                }
+                Err(SendError::Backend(_)) => {}
+                other => panic!("a send to a crashed node: {other:?}"),
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let gone_after = gone_after.expect("the crashed node's connection never became Gone");
+        assert!(gone_after <= LEASE + LEASE / 4, "gone after {gone_after:?}");
+        wait_for_live(&nodes[0].0, 1).await;
+        assert_eq!(a.count().await, Ok(0));
+        // Broadcasts wait for the nodes that received them, not for a count of nodes that
+        // includes the dead one (socket.io-redis-adapter#295).
+        let started = Instant::now();
+        assert_eq!(a.broadcast(r#"{"after":1}"#).await, Ok(0));
+        assert!(started.elapsed() < Duration::from_millis(500));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_outage_fails_fast_and_the_nodes_come_back_by_themselves() {
+    let mut redis = RedisServer::start();
+    bounded(60, async {
+        let nodes = nodes(&redis, 3, None).await;
+        let mut on_a = connect(nodes[0].0.local_addr(), "/chat").await;
+        let mut on_b = connect(nodes[1].0.local_addr(), "/chat").await;
+        let id_a = whoami(&mut on_a).await;
+        let id_b = whoami(&mut on_b).await;
+        let a = nodes[0].0.connections();
+
+        redis.stop();
+        for (server, _) in &nodes {
+            let node = server.cluster().unwrap();
+            for _ in 0..200 {
+                if !node.is_connected() {
+                    break;
                 }
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            assert_eq!(recv(&mut on_b).await, json!({"hello": 1}));
-        })
-        .await;
-    }
+            assert!(!node.is_connected(), "node {} did not notice", node.id());
+        }
+        let readyz = "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        assert_eq!(
+            http(nodes[0].0.local_addr(), readyz).await,
+            (503, "not ready: the cluster is unreachable\n".to_owned())
+        );
+        // Local connections keep working; remote and cluster-wide operations fail at once.
+        a.send(&id_a, r#"{"local":1}"#).await.unwrap();
+        assert_eq!(recv(&mut on_a).await, json!({"local": 1}));
+        let started = Instant::now();
+        assert!(matches!(
+            a.send(&id_b, "x").await,
+            Err(SendError::Backend(_))
+        ));
+        assert!(matches!(
+            a.broadcast(r#"{"b":1}"#).await,
+            Err(SendError::Backend(_))
+        ));
+        assert!(matches!(a.count().await, Err(SendError::Backend(_))));
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            started.elapsed()
+        );
+        // The broadcast still reached this node's own client.
+        assert_eq!(recv(&mut on_a).await, json!({"b": 1}));
+        // The handler's broadcast fails too, and the sender is told.
+        send(&mut on_a, json!({"action": "sendMessage", "text": "lost"})).await;
+        assert_eq!(recv(&mut on_a).await["message"], "Internal server error");
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn messages_from_one_sender_to_one_connection_stay_in_order() {
-        let redis = RedisServer::start();
-        bounded(async {
-            let nodes = nodes(&redis, 2, None).await;
-            let mut on_b = connect(nodes[1].0.local_addr(), "/chat").await;
-            let id = whoami(&mut on_b).await;
-            let connections = nodes[0].0.connections();
-            // Awaited one by one, and also all in flight at once from one task.
-            for n in 0..200 {
-                connections
-                    .send(&id, json!({"n": n}).to_string())
-                    .await
-                    .unwrap();
-            }
-            let sends = (200..400).map(|n| connections.send(&id, json!({"n": n}).to_string()));
-            for sent in futures_util::future::join_all(sends).await {
-                sent.unwrap();
-            }
-            for n in 0..400 {
-                assert_eq!(recv(&mut on_b).await, json!({"n": n}));
-            }
-        })
-        .await;
-    }
+        // Redis is back, empty: every node reconnects, subscribes and renews by itself.
+        redis.restart();
+        for (server, _) in &nodes {
+            let node = server.cluster().unwrap();
+            tokio::time::timeout(Duration::from_secs(10), node.ready())
+                .await
+                .expect("a node did not reconnect within 10 s");
+        }
+        for (server, _) in &nodes {
+            wait_for_live(server, 3).await;
+        }
+        assert_eq!(http(nodes[0].0.local_addr(), readyz).await.0, 200);
+        a.send(&id_b, r#"{"again":1}"#).await.unwrap();
+        assert_eq!(recv(&mut on_b).await, json!({"again": 1}));
+        assert_eq!(a.broadcast(r#"{"all":2}"#).await, Ok(2));
+        assert_eq!(recv(&mut on_a).await, json!({"all": 2}));
+        assert_eq!(recv(&mut on_b).await, json!({"all": 2}));
+    })
+    .await;
+}
 
-    /// A node in a runtime of its own, to crash: `shutdown_background` drops every task of it
-    /// at once, as a killed process would (no `$disconnect`, no goodbye to Redis).
-    fn node_to_crash(
-        redis: &RedisServer,
-    ) -> (tokio::runtime::Runtime, std::net::SocketAddr, String) {
-        let cluster = cluster(redis);
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .unwrap();
-            let (addr, id) = runtime.block_on(async {
-                let (server, _) = start(|r| r.cluster(cluster)).await;
-                let node = server.cluster().unwrap();
-                node.ready().await;
-                let addr = server.local_addr();
-                // Never shut down: the runtime's end is the node's.
-                std::mem::forget(server);
-                (addr, node.id().to_owned())
-            });
-            (runtime, addr, id)
-        })
-        .join()
-        .unwrap()
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_node_that_leaves_or_crashes_has_its_connections_gone() {
-        let redis = RedisServer::start();
-        bounded(async {
-            let mut nodes = nodes(&redis, 2, None).await;
-            let (runtime, crash_addr, crash_id) = node_to_crash(&redis);
-            wait_for_live(&nodes[0].0, 3).await;
-            let mut on_b = connect(nodes[1].0.local_addr(), "/chat").await;
-            let mut on_crash = connect(crash_addr, "/chat").await;
-            let id_b = whoami(&mut on_b).await;
-            let id_crash = whoami(&mut on_crash).await;
-            assert!(id_crash.as_str().starts_with(&crash_id));
-            let a = nodes[0].0.connections();
-            a.send(&id_crash, r#"{"before":1}"#).await.unwrap();
-            assert_eq!(recv(&mut on_crash).await, json!({"before": 1}));
-
-            // A graceful shutdown gives the lease up: gone at once, not after the lease.
-            let (b, _) = nodes.pop().unwrap();
-            b.shutdown().await;
-            assert_eq!(closed(&mut on_b).await, 1001);
-            assert_eq!(a.send(&id_b, "x").await, Err(SendError::Gone));
-
-            // A crash: while the lease lasts a send is a backend error (the node holds a lease
-            // and does not answer); once it ends, `Gone`, within the lease.
-            let crashed = Instant::now();
-            runtime.shutdown_background();
-            let mut gone_after = None;
-            while crashed.elapsed() < LEASE * 4 {
-                match a.send(&id_crash, "x").await {
-                    Err(SendError::Gone) => {
-                        gone_after = Some(crashed.elapsed());
-                        break;
-                    }
-                    Err(SendError::Backend(_)) => {}
-                    other => panic!("a send to a crashed node: {other:?}"),
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_in_redis_outlives_the_nodes() {
+    let redis = RedisServer::start();
+    bounded(60, async {
+        let nodes = nodes(&redis, 2, None).await;
+        let mut clients = Vec::new();
+        for (server, _) in &nodes {
+            for _ in 0..20 {
+                clients.push(connect(server.local_addr(), "/chat").await);
             }
-            let gone_after = gone_after.expect("the crashed node's connection never became Gone");
-            assert!(gone_after <= LEASE + LEASE / 4, "gone after {gone_after:?}");
-            wait_for_live(&nodes[0].0, 1).await;
-            assert_eq!(a.count().await, Ok(0));
-            // Broadcasts wait for the nodes that received them, not for a count of nodes that
-            // includes the dead one (socket.io-redis-adapter#295).
-            let started = Instant::now();
-            assert_eq!(a.broadcast(r#"{"after":1}"#).await, Ok(0));
-            assert!(started.elapsed() < Duration::from_millis(500));
-        })
-        .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_redis_outage_fails_fast_and_the_nodes_come_back_by_themselves() {
-        let mut redis = RedisServer::start();
-        bounded(async {
-            let nodes = nodes(&redis, 3, None).await;
-            let mut on_a = connect(nodes[0].0.local_addr(), "/chat").await;
-            let mut on_b = connect(nodes[1].0.local_addr(), "/chat").await;
-            let id_a = whoami(&mut on_a).await;
-            let id_b = whoami(&mut on_b).await;
-            let a = nodes[0].0.connections();
-
-            redis.stop();
-            for (server, _) in &nodes {
-                let node = server.cluster().unwrap();
-                for _ in 0..200 {
-                    if !node.is_connected() {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-                assert!(!node.is_connected(), "node {} did not notice", node.id());
-            }
-            let readyz = "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-            assert_eq!(
-                http(nodes[0].0.local_addr(), readyz).await,
-                (503, "not ready: the cluster is unreachable\n".to_owned())
-            );
-            // Local connections keep working; remote and cluster-wide operations fail at once.
-            a.send(&id_a, r#"{"local":1}"#).await.unwrap();
-            assert_eq!(recv(&mut on_a).await, json!({"local": 1}));
-            let started = Instant::now();
-            assert!(matches!(
-                a.send(&id_b, "x").await,
-                Err(SendError::Backend(_))
-            ));
-            assert!(matches!(
-                a.broadcast(r#"{"b":1}"#).await,
-                Err(SendError::Backend(_))
-            ));
-            assert!(matches!(a.count().await, Err(SendError::Backend(_))));
-            assert!(
-                started.elapsed() < Duration::from_millis(500),
-                "{:?}",
-                started.elapsed()
-            );
-            // The broadcast still reached this node's own client.
-            assert_eq!(recv(&mut on_a).await, json!({"b": 1}));
-            // The handler's broadcast fails too, and the sender is told.
-            send(&mut on_a, json!({"action": "sendMessage", "text": "lost"})).await;
-            assert_eq!(recv(&mut on_a).await["message"], "Internal server error");
-
-            // Redis is back, empty: every node reconnects, subscribes and renews by itself.
-            redis.restart();
-            for (server, _) in &nodes {
-                let node = server.cluster().unwrap();
-                tokio::time::timeout(Duration::from_secs(10), node.ready())
-                    .await
-                    .expect("a node did not reconnect within 10 s");
-            }
-            for (server, _) in &nodes {
-                wait_for_live(server, 3).await;
-            }
-            assert_eq!(http(nodes[0].0.local_addr(), readyz).await.0, 200);
-            a.send(&id_b, r#"{"again":1}"#).await.unwrap();
-            assert_eq!(recv(&mut on_b).await, json!({"again": 1}));
-            assert_eq!(a.broadcast(r#"{"all":2}"#).await, Ok(2));
-            assert_eq!(recv(&mut on_a).await, json!({"all": 2}));
-            assert_eq!(recv(&mut on_b).await, json!({"all": 2}));
-        })
-        .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn nothing_in_redis_outlives_the_nodes() {
-        let redis = RedisServer::start();
-        bounded(async {
-            let nodes = nodes(&redis, 2, None).await;
-            let mut clients = Vec::new();
-            for (server, _) in &nodes {
-                for _ in 0..20 {
-                    clients.push(connect(server.local_addr(), "/chat").await);
-                }
-            }
-            // One key for the whole cluster, whatever the number of connections.
-            assert_eq!(redis.command("DBSIZE").as_deref(), Some(":1"));
-            assert_eq!(
-                redis.command("ZCARD ws-runtime:nodes").as_deref(),
-                Some(":2")
-            );
-            let ttl = redis.command("PTTL ws-runtime:nodes").unwrap();
-            let ttl: i64 = ttl.trim_start_matches(':').parse().unwrap();
-            assert!(
-                ttl > 0 && ttl <= 1000,
-                "the key expires with the leases: {ttl}"
-            );
-            for (server, _) in nodes {
-                server.shutdown().await;
-            }
-            assert_eq!(redis.command("DBSIZE").as_deref(), Some(":0"));
-        })
-        .await;
-    }
+        }
+        // One key for the whole cluster, whatever the number of connections.
+        assert_eq!(redis.command("DBSIZE").as_deref(), Some(":1"));
+        assert_eq!(
+            redis.command("ZCARD ws-runtime:nodes").as_deref(),
+            Some(":2")
+        );
+        let ttl = redis.command("PTTL ws-runtime:nodes").unwrap();
+        let ttl: i64 = ttl.trim_start_matches(':').parse().unwrap();
+        assert!(
+            ttl > 0 && ttl <= 1000,
+            "the key expires with the leases: {ttl}"
+        );
+        for (server, _) in nodes {
+            server.shutdown().await;
+        }
+        assert_eq!(redis.command("DBSIZE").as_deref(), Some(":0"));
+    })
+    .await;
 }

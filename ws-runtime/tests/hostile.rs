@@ -10,16 +10,11 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use support::*;
+use test_support::bounded;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use ws_runtime::*;
-
-async fn bounded<F: std::future::Future<Output = ()>>(seconds: u64, test: F) {
-    tokio::time::timeout(Duration::from_secs(seconds), test)
-        .await
-        .unwrap_or_else(|_| panic!("the test took longer than {seconds} s"));
-}
 
 /// Reads `count` text frames; panics on anything else (a close above all).
 async fn read_frames(client: &mut Client, count: usize) -> Vec<serde_json::Value> {

@@ -10,16 +10,11 @@ use std::time::Duration;
 use futures_util::SinkExt;
 use serde_json::json;
 use support::*;
+use test_support::bounded;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use ws_runtime::*;
-
-async fn bounded<F: std::future::Future<Output = ()>>(test: F) {
-    tokio::time::timeout(Duration::from_secs(30), test)
-        .await
-        .expect("the test took longer than 30 s");
-}
 
 async fn whoami(client: &mut Client) -> String {
     send(client, json!({"action": "whoami"})).await;
@@ -31,7 +26,7 @@ async fn whoami(client: &mut Client) -> String {
 
 #[tokio::test]
 async fn a_frame_over_the_limit_closes_with_1009() {
-    bounded(async {
+    bounded(30, async {
         let (server, chat) = start(|r| r).await;
         let mut a = connect(server.local_addr(), "/chat").await;
         let id = whoami(&mut a).await;
@@ -49,7 +44,7 @@ async fn a_frame_over_the_limit_closes_with_1009() {
 
 #[tokio::test]
 async fn a_message_over_the_limit_in_small_frames_closes_with_1009() {
-    bounded(async {
+    bounded(30, async {
         let limits = Limits {
             max_frame_size: 1024,
             max_message_size: 4096,
@@ -83,7 +78,7 @@ async fn a_message_over_the_limit_in_small_frames_closes_with_1009() {
 
 #[tokio::test]
 async fn binary_frames_close_with_1003() {
-    bounded(async {
+    bounded(30, async {
         let (server, chat) = start(|r| r).await;
         let mut a = connect(server.local_addr(), "/chat").await;
         let id = whoami(&mut a).await;
@@ -96,7 +91,7 @@ async fn binary_frames_close_with_1003() {
 
 #[tokio::test]
 async fn idle_connections_close_with_1001_and_messages_keep_them_open() {
-    bounded(async {
+    bounded(30, async {
         let limits = Limits {
             idle_timeout: Duration::from_millis(400),
             ..Limits::default()
@@ -120,7 +115,7 @@ async fn idle_connections_close_with_1001_and_messages_keep_them_open() {
 
 #[tokio::test]
 async fn connections_end_at_their_maximum_lifetime() {
-    bounded(async {
+    bounded(30, async {
         let limits = Limits {
             max_lifetime: Duration::from_millis(500),
             ..Limits::default()
@@ -138,7 +133,7 @@ async fn connections_end_at_their_maximum_lifetime() {
 
 #[tokio::test]
 async fn connections_over_the_maximum_get_429() {
-    bounded(async {
+    bounded(30, async {
         let limits = Limits {
             max_connections: 2,
             ..Limits::default()
@@ -161,7 +156,7 @@ async fn connections_over_the_maximum_get_429() {
 
 #[tokio::test]
 async fn a_reader_too_slow_for_its_queue_is_closed_with_1008() {
-    bounded(async {
+    bounded(30, async {
         let limits = Limits {
             outbound_queue: 4,
             ..Limits::default()
@@ -186,7 +181,7 @@ async fn a_reader_too_slow_for_its_queue_is_closed_with_1008() {
 
 #[tokio::test]
 async fn send_json_reports_a_value_that_cannot_be_json_and_sends_nothing() {
-    bounded(async {
+    bounded(30, async {
         let (server, _chat) = start(|r| r).await;
         let mut a = connect(server.local_addr(), "/chat").await;
         let id = ConnectionId::from(whoami(&mut a).await.as_str());
@@ -207,7 +202,7 @@ async fn send_json_reports_a_value_that_cannot_be_json_and_sends_nothing() {
 /// already reachable by `send` and broadcasts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_is_reachable_as_soon_as_its_handshake_completes() {
-    bounded(async {
+    bounded(30, async {
         let (server, _chat) = start(|r| r).await;
         let mut clients = Vec::new();
         for round in 1..=10 {
@@ -232,7 +227,7 @@ async fn a_client_is_reachable_as_soon_as_its_handshake_completes() {
 
 #[tokio::test]
 async fn disconnect_runs_once_for_a_normal_close() {
-    bounded(async {
+    bounded(30, async {
         let (server, chat) = start(|r| r).await;
         let mut a = connect(server.local_addr(), "/chat").await;
         let id = whoami(&mut a).await;
@@ -253,7 +248,7 @@ async fn disconnect_runs_once_for_a_normal_close() {
 
 #[tokio::test]
 async fn disconnect_runs_once_for_an_abrupt_reset() {
-    bounded(async {
+    bounded(30, async {
         let (server, chat) = start(|r| r).await;
         let mut a = connect(server.local_addr(), "/chat").await;
         let id = whoami(&mut a).await;
@@ -269,7 +264,7 @@ async fn disconnect_runs_once_for_an_abrupt_reset() {
 
 #[tokio::test]
 async fn graceful_shutdown_closes_everyone_with_1001_and_runs_every_disconnect() {
-    bounded(async {
+    bounded(30, async {
         let (server, chat) = start(|r| r).await;
         let addr = server.local_addr();
         let mut a = connect(addr, "/chat").await;
@@ -296,7 +291,7 @@ async fn graceful_shutdown_closes_everyone_with_1001_and_runs_every_disconnect()
 
 #[tokio::test]
 async fn the_management_api() {
-    bounded(async {
+    bounded(30, async {
         let limits = Limits { max_message_size: 64, ..Limits::default() };
         let (server, chat) = start(|r| r.limits(limits).management_api("s3cret")).await;
         let addr = server.local_addr();
@@ -331,7 +326,7 @@ async fn the_management_api() {
 
 #[tokio::test]
 async fn the_management_api_is_off_by_default() {
-    bounded(async {
+    bounded(30, async {
         let (server, _) = start(|r| r).await;
         let (status, _) = http(
             server.local_addr(),
@@ -345,7 +340,7 @@ async fn the_management_api_is_off_by_default() {
 
 #[tokio::test]
 async fn a_channel_router_mounts_inside_an_existing_axum_app() {
-    bounded(async {
+    bounded(30, async {
         let chat = Chat::default();
         let app = Router::new()
             .channel("/ws/chat", chat.clone())

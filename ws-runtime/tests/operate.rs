@@ -11,21 +11,13 @@ use std::time::Duration;
 use prometheus_parse::{Scrape, Value as Sample};
 use serde_json::json;
 use support::*;
+use test_support::bounded;
+use test_support::http::get_request;
 use ws_runtime::{AsyncApi, Close, Context, Handler, HandlerError, Reply, RouterError};
-
-async fn bounded<F: std::future::Future<Output = ()>>(test: F) {
-    tokio::time::timeout(Duration::from_secs(30), test)
-        .await
-        .unwrap_or_else(|_| panic!("the test took longer than 30 s"));
-}
-
-fn get(path: &str) -> String {
-    format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-}
 
 /// `/metrics`, parsed as Prometheus parses it.
 async fn scrape(addr: std::net::SocketAddr) -> Scrape {
-    let (status, body) = http(addr, &get("/metrics")).await;
+    let (status, body) = http(addr, &get_request("/metrics")).await;
     assert_eq!(status, 200, "{body}");
     assert!(
         body.ends_with("# EOF\n"),
@@ -50,7 +42,7 @@ fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
 
 #[tokio::test]
 async fn metrics_count_connects_messages_errors_and_disconnects() {
-    bounded(async {
+    bounded(30, async {
         let (server, chat) = start(|r| r.metrics()).await;
         let addr = server.local_addr();
         assert!(try_connect(addr, "/chat?token=bad").await.is_err());
@@ -162,17 +154,20 @@ async fn metrics_count_connects_messages_errors_and_disconnects() {
 
 #[tokio::test]
 async fn metrics_are_off_by_default_and_health_is_always_on() {
-    bounded(async {
+    bounded(30, async {
         let (server, _) = start(|r| r).await;
         let addr = server.local_addr();
-        assert_eq!(http(addr, &get("/metrics")).await.0, 404);
-        assert_eq!(http(addr, &get("/healthz")).await, (200, "ok\n".to_owned()));
+        assert_eq!(http(addr, &get_request("/metrics")).await.0, 404);
         assert_eq!(
-            http(addr, &get("/readyz")).await,
+            http(addr, &get_request("/healthz")).await,
+            (200, "ok\n".to_owned())
+        );
+        assert_eq!(
+            http(addr, &get_request("/readyz")).await,
             (200, "ready\n".to_owned())
         );
         assert_eq!(
-            http(addr, &get("/docs")).await.0,
+            http(addr, &get_request("/docs")).await.0,
             404,
             "docs only when asked"
         );
@@ -196,7 +191,7 @@ impl Handler<ChatRoute> for SlowGoodbye {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_says_not_ready_while_the_server_drains() {
-    bounded(async {
+    bounded(30, async {
         let app = ws_runtime::Router::new()
             .channel("/slow", SlowGoodbye)
             .build()
@@ -208,7 +203,7 @@ async fn readyz_says_not_ready_while_the_server_drains() {
         let drain = tokio::spawn(server.shutdown());
         let mut seen = None;
         for _ in 0..40 {
-            let answer = http(addr, &get("/readyz")).await;
+            let answer = http(addr, &get_request("/readyz")).await;
             if answer.0 == 503 {
                 seen = Some(answer);
                 break;
@@ -221,7 +216,7 @@ async fn readyz_says_not_ready_while_the_server_drains() {
             (503, "not ready: the server is shutting down\n")
         );
         assert_eq!(
-            http(addr, &get("/healthz")).await.0,
+            http(addr, &get_request("/healthz")).await.0,
             200,
             "alive while draining"
         );
@@ -234,22 +229,22 @@ async fn readyz_says_not_ready_while_the_server_drains() {
 
 #[tokio::test]
 async fn the_docs_serve_the_document_and_what_the_server_routes() {
-    bounded(async {
+    bounded(30, async {
         let export = AsyncApi::new("Chat", "1.0.0").channel::<ChatRoute>("/chat");
         let (server, _) = start(|r| r.docs(export.to_json().to_string())).await;
         let addr = server.local_addr();
-        let (status, json) = http(addr, &get("/asyncapi.json")).await;
+        let (status, json) = http(addr, &get_request("/asyncapi.json")).await;
         assert_eq!(status, 200);
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(&json).unwrap(),
             export.to_json()
         );
-        let (status, yaml) = http(addr, &get("/asyncapi.yaml")).await;
+        let (status, yaml) = http(addr, &get_request("/asyncapi.yaml")).await;
         assert_eq!((status, yaml), (200, export.to_yaml()));
-        let (status, page) = http(addr, &get("/docs")).await;
+        let (status, page) = http(addr, &get_request("/docs")).await;
         assert_eq!(status, 200);
         assert!(page.contains("<title>API docs</title>"), "{page}");
-        let (status, routes) = http(addr, &get("/docs/routes.json")).await;
+        let (status, routes) = http(addr, &get_request("/docs/routes.json")).await;
         assert_eq!(status, 200);
         let routes: serde_json::Value = serde_json::from_str(&routes).unwrap();
         let chat = &routes["channels"][0];

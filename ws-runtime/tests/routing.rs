@@ -9,18 +9,13 @@ use std::time::Duration;
 use futures_util::SinkExt;
 use serde_json::json;
 use support::*;
+use test_support::bounded;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use ws_runtime::*;
 
-async fn bounded<F: std::future::Future<Output = ()>>(test: F) {
-    tokio::time::timeout(Duration::from_secs(30), test)
-        .await
-        .expect("the test took longer than 30 s");
-}
-
 #[tokio::test]
 async fn a_valid_message_reaches_its_route_and_two_way_routes_reply() {
-    bounded(async {
+    bounded(30, async {
         let (server, chat) = start(|r| r).await;
         let mut a = connect(server.local_addr(), "/chat?name=ada").await;
         let mut b = connect(server.local_addr(), "/chat?name=bob").await;
@@ -47,7 +42,7 @@ async fn a_valid_message_reaches_its_route_and_two_way_routes_reply() {
 
 #[tokio::test]
 async fn no_match_goes_to_default_and_so_does_text_that_is_not_json() {
-    bounded(async {
+    bounded(30, async {
         let (server, _) = start(|r| r).await;
         let mut a = connect(server.local_addr(), "/chat").await;
         send(&mut a, json!({"action": "nope"})).await;
@@ -69,7 +64,7 @@ async fn no_match_goes_to_default_and_so_does_text_that_is_not_json() {
 
 #[tokio::test]
 async fn no_match_and_no_default_is_forbidden_and_the_connection_stays_open() {
-    bounded(async {
+    bounded(30, async {
         let (server, _) = start(|r| r).await;
         let mut a = connect(server.local_addr(), "/strict").await;
         send(&mut a, json!({"action": "nope"})).await;
@@ -88,7 +83,7 @@ async fn no_match_and_no_default_is_forbidden_and_the_connection_stays_open() {
 
 #[tokio::test]
 async fn a_message_that_breaks_its_schema_never_reaches_the_handler() {
-    bounded(async {
+    bounded(30, async {
         let (server, chat) = start(|r| r).await;
         let mut a = connect(server.local_addr(), "/chat").await;
         send(&mut a, json!({"action": "sendMessage", "text": ""})).await;
@@ -121,7 +116,7 @@ async fn a_message_that_breaks_its_schema_never_reaches_the_handler() {
 
 #[tokio::test]
 async fn a_failing_or_panicking_handler_answers_internal_server_error_and_everything_lives_on() {
-    bounded(async {
+    bounded(30, async {
         // Outbound validation is on by default only in debug builds: this test turns it on,
         // so it checks the same thing in a release build.
         let (server, _) = start(|r| r.validate_outbound(true)).await;
@@ -147,7 +142,7 @@ async fn a_failing_or_panicking_handler_answers_internal_server_error_and_everyt
 
 #[tokio::test]
 async fn connect_rejects_with_a_status_before_the_upgrade_and_attaches_state() {
-    bounded(async {
+    bounded(30, async {
         let (server, chat) = start(|r| r).await;
         let error = try_connect(server.local_addr(), "/chat?token=bad")
             .await
@@ -194,7 +189,7 @@ async fn connect_rejects_with_a_status_before_the_upgrade_and_attaches_state() {
 
 #[tokio::test]
 async fn the_handshake_is_validated_against_the_ws_binding_before_connect() {
-    bounded(async {
+    bounded(30, async {
         let chat = Chat::default();
         let query = Schema::new(json!({
             "type": "object", "required": ["name"],
@@ -228,7 +223,7 @@ async fn the_handshake_is_validated_against_the_ws_binding_before_connect() {
 
 #[tokio::test]
 async fn path_parameters_reach_the_context() {
-    bounded(async {
+    bounded(30, async {
         let (server, _) = start(|r| r).await;
         let mut a = connect(server.local_addr(), "/rooms/lobby").await;
         send(&mut a, json!({"action": "whoami"})).await;
@@ -311,7 +306,7 @@ async fn invalid_setups_fail_at_start_up() {
 
 #[tokio::test]
 async fn groups_and_broadcast() {
-    bounded(async {
+    bounded(30, async {
         let (server, _) = start(|r| r).await;
         let addr = server.local_addr();
         let mut a = connect(addr, "/chat").await;

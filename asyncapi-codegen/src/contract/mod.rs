@@ -85,7 +85,7 @@ pub struct ChannelContract {
     selection: Option<Vec<route_selection::Part>>,
     /// (route key, message): every route, `$default` included.
     pub routes: Vec<(String, usize)>,
-    /// Indices into [`Contract::messages`].
+    /// Indices into the contract's messages.
     pub inbound: Vec<usize>,
     pub outbound: Vec<usize>,
     /// (inbound message, its reply message).

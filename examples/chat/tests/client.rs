@@ -10,14 +10,8 @@ use std::time::Duration;
 
 use chat::api::chat::{ChatClient, ChatOutbound, ChatQuery, ChatRoute};
 use chat::api::types::{Echo, EchoReply, Joined, Left, Message, SendMessage, SetName};
+use test_support::bounded;
 use ws_runtime::client::{Backoff, ClientError, ClientOptions, ErrorKind, Event};
-
-/// Every test is over in seconds; a hang is a failure.
-async fn bounded<F: Future>(test: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(30), test)
-        .await
-        .expect("the test finishes in time")
-}
 
 async fn serve_on(addr: &str) -> ws_runtime::Server {
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
@@ -54,7 +48,7 @@ async fn closed(client: &mut ChatClient) -> u16 {
 
 #[tokio::test]
 async fn every_route_and_what_the_server_sends_are_typed() {
-    bounded(async {
+    bounded(30, async {
         let server = serve_on("127.0.0.1:0").await;
         let addr = server.local_addr();
         let mut ada = join(addr, "Ada").await;
@@ -121,7 +115,7 @@ async fn every_route_and_what_the_server_sends_are_typed() {
 
 #[tokio::test]
 async fn an_invalid_message_is_refused_before_it_is_sent() {
-    bounded(async {
+    bounded(30, async {
         let server = serve_on("127.0.0.1:0").await;
         let addr = server.local_addr();
         let mut ada = join(addr, "Ada").await;
@@ -148,7 +142,7 @@ async fn an_invalid_message_is_refused_before_it_is_sent() {
 
 #[tokio::test]
 async fn error_frames_and_stray_frames_are_their_own_events() {
-    bounded(async {
+    bounded(30, async {
         let server = serve_on("127.0.0.1:0").await;
         let addr = server.local_addr();
         // Outgoing checks off: the server's check answers instead, with an error frame.
@@ -200,7 +194,7 @@ async fn error_frames_and_stray_frames_are_their_own_events() {
 
 #[tokio::test]
 async fn a_refused_handshake_is_a_typed_error_with_its_status() {
-    bounded(async {
+    bounded(30, async {
         let server = serve_on("127.0.0.1:0").await;
         // The `ws` binding's query schema needs a name of at least one character.
         let query = ChatQuery { name: "".into() };
@@ -224,7 +218,7 @@ async fn a_refused_handshake_is_a_typed_error_with_its_status() {
 
 #[tokio::test]
 async fn the_close_code_is_an_event_and_the_client_reconnects() {
-    bounded(async {
+    bounded(30, async {
         let server = serve_on("127.0.0.1:0").await;
         let addr = server.local_addr();
         let backoff = Backoff {

@@ -5,20 +5,15 @@
 
 mod support;
 
-#[path = "../../../ws-runtime/tests/support/redis_server.rs"]
-mod redis_server;
-
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use futures_util::SinkExt;
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as Frame;
 
-use redis_server::RedisServer;
 use support::{Server, join, recv, start_args};
+use test_support::redis::RedisServer;
 
 const TOKEN: &str = "test-token";
 
@@ -37,23 +32,13 @@ fn node(redis: &RedisServer) -> Server {
 
 /// A management API request; the status code.
 async fn manage(server: &Server, method: &str, id: &str, body: &str) -> u16 {
-    let mut stream = TcpStream::connect(&server.address).await.unwrap();
     let request = format!(
         "{method} /@connections/{id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut response))
+    test_support::http::http(server.address.as_str(), &request)
         .await
-        .expect("an answer in time")
-        .unwrap();
-    let response = String::from_utf8_lossy(&response);
-    response
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP answer: {response}"))
+        .0
 }
 
 /// The connection id the node logged for `name`'s `$connect` (bounded in time).

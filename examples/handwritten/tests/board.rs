@@ -2,23 +2,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
-
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use futures_util::SinkExt;
+use serde_json::json;
+use test_support::ws::recv;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-
-type Client =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn recv(client: &mut Client) -> Value {
-    let frame = tokio::time::timeout(Duration::from_secs(5), client.next())
-        .await
-        .expect("no frame within 5 s")
-        .unwrap()
-        .unwrap();
-    serde_json::from_str(frame.to_text().unwrap()).unwrap()
-}
 
 #[tokio::test]
 async fn the_board_over_a_real_socket() {

@@ -2,6 +2,8 @@
 //! which re-exports both; this crate only turns attributes into trait impls, and every mistake
 //! into a compile error at the span that caused it.
 
+#![warn(missing_docs)]
+
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
 

@@ -21,6 +21,8 @@
 //! assert!(parse("$request.header.x").is_err());
 //! ```
 
+#![warn(missing_docs)]
+
 #[cfg(feature = "evaluate")]
 mod evaluate;
 mod grammar;

@@ -5,12 +5,8 @@
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use ws_runtime::__private::{Tree, decode_route_tree};
 use ws_runtime::*;
 
@@ -421,75 +417,11 @@ impl Handler<StrictRoute> for Strict {
     }
 }
 
-pub type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-/// Connects a real WebSocket client (bounded in time).
-pub async fn connect(addr: std::net::SocketAddr, path: &str) -> Client {
-    try_connect(addr, path).await.unwrap()
-}
-
-pub async fn try_connect(
-    addr: std::net::SocketAddr,
-    path: &str,
-) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
-    let url = format!("ws://{addr}{path}");
-    // tungstenite zeroes its whole read buffer (128 KiB by default) before each read: with
-    // many clients in one process, as in the throughput benchmark, that was the load client's
-    // largest cost, and it shares the machine with the server it measures.
-    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .read_buffer_size(8 * 1024);
-    tokio::time::timeout(
-        Duration::from_secs(5),
-        tokio_tungstenite::connect_async_with_config(url, Some(config), false),
-    )
-    .await
-    .expect("connect timed out")
-    .map(|(ws, _)| ws)
-}
-
-pub async fn send(client: &mut Client, value: Value) {
-    client
-        .send(WsMessage::text(value.to_string()))
-        .await
-        .unwrap();
-}
-
-/// The next text frame, as JSON (bounded in time).
-pub async fn recv(client: &mut Client) -> Value {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(5), client.next())
-            .await
-            .expect("no frame within 5 s")
-            .expect("the connection ended")
-            .unwrap();
-        match frame {
-            WsMessage::Text(text) => return serde_json::from_str(&text).unwrap(),
-            WsMessage::Ping(_) | WsMessage::Pong(_) => continue,
-            other => panic!("expected a text frame, got {other:?}"),
-        }
-    }
-}
-
-/// Reads until the server closes; returns the close code.
-pub async fn closed(client: &mut Client) -> u16 {
-    loop {
-        let next = tokio::time::timeout(Duration::from_secs(5), client.next())
-            .await
-            .expect("no close within 5 s");
-        match next {
-            Some(Ok(WsMessage::Close(Some(frame)))) => return frame.code.into(),
-            Some(Ok(WsMessage::Close(None))) => return 1005,
-            Some(Ok(_)) => continue,
-            Some(Err(_)) | None => return 1006,
-        }
-    }
-}
-
-/// Nothing arrives for a while.
-pub async fn silent(client: &mut Client) {
-    let next = tokio::time::timeout(Duration::from_millis(200), client.next()).await;
-    assert!(next.is_err(), "expected silence, got {next:?}");
-}
+// Each test binary compiles this module and uses part of it.
+#[allow(unused_imports)]
+pub use test_support::http::http;
+#[allow(unused_imports)]
+pub use test_support::ws::{Client, closed, connect, recv, send, silent, try_connect};
 
 /// Starts a server with the chat on `/chat`, a strict channel on `/strict` and `/rooms/{room}`.
 pub async fn start(router: impl FnOnce(Router) -> Router) -> (Server, Chat) {
@@ -504,51 +436,4 @@ pub async fn start(router: impl FnOnce(Router) -> Router) -> (Server, Chat) {
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     (app.serve(listener).await.unwrap(), chat)
-}
-
-/// A raw HTTP/1.1 request on loopback; returns the status and body (read by Content-Length, so
-/// keep-alive and upgraded connections answer too).
-pub async fn http(addr: std::net::SocketAddr, request: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    let read = async {
-        let mut buf = [0u8; 4096];
-        loop {
-            let text = String::from_utf8_lossy(&response).into_owned();
-            if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                let length = head
-                    .lines()
-                    .find_map(|l| {
-                        let (name, value) = l.split_once(':')?;
-                        name.eq_ignore_ascii_case("content-length")
-                            .then(|| value.trim().parse::<usize>().ok())?
-                    })
-                    .unwrap_or(0);
-                if body.len() >= length {
-                    return;
-                }
-            }
-            let n = stream.read(&mut buf).await.unwrap();
-            if n == 0 {
-                return;
-            }
-            response.extend_from_slice(&buf[..n]);
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(5), read)
-        .await
-        .expect("no HTTP response within 5 s");
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }

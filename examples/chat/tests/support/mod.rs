@@ -120,9 +120,9 @@ impl Server {
     }
 }
 
-/// A WebSocket client of the chat.
-pub type Client =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+#[allow(unused_imports)]
+// each test binary compiles this module; the browser test reads in Chromium
+pub use test_support::ws::{Client, recv};
 
 /// Joins the chat as `name` (bounded in time).
 #[allow(dead_code)] // each test binary compiles this module; the browser test joins in Chromium
@@ -134,20 +134,4 @@ pub async fn join(server: &Server, name: &str) -> Client {
         .expect("connect in time")
         .expect("the handshake succeeds");
     client
-}
-
-/// The next text frame, as JSON (bounded in time).
-#[allow(dead_code)] // each test binary compiles this module; the browser test reads in Chromium
-pub async fn recv(client: &mut Client) -> serde_json::Value {
-    use futures_util::StreamExt;
-    loop {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), client.next())
-            .await
-            .expect("a frame in time")
-            .expect("the connection is open")
-            .expect("a valid frame");
-        if let tokio_tungstenite::tungstenite::Message::Text(text) = frame {
-            return serde_json::from_str(&text).unwrap();
-        }
-    }
 }

@@ -1,14 +1,14 @@
 //! A real `redis-server` for a test: its own free loopback port, a temporary directory, no
 //! persistence; stopped (and its directory removed) when dropped.
 
-#![allow(dead_code, clippy::unwrap_used)]
-
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A running `redis-server` of one test.
+#[derive(Debug)]
 pub struct RedisServer {
     child: Option<Child>,
     pub port: u16,
@@ -35,6 +35,7 @@ impl RedisServer {
         server
     }
 
+    /// `redis://127.0.0.1:{port}`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }

@@ -1,0 +1,23 @@
+//! What the workspace's tests share across crates. Every helper is bounded in time and talks to
+//! loopback only; each panics with what went wrong, which is how a test should stop.
+//!
+//! - [`ws`]: a real WebSocket client (tokio-tungstenite) and the reads tests make with it;
+//! - [`http`]: one raw HTTP/1.1 request, as a hostile or minimal client writes it;
+//! - [`redis`]: a real `redis-server` on a free port, stopped when dropped;
+//! - [`bounded`]: a whole test under a deadline.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot set itself up stops there
+
+pub mod http;
+pub mod redis;
+pub mod ws;
+
+use std::time::Duration;
+
+/// Runs `test` for at most `seconds`, or panics saying it took longer.
+pub async fn bounded<F: Future>(seconds: u64, test: F) -> F::Output {
+    match tokio::time::timeout(Duration::from_secs(seconds), test).await {
+        Ok(output) => output,
+        Err(_) => panic!("the test took longer than {seconds} s"),
+    }
+}
