@@ -5,6 +5,29 @@
 
 use std::path::{Path, PathBuf};
 
+/// The guide's pages, so that every Rust snippet in them compiles (and runs) as a doc test.
+#[cfg(doctest)]
+mod guide {
+    #[doc = include_str!("../../README.md")]
+    mod readme {}
+    #[doc = include_str!("../../docs/chat.md")]
+    mod chat {}
+    #[doc = include_str!("../../docs/clients.md")]
+    mod clients {}
+    #[doc = include_str!("../../docs/cluster.md")]
+    mod cluster {}
+    #[doc = include_str!("../../docs/contract-testing.md")]
+    mod contract_testing {}
+    #[doc = include_str!("../../docs/documents.md")]
+    mod documents {}
+    #[doc = include_str!("../../docs/generator.md")]
+    mod generator {}
+    #[doc = include_str!("../../docs/operations.md")]
+    mod operations {}
+    #[doc = include_str!("../../docs/runtime.md")]
+    mod runtime {}
+}
+
 use asyncapi_codegen::ResolveOptions;
 
 /// `tests/corpus`, the repository's copy of the public documents (NOTICE.md says where each
