@@ -31,7 +31,7 @@ const RUNTIME: &[&[&str]] = &[
         "selection",
         "tree",
     ],
-    &["routes", "frames", "socket", "listener"],
+    &["routes", "frames", "socket", "listener", "sigv4"],
     &["connections", "client"],
     &["cluster"],
     &["handler"],

@@ -102,6 +102,11 @@ pub struct Context {
     pub identity: Identity,
     /// The channel address's parameters (`/rooms/{room}` → `room`).
     pub path_params: Arc<BTreeMap<String, String>>,
+    /// The router's stage ([`crate::Router::stage`]; `$default` unless set).
+    pub stage: Arc<str>,
+    /// The host the client connected to, as its handshake's `Host` header named it (with the
+    /// port, when it gave one): API Gateway's `domainName`, where `@connections` is served.
+    pub domain_name: Arc<str>,
     pub(crate) attached: Option<Arc<dyn Any + Send + Sync>>,
     pub(crate) connections: Connections,
 }
@@ -147,6 +152,13 @@ pub struct ConnectRequest {
     pub headers: HeaderMap,
     /// Who connects.
     pub identity: Identity,
+    /// The router's stage.
+    pub stage: Arc<str>,
+    /// The handshake's `Host` header (API Gateway's `domainName`).
+    pub domain_name: Arc<str>,
+    /// When the connection is accepted, if `$connect` accepts it: milliseconds since the Unix
+    /// epoch.
+    pub connected_at: u64,
     pub(crate) connections: Connections,
 }
 

@@ -61,6 +61,8 @@ mod routes;
 mod selection;
 mod server;
 mod shared;
+#[cfg(feature = "sigv4")]
+mod sigv4;
 mod socket;
 mod tree;
 
@@ -76,6 +78,8 @@ pub use router::{ChannelOptions, Router, RouterError};
 pub use routes::{RawMessage, Route, Routes, decode_route, encode_route, encode_route_text};
 pub use selection::{Selection, SelectionError};
 pub use server::{App, Server, ShutdownReport, main, runtime, stop_signal};
+#[cfg(feature = "sigv4")]
+pub use sigv4::SigV4;
 
 pub use ws_runtime_macros::{Message, Routes};
 

@@ -1,113 +1,338 @@
-//! The HTTP management API: API Gateway's `@connections`, off unless a bearer token is set.
+//! The HTTP management API: API Gateway's `@connections`, on the wire as API Gateway answers it,
+//! so that the AWS SDKs' `ApiGatewayManagementApi` clients work with only their endpoint changed.
 //!
 //! | request | answer |
 //! |---|---|
-//! | `POST /@connections/{id}` with the message as body | 200; 410 unknown id; 413 over the message limit; 400 not UTF-8 |
-//! | `GET /@connections/{id}` | 200 `{connectedAt, lastActiveAt, identity: {sourceIp, userAgent}}`; 410 |
-//! | `DELETE /@connections/{id}` | 204 (the connection closes with 1000); 410 |
+//! | `POST [/{stage}]/@connections/{id}`, the data as body | 200; 410 `GoneException`; 413 `PayloadTooLargeException`; 429 `LimitExceededException` (the client's outbound queue is full) |
+//! | `GET [/{stage}]/@connections/{id}` | 200 `{"connectedAt", "identity": {"sourceIp", "userAgent"}, "lastActiveAt"}`, ISO 8601 timestamps; 410 |
+//! | `DELETE [/{stage}]/@connections/{id}` | 204 (the connection closes with 1000); 410 |
 //!
-//! Every request needs `Authorization: Bearer <token>`; without it, 401. In a cluster every node
-//! answers for every connection; 503 when the node that holds it cannot be reached.
+//! Errors carry API Gateway's `x-amzn-ErrorType` header and a `{"message": …}` body; every
+//! answer has an `x-amzn-RequestId`. A stage prefix must name the router's stage (403
+//! `ForbiddenException` otherwise). A request is let in by `Authorization: Bearer <token>` when
+//! a token is set (401 otherwise), or by a SigV4 signature when keys are set (feature `sigv4`;
+//! 403 with API Gateway's `MissingAuthenticationTokenException`, `UnrecognizedClientException`,
+//! `InvalidSignatureException` otherwise). In a cluster every node answers for every
+//! connection; 503 when the node that holds it cannot be reached.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::Path;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::any;
+use serde::Serialize;
 
-use crate::connections::{ConnectionId, SendError};
+use crate::connections::{ConnectionId, ConnectionInfo, SendError};
+use crate::ids;
 use crate::shared::Shared;
 
-pub(crate) fn routes(shared: Arc<Shared>, token: String) -> axum::Router {
-    let token: Arc<str> = token.into();
-    let (s1, s2, s3) = (Arc::clone(&shared), Arc::clone(&shared), shared);
-    let (t1, t2, t3) = (Arc::clone(&token), Arc::clone(&token), token);
-    axum::Router::new().route(
-        "/@connections/{id}",
-        post(
-            move |headers: HeaderMap, Path(id): Path<String>, body: Bytes| async move {
-                authorized(&headers, &t1)?;
-                if body.len() > s1.limits.max_message_size {
-                    return Err(StatusCode::PAYLOAD_TOO_LARGE.into_response());
-                }
-                let text = String::from_utf8(body.to_vec()).map_err(|_| {
-                    (StatusCode::BAD_REQUEST, "the message must be UTF-8 text").into_response()
-                })?;
-                match s1
-                    .connections
-                    .send(&ConnectionId::from(id.as_str()), text)
-                    .await
-                {
-                    Ok(()) => Ok(StatusCode::OK.into_response()),
-                    Err(error) => Err(refused(&error)),
-                }
-            },
-        )
-        .get(
-            move |headers: HeaderMap, Path(id): Path<String>| async move {
-                authorized(&headers, &t2)?;
-                match s2.connections.get(&ConnectionId::from(id.as_str())).await {
-                    Ok(info) => Ok((
-                        [(header::CONTENT_TYPE, "application/json")],
-                        serde_json::to_string(&info).unwrap_or_default(),
-                    )
-                        .into_response()),
-                    Err(error) => Err(refused(&error)),
-                }
-            },
-        )
-        .delete(
-            move |headers: HeaderMap, Path(id): Path<String>| async move {
-                authorized(&headers, &t3)?;
-                match s3
-                    .connections
-                    .disconnect(&ConnectionId::from(id.as_str()))
-                    .await
-                {
-                    Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
-                    Err(error) => Err(refused(&error)),
-                }
-            },
-        ),
-    )
+/// Who may call the management API.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Access {
+    /// `Authorization: Bearer <token>`.
+    pub bearer: Option<String>,
+    /// SigV4 signatures with these keys.
+    #[cfg(feature = "sigv4")]
+    pub sigv4: Option<crate::sigv4::SigV4>,
 }
 
-/// The answer to a request the registry refused: 410 for a connection that is not there (or is
-/// being closed as a slow reader), 503 when the cluster could not carry it.
-fn refused(error: &SendError) -> Response {
-    match error {
-        // Text needs no serializing: `NotJson` cannot happen here.
-        SendError::Gone | SendError::SlowReader | SendError::NotJson(_) => {
-            StatusCode::GONE.into_response()
+impl Access {
+    /// Some way in is configured.
+    pub fn is_on(&self) -> bool {
+        #[cfg(feature = "sigv4")]
+        if self.sigv4.is_some() {
+            return true;
         }
-        SendError::Backend(why) => (StatusCode::SERVICE_UNAVAILABLE, why.clone()).into_response(),
+        self.bearer.is_some()
     }
 }
 
-/// Checks `Authorization: Bearer <token>` in constant time.
-#[allow(clippy::result_large_err)]
-fn authorized(headers: &HeaderMap, token: &str) -> Result<(), Response> {
-    let given = headers
+pub(crate) fn routes(shared: Arc<Shared>, access: Access) -> axum::Router {
+    let access = Arc::new(access);
+    let handler = move |request: Request| handle(Arc::clone(&shared), Arc::clone(&access), request);
+    axum::Router::new()
+        .route("/@connections/{id}", any(handler.clone()))
+        .route("/{stage}/@connections/{id}", any(handler))
+}
+
+/// An error as API Gateway sends it.
+struct ApiError {
+    status: StatusCode,
+    kind: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            kind,
+            message: message.into(),
+        }
+    }
+
+    fn gone(id: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::GONE,
+            "GoneException",
+            format!("connection `{id}` is not connected"),
+        )
+    }
+
+    fn into_response(self, request_id: &str) -> Response {
+        let mut response = (
+            self.status,
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (
+                    header::HeaderName::from_static("x-amzn-errortype"),
+                    self.kind,
+                ),
+            ],
+            serde_json::json!({ "message": self.message }).to_string(),
+        )
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        with_request_id(response, request_id)
+    }
+}
+
+fn with_request_id(mut response: Response, request_id: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        response.headers_mut().insert("x-amzn-requestid", value);
+    }
+    response
+}
+
+async fn handle(shared: Arc<Shared>, access: Arc<Access>, request: Request) -> Response {
+    let request_id = ids::event();
+    match answer(&shared, &access, request).await {
+        Ok(response) => with_request_id(response, &request_id),
+        Err(error) => error.into_response(&request_id),
+    }
+}
+
+async fn answer(shared: &Shared, access: &Access, request: Request) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    // One byte past the limit is enough to know the data is too large.
+    let limit = shared.limits.max_message_size;
+    let body = axum::body::to_bytes(body, limit + 1)
+        .await
+        .map_err(|_| too_large(limit))?;
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path(), |p| p.as_str());
+    authorize(access, parts.method.as_str(), target, &parts.headers, &body)?;
+    let (stage, id) = parse_path(parts.uri.path())
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "NotFoundException", "Not Found"))?;
+    if stage.is_some_and(|stage| *stage != *shared.stage) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "ForbiddenException",
+            "Forbidden",
+        ));
+    }
+    let connection = ConnectionId::from(id.as_str());
+    let refused = |error: SendError| match error {
+        // Text needs no serializing: `NotJson` cannot happen here.
+        SendError::Gone | SendError::NotJson(_) => ApiError::gone(&id),
+        SendError::SlowReader => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "LimitExceededException",
+            "the connection's outbound queue is full",
+        ),
+        SendError::Backend(why) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailableException",
+            why,
+        ),
+    };
+    match parts.method {
+        Method::POST => {
+            if body.len() > limit {
+                return Err(too_large(limit));
+            }
+            let text = utf8(body)?;
+            shared
+                .connections
+                .send(&connection, text)
+                .await
+                .map_err(refused)?;
+            Ok(StatusCode::OK.into_response())
+        }
+        Method::GET => {
+            let info = shared.connections.get(&connection).await.map_err(refused)?;
+            Ok((
+                [(header::CONTENT_TYPE, "application/json")],
+                serde_json::to_string(&Connection::from(&info)).unwrap_or_default(),
+            )
+                .into_response())
+        }
+        Method::DELETE => {
+            shared
+                .connections
+                .disconnect(&connection)
+                .await
+                .map_err(refused)?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        _ => Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowedException",
+            "POST, GET or DELETE",
+        )),
+    }
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PayloadTooLargeException",
+        format!("the data is larger than {limit} bytes"),
+    )
+}
+
+/// The data as text: the runtime's connections carry text frames.
+fn utf8(body: Bytes) -> Result<String, ApiError> {
+    String::from_utf8(body.to_vec()).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequestException",
+            "the data must be UTF-8 text: this server sends text frames",
+        )
+    })
+}
+
+/// `[/{stage}]/@connections/{id}` → the stage, if any, and the id, percent-decoded.
+fn parse_path(path: &str) -> Option<(Option<String>, String)> {
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .ok()
+            .map(|s| s.into_owned())
+    };
+    let (before, id) = path.rsplit_once('/')?;
+    let stage = match before.strip_suffix("/@connections")? {
+        "" => None,
+        prefix => Some(decode(prefix.strip_prefix('/')?)?),
+    };
+    let id = decode(id)?;
+    (!id.is_empty()).then_some((stage, id))
+}
+
+/// A bearer token or a SigV4 signature, whichever the request carries and the server accepts.
+fn authorize(
+    access: &Access,
+    method: &str,
+    target: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), ApiError> {
+    let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
-    let same = given.len() == token.len()
-        && given
-            .bytes()
-            .zip(token.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if same {
-        Ok(())
-    } else {
-        Err((
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer")],
-            "a valid bearer token is required",
-        )
-            .into_response())
+    if let (Some(token), Some(given)) = (&access.bearer, authorization.strip_prefix("Bearer ")) {
+        return if ids::constant_time_eq(given.as_bytes(), token.as_bytes()) {
+            Ok(())
+        } else {
+            Err(unauthorized())
+        };
+    }
+    #[cfg(feature = "sigv4")]
+    if let Some(sigv4) = &access.sigv4 {
+        if authorization.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "MissingAuthenticationTokenException",
+                "Missing Authentication Token",
+            ));
+        }
+        return sigv4
+            .verify(method, target, headers, body, std::time::SystemTime::now())
+            .map_err(|refusal| {
+                ApiError::new(StatusCode::FORBIDDEN, refusal.kind, refusal.message)
+            });
+    }
+    let _ = (method, target, body);
+    Err(unauthorized())
+}
+
+fn unauthorized() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "UnauthorizedException",
+        "a valid bearer token is required",
+    )
+}
+
+/// `GetConnection`'s answer, as API Gateway writes it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Connection<'a> {
+    connected_at: String,
+    identity: Identity<'a>,
+    last_active_at: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Identity<'a> {
+    source_ip: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_agent: Option<&'a str>,
+}
+
+impl<'a> From<&'a ConnectionInfo> for Connection<'a> {
+    fn from(info: &'a ConnectionInfo) -> Connection<'a> {
+        Connection {
+            connected_at: iso8601(info.connected_at),
+            identity: Identity {
+                source_ip: info.identity.source_ip.to_string(),
+                user_agent: info.identity.user_agent.as_deref(),
+            },
+            last_active_at: iso8601(info.last_active_at),
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch as API Gateway writes a timestamp:
+/// `2024-01-02T03:04:05.678Z`.
+fn iso8601(ms: u64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_with_and_without_a_stage() {
+        let parse = |p: &str| parse_path(p);
+        assert_eq!(parse("/@connections/abc"), Some((None, "abc".into())));
+        assert_eq!(
+            parse("/prod/@connections/abc%3D"),
+            Some((Some("prod".into()), "abc=".into()))
+        );
+        assert_eq!(parse("/prod/@connections/"), None);
+        assert_eq!(
+            parse("/a/b/@connections/x"),
+            Some((Some("a/b".into()), "x".into()))
+        );
+        assert_eq!(parse("/@connectionsx/abc"), None);
+    }
+
+    #[test]
+    fn timestamps_are_iso_8601_with_milliseconds() {
+        assert_eq!(iso8601(1_704_164_645_678), "2024-01-02T03:04:05.678Z");
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00.000Z");
     }
 }

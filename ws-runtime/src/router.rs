@@ -6,6 +6,7 @@ use crate::cluster::Cluster;
 use crate::dispatch::{self, Dispatch};
 use crate::handler::Handler;
 use crate::limits::Limits;
+use crate::management::Access;
 use crate::message::Schema;
 use crate::metrics::Metrics;
 use crate::routes::{Route, Routes};
@@ -31,7 +32,8 @@ pub struct Router {
     limits: Limits,
     reveal_validation_errors: bool,
     validate_outbound: Option<bool>,
-    management_token: Option<String>,
+    management: Access,
+    stage: Option<String>,
     cluster: Option<Cluster>,
     metrics: bool,
     document: Option<String>,
@@ -121,6 +123,12 @@ pub enum RouterError {
     /// The management API was given an empty token.
     #[error("the management API's bearer token is empty")]
     EmptyToken,
+    /// SigV4 for the management API was turned on without a key.
+    #[error("the management API's SigV4 has no key")]
+    NoKeys,
+    /// A stage name that cannot be one path segment.
+    #[error("stage `{0}` must be one non-empty path segment")]
+    InvalidStage(String),
     /// A cluster was built outside a tokio runtime.
     #[error("a cluster's link runs in a tokio runtime: build the router inside one")]
     NoRuntime,
@@ -181,9 +189,26 @@ impl Router {
         self
     }
 
-    /// Turns on the HTTP management API (`/@connections/{id}`), guarded by a bearer token.
+    /// Turns on the HTTP management API (`[/{stage}]/@connections/{id}`), for requests with
+    /// `Authorization: Bearer <bearer_token>`.
     pub fn management_api(mut self, bearer_token: impl Into<String>) -> Router {
-        self.management_token = Some(bearer_token.into());
+        self.management.bearer = Some(bearer_token.into());
+        self
+    }
+
+    /// Turns on the HTTP management API for requests signed with SigV4 by one of `sigv4`'s keys,
+    /// as the AWS SDKs sign them (feature `sigv4`). With a bearer token as well, either is let in.
+    #[cfg(feature = "sigv4")]
+    pub fn management_sigv4(mut self, sigv4: crate::sigv4::SigV4) -> Router {
+        self.management.sigv4 = Some(sigv4);
+        self
+    }
+
+    /// The stage, as API Gateway names it in every event's request context
+    /// ([`crate::Context::stage`]) and in management paths (`/{stage}/@connections/{id}`).
+    /// Default: `$default`.
+    pub fn stage(mut self, stage: impl Into<String>) -> Router {
+        self.stage = Some(stage.into());
         self
     }
 
@@ -244,8 +269,17 @@ impl Router {
                 })?;
             }
         }
-        if self.management_token.as_deref() == Some("") {
+        if self.management.bearer.as_deref() == Some("") {
             return Err(RouterError::EmptyToken);
+        }
+        #[cfg(feature = "sigv4")]
+        if self.management.sigv4.as_ref().is_some_and(|s| s.is_empty()) {
+            return Err(RouterError::NoKeys);
+        }
+        if let Some(stage) = &self.stage
+            && (stage.is_empty() || stage.contains(['/', '?', '#']))
+        {
+            return Err(RouterError::InvalidStage(stage.clone()));
         }
         let mut shared = Shared::new(
             self.limits,
@@ -259,6 +293,9 @@ impl Router {
                     .map_err(|e| RouterError::Document(e.to_string()))?,
             ),
         };
+        if let Some(stage) = self.stage {
+            shared.stage = stage.into();
+        }
         let metrics = self.metrics.then(|| Arc::new(Metrics::new()));
         shared.metrics.clone_from(&metrics);
         if let Some(cluster) = self.cluster {
@@ -282,7 +319,7 @@ impl Router {
                 headers: spec.options.headers,
             })
             .collect();
-        Ok(App::new(shared, channels, self.management_token, document))
+        Ok(App::new(shared, channels, self.management, document))
     }
 }
 

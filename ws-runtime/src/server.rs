@@ -48,11 +48,11 @@ impl std::fmt::Debug for App {
 
 impl App {
     /// An app serving `channels` (checked by [`crate::Router::build`]), with the management API
-    /// when there is a token.
+    /// when some access to it is configured.
     pub(crate) fn new(
         shared: Shared,
         channels: Vec<Channel>,
-        management_token: Option<String>,
+        management: management::Access,
         document: Option<serde_json::Value>,
     ) -> App {
         let shared = Arc::new(shared);
@@ -71,8 +71,8 @@ impl App {
                 }),
             );
         }
-        if let Some(token) = management_token {
-            axum_router = axum_router.merge(management::routes(Arc::clone(&shared), token));
+        if management.is_on() {
+            axum_router = axum_router.merge(management::routes(Arc::clone(&shared), management));
         }
         App {
             shared,
@@ -321,6 +321,12 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
         return status(StatusCode::TOO_MANY_REQUESTS, "too many connections");
     }
     let connection_id = shared.connections.new_id();
+    let domain_name: Arc<str> = parts
+        .headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .into();
     let request = ConnectRequest {
         connection_id: connection_id.clone(),
         request_id: ids::event(),
@@ -329,6 +335,9 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
         query: handshake.query,
         headers: parts.headers,
         identity: handshake.identity,
+        stage: Arc::clone(&shared.stage),
+        domain_name,
+        connected_at: ids::now_ms(),
         connections: shared.connections.clone(),
     };
     let span =
@@ -350,11 +359,13 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
         request_id: String::new(),
         route_key: "",
         event_type: EventType::Message,
-        connected_at: ids::now_ms(),
+        connected_at: request.connected_at,
         request_time_epoch: 0,
         message_id: None,
         identity: request.identity,
         path_params: request.path_params,
+        stage: request.stage,
+        domain_name: request.domain_name,
         attached: accepted.attached,
         connections: shared.connections.clone(),
     };

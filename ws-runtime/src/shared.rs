@@ -15,6 +15,9 @@ use crate::metrics::{ChannelMetrics, Metrics};
 use crate::routes::Route;
 
 /// What every connection task shares.
+/// A router's stage when none is set: API Gateway's name for the default stage.
+pub(crate) const DEFAULT_STAGE: &str = "$default";
+
 pub(crate) struct Shared {
     pub connections: Connections,
     /// This node of a cluster, when there is one.
@@ -22,6 +25,8 @@ pub(crate) struct Shared {
     /// The metrics, when they are on.
     pub metrics: Option<Arc<Metrics>>,
     pub limits: Limits,
+    /// The stage API Gateway would name in a request context and a management path.
+    pub stage: Arc<str>,
     pub reveal_validation_errors: bool,
     pub validate_outbound: bool,
     /// Connections accepted and not yet finished (their `$disconnect` included).
@@ -38,6 +43,7 @@ impl Shared {
             cluster: None,
             metrics: None,
             limits,
+            stage: Arc::from(DEFAULT_STAGE),
             reveal_validation_errors,
             validate_outbound,
             slots: AtomicUsize::new(0),

@@ -1,4 +1,5 @@
-//! `chat --addr HOST:PORT [--redis URL] [--management-token TOKEN] [--metrics] [--docs]`: serves
+//! `chat --addr HOST:PORT [--redis URL] [--management-token TOKEN] [--management-credentials FILE]
+//! [--region REGION] [--stage NAME] [--metrics] [--docs]`: serves
 //! the chat (WebSocket and web page) on `/`. The first line of output is the bound address (port
 //! 0 picks a free port). With `--redis` (or `REDIS_URL`) the node joins a cluster: every node
 //! behind the load balancer shares one room. `--metrics` and `--docs` serve `/metrics` and the
@@ -7,10 +8,15 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: chat [--addr HOST:PORT] [--redis URL] [--management-token TOKEN] [--metrics] [--docs] [--verbose]
+const USAGE: &str = "usage: chat [--addr HOST:PORT] [--redis URL] [--management-token TOKEN] [--management-credentials FILE] [--region REGION] [--stage NAME] [--metrics] [--docs] [--verbose]
   --addr HOST:PORT          where to listen (default 127.0.0.1:8080; port 0 picks a free port)
   --redis URL               join the cluster of the chat nodes on this Redis (default: $REDIS_URL)
   --management-token TOKEN  serve API Gateway's @connections API, for this bearer token
+  --management-credentials FILE
+                            serve API Gateway's @connections API to the AWS SDKs: requests signed
+                            with SigV4 by a key of FILE (one `ACCESS_KEY_ID SECRET_ACCESS_KEY` a line)
+  --region REGION           the region SigV4 signatures are scoped to (default: $AWS_REGION, else us-east-1)
+  --stage NAME              the stage: in handlers' context and in /NAME/@connections/{id} (default: $default)
   --metrics                 serve Prometheus metrics at /metrics
   --docs                    serve the AsyncAPI document (/asyncapi.json, /asyncapi.yaml) and a docs page (/docs)
   --verbose                 log at debug level (each join, each close), not only warnings and errors
@@ -27,6 +33,11 @@ async fn serve() -> ExitCode {
         .ok()
         .filter(|url| !url.is_empty());
     let mut token = None;
+    let (mut credentials, mut stage) = (None, None);
+    let mut region = std::env::var("AWS_REGION")
+        .ok()
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "us-east-1".to_owned());
     let (mut metrics, mut docs, mut verbose) = (false, false, false);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -39,7 +50,12 @@ async fn serve() -> ExitCode {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
             }
-            "--addr" | "--redis" | "--management-token" => {
+            "--addr"
+            | "--redis"
+            | "--management-token"
+            | "--management-credentials"
+            | "--region"
+            | "--stage" => {
                 let Some(value) = value() else {
                     eprintln!("{USAGE}");
                     return ExitCode::from(2);
@@ -47,6 +63,9 @@ async fn serve() -> ExitCode {
                 match arg.as_str() {
                     "--addr" => addr = value,
                     "--redis" => redis = Some(value),
+                    "--management-credentials" => credentials = Some(value),
+                    "--region" => region = value,
+                    "--stage" => stage = Some(value),
                     _ => token = Some(value),
                 }
             }
@@ -81,6 +100,18 @@ async fn serve() -> ExitCode {
     }
     if let Some(token) = token {
         router = router.management_api(token);
+    }
+    if let Some(file) = credentials {
+        match sigv4(&file, region) {
+            Ok(sigv4) => router = router.management_sigv4(sigv4),
+            Err(e) => {
+                eprintln!("error: {file}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if let Some(stage) = stage {
+        router = router.stage(stage);
     }
     if metrics {
         router = router.metrics();
@@ -144,4 +175,28 @@ async fn serve() -> ExitCode {
         eprintln!("stopped; every connection closed and its `$disconnect` run");
     }
     ExitCode::SUCCESS
+}
+
+/// The keys of a credentials file: one `ACCESS_KEY_ID SECRET_ACCESS_KEY` a line; blank lines
+/// and `#` comments are skipped.
+fn sigv4(file: &str, region: String) -> Result<ws_runtime::SigV4, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
+    let mut sigv4 = ws_runtime::SigV4::new(region);
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next(), words.next()) {
+            (Some(id), Some(secret), None) => sigv4 = sigv4.key(id, secret),
+            _ => {
+                return Err(format!(
+                    "line {}: expected `ACCESS_KEY_ID SECRET_ACCESS_KEY`",
+                    number + 1
+                ));
+            }
+        }
+    }
+    Ok(sigv4)
 }

@@ -1,0 +1,368 @@
+//! SigV4 authentication of management requests (feature `sigv4`), as API Gateway checks the
+//! requests the AWS SDKs sign for `execute-api`.
+//!
+//! The signature a request should carry is computed by AWS's own signer (`aws-sigv4`) from the
+//! request as received: its method, target, the headers its `SignedHeaders` lists, its body's
+//! SHA-256, the credential scope's region and service, and the time of its `X-Amz-Date`. Only
+//! the comparison is ours (in constant time).
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use axum::http::HeaderMap;
+
+/// Who may sign management requests: access key ids and their secrets, the region and service
+/// the signatures are scoped to, and how far a request's clock may be from ours.
+///
+/// ```
+/// use std::time::Duration;
+/// use ws_runtime::SigV4;
+///
+/// let sigv4 = SigV4::new("eu-west-1")
+///     .key("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+///     .max_skew(Duration::from_secs(300)); // the default
+/// # let _ = ws_runtime::Router::new().management_sigv4(sigv4);
+/// ```
+#[derive(Clone)]
+pub struct SigV4 {
+    keys: HashMap<String, String>,
+    region: String,
+    service: String,
+    max_skew: Duration,
+}
+
+impl std::fmt::Debug for SigV4 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets stay out of logs: only the key ids.
+        f.debug_struct("SigV4")
+            .field("keys", &self.keys.keys().collect::<Vec<_>>())
+            .field("region", &self.region)
+            .field("service", &self.service)
+            .field("max_skew", &self.max_skew)
+            .finish()
+    }
+}
+
+/// Why a request's signature is refused: API Gateway's error type and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl Refusal {
+    fn invalid(message: impl Into<String>) -> Refusal {
+        Refusal {
+            kind: "InvalidSignatureException",
+            message: message.into(),
+        }
+    }
+}
+
+/// The parts of an `Authorization: AWS4-HMAC-SHA256 …` header.
+struct Authorization<'a> {
+    key_id: &'a str,
+    date: &'a str,
+    region: &'a str,
+    service: &'a str,
+    signed_headers: &'a str,
+    signature: &'a str,
+}
+
+impl<'a> Authorization<'a> {
+    fn parse(value: &'a str) -> Option<Authorization<'a>> {
+        let rest = value.strip_prefix("AWS4-HMAC-SHA256 ")?;
+        let (mut credential, mut signed_headers, mut signature) = (None, None, None);
+        for part in rest.split(',') {
+            let (name, value) = part.trim().split_once('=')?;
+            match name {
+                "Credential" => credential = Some(value),
+                "SignedHeaders" => signed_headers = Some(value),
+                "Signature" => signature = Some(value),
+                _ => return None,
+            }
+        }
+        let mut scope = credential?.split('/');
+        let authorization = Authorization {
+            key_id: scope.next()?,
+            date: scope.next()?,
+            region: scope.next()?,
+            service: scope.next()?,
+            signed_headers: signed_headers?,
+            signature: signature?,
+        };
+        (scope.next() == Some("aws4_request") && scope.next().is_none()).then_some(authorization)
+    }
+}
+
+impl SigV4 {
+    /// Signatures scoped to `region` and the service `execute-api`, no key yet, a clock skew of
+    /// at most 5 minutes.
+    pub fn new(region: impl Into<String>) -> SigV4 {
+        SigV4 {
+            keys: HashMap::new(),
+            region: region.into(),
+            service: "execute-api".into(),
+            max_skew: Duration::from_secs(300),
+        }
+    }
+
+    /// Accepts signatures made with this access key id and secret.
+    pub fn key(mut self, access_key_id: impl Into<String>, secret: impl Into<String>) -> SigV4 {
+        self.keys.insert(access_key_id.into(), secret.into());
+        self
+    }
+
+    /// The service the credential scope names (default `execute-api`, as API Gateway's).
+    pub fn service(mut self, service: impl Into<String>) -> SigV4 {
+        self.service = service.into();
+        self
+    }
+
+    /// How far a request's `X-Amz-Date` may be from this server's clock, either way.
+    pub fn max_skew(mut self, max_skew: Duration) -> SigV4 {
+        self.max_skew = max_skew;
+        self
+    }
+
+    /// No key was given.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Checks a request signed in its `Authorization` header. `target` is the request line's
+    /// path and query as sent (still percent-encoded), `now` this server's clock.
+    pub(crate) fn verify(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<(), Refusal> {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let authorization = header("authorization")
+            .and_then(Authorization::parse)
+            .ok_or_else(|| Refusal {
+                kind: "IncompleteSignatureException",
+                message: "Authorization header requires 'Credential', 'Signature' and \
+                          'SignedHeaders' parameters of the AWS4-HMAC-SHA256 algorithm."
+                    .into(),
+            })?;
+        let Some(secret) = self.keys.get(authorization.key_id) else {
+            return Err(Refusal {
+                kind: "UnrecognizedClientException",
+                message: "The security token included in the request is invalid.".into(),
+            });
+        };
+        if authorization.region != self.region {
+            return Err(Refusal::invalid(format!(
+                "Credential should be scoped to a valid region, not '{}'.",
+                authorization.region
+            )));
+        }
+        if authorization.service != self.service {
+            return Err(Refusal::invalid(format!(
+                "Credential should be scoped to correct service: '{}'.",
+                self.service
+            )));
+        }
+        let amz_date = header("x-amz-date").ok_or_else(|| Refusal {
+            kind: "IncompleteSignatureException",
+            message: "Authorization header requires existence of either a 'X-Amz-Date' or a \
+                      'Date' header."
+                .into(),
+        })?;
+        let time = parse_amz_date(amz_date)
+            .ok_or_else(|| Refusal::invalid(format!("X-Amz-Date `{amz_date}` is not a date")))?;
+        if !amz_date.starts_with(authorization.date) || authorization.date.len() != 8 {
+            return Err(Refusal::invalid(format!(
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date \
+                 from HTTP: '{}' != '{}'.",
+                authorization.date,
+                &amz_date[..8.min(amz_date.len())]
+            )));
+        }
+        let skew = now
+            .duration_since(time)
+            .or_else(|e| Ok::<_, ()>(e.duration()))
+            .unwrap_or_default();
+        if skew > self.max_skew {
+            return Err(Refusal::invalid(format!(
+                "Signature expired: {amz_date} is more than {} s from the server's time {}.",
+                self.max_skew.as_secs(),
+                humantime::format_rfc3339_seconds(now)
+            )));
+        }
+        let mut signed = Vec::new();
+        for name in authorization.signed_headers.split(';') {
+            let value = header(name).ok_or_else(|| {
+                Refusal::invalid(format!("the signed header `{name}` is not in the request"))
+            })?;
+            signed.push((name, value));
+        }
+        let host = header("host").unwrap_or_default();
+        let url = format!("http://{host}{target}");
+        let expected = expected_signature(
+            &(authorization.key_id, secret.as_str()),
+            (&self.region, &self.service, time),
+            SignableRequest::new(method, url, signed.into_iter(), SignableBody::Bytes(body)),
+        )?;
+        if crate::ids::constant_time_eq(expected.as_bytes(), authorization.signature.as_bytes()) {
+            Ok(())
+        } else {
+            Err(Refusal::invalid(
+                "The request signature we calculated does not match the signature you provided. \
+                 Check your AWS Secret Access Key and signing method. Consult the service \
+                 documentation for details.",
+            ))
+        }
+    }
+}
+
+/// The signature AWS's signer computes for `request` with this key, scope and time. Every
+/// header given is signed (the request's `SignedHeaders`, nothing left out by default).
+fn expected_signature(
+    (key_id, secret): &(&str, &str),
+    (region, service, time): (&str, &str, SystemTime),
+    request: Result<SignableRequest<'_>, aws_sigv4::http_request::SigningError>,
+) -> Result<String, Refusal> {
+    let request = request.map_err(|e| Refusal::invalid(format!("cannot read the request: {e}")))?;
+    let identity = Credentials::new(*key_id, *secret, None, None, "ws-runtime").into();
+    let mut settings = SigningSettings::default();
+    settings.excluded_headers = Some(Vec::new());
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service)
+        .time(time)
+        .settings(settings)
+        .build()
+        .map_err(|e| Refusal::invalid(e.to_string()))?
+        .into();
+    let output = sign(request, &params).map_err(|e| Refusal::invalid(e.to_string()))?;
+    Ok(output.signature().to_owned())
+}
+
+/// `20240101T120000Z` → that instant.
+fn parse_amz_date(text: &str) -> Option<SystemTime> {
+    let b = text.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' || !digits(0..8) || !digits(9..15) {
+        return None;
+    }
+    let rfc3339 = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &text[0..4],
+        &text[4..6],
+        &text[6..8],
+        &text[9..11],
+        &text[11..13],
+        &text[13..15]
+    );
+    humantime::parse_rfc3339(&rfc3339).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request signed by AWS's signer as a client would sign it.
+    fn signed(secret: &str, region: &str, time: SystemTime, body: &[u8]) -> HeaderMap {
+        let identity = Credentials::new("AKID", secret, None, None, "test").into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(region)
+            .name("execute-api")
+            .time(time)
+            .settings(SigningSettings::default())
+            .build()
+            .unwrap()
+            .into();
+        let request = SignableRequest::new(
+            "POST",
+            "http://127.0.0.1:9/prod/%40connections/abc%3D",
+            [
+                ("host", "127.0.0.1:9"),
+                ("content-type", "application/json"),
+            ]
+            .into_iter(),
+            SignableBody::Bytes(body),
+        )
+        .unwrap();
+        let (instructions, _) = sign(request, &params).unwrap().into_parts();
+        let mut headers = HeaderMap::new();
+        headers.insert("host", "127.0.0.1:9".parse().unwrap());
+        headers.insert("content-type", "application/json".parse().unwrap());
+        for (name, value) in instructions.headers() {
+            headers.insert(
+                axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        headers
+    }
+
+    #[test]
+    fn a_request_aws_signs_passes_and_any_change_fails() {
+        let sigv4 = SigV4::new("us-east-1").key("AKID", "secret");
+        let now = SystemTime::now();
+        let target = "/prod/%40connections/abc%3D";
+        let headers = signed("secret", "us-east-1", now, b"hello");
+        assert_eq!(
+            sigv4.verify("POST", target, &headers, b"hello", now),
+            Ok(())
+        );
+        let kind = |r: Result<(), Refusal>| r.unwrap_err().kind;
+        assert_eq!(
+            kind(sigv4.verify("POST", target, &headers, b"hellO", now)),
+            "InvalidSignatureException"
+        );
+        assert_eq!(
+            kind(sigv4.verify("DELETE", target, &headers, b"hello", now)),
+            "InvalidSignatureException"
+        );
+        let wrong_secret = signed("not the secret", "us-east-1", now, b"hello");
+        assert_eq!(
+            kind(sigv4.verify("POST", target, &wrong_secret, b"hello", now)),
+            "InvalidSignatureException"
+        );
+        let other_region = signed("secret", "eu-west-1", now, b"hello");
+        let refusal = sigv4.verify("POST", target, &other_region, b"hello", now);
+        assert!(refusal.unwrap_err().message.contains("region"));
+        let later = now + Duration::from_secs(301);
+        let refusal = sigv4.verify("POST", target, &headers, b"hello", later);
+        assert!(
+            refusal
+                .unwrap_err()
+                .message
+                .starts_with("Signature expired")
+        );
+        let unknown = SigV4::new("us-east-1").key("OTHER", "secret");
+        assert_eq!(
+            kind(unknown.verify("POST", target, &headers, b"hello", now)),
+            "UnrecognizedClientException"
+        );
+    }
+
+    #[test]
+    fn dates_parse_as_aws_writes_them() {
+        let parsed = parse_amz_date("20240102T030405Z").unwrap();
+        assert_eq!(
+            humantime::format_rfc3339_seconds(parsed).to_string(),
+            "2024-01-02T03:04:05Z"
+        );
+        for bad in [
+            "2024-01-02T03:04:05Z",
+            "20240102T030405",
+            "2024010xT030405Z",
+            "",
+        ] {
+            assert!(parse_amz_date(bad).is_none(), "{bad}");
+        }
+    }
+}
