@@ -206,3 +206,53 @@ mod tempdir {
         }
     }
 }
+
+/// `tests/node`, where `bash tests/run` installs the AWS SDK for JavaScript v3 (`npm ci`).
+fn node_tests() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node")
+}
+
+#[tokio::test]
+async fn the_aws_sdk_for_javascript_v3_posts_gets_deletes_and_is_refused_as_on_api_gateway() {
+    let sdk = node_tests().join("node_modules/@aws-sdk/client-apigatewaymanagementapi");
+    assert!(
+        sdk.is_dir(),
+        "the AWS SDK for JavaScript is not installed: `npm ci --prefix {}` (bash tests/run does)",
+        node_tests().display()
+    );
+    bounded(90, async {
+        let (server, _dir) = serve("sdk-javascript");
+        let (mut ada, ada_id) = join(&server, "Ada").await;
+        let script = node_tests().join("api_gateway.test.mjs");
+        // The tests of one file run in order: two posts, the refusals, then the delete.
+        let mut command = std::process::Command::new("node");
+        command
+            .args(["--test", "--test-concurrency=1"])
+            .arg(&script)
+            .env("CHAT_ADDRESS", &server.address)
+            .env("KEY_ID", KEY_ID)
+            .env("SECRET", SECRET)
+            .env("CONNECTION_ID", &ada_id);
+        let node = tokio::task::spawn_blocking(move || command.output())
+            .await
+            .unwrap()
+            .expect("node runs");
+        let report = String::from_utf8_lossy(&node.stdout);
+        assert!(
+            node.status.success(),
+            "{report}{}",
+            String::from_utf8_lossy(&node.stderr)
+        );
+        assert!(report.contains("# pass 5") && report.contains("# fail 0"), "{report}");
+        // What the SDK posted arrived, from each endpoint, then the delete closed the socket.
+        for endpoint in [
+            format!("http://{}/prod", server.address),
+            format!("http://{}", server.address),
+        ] {
+            let data = json!({"type": "message", "from": "node", "text": endpoint});
+            assert_eq!(recv(&mut ada).await, data);
+        }
+        assert_eq!(test_support::ws::closed(&mut ada).await, 1000);
+    })
+    .await;
+}
