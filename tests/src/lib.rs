@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 mod guide {
     #[doc = include_str!("../../README.md")]
     mod readme {}
+    #[doc = include_str!("../../docs/api-gateway.md")]
+    mod api_gateway {}
     #[doc = include_str!("../../docs/chat.md")]
     mod chat {}
     #[doc = include_str!("../../docs/clients.md")]

@@ -243,7 +243,10 @@ async fn the_aws_sdk_for_javascript_v3_posts_gets_deletes_and_is_refused_as_on_a
             "{report}{}",
             String::from_utf8_lossy(&node.stderr)
         );
-        assert!(report.contains("# pass 5") && report.contains("# fail 0"), "{report}");
+        assert!(
+            report.contains("# pass 5") && report.contains("# fail 0"),
+            "{report}"
+        );
         // What the SDK posted arrived, from each endpoint, then the delete closed the socket.
         for endpoint in [
             format!("http://{}/prod", server.address),
