@@ -67,6 +67,22 @@ pub async fn recv(client: &mut Client) -> Value {
     }
 }
 
+/// The next frame, which must be binary (pings and pongs skipped; panics past 5 s).
+pub async fn binary(client: &mut Client) -> Vec<u8> {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), client.next())
+            .await
+            .expect("no frame within 5 s")
+            .expect("the connection ended")
+            .unwrap();
+        match frame {
+            WsMessage::Binary(data) => return data.to_vec(),
+            WsMessage::Ping(_) | WsMessage::Pong(_) => continue,
+            other => panic!("expected a binary frame, got {other:?}"),
+        }
+    }
+}
+
 /// Reads until the server closes; returns the close code (1005 without one, 1006 when the
 /// connection broke without a close frame).
 pub async fn closed(client: &mut Client) -> u16 {

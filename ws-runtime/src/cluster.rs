@@ -31,6 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::extract::ws::Utf8Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{BoxStream, FuturesUnordered, StreamExt};
@@ -39,7 +40,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use crate::connections::{
-    Audience, ConnectionId, ConnectionInfo, Connections, Remote, SendError, WeakConnections,
+    Audience, ConnectionId, ConnectionInfo, Connections, Outbound, Remote, SendError,
+    WeakConnections,
 };
 use crate::ids;
 use crate::metrics::Metrics;
@@ -295,6 +297,8 @@ struct Header {
 #[serde(rename_all = "lowercase")]
 enum Op {
     Send,
+    /// A binary frame for one connection (the body is its bytes).
+    SendBinary,
     Get,
     Disconnect,
     Join,
@@ -324,7 +328,7 @@ impl Op {
     /// Its name on the wire, and in the metrics' `op` label.
     fn label(self) -> &'static str {
         match self {
-            Op::Send => "send",
+            Op::Send | Op::SendBinary => "send",
             Op::Get => "get",
             Op::Disconnect => "disconnect",
             Op::Join => "join",
@@ -582,9 +586,13 @@ impl Node {
                 }
                 return Some(None);
             }
-            (Op::Send, Some(id)) => {
-                let text = Utf8Bytes::from(String::from_utf8_lossy(body).into_owned());
-                match local.send_local(&id, text) {
+            (Op::Send | Op::SendBinary, Some(id)) => {
+                let frame = if header.op == Op::SendBinary {
+                    Outbound::Binary(Bytes::copy_from_slice(body))
+                } else {
+                    Outbound::Text(Utf8Bytes::from(String::from_utf8_lossy(body).into_owned()))
+                };
+                match local.send_local(&id, frame) {
                     Ok(()) => Answer::Done,
                     Err(SendError::SlowReader) => Answer::SlowReader,
                     Err(_) => Answer::Gone,
@@ -643,18 +651,22 @@ impl Remote for Node {
         &self.id
     }
 
-    fn send(&self, id: &ConnectionId, text: Utf8Bytes) -> BoxFuture<'_, Result<(), SendError>> {
+    fn send(&self, id: &ConnectionId, frame: Outbound) -> BoxFuture<'_, Result<(), SendError>> {
         let id = id.clone();
         Box::pin(async move {
+            let (op, body) = match &frame {
+                Outbound::Text(text) => (Op::Send, text.as_bytes()),
+                Outbound::Binary(data) => (Op::SendBinary, &data[..]),
+            };
             let result = async {
-                match self.ask(Op::Send, &id, None, text.as_bytes()).await? {
+                match self.ask(op, &id, None, body).await? {
                     Answer::Done => Ok(()),
                     Answer::SlowReader => Err(SendError::SlowReader),
                     _ => Err(SendError::Gone),
                 }
             }
             .await;
-            self.counted(Op::Send, result)
+            self.counted(op, result)
         })
     }
 

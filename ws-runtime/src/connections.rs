@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use axum::extract::ws::Utf8Bytes;
+
+pub(crate) use crate::socket::Outbound;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -152,7 +154,7 @@ pub(crate) enum Audience<'a> {
 pub(crate) trait Remote: Send + Sync + 'static {
     /// This node's id, the prefix of the ids of its connections.
     fn node(&self) -> &str;
-    fn send(&self, id: &ConnectionId, text: Utf8Bytes) -> BoxFuture<'_, Result<(), SendError>>;
+    fn send(&self, id: &ConnectionId, frame: Outbound) -> BoxFuture<'_, Result<(), SendError>>;
     fn get(&self, id: &ConnectionId) -> BoxFuture<'_, Result<ConnectionInfo, SendError>>;
     fn disconnect(&self, id: &ConnectionId) -> BoxFuture<'_, Result<(), SendError>>;
     fn join(&self, id: &ConnectionId, group: &str) -> BoxFuture<'_, Result<(), SendError>>;
@@ -193,24 +195,24 @@ pub(crate) struct Entry {
 /// bounds are the [`Backlog`]'s.
 #[derive(Default)]
 pub(crate) struct Outbox {
-    frames: Mutex<VecDeque<Utf8Bytes>>,
+    frames: Mutex<VecDeque<Outbound>>,
     /// The task is gone: frames are refused.
     closed: AtomicBool,
 }
 
 impl Outbox {
     /// Queues a frame, or gives it back when the task is gone.
-    fn push(&self, text: Utf8Bytes) -> Result<(), Utf8Bytes> {
+    fn push(&self, frame: Outbound) -> Result<(), Outbound> {
         let mut frames = self.frames.lock().unwrap_or_else(|e| e.into_inner());
         if self.closed.load(Ordering::Acquire) {
-            return Err(text);
+            return Err(frame);
         }
-        frames.push_back(text);
+        frames.push_back(frame);
         Ok(())
     }
 
     /// The next frame, if one waits.
-    pub fn try_pop(&self) -> Option<Utf8Bytes> {
+    pub fn try_pop(&self) -> Option<Outbound> {
         self.frames
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -233,7 +235,7 @@ pub(crate) enum Event {
     /// The backlog went over a bound: the grace period starts.
     Behind,
     /// The next queued frame.
-    Frame(Utf8Bytes),
+    Frame(Outbound),
 }
 
 /// The frames and bytes queued for one connection and not yet written, against its bounds.
@@ -303,13 +305,13 @@ impl Entry {
         self.last_active_at.store(ids::now_ms(), Ordering::Relaxed);
     }
 
-    fn push(&self, text: Utf8Bytes) -> Result<(), SendError> {
-        let len = text.len();
+    fn push(&self, frame: Outbound) -> Result<(), SendError> {
+        let len = frame.len();
         if !self.backlog.admit(len) {
             self.request_close(SLOW_READER.0, SLOW_READER.1);
             return Err(SendError::SlowReader);
         }
-        let queued = self.outbox.push(text).map_err(|_| {
+        let queued = self.outbox.push(frame).map_err(|_| {
             self.backlog.written(len);
             SendError::Gone
         });
@@ -474,15 +476,32 @@ impl Connections {
     /// connection is twice over its outbound bounds (it is then closed with 1008);
     /// [`SendError::Backend`] when the node that holds it cannot be reached.
     pub async fn send(&self, id: &ConnectionId, text: impl Into<String>) -> Result<(), SendError> {
-        let text = Utf8Bytes::from(text.into());
+        self.send_frame(id, Outbound::Text(Utf8Bytes::from(text.into())))
+            .await
+    }
+
+    /// Sends a binary frame to one connection (what API Gateway does with `PostToConnection`
+    /// data that is not text).
+    ///
+    /// # Errors
+    /// As [`Connections::send`].
+    pub async fn send_binary(
+        &self,
+        id: &ConnectionId,
+        data: impl Into<axum::body::Bytes>,
+    ) -> Result<(), SendError> {
+        self.send_frame(id, Outbound::Binary(data.into())).await
+    }
+
+    async fn send_frame(&self, id: &ConnectionId, frame: Outbound) -> Result<(), SendError> {
         match self.elsewhere(id) {
-            Some(remote) => remote.send(id, text).await,
-            None => self.send_local(id, text),
+            Some(remote) => remote.send(id, frame).await,
+            None => self.send_local(id, frame),
         }
     }
 
-    pub(crate) fn send_local(&self, id: &ConnectionId, text: Utf8Bytes) -> Result<(), SendError> {
-        self.entry(id).ok_or(SendError::Gone)?.push(text)
+    pub(crate) fn send_local(&self, id: &ConnectionId, frame: Outbound) -> Result<(), SendError> {
+        self.entry(id).ok_or(SendError::Gone)?.push(frame)
     }
 
     /// Sends a value as JSON to one connection.
@@ -598,7 +617,7 @@ impl Connections {
             .collect();
         entries
             .iter()
-            .filter(|e| e.push(text.clone()).is_ok())
+            .filter(|e| e.push(Outbound::Text(text.clone())).is_ok())
             .count()
     }
 

@@ -3,7 +3,7 @@
 //!
 //! | request | answer |
 //! |---|---|
-//! | `POST [/{stage}]/@connections/{id}`, the data as body | 200; 410 `GoneException`; 413 `PayloadTooLargeException`; 429 `LimitExceededException` (the client's outbound queue is full) |
+//! | `POST [/{stage}]/@connections/{id}`, the data as body (UTF-8: a text frame, else binary) | 200; 410 `GoneException`; 413 `PayloadTooLargeException`; 429 `LimitExceededException` (the client's outbound queue is full) |
 //! | `GET [/{stage}]/@connections/{id}` | 200 `{"connectedAt", "identity": {"sourceIp", "userAgent"}, "lastActiveAt"}`, ISO 8601 timestamps; 410 |
 //! | `DELETE [/{stage}]/@connections/{id}` | 204 (the connection closes with 1000); 410 |
 //!
@@ -17,7 +17,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -159,12 +158,12 @@ async fn answer(shared: &Shared, access: &Access, request: Request) -> Result<Re
             if body.len() > limit {
                 return Err(too_large(limit));
             }
-            let text = utf8(body)?;
-            shared
-                .connections
-                .send(&connection, text)
-                .await
-                .map_err(refused)?;
+            // Text goes out as a text frame, anything else as a binary frame.
+            let sent = match String::from_utf8(body.to_vec()) {
+                Ok(text) => shared.connections.send(&connection, text).await,
+                Err(_) => shared.connections.send_binary(&connection, body).await,
+            };
+            sent.map_err(refused)?;
             Ok(StatusCode::OK.into_response())
         }
         Method::GET => {
@@ -197,17 +196,6 @@ fn too_large(limit: usize) -> ApiError {
         "PayloadTooLargeException",
         format!("the data is larger than {limit} bytes"),
     )
-}
-
-/// The data as text: the runtime's connections carry text frames.
-fn utf8(body: Bytes) -> Result<String, ApiError> {
-    String::from_utf8(body.to_vec()).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "BadRequestException",
-            "the data must be UTF-8 text: this server sends text frames",
-        )
-    })
 }
 
 /// `[/{stage}]/@connections/{id}` → the stage, if any, and the id, percent-decoded.

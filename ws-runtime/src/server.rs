@@ -32,7 +32,7 @@ use crate::management;
 use crate::metrics::{self, ErrorFrame};
 use crate::observe;
 use crate::shared::{Channel, Shared};
-use crate::socket::{self, Inbound, Writer};
+use crate::socket::{self, Inbound, Outbound, Writer};
 
 /// A checked router, ready to serve or to mount in an existing axum app.
 pub struct App {
@@ -619,9 +619,9 @@ async fn run(
                         timer.as_mut().reset(ends);
                     }
                 }
-                Event::Frame(text) => {
-                    let len = text.len();
-                    let written = write(&mut writer, text, &entry, limits).await;
+                Event::Frame(frame) => {
+                    let len = frame.len();
+                    let written = write(&mut writer, frame, &entry, limits).await;
                     entry.backlog.written(len);
                     if let Err(close) = written {
                         break close;
@@ -641,7 +641,7 @@ async fn run(
                     let Some(reply) = handle(&shared, &channel, &cx, text).await else {
                         continue;
                     };
-                    if let Err(close) = write(&mut writer, reply.into(), &entry, limits).await {
+                    if let Err(close) = write(&mut writer, Outbound::Text(reply.into()), &entry, limits).await {
                         break close;
                     }
                     channel.sent();
@@ -685,14 +685,14 @@ fn after(from: Instant, duration: std::time::Duration) -> Instant {
 /// asked for while the write waits (the close frame is sent).
 async fn write(
     writer: &mut Writer,
-    text: Utf8Bytes,
+    frame: Outbound,
     entry: &Entry,
     limits: &Limits,
 ) -> Result<(), Close> {
     tokio::select! {
         biased;
         (code, reason) = entry.until_close_requested() => Err(closing(writer, code, &reason).await),
-        sent = tokio::time::timeout(limits.slow_reader_grace, writer.text(text)) => match sent {
+        sent = tokio::time::timeout(limits.slow_reader_grace, writer.send(frame)) => match sent {
             Ok(true) => Ok(()),
             Ok(false) => Err(lost()),
             Err(_) => Err(closing(writer, SLOW_READER.0, SLOW_READER.1).await),
@@ -720,9 +720,9 @@ async fn closing(writer: &mut Writer, code: u16, reason: &str) -> Close {
 /// Writes what is queued, for at most `within`.
 async fn flush(writer: &mut Writer, entry: &Entry, channel: &Channel, within: std::time::Duration) {
     let deadline = Instant::now() + within;
-    while let Some(text) = entry.outbox.try_pop() {
-        let len = text.len();
-        let sent = tokio::time::timeout_at(deadline, writer.text(text)).await;
+    while let Some(frame) = entry.outbox.try_pop() {
+        let len = frame.len();
+        let sent = tokio::time::timeout_at(deadline, writer.send(frame)).await;
         entry.backlog.written(len);
         if !matches!(sent, Ok(true)) {
             return;

@@ -25,6 +25,24 @@ pub(crate) enum Inbound {
     Broken,
 }
 
+/// A frame queued for a client: text (every message of a JSON API), or binary (what the
+/// management API is given that is not UTF-8).
+#[derive(Debug, Clone)]
+pub(crate) enum Outbound {
+    Text(Utf8Bytes),
+    Binary(axum::body::Bytes),
+}
+
+impl Outbound {
+    /// Its payload's length in bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            Outbound::Text(text) => text.len(),
+            Outbound::Binary(data) => data.len(),
+        }
+    }
+}
+
 /// Applies the size limits and small buffers to an upgrade.
 pub(crate) fn configure(upgrade: WebSocketUpgrade, limits: &Limits) -> WebSocketUpgrade {
     upgrade
@@ -76,9 +94,13 @@ pub(crate) struct Writer(SplitSink<WebSocket, Message>);
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Writer {
-    /// Sends a text frame; `false` when the connection is gone.
-    pub async fn text(&mut self, text: Utf8Bytes) -> bool {
-        self.0.send(Message::Text(text)).await.is_ok()
+    /// Sends a frame; `false` when the connection is gone.
+    pub async fn send(&mut self, frame: Outbound) -> bool {
+        let message = match frame {
+            Outbound::Text(text) => Message::Text(text),
+            Outbound::Binary(data) => Message::Binary(data),
+        };
+        self.0.send(message).await.is_ok()
     }
 
     /// Flushes what the codec queued (the reply to a client's close frame) and ends the sink.

@@ -92,6 +92,15 @@ async fn the_aws_sdk_for_rust_posts_gets_and_deletes_with_and_without_the_stage(
                 .await
                 .unwrap();
             assert_eq!(recv(&mut ada).await, data);
+            // Data that is not UTF-8 arrives as a binary frame, byte for byte.
+            let bytes = vec![0xff, 0xfe, 0x00, 0x80];
+            sdk.post_to_connection()
+                .connection_id(&ada_id)
+                .data(Blob::new(bytes.clone()))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(test_support::ws::binary(&mut ada).await, bytes);
 
             let got = sdk
                 .get_connection()
@@ -254,6 +263,8 @@ async fn the_aws_sdk_for_javascript_v3_posts_gets_deletes_and_is_refused_as_on_a
         ] {
             let data = json!({"type": "message", "from": "node", "text": endpoint});
             assert_eq!(recv(&mut ada).await, data);
+            let bytes = vec![0xff, 0x00, u8::try_from(endpoint.len()).unwrap()];
+            assert_eq!(test_support::ws::binary(&mut ada).await, bytes);
         }
         assert_eq!(test_support::ws::closed(&mut ada).await, 1000);
     })

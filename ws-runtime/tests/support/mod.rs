@@ -421,7 +421,7 @@ impl Handler<StrictRoute> for Strict {
 #[allow(unused_imports)]
 pub use test_support::http::http;
 #[allow(unused_imports)]
-pub use test_support::ws::{Client, closed, connect, recv, send, silent, try_connect};
+pub use test_support::ws::{Client, binary, closed, connect, recv, send, silent, try_connect};
 
 /// Starts a server with the chat on `/chat`, a strict channel on `/strict` and `/rooms/{room}`.
 pub async fn start(router: impl FnOnce(Router) -> Router) -> (Server, Chat) {

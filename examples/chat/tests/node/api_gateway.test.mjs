@@ -28,6 +28,7 @@ for (const endpoint of [`http://${CHAT_ADDRESS}/prod`, `http://${CHAT_ADDRESS}`]
     const sdk = client(endpoint);
     const data = JSON.stringify({ type: 'message', from: 'node', text: endpoint });
     await sdk.send(new PostToConnectionCommand({ ConnectionId: CONNECTION_ID, Data: data }));
+    await sdk.send(new PostToConnectionCommand({ ConnectionId: CONNECTION_ID, Data: new Uint8Array([0xff, 0x00, endpoint.length]) }));
     const got = await sdk.send(new GetConnectionCommand({ ConnectionId: CONNECTION_ID }));
     for (const at of [got.ConnectedAt, got.LastActiveAt]) {
       assert.ok(at instanceof Date && !Number.isNaN(at.getTime()), `${at} is a date`);
