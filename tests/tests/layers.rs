@@ -35,7 +35,7 @@ const RUNTIME: &[&[&str]] = &[
     &["connections", "client"],
     &["cluster"],
     &["handler"],
-    &["dispatch", "export"],
+    &["dispatch", "export", "lambda"],
     &["shared"],
     &["management", "observe", "docs"],
     &["server"],

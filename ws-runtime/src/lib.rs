@@ -49,6 +49,7 @@ mod export;
 mod frames;
 mod handler;
 mod ids;
+pub mod lambda;
 mod limits;
 mod listener;
 mod management;

@@ -1,0 +1,521 @@
+//! Routes served by functions written for AWS Lambda behind API Gateway: each is called with the
+//! JSON event API Gateway would send it (`requestContext`, `body`, `headers`, …), deserialized
+//! into whatever type it takes (`aws_lambda_events`' `ApiGatewayWebsocketProxyRequest`, say), and
+//! its response is read as API Gateway reads a proxy response (`statusCode`, `body`,
+//! `isBase64Encoded`).
+//!
+//! ```
+//! use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+//! use ws_runtime::lambda::Lambda;
+//!
+//! type Error = Box<dyn std::error::Error + Send + Sync>;
+//!
+//! // Unchanged Lambda code.
+//! async fn echo(event: ApiGatewayWebsocketProxyRequest) -> Result<ApiGatewayProxyResponse, Error> {
+//!     let mut response = ApiGatewayProxyResponse::default();
+//!     response.status_code = 200;
+//!     response.body = event.body.map(Into::into);
+//!     Ok(response)
+//! }
+//!
+//! // Its `main` on ws-runtime: the routes API Gateway would have.
+//! let lambda = Lambda::new().two_way_route("echo", echo);
+//! let app = ws_runtime::Router::new().channel("/", lambda).build()?;
+//! # Ok::<(), ws_runtime::RouterError>(())
+//! ```
+//!
+//! As on API Gateway: `$connect` accepts when the function answers a 2xx `statusCode` and
+//! refuses the handshake with its status and body otherwise; a message goes to the function of
+//! the route key its body selects (`$request.body.action` unless [`Lambda::selection`] says
+//! otherwise), else to `$default`, else the client gets the `Forbidden` error frame; the
+//! response's body goes back to the client only for a two-way route (API Gateway's route
+//! response); a function that fails (or whose response or event does not fit) gets the client
+//! `Internal server error`; `$disconnect` is called once, after the close, with its code and
+//! reason.
+//!
+//! The runtime sees one `$default` route: this module routes among the functions itself, so
+//! metrics count every message under `$default`.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, StatusCode};
+use base64::Engine as _;
+use futures_util::future::BoxFuture;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use crate::frames;
+use crate::handler::{
+    Accept, Close, ConnectRequest, Context, Handler, HandlerError, Reject, Reply,
+};
+use crate::ids;
+use crate::message::DecodeError;
+use crate::routes::{RawMessage, Route, Routes};
+use crate::selection::{Selection, SelectionError};
+
+/// A channel served by Lambda-style functions, one per route key. Mount it like any handler:
+/// `Router::new().channel("/", lambda)`.
+pub struct Lambda {
+    connect: Option<Arc<dyn Function>>,
+    disconnect: Option<Arc<dyn Function>>,
+    routes: HashMap<String, (Arc<dyn Function>, bool)>,
+    selection: Selection,
+    api_id: String,
+}
+
+impl std::fmt::Debug for Lambda {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lambda")
+            .field("routes", &self.routes.keys().collect::<Vec<_>>())
+            .field("selection", &self.selection.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Lambda {
+    fn default() -> Lambda {
+        Lambda::new()
+    }
+}
+
+impl Lambda {
+    /// No function yet, routes selected by `$request.body.action`, the API id `local`.
+    pub fn new() -> Lambda {
+        Lambda {
+            connect: None,
+            disconnect: None,
+            routes: HashMap::new(),
+            selection: Selection::parse("$request.body.action")
+                .unwrap_or_else(|_| unreachable!("the default expression parses")),
+            api_id: "local".into(),
+        }
+    }
+
+    /// The route selection expression, as API Gateway's `RouteSelectionExpression`.
+    ///
+    /// # Errors
+    /// An expression of another grammar.
+    pub fn selection(mut self, expression: &str) -> Result<Lambda, SelectionError> {
+        self.selection = Selection::parse(expression)?;
+        Ok(self)
+    }
+
+    /// The `apiId` of every event's request context.
+    pub fn api_id(mut self, api_id: impl Into<String>) -> Lambda {
+        self.api_id = api_id.into();
+        self
+    }
+
+    /// The `$connect` function: a 2xx `statusCode` accepts, anything else refuses with it.
+    pub fn connect<F, E, R, Er>(mut self, function: F) -> Lambda
+    where
+        F: AsyncFn<E, R, Er>,
+        E: DeserializeOwned + Send + 'static,
+        R: Serialize + Send + 'static,
+        Er: Display + Send + 'static,
+    {
+        self.connect = Some(Arc::new(Typed::new(function)));
+        self
+    }
+
+    /// The `$disconnect` function (its response is not read).
+    pub fn disconnect<F, E, R, Er>(mut self, function: F) -> Lambda
+    where
+        F: AsyncFn<E, R, Er>,
+        E: DeserializeOwned + Send + 'static,
+        R: Serialize + Send + 'static,
+        Er: Display + Send + 'static,
+    {
+        self.disconnect = Some(Arc::new(Typed::new(function)));
+        self
+    }
+
+    /// The function of a route (`$default` included); what it answers is not sent to the client.
+    pub fn route<F, E, R, Er>(mut self, key: impl Into<String>, function: F) -> Lambda
+    where
+        F: AsyncFn<E, R, Er>,
+        E: DeserializeOwned + Send + 'static,
+        R: Serialize + Send + 'static,
+        Er: Display + Send + 'static,
+    {
+        self.routes
+            .insert(key.into(), (Arc::new(Typed::new(function)), false));
+        self
+    }
+
+    /// The function of a two-way route: its response's body is sent back to the client (API
+    /// Gateway's route response).
+    pub fn two_way_route<F, E, R, Er>(mut self, key: impl Into<String>, function: F) -> Lambda
+    where
+        F: AsyncFn<E, R, Er>,
+        E: DeserializeOwned + Send + 'static,
+        R: Serialize + Send + 'static,
+        Er: Display + Send + 'static,
+    {
+        self.routes
+            .insert(key.into(), (Arc::new(Typed::new(function)), true));
+        self
+    }
+
+    /// The request context API Gateway gives every event.
+    #[allow(clippy::too_many_arguments)]
+    fn request_context(
+        &self,
+        route_key: &str,
+        event_type: &str,
+        request_id: &str,
+        connection_id: &str,
+        connected_at: u64,
+        (stage, domain_name): (&str, &str),
+        identity: &crate::connections::Identity,
+    ) -> Map<String, Value> {
+        let now = ids::now_ms();
+        let mut identity_json = json!({ "sourceIp": identity.source_ip.to_string() });
+        if let Some(user_agent) = &identity.user_agent {
+            identity_json["userAgent"] = json!(user_agent);
+        }
+        let value = json!({
+            "routeKey": route_key,
+            "eventType": event_type,
+            "extendedRequestId": request_id,
+            "requestTime": request_time(now),
+            "messageDirection": "IN",
+            "stage": stage,
+            "connectedAt": connected_at,
+            "requestTimeEpoch": now,
+            "identity": identity_json,
+            "requestId": request_id,
+            "domainName": domain_name,
+            "connectionId": connection_id,
+            "apiId": self.api_id,
+        });
+        match value {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        }
+    }
+}
+
+/// `05/Dec/2026:16:49:48 +0000`, API Gateway's `requestTime`.
+fn request_time(ms: u64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    // `2026-12-05T16:49:48Z`, rearranged.
+    let rfc3339 = humantime::format_rfc3339_seconds(time).to_string();
+    let month = rfc3339[5..7].parse::<usize>().unwrap_or(1);
+    format!(
+        "{}/{}/{}:{} +0000",
+        &rfc3339[8..10],
+        MONTHS[(month.clamp(1, 12)) - 1],
+        &rfc3339[0..4],
+        &rfc3339[11..19]
+    )
+}
+
+/// The handshake's headers as API Gateway puts them in a `$connect` event.
+fn headers_json(headers: &HeaderMap) -> (Value, Value) {
+    let mut single = Map::new();
+    let mut multi = Map::new();
+    for (name, value) in headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        single.insert(name.as_str().to_owned(), json!(value));
+        match multi
+            .entry(name.as_str().to_owned())
+            .or_insert_with(|| json!([]))
+        {
+            Value::Array(values) => values.push(json!(value)),
+            _ => unreachable!("inserted as an array"),
+        }
+    }
+    (Value::Object(single), Value::Object(multi))
+}
+
+/// A proxy response as API Gateway reads it.
+struct Response {
+    status: u16,
+    body: Option<String>,
+}
+
+impl Response {
+    fn read(value: &Value) -> Response {
+        let status = value
+            .get("statusCode")
+            .and_then(Value::as_u64)
+            .and_then(|s| u16::try_from(s).ok())
+            .unwrap_or(200);
+        let base64 = value
+            .get("isBase64Encoded")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let body = value.get("body").and_then(Value::as_str).map(|body| {
+            if base64 {
+                base64::engine::general_purpose::STANDARD
+                    .decode(body)
+                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                    .unwrap_or_else(|_| body.to_owned())
+            } else {
+                body.to_owned()
+            }
+        });
+        Response { status, body }
+    }
+}
+
+impl Handler<LambdaMessage> for Lambda {
+    async fn connect(&self, request: &ConnectRequest) -> Result<Accept, Reject> {
+        let Some(function) = &self.connect else {
+            return Ok(Accept::new());
+        };
+        let mut event = Map::new();
+        let (headers, multi_value_headers) = headers_json(&request.headers);
+        event.insert("headers".into(), headers);
+        event.insert("multiValueHeaders".into(), multi_value_headers);
+        if !request.query.is_empty() {
+            let mut single = Map::new();
+            let mut multi: Map<String, Value> = Map::new();
+            for (name, value) in &request.query {
+                single.insert(name.clone(), json!(value));
+                if let Value::Array(values) = multi.entry(name.clone()).or_insert_with(|| json!([]))
+                {
+                    values.push(json!(value));
+                }
+            }
+            event.insert("queryStringParameters".into(), Value::Object(single));
+            event.insert(
+                "multiValueQueryStringParameters".into(),
+                Value::Object(multi),
+            );
+        }
+        let context = self.request_context(
+            "$connect",
+            "CONNECT",
+            &request.request_id,
+            request.connection_id.as_str(),
+            request.connected_at,
+            (&request.stage, &request.domain_name),
+            &request.identity,
+        );
+        event.insert("requestContext".into(), Value::Object(context));
+        event.insert("isBase64Encoded".into(), json!(false));
+        match function.call(Value::Object(event)).await {
+            Ok(value) => {
+                let response = Response::read(&value);
+                if (200..300).contains(&response.status) {
+                    Ok(Accept::new())
+                } else {
+                    let status = StatusCode::from_u16(response.status)
+                        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    Err(Reject::new(status, response.body.unwrap_or_default()))
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, connection_id = %request.connection_id, "the $connect function failed");
+                Err(Reject::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal server error",
+                ))
+            }
+        }
+    }
+
+    async fn message(&self, cx: &Context, message: LambdaMessage) -> Result<Reply, HandlerError> {
+        let LambdaMessage(raw) = message;
+        let key = raw
+            .json
+            .as_ref()
+            .map(|json| self.selection.evaluate(json))
+            .unwrap_or_default();
+        let (route_key, (function, two_way)) = match self.routes.get_key_value(&key) {
+            Some((key, route)) if !key.starts_with('$') => (key.as_str(), route),
+            _ => match self.routes.get_key_value("$default") {
+                Some((key, route)) => (key.as_str(), route),
+                None => {
+                    return Ok(Reply::text(frames::forbidden(
+                        cx.connection_id.as_str(),
+                        &cx.request_id,
+                    )));
+                }
+            },
+        };
+        let mut context = self.request_context(
+            route_key,
+            "MESSAGE",
+            &cx.request_id,
+            cx.connection_id.as_str(),
+            cx.connected_at,
+            (&cx.stage, &cx.domain_name),
+            &cx.identity,
+        );
+        context.insert("messageId".into(), json!(cx.message_id));
+        let event = json!({
+            "requestContext": context,
+            "body": raw.text,
+            "isBase64Encoded": false,
+        });
+        let value = function.call(event).await.map_err(HandlerError::new)?;
+        let response = Response::read(&value);
+        Ok(match response.body {
+            Some(body) if *two_way => Reply::Text(body),
+            _ => Reply::None,
+        })
+    }
+
+    async fn disconnect(&self, cx: &Context, close: &Close) {
+        let Some(function) = &self.disconnect else {
+            return;
+        };
+        let mut context = self.request_context(
+            "$disconnect",
+            "DISCONNECT",
+            &cx.request_id,
+            cx.connection_id.as_str(),
+            cx.connected_at,
+            (&cx.stage, &cx.domain_name),
+            &cx.identity,
+        );
+        context.insert("disconnectStatusCode".into(), json!(close.code));
+        context.insert("disconnectReason".into(), json!(close.reason));
+        let event = json!({ "requestContext": context, "isBase64Encoded": false });
+        if let Err(error) = function.call(event).await {
+            tracing::error!(%error, connection_id = %cx.connection_id, "the $disconnect function failed");
+        }
+    }
+}
+
+/// Every message of a [`Lambda`] channel: the runtime hands each to its `$default`, and
+/// [`Lambda`] routes among its functions.
+#[derive(Debug)]
+pub struct LambdaMessage(RawMessage);
+
+impl Routes for LambdaMessage {
+    fn selection() -> &'static Selection {
+        static SELECTION: std::sync::LazyLock<Selection> = std::sync::LazyLock::new(|| {
+            Selection::parse("$request.body.action")
+                .unwrap_or_else(|_| unreachable!("the expression parses"))
+        });
+        &SELECTION
+    }
+
+    fn keys() -> &'static [&'static str] {
+        &[]
+    }
+
+    fn decode(key: &str, _: Value) -> Result<LambdaMessage, DecodeError> {
+        Err(DecodeError::UnknownRoute(key.into()))
+    }
+
+    fn fallback(raw: RawMessage) -> Option<LambdaMessage> {
+        Some(LambdaMessage(raw))
+    }
+
+    fn route_key(&self) -> &'static str {
+        "$default"
+    }
+
+    fn to_json(&self) -> Result<Value, serde_json::Error> {
+        Ok(self
+            .0
+            .json
+            .clone()
+            .unwrap_or(Value::String(self.0.text.clone())))
+    }
+
+    fn routes() -> Vec<Route> {
+        Vec::new()
+    }
+}
+
+/// An async function from an event type to a response type, as Lambda handlers are written:
+/// `async fn handler(event: E) -> Result<R, Error>`, or a closure returning such a future.
+pub trait AsyncFn<E, R, Er>: Send + Sync + 'static {
+    /// The future it returns.
+    type Future: Future<Output = Result<R, Er>> + Send;
+    /// Calls it.
+    fn call(&self, event: E) -> Self::Future;
+}
+
+impl<F, Fut, E, R, Er> AsyncFn<E, R, Er> for F
+where
+    F: Fn(E) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<R, Er>> + Send,
+{
+    type Future = Fut;
+
+    fn call(&self, event: E) -> Fut {
+        self(event)
+    }
+}
+
+/// A function behind JSON: the event in, the response out.
+trait Function: Send + Sync {
+    fn call(&self, event: Value) -> BoxFuture<'_, Result<Value, String>>;
+}
+
+struct Typed<F, E, R, Er> {
+    function: F,
+    types: PhantomData<fn(E) -> (R, Er)>,
+}
+
+impl<F, E, R, Er> Typed<F, E, R, Er> {
+    fn new(function: F) -> Self {
+        Typed {
+            function,
+            types: PhantomData,
+        }
+    }
+}
+
+impl<F, E, R, Er> Function for Typed<F, E, R, Er>
+where
+    F: AsyncFn<E, R, Er>,
+    E: DeserializeOwned + Send + 'static,
+    R: Serialize + Send + 'static,
+    Er: Display + Send + 'static,
+{
+    fn call(&self, event: Value) -> BoxFuture<'_, Result<Value, String>> {
+        Box::pin(async move {
+            let event: E = serde_json::from_value(event)
+                .map_err(|e| format!("the event does not fit the function's type: {e}"))?;
+            let response = self.function.call(event).await.map_err(|e| e.to_string())?;
+            serde_json::to_value(response).map_err(|e| format!("the response is not JSON: {e}"))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_time_is_api_gateways_format() {
+        assert_eq!(
+            request_time(1_764_953_388_000),
+            "05/Dec/2025:16:49:48 +0000"
+        );
+        assert_eq!(request_time(0), "01/Jan/1970:00:00:00 +0000");
+    }
+
+    #[test]
+    fn responses_read_as_api_gateway_reads_them() {
+        let read = |v: Value| {
+            let r = Response::read(&v);
+            (r.status, r.body)
+        };
+        assert_eq!(
+            read(json!({"statusCode": 403, "body": "no"})),
+            (403, Some("no".into()))
+        );
+        assert_eq!(read(json!({})), (200, None));
+        assert_eq!(
+            read(json!({"statusCode": 200, "body": "aGk=", "isBase64Encoded": true})),
+            (200, Some("hi".into()))
+        );
+    }
+}
