@@ -757,7 +757,7 @@ impl<'d, 'c> Inliner<'d, 'c> {
         if keys != Keys::SchemaNames
             && let Some(target) = self.docs.ref_of(at)
         {
-            return self.reference(at, target.clone());
+            return self.reference(at, target.clone(), keys);
         }
         let nests = matches!(at.node.value, Value::Array(_) | Value::Object(_));
         if nests {
@@ -789,7 +789,7 @@ impl<'d, 'c> Inliner<'d, 'c> {
                             file: at.file,
                             node: item,
                         },
-                        Keys::Fields,
+                        keys.item(),
                     )?);
                 }
                 Node::new(Value::Array(out), at.node.span)
@@ -798,7 +798,12 @@ impl<'d, 'c> Inliner<'d, 'c> {
                 let mut out = Map::default();
                 out.entries.reserve(map.len());
                 for (key, value) in map.iter() {
-                    let child = if keys == Keys::Fields && is_data_keyword(&key.name) {
+                    let child = if keys == Keys::Message && key.name == "examples" {
+                        self.examples(At {
+                            file: at.file,
+                            node: value,
+                        })?
+                    } else if keys.is_fields() && is_data_keyword(&key.name) {
                         value.clone()
                     } else {
                         self.node(
@@ -817,9 +822,30 @@ impl<'d, 'c> Inliner<'d, 'c> {
         })
     }
 
+    /// A message's `examples` list: data, except that an item that is a reference object stands
+    /// for its target (as the official parser reads them).
+    fn examples(&mut self, at: At<'_>) -> Result<Node, Diagnostic> {
+        let Value::Array(items) = &at.node.value else {
+            return Ok(at.node.clone());
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let item_at = At {
+                file: at.file,
+                node: item,
+            };
+            out.push(if is_reference_object(item) {
+                self.node(item_at, Keys::Fields)?
+            } else {
+                item.clone()
+            });
+        }
+        Ok(Node::new(Value::Array(out), at.node.span))
+    }
+
     /// The value a reference object stands for. A chain of references (`a` → `b` → … → a
     /// value) is followed in a loop, each step checked for cycles like the first.
-    fn reference(&mut self, at: At<'_>, target: Target) -> Result<Node, Diagnostic> {
+    fn reference(&mut self, at: At<'_>, target: Target, keys: Keys) -> Result<Node, Diagnostic> {
         // The reference objects on the way, each with its target; each target followed is on
         // the stack until the value is made.
         let mut hops: Vec<(At<'_>, Target)> = vec![(at, target)];
@@ -842,7 +868,7 @@ impl<'d, 'c> Inliner<'d, 'c> {
             let landed = self.docs.node_at(target);
             match self.docs.ref_of(landed) {
                 Some(next) => hops.push((landed, next.clone())),
-                None => break (self.node(landed, Keys::Fields), hops.len()),
+                None => break (self.node(landed, keys), hops.len()),
             }
         };
         self.stack.truncate(base);
@@ -881,8 +907,18 @@ fn cut_ref(name: &str, ref_span: Span, span: Span) -> Node {
 }
 
 /// Keys whose values are data, never references (`$ref` inside an example is just a key).
+/// An item of a message's `examples` list that is itself a reference object is the exception
+/// ([`is_reference_object`]).
 fn is_data_keyword(key: &str) -> bool {
     matches!(key, "examples" | "example" | "const" | "enum" | "default")
+}
+
+/// An object whose `$ref` is a string: in a message's `examples` list, a reference to an
+/// example.
+fn is_reference_object(node: &Node) -> bool {
+    node.as_object()
+        .and_then(|map| map.get("$ref"))
+        .is_some_and(|r| matches!(r.value, Value::String(_)))
 }
 
 /// What the keys of an object are.
@@ -890,28 +926,51 @@ fn is_data_keyword(key: &str) -> bool {
 enum Keys {
     /// Fields of an object: `$ref` is a reference, and `examples`, `default` … hold data.
     Fields,
+    /// Fields of a message or a message trait: as `Fields`, except that an item of its
+    /// `examples` list may be a reference to an example.
+    Message,
     /// Names of a schema map (`properties` …): even `$ref` is a name.
     SchemaNames,
     /// Names of an AsyncAPI map (`channels`, `operations` …): an operation may be called
     /// `default` or a message `examples`.
     Names,
+    /// Names of a map of messages or message traits.
+    MessageNames,
 }
 
 impl Keys {
+    /// An object's fields, a message's or another's.
+    fn is_fields(self) -> bool {
+        matches!(self, Keys::Fields | Keys::Message)
+    }
+
     /// What the keys of the object under `key` are.
     fn below(self, key: &str) -> Keys {
-        if self != Keys::Fields {
+        match self {
             // A named thing is an object with fields.
-            return Keys::Fields;
+            Keys::SchemaNames | Keys::Names => Keys::Fields,
+            Keys::MessageNames => Keys::Message,
+            Keys::Fields | Keys::Message => match key {
+                "properties" | "patternProperties" | "definitions" | "$defs"
+                | "dependentSchemas" => Keys::SchemaNames,
+                "messages" | "messageTraits" => Keys::MessageNames,
+                // 2.x: an operation's message, or its `oneOf` of messages; a message's traits.
+                "message" => Keys::Message,
+                "oneOf" | "traits" if self == Keys::Message => Keys::Message,
+                "channels" | "operations" | "servers" | "schemas" | "parameters"
+                | "securitySchemes" | "correlationIds" | "operationTraits" | "serverVariables"
+                | "variables" | "replies" | "replyAddresses" | "serverBindings"
+                | "channelBindings" | "operationBindings" | "messageBindings" => Keys::Names,
+                _ => Keys::Fields,
+            },
         }
-        match key {
-            "properties" | "patternProperties" | "definitions" | "$defs" | "dependentSchemas" => {
-                Keys::SchemaNames
-            }
-            "channels" | "operations" | "messages" | "servers" | "schemas" | "parameters"
-            | "securitySchemes" | "correlationIds" | "operationTraits" | "messageTraits"
-            | "serverVariables" | "variables" | "replies" | "replyAddresses" | "serverBindings"
-            | "channelBindings" | "operationBindings" | "messageBindings" => Keys::Names,
+    }
+
+    /// What the items of an array in this position are: a list of messages (3.x operations,
+    /// 2.x `oneOf`) or of message traits holds messages; any other list, objects with fields.
+    fn item(self) -> Keys {
+        match self {
+            Keys::Message | Keys::MessageNames => Keys::Message,
             _ => Keys::Fields,
         }
     }
@@ -924,14 +983,20 @@ fn collect_refs<'a>(node: &'a Node, keys: Keys, out: &mut Vec<&'a Node>) {
             for (key, value) in map.iter() {
                 if key.name == "$ref" && keys != Keys::SchemaNames {
                     out.push(value);
-                } else if keys != Keys::Fields || !is_data_keyword(&key.name) {
+                } else if keys == Keys::Message && key.name == "examples" {
+                    if let Value::Array(items) = &value.value {
+                        for item in items.iter().filter(|i| is_reference_object(i)) {
+                            collect_refs(item, Keys::Fields, out);
+                        }
+                    }
+                } else if !keys.is_fields() || !is_data_keyword(&key.name) {
                     collect_refs(value, keys.below(&key.name), out);
                 }
             }
         }
         Value::Array(items) => {
             for item in items {
-                collect_refs(item, Keys::Fields, out);
+                collect_refs(item, keys.item(), out);
             }
         }
         _ => {}

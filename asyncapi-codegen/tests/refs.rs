@@ -291,3 +291,54 @@ fn a_bundle_inlines_other_files_and_loads_alone() {
     };
     assert_eq!(payload(&alone.api), payload(&loaded.api));
 }
+
+#[test]
+fn a_reference_in_a_message_examples_list_is_followed_and_data_stays_data() {
+    let document = format!(
+        "{HEAD}channels:\n  c:\n    address: c\n    messages:\n      m:\n        payload:\n          type: object\n          properties: {{x: {{type: integer}}}}\n          examples: [{{$ref: not-a-reference}}]\n        examples:\n          - $ref: '#/x-shared/one'\n          - $ref: examples/two.yaml\n          - payload: {{x: 3}}\nx-shared:\n  one:\n    name: local\n    payload: {{x: 1}}\n"
+    );
+    let path = Path::new(FIXTURES).join("inline.yaml");
+    let loaded = asyncapi_codegen::load_text(&path, &document, &LoadOptions::default())
+        .unwrap_or_else(|report| panic!("{}", report.render(false)));
+    let message = &loaded.api.channels[0].messages[0];
+    let examples: Vec<_> = message
+        .examples
+        .iter()
+        .map(|e| (e.name.clone(), e.payload.clone()))
+        .collect();
+    assert_eq!(
+        examples,
+        [
+            (Some("local".into()), Some(serde_json::json!({"x": 1}))),
+            (
+                Some("from-a-file".into()),
+                Some(serde_json::json!({"x": 2}))
+            ),
+            (None, Some(serde_json::json!({"x": 3}))),
+        ]
+    );
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    // The schema's own `examples` are instances: a `$ref` there is data, not followed.
+    let schema = message
+        .payload
+        .as_ref()
+        .unwrap()
+        .schema()
+        .unwrap()
+        .to_json();
+    assert_eq!(
+        schema["examples"],
+        serde_json::json!([{"$ref": "not-a-reference"}])
+    );
+
+    // A referenced example is checked against the message like any other, at its own file.
+    let wrong = document.replace("examples/two.yaml", "examples/wrong.yaml");
+    let loaded = asyncapi_codegen::load_text(&path, &wrong, &LoadOptions::default()).unwrap();
+    let warnings = asyncapi_codegen::contract::example_warnings(&loaded.api);
+    let rendered = diagnostic::render(loaded.documents.sources(), &warnings, false);
+    assert!(
+        rendered.contains("example `wrong` of message `m` breaks its payload schema")
+            && rendered.contains("examples/wrong.yaml:1:1"),
+        "{rendered}"
+    );
+}
