@@ -504,7 +504,10 @@ fn connect(url: &str, headers: &[(String, String)], timeout: Duration) -> Result
 /// The handshake's query parameters (or headers): the caller's, then for each property of the
 /// binding's schema that is required or has a sample, its first example, default, const or
 /// enum value.
-fn handshake_values(schema: Option<&Value>, given: &[(String, String)]) -> Vec<(String, String)> {
+pub fn handshake_values(
+    schema: Option<&Value>,
+    given: &[(String, String)],
+) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = given.to_vec();
     let Some(schema) = schema else {
         return out;
@@ -521,12 +524,18 @@ fn handshake_values(schema: Option<&Value>, given: &[(String, String)]) -> Vec<(
         if out.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
             continue;
         }
-        let sample = property
-            .get("examples")
-            .and_then(|e| e.get(0))
-            .or_else(|| property.get("default"))
-            .or_else(|| property.get("const"))
-            .or_else(|| property.get("enum").and_then(|e| e.get(0)));
+        // Its first example, default, const or enum value that is one of its `enum` values (a
+        // default outside the `enum` would be refused).
+        let allowed = property.get("enum").and_then(Value::as_array);
+        let sample = [
+            property.get("examples").and_then(|e| e.get(0)),
+            property.get("default"),
+            property.get("const"),
+            allowed.and_then(|e| e.first()),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|value| allowed.is_none_or(|allowed| allowed.contains(value)));
         let value = match sample {
             Some(Value::String(s)) => s.clone(),
             Some(other) => other.to_string(),
@@ -545,7 +554,7 @@ fn handshake_values(schema: Option<&Value>, given: &[(String, String)]) -> Vec<(
 }
 
 /// Percent-encodes a query component (RFC 3986 unreserved characters pass).
-fn encode(text: &str) -> String {
+pub fn encode(text: &str) -> String {
     const RESERVED: &AsciiSet = &NON_ALPHANUMERIC
         .remove(b'-')
         .remove(b'.')
@@ -567,7 +576,8 @@ mod tests {
                 "name": {"type": "string", "examples": ["Ada"]},
                 "room": {"type": "string"},
                 "limit": {"type": "integer", "default": 10},
-                "debug": {"type": "boolean"}
+                "debug": {"type": "boolean"},
+                "format": {"enum": ["mp3_22050", "pcm"], "default": "mp3_44100"}
             }
         });
         let given = [("room".to_owned(), "lobby".to_owned())];
@@ -576,7 +586,16 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        assert_eq!(pairs, [("room", "lobby"), ("name", "Ada"), ("limit", "10")]);
+        // A default outside the `enum` is passed over for the first value it allows.
+        assert_eq!(
+            pairs,
+            [
+                ("room", "lobby"),
+                ("name", "Ada"),
+                ("limit", "10"),
+                ("format", "mp3_22050")
+            ]
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! `asyncapi-rs`: the command line. Argument parsing and what the commands share; each command
 //! is a file. The engine (`asyncapi-codegen`) does the work.
 
+mod bundle;
 mod generate;
+mod mock;
 mod test;
 mod validate;
 mod validate_message;
@@ -25,7 +27,9 @@ Examples:
   asyncapi-rs validate spec.yaml --format json
   asyncapi-rs validate spec.yaml --ref-map https://schemas.example.com/=vendor/schemas
   asyncapi-rs validate-message examples/chat/asyncapi.yaml --channel chat messages.ndjson
-  asyncapi-rs test examples/chat/asyncapi.yaml --url ws://127.0.0.1:8080 --junit report.xml";
+  asyncapi-rs test examples/chat/asyncapi.yaml --url ws://127.0.0.1:8080 --junit report.xml
+  asyncapi-rs mock examples/chat/asyncapi.yaml --addr 127.0.0.1:8080
+  asyncapi-rs bundle spec.yaml -o bundled.yaml";
 
 #[derive(Debug, Parser)]
 #[command(name = "asyncapi-rs", version, about = ABOUT, after_help = EXAMPLES)]
@@ -49,6 +53,12 @@ enum Command {
     /// frame that comes back.
     #[command(after_help = test::EXAMPLES)]
     Test(test::Args),
+    /// Serve the document with no code: routed, checked, answered from its examples.
+    #[command(after_help = mock::EXAMPLES)]
+    Mock(mock::Args),
+    /// Write the document as one file, every other file it references inlined.
+    #[command(after_help = bundle::EXAMPLES)]
+    Bundle(bundle::Args),
 }
 
 /// Options every command that reads a document takes.
@@ -137,6 +147,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Generate(args) => generate::run(&args),
+        Command::Mock(args) => mock::run(&args),
+        Command::Bundle(args) => bundle::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::ValidateMessage(args) => validate_message::run(&args),
         Command::Test(args) => test::run(&args),

@@ -132,7 +132,7 @@ pub(crate) fn run(args: &Args) -> ExitCode {
 }
 
 /// `5s`, `1500ms`, or plain seconds (`2`, `0.5`).
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let (number, unit) = match text.strip_suffix("ms") {
         Some(n) => (n, 0.001),
         None => (text.strip_suffix('s').unwrap_or(text), 1.0),

@@ -51,6 +51,8 @@ pub struct Row {
     pub version: String,
     pub valid: String,
     pub notes: String,
+    /// The protocols its servers name (`ws,mqtt`), `-` for none.
+    pub protocols: String,
 }
 
 /// Every document of the index.
@@ -59,11 +61,12 @@ pub fn rows(corpus: &Path) -> Vec<Row> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
     let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    let (path, version, valid, notes) = (
+    let (path, version, valid, notes, protocols) = (
         column("path"),
         column("asyncapi_version"),
         column("valid"),
         column("notes"),
+        column("protocols"),
     );
     lines
         .filter(|l| !l.trim().is_empty())
@@ -75,6 +78,7 @@ pub fn rows(corpus: &Path) -> Vec<Row> {
                 version: cell(version),
                 valid: cell(valid),
                 notes: cell(notes),
+                protocols: cell(protocols),
             }
         })
         .collect()

@@ -331,8 +331,10 @@ fn rewrite_refs(value: &mut Value, renames: &[(String, String)]) {
     }
 }
 
-/// Any JSON value as YAML (what `/asyncapi.yaml` serves).
-pub(crate) fn to_yaml(value: &Value) -> String {
+/// Any JSON value as YAML 1.2: block mappings and sequences, strings in JSON's double-quoted
+/// form, so that every value reads back the same (what `/asyncapi.yaml` serves and
+/// [`AsyncApi::to_yaml`] writes).
+pub fn to_yaml(value: &Value) -> String {
     let mut out = String::new();
     yaml(value, 0, &mut out);
     out

@@ -280,6 +280,25 @@ impl Reply {
         Reply::Text(text.into())
     }
 
+    /// API Gateway's `Forbidden` error frame, for a handler that routes messages itself and
+    /// found no route ([`crate::AnyMessage`]).
+    pub fn forbidden(cx: &Context) -> Reply {
+        Reply::Text(crate::frames::forbidden(
+            cx.connection_id.as_str(),
+            &cx.request_id,
+        ))
+    }
+
+    /// API Gateway's `Bad request body` error frame, for a handler that checks messages itself;
+    /// `errors` are revealed in the frame when given.
+    pub fn bad_request_body(cx: &Context, errors: Option<&crate::ValidationErrors>) -> Reply {
+        Reply::Text(crate::frames::bad_request_body(
+            cx.connection_id.as_str(),
+            cx.message_id.as_deref().unwrap_or_default(),
+            errors,
+        ))
+    }
+
     /// Any serializable value, as JSON.
     ///
     /// # Errors

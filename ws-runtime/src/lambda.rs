@@ -33,8 +33,8 @@
 //! `Internal server error`; `$disconnect` is called once, after the close, with its code and
 //! reason.
 //!
-//! The runtime sees one `$default` route: this module routes among the functions itself, so
-//! metrics count every message under `$default`.
+//! The runtime sees one `$default` route ([`AnyMessage`]): this module routes among the
+//! functions itself, so metrics count every message under `$default`.
 
 use std::collections::HashMap;
 use std::fmt::Display;
@@ -49,13 +49,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use crate::frames;
 use crate::handler::{
     Accept, Close, ConnectRequest, Context, Handler, HandlerError, Reject, Reply,
 };
 use crate::ids;
-use crate::message::DecodeError;
-use crate::routes::{RawMessage, Route, Routes};
+use crate::routes::AnyMessage;
 use crate::selection::{Selection, SelectionError};
 
 /// A channel served by Lambda-style functions, one per route key. Mount it like any handler:
@@ -268,7 +266,7 @@ impl Response {
     }
 }
 
-impl Handler<LambdaMessage> for Lambda {
+impl Handler<AnyMessage> for Lambda {
     async fn connect(&self, request: &ConnectRequest) -> Result<Accept, Reject> {
         let Some(function) = &self.connect else {
             return Ok(Accept::new());
@@ -325,8 +323,8 @@ impl Handler<LambdaMessage> for Lambda {
         }
     }
 
-    async fn message(&self, cx: &Context, message: LambdaMessage) -> Result<Reply, HandlerError> {
-        let LambdaMessage(raw) = message;
+    async fn message(&self, cx: &Context, message: AnyMessage) -> Result<Reply, HandlerError> {
+        let AnyMessage(raw) = message;
         let key = raw
             .json
             .as_ref()
@@ -336,12 +334,7 @@ impl Handler<LambdaMessage> for Lambda {
             Some((key, route)) if !key.starts_with('$') => (key.as_str(), route),
             _ => match self.routes.get_key_value("$default") {
                 Some((key, route)) => (key.as_str(), route),
-                None => {
-                    return Ok(Reply::text(frames::forbidden(
-                        cx.connection_id.as_str(),
-                        &cx.request_id,
-                    )));
-                }
+                None => return Ok(Reply::forbidden(cx)),
             },
         };
         let mut context = self.request_context(
@@ -386,49 +379,6 @@ impl Handler<LambdaMessage> for Lambda {
         if let Err(error) = function.call(event).await {
             tracing::error!(%error, connection_id = %cx.connection_id, "the $disconnect function failed");
         }
-    }
-}
-
-/// Every message of a [`Lambda`] channel: the runtime hands each to its `$default`, and
-/// [`Lambda`] routes among its functions.
-#[derive(Debug)]
-pub struct LambdaMessage(RawMessage);
-
-impl Routes for LambdaMessage {
-    fn selection() -> &'static Selection {
-        static SELECTION: std::sync::LazyLock<Selection> = std::sync::LazyLock::new(|| {
-            Selection::parse("$request.body.action")
-                .unwrap_or_else(|_| unreachable!("the expression parses"))
-        });
-        &SELECTION
-    }
-
-    fn keys() -> &'static [&'static str] {
-        &[]
-    }
-
-    fn decode(key: &str, _: Value) -> Result<LambdaMessage, DecodeError> {
-        Err(DecodeError::UnknownRoute(key.into()))
-    }
-
-    fn fallback(raw: RawMessage) -> Option<LambdaMessage> {
-        Some(LambdaMessage(raw))
-    }
-
-    fn route_key(&self) -> &'static str {
-        "$default"
-    }
-
-    fn to_json(&self) -> Result<Value, serde_json::Error> {
-        Ok(self
-            .0
-            .json
-            .clone()
-            .unwrap_or(Value::String(self.0.text.clone())))
-    }
-
-    fn routes() -> Vec<Route> {
-        Vec::new()
     }
 }
 

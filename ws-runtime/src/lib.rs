@@ -69,14 +69,16 @@ mod tree;
 
 pub use cluster::{Cluster, ClusterError, ClusterNode};
 pub use connections::{ConnectionId, ConnectionInfo, Connections, Identity, SendError};
-pub use export::AsyncApi;
+pub use export::{AsyncApi, to_yaml};
 pub use handler::{
     Accept, Close, ConnectRequest, Context, EventType, Handler, HandlerError, Reject, Reply,
 };
 pub use limits::Limits;
 pub use message::{DecodeError, Message, Schema, ValidationError, ValidationErrors};
 pub use router::{ChannelOptions, Router, RouterError};
-pub use routes::{RawMessage, Route, Routes, decode_route, encode_route, encode_route_text};
+pub use routes::{
+    AnyMessage, RawMessage, Route, Routes, decode_route, encode_route, encode_route_text,
+};
 pub use selection::{Selection, SelectionError};
 pub use server::{App, Server, ShutdownReport, main, runtime, stop_signal};
 #[cfg(feature = "sigv4")]

@@ -114,12 +114,21 @@ pub enum RouterError {
         /// The route key.
         route: String,
     },
-    /// Two channels have one address.
+    /// Two channels have one address (parameter names aside: `/a/{x}` and `/a/{y}`).
     #[error("two channels have the address `{0}`")]
     DuplicateAddress(String),
     /// A channel's address does not start with `/`.
     #[error("channel address `{0}` must start with `/`")]
     InvalidAddress(String),
+    /// A channel's address is not a path the server can route: a parameter must be a whole
+    /// segment (`/rooms/{room}`, not `/rooms.{room}`), braces must pair.
+    #[error("channel address `{address}` cannot be served: {reason}")]
+    UnroutableAddress {
+        /// The address.
+        address: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The management API was given an empty token.
     #[error("the management API's bearer token is empty")]
     EmptyToken,
@@ -141,6 +150,39 @@ pub enum RouterError {
 }
 
 impl Router {
+    /// Whether `address` is a channel address the server can route: it starts with `/`, and
+    /// each parameter is a whole segment (`/rooms/{room}`).
+    ///
+    /// # Errors
+    /// [`RouterError::InvalidAddress`] or [`RouterError::UnroutableAddress`], saying why.
+    pub fn check_address(address: &str) -> Result<(), RouterError> {
+        if !address.starts_with('/') {
+            return Err(RouterError::InvalidAddress(address.to_owned()));
+        }
+        let unroutable = |reason: String| RouterError::UnroutableAddress {
+            address: address.to_owned(),
+            reason,
+        };
+        for segment in address.split('/') {
+            let Some(inner) = segment.strip_prefix('{') else {
+                if segment.contains(['{', '}']) {
+                    return Err(unroutable(format!(
+                        "`{segment}` has a parameter that is not the whole segment"
+                    )));
+                }
+                continue;
+            };
+            let name = inner.strip_suffix('}').unwrap_or("{");
+            let name = name.strip_prefix('*').unwrap_or(name);
+            if name.is_empty() || name.contains(['{', '}', '*']) {
+                return Err(unroutable(format!(
+                    "`{segment}` is not one parameter (`{{name}}`) filling its segment"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// A router with no channel, API Gateway's limits, and nothing else on.
     pub fn new() -> Router {
         Router::default()
@@ -247,16 +289,21 @@ impl Router {
     pub fn build(self) -> Result<App, RouterError> {
         let mut seen = Vec::new();
         for channel in &self.channels {
-            if !channel.address.starts_with('/') {
-                return Err(RouterError::InvalidAddress(channel.address.clone()));
-            }
+            Router::check_address(&channel.address)?;
             if RESERVED.contains(&channel.address.as_str()) {
                 return Err(RouterError::ReservedAddress(channel.address.clone()));
             }
-            if seen.contains(&&channel.address) {
+            // `/rooms/{a}` and `/rooms/{b}` are one route: compared with parameters unnamed.
+            let shape: String = channel
+                .address
+                .split('/')
+                .map(|s| if s.starts_with('{') { "{}" } else { s })
+                .collect::<Vec<_>>()
+                .join("/");
+            if seen.contains(&shape) {
                 return Err(RouterError::DuplicateAddress(channel.address.clone()));
             }
-            seen.push(&channel.address);
+            seen.push(shape);
             (channel.check)(&channel.address)?;
             for schema in [&channel.options.query, &channel.options.headers]
                 .into_iter()

@@ -302,6 +302,49 @@ impl RawMessage {
     }
 }
 
+/// Every message of a channel whose handler routes it itself (`ws_runtime::lambda`, a mock
+/// server): the runtime hands each to `$default` as it came, JSON or not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnyMessage(pub RawMessage);
+
+impl Routes for AnyMessage {
+    fn selection() -> &'static Selection {
+        static SELECTION: std::sync::LazyLock<Selection> = std::sync::LazyLock::new(|| {
+            Selection::parse("$request.body.action")
+                .unwrap_or_else(|_| unreachable!("the expression parses"))
+        });
+        &SELECTION
+    }
+
+    fn keys() -> &'static [&'static str] {
+        &[]
+    }
+
+    fn decode(key: &str, _: Value) -> Result<AnyMessage, DecodeError> {
+        Err(DecodeError::UnknownRoute(key.into()))
+    }
+
+    fn fallback(raw: RawMessage) -> Option<AnyMessage> {
+        Some(AnyMessage(raw))
+    }
+
+    fn route_key(&self) -> &'static str {
+        "$default"
+    }
+
+    fn to_json(&self) -> Result<Value, serde_json::Error> {
+        Ok(self
+            .0
+            .json
+            .clone()
+            .unwrap_or(Value::String(self.0.text.clone())))
+    }
+
+    fn routes() -> Vec<Route> {
+        Vec::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -468,6 +468,66 @@ fn check_upgrade_headers(headers: &axum::http::HeaderMap) -> Result<(), Response
     Ok(())
 }
 
+/// Handshake values (query parameters or headers, all text on the wire) as the object their
+/// schema is written for: each value read as the type of its property (see [`typed_value`]).
+fn typed_object<'a>(
+    schema: &serde_json::Value,
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+) -> serde_json::Value {
+    let properties = schema.get("properties");
+    pairs
+        .map(|(name, value)| {
+            let property = properties.and_then(|p| p.get(name));
+            (name.to_owned(), typed_value(property, value))
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// A text value read as the type `schema` names: `true`/`false` for a boolean, a number for
+/// an integer or a number, comma-separated items for an array; anything that does not read as
+/// that type, and every value of a schema that allows strings, stays text (so the schema
+/// refuses it, or takes it, as written).
+fn typed_value(schema: Option<&serde_json::Value>, text: &str) -> serde_json::Value {
+    use serde_json::Value;
+    let types: Vec<&str> = match schema.and_then(|s| s.get("type")) {
+        Some(Value::String(ty)) => vec![ty.as_str()],
+        Some(Value::Array(types)) => types.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    if types.is_empty() || types.contains(&"string") {
+        return Value::String(text.to_owned());
+    }
+    for ty in types {
+        let typed = match ty {
+            "boolean" => text.parse::<bool>().ok().map(Value::Bool),
+            "integer" => text.parse::<i64>().ok().map(Value::from),
+            "number" => text
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number),
+            "null" => (text.is_empty() || text == "null").then_some(Value::Null),
+            "array" => {
+                let items = schema.and_then(|s| s.get("items"));
+                let parts = if text.is_empty() {
+                    Vec::new()
+                } else {
+                    text.split(',').collect()
+                };
+                Some(Value::Array(
+                    parts.into_iter().map(|p| typed_value(items, p)).collect(),
+                ))
+            }
+            _ => None,
+        };
+        if let Some(typed) = typed {
+            return typed;
+        }
+    }
+    Value::String(text.to_owned())
+}
+
 /// The query's `name=value` pairs, percent-decoded (`+` is a space). A pair that is not UTF-8
 /// once decoded is refused: `$connect` sees the query exactly as the client sent it, or not at
 /// all.
@@ -540,20 +600,24 @@ impl Handshake {
     }
 
     /// Validates the query and headers against the channel's `ws` binding schemas.
+    /// Each value is read as the type its property's schema names, as OpenAPI reads a `simple`
+    /// parameter (`?live=true` against `{"type": "boolean"}` is `true`; see [`typed_value`]).
     fn check(&self, channel: &Channel) -> Result<(), String> {
         if let Some(schema) = &channel.query {
-            let query: serde_json::Map<String, serde_json::Value> = self
-                .query
-                .iter()
-                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                .collect();
+            let query = self.query.iter().map(|(k, v)| (k.as_str(), v.as_str()));
             schema
-                .validate(&serde_json::Value::Object(query))
+                .validate(&typed_object(schema.json(), query))
                 .map_err(|errors| format!("Bad handshake: query: {errors}"))?;
         }
         if let Some(schema) = &channel.headers {
+            let headers = self
+                .headers
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)));
             schema
-                .validate(&self.headers)
+                .validate(&typed_object(schema.json(), headers))
                 .map_err(|errors| format!("Bad handshake: headers: {errors}"))?;
         }
         Ok(())

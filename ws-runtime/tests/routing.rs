@@ -222,6 +222,50 @@ async fn the_handshake_is_validated_against_the_ws_binding_before_connect() {
 }
 
 #[tokio::test]
+async fn handshake_values_are_read_as_the_types_their_schema_names() {
+    bounded(30, async {
+        let query = Schema::new(json!({
+            "type": "object", "required": ["live", "depth"],
+            "properties": {
+                "live": {"type": "boolean"},
+                "depth": {"type": "integer", "minimum": 1},
+                "ratio": {"type": ["number", "null"]},
+                "symbols": {"type": "array", "items": {"enum": ["BTC", "ETH"]}},
+                "name": {"type": "string", "pattern": "^[0-9]+$"}
+            }
+        }));
+        let headers = Schema::new(json!({"properties": {"x-version": {"type": "integer", "const": 2}}}));
+        let app = Router::new()
+            .channel_with("/feed", Chat::default(), ChannelOptions { query: Some(query), headers: Some(headers) })
+            .build()
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = app.serve(listener).await.unwrap();
+        let addr = server.local_addr();
+        let upgrade = |path: &str, extra: &str| {
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extra}\r\n")
+        };
+        for (path, header, expected) in [
+            ("/feed?live=true&depth=5", "", 101),
+            ("/feed?live=false&depth=1&ratio=0.5&symbols=BTC,ETH&name=007", "x-version: 2\r\n", 101),
+            ("/feed?live=false&depth=1&ratio=null", "", 101),
+            // Text that does not read as the type stays text, which the schema refuses.
+            ("/feed?live=yes&depth=5", "", 400),
+            ("/feed?live=true&depth=0", "", 400),
+            ("/feed?live=true&depth=1.5", "", 400),
+            ("/feed?live=true&depth=5&symbols=BTC,DOGE", "", 400),
+            // A string property stays a string, digits or not.
+            ("/feed?live=true&depth=5&name=12a", "", 400),
+            ("/feed?live=true&depth=5", "x-version: 3\r\n", 400),
+        ] {
+            let (status, body) = http(addr, &upgrade(path, header)).await;
+            assert_eq!(status, expected, "{path} {header}: {body}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn path_parameters_reach_the_context() {
     bounded(30, async {
         let (server, _) = start(|r| r).await;
@@ -285,6 +329,23 @@ async fn invalid_setups_fail_at_start_up() {
     assert_eq!(error, RouterError::DuplicateAddress("/a".into()));
     let error = Router::new().channel("nope", Strict).build().unwrap_err();
     assert_eq!(error, RouterError::InvalidAddress("nope".into()));
+    // Addresses the HTTP router cannot take are errors, not panics.
+    let error = Router::new()
+        .channel("/rooms/{a}", Strict)
+        .channel("/rooms/{b}", Strict)
+        .build()
+        .unwrap_err();
+    assert_eq!(error, RouterError::DuplicateAddress("/rooms/{b}".into()));
+    for address in ["/lights.{id}.on", "/a/{}", "/a/{b", "/a/b}", "/{x}{y}"] {
+        let error = Router::new().channel(address, Strict).build().unwrap_err();
+        assert!(
+            matches!(&error, RouterError::UnroutableAddress { address: a, .. } if a == address),
+            "{address}: {error}"
+        );
+    }
+    for address in ["/rooms/{room}", "/files/{*path}", "/a/b"] {
+        Router::check_address(address).unwrap();
+    }
     let schema = Schema::new(json!({"type": 12}));
     let error = Router::new()
         .channel_with(

@@ -60,6 +60,8 @@ pub struct ContractMessage {
     check: PayloadCheck,
     /// (example name, payload) for each example with a payload.
     pub examples: Vec<(String, Value)>,
+    /// Where its payload carries its `correlationId` (a JSON pointer), when it has one there.
+    pub correlation: Option<String>,
 }
 
 #[derive(Debug)]
@@ -509,6 +511,19 @@ impl Contract {
 }
 
 impl ContractMessage {
+    /// Its payload schema (`None`: no schema, or one in a format asyncapi-rs does not read).
+    pub fn schema(&self) -> Option<&Schema> {
+        match &self.check {
+            PayloadCheck::Schema(schema) => Some(schema),
+            PayloadCheck::Anything => None,
+        }
+    }
+
+    /// What to call it: its name, else its key.
+    pub fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.key)
+    }
+
     fn answers_to(&self, name: &str) -> bool {
         self.key == name
             || self.name.as_deref() == Some(name)
@@ -528,6 +543,10 @@ fn contract_message(message: &crate::model::Message) -> ContractMessage {
         .filter_map(|(i, e)| Some((e.label(i), e.payload.clone()?)))
         .collect();
     ContractMessage {
+        correlation: message
+            .correlation_id
+            .as_ref()
+            .and_then(|c| c.payload_pointer().map(str::to_owned)),
         key: message.key.clone(),
         name: message.name.clone(),
         message_id: message.message_id.clone(),

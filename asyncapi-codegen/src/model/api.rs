@@ -355,6 +355,14 @@ pub struct CorrelationId {
     pub description: Option<String>,
 }
 
+impl CorrelationId {
+    /// The JSON pointer into the payload, for a location at `$message.payload#/…`.
+    pub fn payload_pointer(&self) -> Option<&str> {
+        let pointer = self.location.strip_prefix("$message.payload#")?;
+        (pointer.is_empty() || pointer.starts_with('/')).then_some(pointer)
+    }
+}
+
 /// An example of a message, as the document gives it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Example {

@@ -339,12 +339,6 @@ fn handshake_fields(schema: Option<&serde_json::Value>) -> Vec<HandshakeField> {
         .collect()
 }
 
-/// The JSON pointer into the payload of a `correlationId` at `$message.payload#/…`.
-fn payload_pointer(location: &str) -> Option<String> {
-    let pointer = location.strip_prefix("$message.payload#")?;
-    (pointer.is_empty() || pointer.starts_with('/')).then(|| pointer.to_owned())
-}
-
 fn message_doc(message: &Message) -> Vec<String> {
     paragraphs([&message.title, &message.summary, &message.description])
 }
@@ -449,6 +443,6 @@ fn message_plan(
         correlation: message
             .correlation_id
             .as_ref()
-            .and_then(|c| payload_pointer(&c.location)),
+            .and_then(|c| c.payload_pointer().map(str::to_owned)),
     }
 }

@@ -1,0 +1,116 @@
+//! `asyncapi-rs mock`: serve a document with no code (see `asyncapi_cli::mock_server`).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use asyncapi_cli::mock_server::{self, Mock};
+use asyncapi_codegen::contract::Contract;
+
+use super::DocumentArgs;
+use super::test::parse_duration;
+
+pub(crate) const EXAMPLES: &str = "\
+Examples:
+  asyncapi-rs mock examples/chat/asyncapi.yaml
+      mocking Chat API 1.0.0 on 127.0.0.1:8080
+      /  chat (4 routes)
+      the document and its docs page: http://127.0.0.1:8080/docs
+  asyncapi-rs mock spec.yaml --addr 127.0.0.1:0 --every 2s
+
+Each inbound message is routed and checked as a generated server would (`Bad request body`,
+`Forbidden`); a two-way route answers with its reply's example (or a payload made up from its
+schema); with --every, outbound messages that answer nothing are pushed to every client of
+their channel. Every frame is logged to standard error with its verdict. Ctrl-C stops it.";
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    document: DocumentArgs,
+    /// Where to listen (port 0 picks a free port; the first line of output names it).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Push an outbound message to every client this often: `5s`, `500ms`.
+    #[arg(long, value_parser = parse_duration)]
+    every: Option<Duration>,
+}
+
+pub(crate) fn run(args: &Args) -> ExitCode {
+    let Some(loaded) = args.document.load_or_report("not mocked") else {
+        return ExitCode::FAILURE;
+    };
+    let title = format!("{} {}", loaded.api.info.title, loaded.api.info.version);
+    let document = match loaded.documents.bundle() {
+        Ok(json) => json.to_string(),
+        Err(diagnostic) => {
+            let rendered = asyncapi_codegen::diagnostic::render(
+                loaded.documents.sources(),
+                &[diagnostic],
+                super::color(),
+            );
+            eprint!("{rendered}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let log: mock_server::Log = Arc::new(|line: &str| eprintln!("{line}"));
+    let mock = Mock::new(Contract::new(&loaded), log);
+    ws_runtime::main(serve(mock, title, document, args.addr, args.every))
+}
+
+async fn serve(
+    mock: Mock,
+    title: String,
+    document: String,
+    addr: SocketAddr,
+    every: Option<Duration>,
+) -> ExitCode {
+    let (router, served) = mock.router();
+    let app = match router.docs(document).build() {
+        Ok(app) => app,
+        Err(error) => {
+            eprintln!("error: the document cannot be served: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("error: cannot listen on {addr}: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let server = match app.serve(listener).await {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let local = server.local_addr();
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "mocking {title} on {local}");
+    for line in mock.describe(&served) {
+        let _ = writeln!(stdout, "{line}");
+    }
+    let _ = writeln!(
+        stdout,
+        "the document and its docs page: http://{local}/docs"
+    );
+    let _ = stdout.flush();
+    drop(stdout);
+    let connections = server.connections();
+    let push = async {
+        match every {
+            Some(every) => mock.push(connections, every).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = ws_runtime::stop_signal() => {}
+        () = push => {}
+    }
+    server.shutdown().await;
+    ExitCode::SUCCESS
+}
