@@ -506,3 +506,110 @@ fn test_reports_a_broken_reply_and_exits_1() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("the scheme must be ws://"));
 }
+
+/// The API a document models, as comparable JSON: each channel's address and messages with
+/// their payload schemas.
+fn modelled(
+    path: &Path,
+    text: Option<&str>,
+    options: &asyncapi_codegen::LoadOptions,
+) -> serde_json::Value {
+    let loaded = match text {
+        Some(text) => asyncapi_codegen::load_text(path, text, options),
+        None => asyncapi_codegen::load(path, options),
+    }
+    .unwrap_or_else(|report| panic!("{}", report.render(false)));
+    let channels: Vec<serde_json::Value> = loaded
+        .api
+        .channels
+        .iter()
+        .map(|c| {
+            let messages: Vec<serde_json::Value> = c
+                .messages
+                .iter()
+                .map(|m| {
+                    let schema = m
+                        .payload
+                        .as_ref()
+                        .and_then(|p| p.schema())
+                        .map(|s| s.to_json());
+                    serde_json::json!([m.key, schema])
+                })
+                .collect();
+            serde_json::json!({
+                "id": c.id, "address": c.address, "messages": messages,
+                "inbound": c.inbound, "outbound": c.outbound,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(channels)
+}
+
+#[test]
+fn bundle_writes_one_file_that_models_the_same_api_in_yaml_and_json() {
+    let fixtures =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../asyncapi-codegen/tests/fixtures/refs");
+    let main = fixtures.join("main.yaml");
+    let vendor = format!(
+        "https://schemas.example.com/common/={}",
+        fixtures.join("vendor").display()
+    );
+    let out = std::env::temp_dir().join(format!("asyncapi-rs-bundle-{}", std::process::id()));
+    std::fs::create_dir_all(&out).unwrap();
+    let options = asyncapi_codegen::LoadOptions {
+        resolve: asyncapi_codegen::ResolveOptions::default().map_prefix(
+            "https://schemas.example.com/common/",
+            fixtures.join("vendor"),
+        ),
+        ..Default::default()
+    };
+    let original = modelled(&main, None, &options);
+    for (file, starts) in [("bundled.yaml", "asyncapi:"), ("bundled.json", "{")] {
+        let target = out.join(file);
+        let output = asyncapi_rs(&[
+            "bundle",
+            main.to_str().unwrap(),
+            "--ref-map",
+            &vendor,
+            "-o",
+            target.to_str().unwrap(),
+        ]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let bundled = std::fs::read_to_string(&target).unwrap();
+        assert!(bundled.starts_with(starts), "{file}: {bundled}");
+        // Nothing refers to another file any more.
+        for line in bundled.lines().filter(|l| l.contains("$ref")) {
+            assert!(
+                line.contains("\"#"),
+                "{file}: a reference outside the bundle: {line}"
+            );
+        }
+        // Read from a folder of its own, with no ref map: it stands alone.
+        let alone = out.join("alone").join(file);
+        std::fs::create_dir_all(alone.parent().unwrap()).unwrap();
+        std::fs::write(&alone, &bundled).unwrap();
+        let reread = modelled(&alone, None, &Default::default());
+        assert_eq!(reread, original, "{file} models another API");
+    }
+    // Standard output, YAML unless asked.
+    let output = asyncapi_rs(&[
+        "bundle",
+        main.to_str().unwrap(),
+        "--ref-map",
+        &vendor,
+        "--format",
+        "json",
+    ]);
+    assert!(output.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["asyncapi"], "3.0.0");
+    // A document that does not load is not bundled, and says why.
+    let output = asyncapi_rs(&["bundle", fixtures.join("broken.yaml").to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("not bundled"),
+        "{}",
+        text(&output.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}

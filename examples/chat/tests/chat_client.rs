@@ -26,7 +26,12 @@ impl Drop for Terminal {
 
 impl Terminal {
     fn start(server: &support::Server, name: &str) -> Terminal {
-        let url = format!("ws://{}/", server.address);
+        Terminal::at(&server.address, name)
+    }
+
+    /// A terminal of the server at `address`.
+    fn at(address: &str, name: &str) -> Terminal {
+        let url = format!("ws://{address}/");
         let mut child = Command::new(env!("CARGO_BIN_EXE_chat-client"))
             .args(["--url", &url, "--name", name])
             .stdin(Stdio::piped())
@@ -123,4 +128,58 @@ fn a_refused_handshake_prints_its_status_and_exits_1() {
         "{line}"
     );
     assert_eq!(terminal.end_of_input().code(), Some(1));
+}
+
+/// The terminal against `asyncapi-rs mock` of the chat's document, before any server exists:
+/// its two-way `echo` answers from the document's example, and the mock's pushes print.
+#[test]
+fn the_terminal_works_against_the_documents_mock() {
+    use asyncapi_cli::mock_server::Mock;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("asyncapi.yaml");
+    let loaded = asyncapi_codegen::load(&path, &Default::default()).unwrap();
+    let contract = asyncapi_codegen::contract::Contract::new(&loaded);
+    let mock = std::sync::Arc::new(Mock::new(contract, std::sync::Arc::new(|_: &str| {})));
+    let (tx, rx) = mpsc::channel();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let serving = std::sync::Arc::clone(&mock);
+    runtime.spawn(async move {
+        let app = serving.router().0.build().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = app.serve(listener).await.unwrap();
+        tx.send(server.local_addr()).unwrap();
+        serving
+            .push(server.connections(), Duration::from_millis(200))
+            .await;
+    });
+    let address = rx
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap()
+        .to_string();
+    let mut ada = Terminal::at(&address, "Ada");
+    ada.type_line("/echo anything");
+    // The mock answers with the example of `echoReply`, whatever was asked.
+    let mut lines = Vec::new();
+    while !lines.iter().any(|l: &String| l.starts_with("echo: ")) {
+        lines.push(ada.line());
+    }
+    assert!(lines.contains(&"echo: ping".to_owned()), "{lines:?}");
+    // The pushes: `message`, `joined` and `left` from their examples, in turn.
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let line = ada.line();
+        if !line.starts_with("echo: ") {
+            seen.push(line);
+        }
+    }
+    assert!(
+        seen.iter()
+            .any(|l| l.starts_with("* ") && l.ends_with(" joined")),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|l| l.contains(": ") && !l.starts_with("* ")),
+        "{seen:?}"
+    );
+    assert!(ada.end_of_input().success());
 }
