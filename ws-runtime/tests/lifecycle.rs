@@ -11,6 +11,7 @@ use futures_util::SinkExt;
 use serde_json::json;
 use support::*;
 use test_support::bounded;
+use test_support::http::exchange;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
@@ -313,11 +314,29 @@ async fn the_management_api() {
         assert_eq!(status, 200);
         let info: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(info["identity"]["sourceIp"], "127.0.0.1");
-        assert!(info["connectedAt"].as_u64().unwrap() <= info["lastActiveAt"].as_u64().unwrap());
+        // API Gateway's timestamps: ISO 8601 with milliseconds.
+        let at = |field: &str| {
+            let text = info[field].as_str().unwrap();
+            assert!(text.len() == 24 && text.ends_with('Z'), "{field}: {text}");
+            humantime::parse_rfc3339(text).unwrap()
+        };
+        assert!(at("connectedAt") <= at("lastActiveAt"));
+        // The stage prefix: the router's (`$default` unless set), else 403 as API Gateway.
+        let staged = format!("/$default/@connections/{id}");
+        assert_eq!(http(addr, &request("POST", &staged, "s3cret", r#"{"staged":1}"#)).await.0, 200);
+        assert_eq!(recv(&mut a).await, json!({"staged": 1}));
+        let other = format!("/prod/@connections/{id}");
+        let (status, head, body) = exchange(addr, request("GET", &other, "s3cret", "").as_bytes()).await;
+        assert_eq!(status, 403);
+        assert!(head.to_ascii_lowercase().contains("x-amzn-errortype: forbiddenexception"), "{head}");
+        assert_eq!(body, r#"{"message":"Forbidden"}"#);
         assert_eq!(http(addr, &request("DELETE", &path, "s3cret", "")).await.0, 204);
         assert_eq!(closed(&mut a).await, 1000);
         chat.wait_disconnect(&id).await;
-        assert_eq!(http(addr, &request("GET", &path, "s3cret", "")).await.0, 410);
+        let (status, head, _) = exchange(addr, request("GET", &path, "s3cret", "").as_bytes()).await;
+        assert_eq!(status, 410);
+        assert!(head.to_ascii_lowercase().contains("x-amzn-errortype: goneexception"), "{head}");
+        assert!(head.to_ascii_lowercase().contains("x-amzn-requestid: "), "{head}");
         assert_eq!(http(addr, &request("POST", &path, "s3cret", "x")).await.0, 410);
         assert_eq!(http(addr, &request("DELETE", &path, "s3cret", "")).await.0, 410);
     })
