@@ -2,6 +2,7 @@
 //! is a file. The engine (`asyncapi-codegen`) does the work.
 
 mod bundle;
+mod diff;
 mod generate;
 mod mock;
 mod test;
@@ -29,7 +30,8 @@ Examples:
   asyncapi-rs validate-message examples/chat/asyncapi.yaml --channel chat messages.ndjson
   asyncapi-rs test examples/chat/asyncapi.yaml --url ws://127.0.0.1:8080 --junit report.xml
   asyncapi-rs mock examples/chat/asyncapi.yaml --addr 127.0.0.1:8080
-  asyncapi-rs bundle spec.yaml -o bundled.yaml";
+  asyncapi-rs bundle spec.yaml -o bundled.yaml
+  asyncapi-rs diff v1/asyncapi.yaml v2/asyncapi.yaml --format markdown";
 
 #[derive(Debug, Parser)]
 #[command(name = "asyncapi-rs", version, about = ABOUT, after_help = EXAMPLES)]
@@ -56,13 +58,16 @@ enum Command {
     /// Serve the document with no code: routed, checked, answered from its examples.
     #[command(after_help = mock::EXAMPLES)]
     Mock(mock::Args),
+    /// Compare two documents as APIs: every change, and whom it breaks.
+    #[command(after_help = diff::EXAMPLES)]
+    Diff(diff::Args),
     /// Write the document as one file, every other file it references inlined.
     #[command(after_help = bundle::EXAMPLES)]
     Bundle(bundle::Args),
 }
 
 /// Options every command that reads a document takes.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub(crate) struct DocumentArgs {
     /// The AsyncAPI document (YAML or JSON; 2.0–2.6, 3.0, 3.1).
     pub spec: PathBuf,
@@ -149,6 +154,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => generate::run(&args),
         Command::Mock(args) => mock::run(&args),
         Command::Bundle(args) => bundle::run(&args),
+        Command::Diff(args) => diff::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::ValidateMessage(args) => validate_message::run(&args),
         Command::Test(args) => test::run(&args),

@@ -613,3 +613,76 @@ fn bundle_writes_one_file_that_models_the_same_api_in_yaml_and_json() {
     );
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn diff_classifies_and_exits_by_what_breaks_in_every_format() {
+    let dir = std::env::temp_dir().join(format!("asyncapi-rs-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let old = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/chat/asyncapi.yaml");
+    let document = std::fs::read_to_string(&old).unwrap();
+    // `text` of `sendMessage` gets shorter: clients that send a long one are refused.
+    let narrowed = dir.join("narrowed.yaml");
+    let (from, to) = ("maxLength: 1000", "maxLength: 10");
+    assert!(
+        document.contains(from),
+        "the chat's sendMessage text has a maxLength of 1000"
+    );
+    std::fs::write(&narrowed, document.replacen(from, to, 1)).unwrap();
+    let (old, narrowed) = (old.to_str().unwrap(), narrowed.to_str().unwrap());
+
+    let output = asyncapi_rs(&["diff", old, old]);
+    assert_eq!(output.status.code(), Some(0), "{}", text_of(&output));
+    assert!(text(&output.stdout).contains("0 changes"));
+
+    let output = asyncapi_rs(&["diff", old, narrowed]);
+    assert_eq!(output.status.code(), Some(1), "{}", text_of(&output));
+    let human = text(&output.stdout);
+    assert!(
+        human.starts_with("BREAKS CLIENTS  channel chat / route sendMessage / payload /text"),
+        "{human}"
+    );
+    assert!(human.contains("maxLength 1000 → 10"), "{human}");
+    assert!(human.contains("narrowed.yaml:"), "{human}");
+
+    // The other way round it breaks servers, which --fail-on clients lets pass.
+    let output = asyncapi_rs(&["diff", narrowed, old, "--fail-on", "clients"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text_of(&output));
+    assert!(text(&output.stdout).starts_with("BREAKS SERVERS"));
+
+    let output = asyncapi_rs(&[
+        "diff",
+        old,
+        narrowed,
+        "--format",
+        "json",
+        "--fail-on",
+        "none",
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["breaks_clients"], 1, "{json}");
+    assert_eq!(json["changes"][0]["rule"], "schema-narrowed");
+    assert!(
+        json["changes"][0]["new"]["line"].as_u64().unwrap() > 0,
+        "{json}"
+    );
+
+    let output = asyncapi_rs(&["diff", old, narrowed, "--format", "markdown"]);
+    let markdown = text(&output.stdout);
+    assert!(
+        markdown.starts_with("| | where | change | why | old | new |"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| BREAKS CLIENTS | channel chat / route sendMessage / payload /text |"),
+        "{markdown}"
+    );
+
+    let output = asyncapi_rs(&["diff", old, "no-such-file.yaml"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text_of(&output));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn text_of(output: &Output) -> String {
+    format!("{}{}", text(&output.stdout), text(&output.stderr))
+}

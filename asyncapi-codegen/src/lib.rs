@@ -11,6 +11,7 @@
 pub mod build;
 pub mod contract;
 pub mod diagnostic;
+pub mod diff;
 pub mod emit;
 pub mod generate;
 pub mod load;

@@ -15,7 +15,7 @@ const ENGINE: &[&[&str]] = &[
     &["resolve"],
     &["model"],
     &["routing"],
-    &["plan", "contract"],
+    &["plan", "contract", "diff"],
     &["emit"],
     &["generate", "build"],
 ];

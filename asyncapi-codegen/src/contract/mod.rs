@@ -38,7 +38,6 @@ pub use examples::example_warnings;
 
 use crate::Loaded;
 use crate::model::{Api, Direction, Payload, Schema};
-use crate::pointer::Pointer;
 use crate::routing::{Routing, SelectionSource};
 use crate::source::{Location, Sources, Span};
 
@@ -490,7 +489,7 @@ impl Contract {
                 .iter_errors(json)
                 .map(|error| {
                     let schema_path = error.schema_path().to_string();
-                    let span = keyword_span(schema, &schema_path);
+                    let span = schema.keyword_span(&schema_path);
                     Violation {
                         instance_path: error.instance_path().to_string(),
                         keyword: error.kind().keyword().to_owned(),
@@ -561,32 +560,4 @@ fn routed(routing: &Routing) -> Option<Vec<route_selection::Part>> {
         return None;
     }
     route_selection::parse(&routing.selection).ok()
-}
-
-/// Where the keyword at `schema_path` is written: its key in the document (through `$defs` for
-/// recursive schemas), or the deepest node on the way.
-fn keyword_span(schema: &Schema, schema_path: &str) -> Option<Span> {
-    let pointer = Pointer::parse(schema_path).ok()?;
-    let mut tokens = pointer.tokens();
-    let mut node = &schema.inlined.node;
-    if let [defs, name, rest @ ..] = tokens
-        && (defs == "$defs" || defs == "definitions")
-        && let Some(def) = schema.definitions().iter().find(|d| &d.name == name)
-    {
-        node = &def.node;
-        tokens = rest;
-    }
-    let Some((last, parents)) = tokens.split_last() else {
-        return Some(node.span);
-    };
-    for token in parents {
-        match node.child(token) {
-            Some(child) => node = child,
-            None => return Some(node.span),
-        }
-    }
-    match node.as_object().and_then(|map| map.entry(last)) {
-        Some((key, _)) => Some(key.span),
-        None => Some(node.child(last).unwrap_or(node).span),
-    }
 }

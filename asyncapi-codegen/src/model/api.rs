@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::pointer::Pointer;
 use crate::resolve::{Definition, Inlined};
 use crate::source::Span;
 
@@ -280,6 +281,34 @@ impl Serialize for Schema {
 }
 
 impl Schema {
+    /// Where the keyword at `schema_path` is written: its key in the document (through `$defs` for
+    /// recursive schemas), or the deepest node on the way.
+    pub fn keyword_span(&self, schema_path: &str) -> Option<Span> {
+        let pointer = Pointer::parse(schema_path).ok()?;
+        let mut tokens = pointer.tokens();
+        let mut node = &self.inlined.node;
+        if let [defs, name, rest @ ..] = tokens
+            && (defs == "$defs" || defs == "definitions")
+            && let Some(def) = self.definitions().iter().find(|d| &d.name == name)
+        {
+            node = &def.node;
+            tokens = rest;
+        }
+        let Some((last, parents)) = tokens.split_last() else {
+            return Some(node.span);
+        };
+        for token in parents {
+            match node.child(token) {
+                Some(child) => node = child,
+                None => return Some(node.span),
+            }
+        }
+        match node.as_object().and_then(|map| map.entry(last)) {
+            Some((key, _)) => Some(key.span),
+            None => Some(node.child(last).unwrap_or(node).span),
+        }
+    }
+
     /// The schema as one JSON document (cycles under `$defs`), with a `$schema` naming its
     /// draft (draft-07 for AsyncAPI and OpenAPI schemas) unless it names one itself, so any
     /// validator reads it with the right rules.

@@ -1,0 +1,1106 @@
+//! Two documents compared as APIs: what changed in channels, routes, messages, their schemas,
+//! the handshake and security, and whom each change breaks.
+//!
+//! A change *breaks clients* when a client written to the old document can fail against a
+//! server of the new one, and *breaks servers* when a server of the old document can fail with
+//! clients of the new one. Schemas are compared as sets of accepted messages: a schema that
+//! accepts less (narrowed) breaks the senders of that message, one that accepts more (widened)
+//! its receivers. Clients send what the server receives (inbound) and receive what it sends
+//! (outbound); so an inbound schema that narrows breaks clients, one that widens breaks servers,
+//! and the reverse for outbound. A property the receiver does not declare is ignored unless its
+//! schema forbids undeclared properties, so adding or dropping an optional one is compatible.
+//!
+//! ```
+//! use asyncapi_codegen::diff::diff;
+//!
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/chat/asyncapi.yaml");
+//! let old = asyncapi_codegen::load(path.as_ref(), &Default::default()).unwrap();
+//! let text = std::fs::read_to_string(path).unwrap().replace("minLength: 1", "minLength: 2");
+//! let new = asyncapi_codegen::load_text(path.as_ref(), &text, &Default::default()).unwrap();
+//! let changes = diff(&old, &new);
+//! assert!(changes.iter().any(|c| c.breaks_clients && c.rule == "schema-narrowed"));
+//! ```
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::Loaded;
+use crate::model::{Api, Channel, Message, Schema};
+use crate::pointer::Pointer;
+use crate::routing;
+use crate::source::{Location, Span};
+
+/// One change between two documents.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    /// What kind of change (`channel-removed`, `schema-narrowed`, …; see [`RULES`]).
+    pub rule: &'static str,
+    /// Where in the API: `channel chat / route sendMessage / payload /text`.
+    pub at: String,
+    /// What changed, in words.
+    pub what: String,
+    /// Why it is classified as it is.
+    pub why: String,
+    /// A client of the old document can fail with a server of the new one.
+    pub breaks_clients: bool,
+    /// A server of the old document can fail with clients of the new one.
+    pub breaks_servers: bool,
+    /// Where it was, in the old document.
+    pub old: Option<Location>,
+    /// Where it is, in the new document.
+    pub new: Option<Location>,
+}
+
+impl Change {
+    /// Neither side breaks.
+    pub fn is_compatible(&self) -> bool {
+        !self.breaks_clients && !self.breaks_servers
+    }
+}
+
+/// Every rule, with what it reports.
+pub const RULES: &[(&str, &str)] = &[
+    ("channel-added", "a channel clients can open"),
+    ("channel-removed", "a channel clients can no longer open"),
+    ("channel-moved", "a channel at another address"),
+    ("route-added", "a route the server receives"),
+    ("route-removed", "a route the server no longer receives"),
+    (
+        "route-key-changed",
+        "a message reached by another route key",
+    ),
+    (
+        "selection-changed",
+        "a channel's route selection expression",
+    ),
+    ("message-added", "a message the server sends"),
+    ("message-removed", "a message the server no longer sends"),
+    ("reply-changed", "the reply of a two-way route"),
+    ("schema-narrowed", "a schema that accepts less"),
+    ("schema-widened", "a schema that accepts more"),
+    ("schema-changed", "a schema that accepts other messages"),
+    (
+        "property-added",
+        "an optional property (ignored by receivers that do not know it)",
+    ),
+    (
+        "property-removed",
+        "an optional property no longer described",
+    ),
+    (
+        "handshake-narrowed",
+        "a handshake (query, headers) that accepts less",
+    ),
+    ("handshake-widened", "a handshake that accepts more"),
+    ("security-added", "a security requirement on the servers"),
+    ("security-removed", "a security requirement dropped"),
+];
+
+/// Who sends a message: the client (inbound to the server) or the server (outbound).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sender {
+    Client,
+    Server,
+}
+
+/// How a schema's set of accepted messages changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Effect {
+    Narrowed,
+    Widened,
+    /// Some messages are accepted that were not, and some no longer are.
+    Both,
+    /// Accepted messages may differ, but receivers do not care (an optional property, which
+    /// receivers that do not declare it ignore): the rule that says so.
+    Neutral(&'static str),
+}
+
+/// One change inside a schema.
+struct SchemaChange {
+    /// The JSON pointer of the instance it is about (`/text`, `/items/[]`).
+    instance: String,
+    /// Where in the schema (for the spans on both sides).
+    schema_path: String,
+    what: String,
+    effect: Effect,
+}
+
+impl SchemaChange {
+    /// Its instance pointer, `/` for the whole value.
+    fn shown(&self) -> &str {
+        if self.instance.is_empty() {
+            "/"
+        } else {
+            &self.instance
+        }
+    }
+}
+
+/// Compares two loaded documents. Channels are matched by address (else by key: a move),
+/// messages of a channel by name, `messageId` or key (else by an identical payload, as inline
+/// messages get made-up keys), so the same API written at two versions of the specification
+/// compares equal.
+pub fn diff(old: &Loaded, new: &Loaded) -> Vec<Change> {
+    let mut cx = Diff {
+        old,
+        new,
+        out: Vec::new(),
+    };
+    cx.api(&old.api, &new.api);
+    cx.out
+}
+
+struct Diff<'a> {
+    old: &'a Loaded,
+    new: &'a Loaded,
+    out: Vec<Change>,
+}
+
+/// A channel's address, the way both versions write it: without a leading `/`.
+fn address_of(channel: &Channel) -> String {
+    channel
+        .address
+        .as_deref()
+        .unwrap_or(&channel.id)
+        .trim_start_matches('/')
+        .to_owned()
+}
+
+/// What a message is called, for matching and for people.
+fn name_of(message: &Message) -> &str {
+    message
+        .name
+        .as_deref()
+        .or(message.message_id.as_deref())
+        .unwrap_or(&message.key)
+}
+
+impl Diff<'_> {
+    fn old_at(&self, span: Span) -> Location {
+        self.old.documents.sources().location(span)
+    }
+
+    fn new_at(&self, span: Span) -> Location {
+        self.new.documents.sources().location(span)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        rule: &'static str,
+        at: String,
+        what: String,
+        why: &str,
+        (breaks_clients, breaks_servers): (bool, bool),
+        old: Option<Span>,
+        new: Option<Span>,
+    ) {
+        let old = old.map(|s| self.old_at(s));
+        let new = new.map(|s| self.new_at(s));
+        self.out.push(Change {
+            rule,
+            at,
+            what,
+            why: why.to_owned(),
+            breaks_clients,
+            breaks_servers,
+            old,
+            new,
+        });
+    }
+
+    fn api(&mut self, old: &Api, new: &Api) {
+        // Same key and address; else the same address (a key renamed); else the same key (a
+        // channel moved). Several channels may share one address.
+        let mut pairs: Vec<Option<usize>> = vec![None; old.channels.len()];
+        let mut matched = BTreeSet::new();
+        let rules: [fn(&Channel, &Channel) -> bool; 3] = [
+            |a, b| a.id == b.id && address_of(a) == address_of(b),
+            |a, b| address_of(a) == address_of(b),
+            |a, b| a.id == b.id,
+        ];
+        for same in rules {
+            for (o, old_channel) in old.channels.iter().enumerate() {
+                if pairs[o].is_some() {
+                    continue;
+                }
+                let found = (0..new.channels.len())
+                    .find(|&i| !matched.contains(&i) && same(old_channel, &new.channels[i]));
+                if let Some(index) = found {
+                    matched.insert(index);
+                    pairs[o] = Some(index);
+                }
+            }
+        }
+        for (old_channel, found) in old.channels.iter().zip(pairs) {
+            match found {
+                Some(index) => {
+                    let new_channel = &new.channels[index];
+                    if address_of(new_channel) != address_of(old_channel) {
+                        self.push(
+                            "channel-moved",
+                            format!("channel {}", new_channel.id),
+                            format!(
+                                "channel `{}` is at `{}`",
+                                address_of(old_channel),
+                                address_of(new_channel)
+                            ),
+                            "clients open the old address, servers of the old document serve only it",
+                            (true, true),
+                            Some(old_channel.span),
+                            Some(new_channel.span),
+                        );
+                    }
+                    self.channel(old, old_channel, new, new_channel);
+                }
+                None => self.push(
+                    "channel-removed",
+                    format!("channel {}", old_channel.id),
+                    format!("channel `{}` is gone", address_of(old_channel)),
+                    "clients that open it are refused",
+                    (true, false),
+                    Some(old_channel.span),
+                    None,
+                ),
+            }
+        }
+        for (index, channel) in new.channels.iter().enumerate() {
+            if !matched.contains(&index) {
+                self.push(
+                    "channel-added",
+                    format!("channel {}", channel.id),
+                    format!("channel `{}` is new", address_of(channel)),
+                    "servers of the old document do not serve it to the clients that open it",
+                    (false, true),
+                    None,
+                    Some(channel.span),
+                );
+            }
+        }
+        self.security();
+    }
+
+    fn channel(&mut self, old_api: &Api, old: &Channel, new_api: &Api, new: &Channel) {
+        let at = format!("channel {}", new.id);
+        let (old_routing, new_routing) = (
+            routing::routing(old_api, old),
+            routing::routing(new_api, new),
+        );
+        let routes = |r: &routing::Routing| r.keys.len() > 1;
+        if old_routing.selection != new_routing.selection
+            && (routes(&old_routing) || routes(&new_routing))
+        {
+            self.push(
+                "selection-changed",
+                at.clone(),
+                format!(
+                    "route selection `{}` → `{}`",
+                    old_routing.selection, new_routing.selection
+                ),
+                "clients written to one expression reach other routes under the other",
+                (true, true),
+                Some(old.span),
+                Some(new.span),
+            );
+        }
+        self.handshake(old, new, &at);
+        // Inbound: the routes.
+        let pairs = pair(old, &old.inbound, new, &new.inbound);
+        let key_of = |routing: &routing::Routing, index: usize| {
+            routing
+                .keys
+                .iter()
+                .find(|(i, _)| *i == index)
+                .map(|(_, k)| k.clone())
+                .unwrap_or_default()
+        };
+        for (old_index, new_index) in &pairs.matched {
+            let (old_message, new_message) = (&old.messages[*old_index], &new.messages[*new_index]);
+            let (old_key, new_key) = (
+                key_of(&old_routing, *old_index),
+                key_of(&new_routing, *new_index),
+            );
+            let at = format!("{at} / route {new_key}");
+            if old_key != new_key && (routes(&old_routing) || routes(&new_routing)) {
+                self.push(
+                    "route-key-changed",
+                    at.clone(),
+                    format!(
+                        "`{}` is reached by `{new_key}`, not `{old_key}`",
+                        name_of(new_message)
+                    ),
+                    "clients send the old key, which the new server routes elsewhere",
+                    (true, true),
+                    Some(old_message.span),
+                    Some(new_message.span),
+                );
+            }
+            self.message(old_message, new_message, Sender::Client, &at);
+            // The reply of a two-way route.
+            let old_reply = routing::reply_message(old_api, old, *old_index);
+            let new_reply = routing::reply_message(new_api, new, *new_index);
+            match (old_reply, new_reply) {
+                (Some(a), Some(b)) => self.message(a, b, Sender::Server, &format!("{at} / reply")),
+                (None, None) => {}
+                (a, b) => self.push(
+                    "reply-changed",
+                    at.clone(),
+                    match b {
+                        Some(b) => format!(
+                            "`{}` now answers with `{}`",
+                            name_of(new_message),
+                            name_of(b)
+                        ),
+                        None => format!("`{}` no longer answers", name_of(new_message)),
+                    },
+                    "clients that wait for the old reply (or do not expect one) fail",
+                    (true, true),
+                    a.map(|m| m.span),
+                    b.map(|m| m.span),
+                ),
+            }
+        }
+        for index in &pairs.removed {
+            let message = &old.messages[*index];
+            self.push(
+                "route-removed",
+                format!("{at} / route {}", key_of(&old_routing, *index)),
+                format!("`{}` is no longer received", name_of(message)),
+                "clients that send it are refused (`Forbidden`, or `$default`)",
+                (true, false),
+                Some(message.span),
+                None,
+            );
+        }
+        for index in &pairs.added {
+            let message = &new.messages[*index];
+            self.push(
+                "route-added",
+                format!("{at} / route {}", key_of(&new_routing, *index)),
+                format!("`{}` is received", name_of(message)),
+                "servers of the old document refuse it from clients that send it",
+                (false, true),
+                None,
+                Some(message.span),
+            );
+        }
+        // Outbound: what the server sends (replies included; compared with their routes above).
+        let pairs = pair(old, &old.outbound, new, &new.outbound);
+        for (old_index, new_index) in &pairs.matched {
+            let (a, b) = (&old.messages[*old_index], &new.messages[*new_index]);
+            self.message(
+                a,
+                b,
+                Sender::Server,
+                &format!("{at} / sends {}", name_of(b)),
+            );
+        }
+        for index in &pairs.removed {
+            let message = &old.messages[*index];
+            self.push(
+                "message-removed",
+                format!("{at} / sends {}", name_of(message)),
+                format!("`{}` is no longer sent", name_of(message)),
+                "clients that wait for it never get it",
+                (true, false),
+                Some(message.span),
+                None,
+            );
+        }
+        for index in &pairs.added {
+            let message = &new.messages[*index];
+            self.push(
+                "message-added",
+                format!("{at} / sends {}", name_of(message)),
+                format!("`{}` is sent", name_of(message)),
+                "clients that do not know it receive an unknown message and may ignore it (generated clients: `Event::Unmatched`)",
+                (false, false),
+                None,
+                Some(message.span),
+            );
+        }
+    }
+
+    /// The `ws` binding's query and headers: clients send them.
+    fn handshake(&mut self, old: &Channel, new: &Channel, at: &str) {
+        for part in ["query", "headers"] {
+            let schema = |c: &Channel| {
+                c.bindings
+                    .as_ref()
+                    .and_then(|b| b.get("ws"))
+                    .and_then(|ws| ws.get(part))
+                    .cloned()
+            };
+            let (a, b) = (schema(old), schema(new));
+            if a == b {
+                continue;
+            }
+            let mut changes = Vec::new();
+            compare(
+                a.as_ref().unwrap_or(&Value::Bool(true)),
+                b.as_ref().unwrap_or(&Value::Bool(true)),
+                "",
+                "",
+                0,
+                &mut changes,
+            );
+            for change in changes {
+                let (rule, breaks) = match change.effect {
+                    Effect::Narrowed => ("handshake-narrowed", (true, false)),
+                    Effect::Widened => ("handshake-widened", (false, true)),
+                    Effect::Both => ("handshake-narrowed", (true, true)),
+                    Effect::Neutral(_) => continue,
+                };
+                self.push(
+                    rule,
+                    format!("{at} / handshake {part} {}", change.shown()),
+                    change.what,
+                    if rule == "handshake-narrowed" {
+                        "clients' handshakes may now be refused"
+                    } else {
+                        "servers of the old document may refuse the handshakes of new clients"
+                    },
+                    breaks,
+                    Some(old.span),
+                    Some(new.span),
+                );
+            }
+        }
+    }
+
+    fn message(&mut self, old: &Message, new: &Message, sender: Sender, at: &str) {
+        for (part, a, b) in [
+            ("payload", old.payload.as_ref(), new.payload.as_ref()),
+            ("headers", old.headers.as_ref(), new.headers.as_ref()),
+        ] {
+            let (a, b) = (a.and_then(|p| p.schema()), b.and_then(|p| p.schema()));
+            let json = |s: Option<&Schema>| s.map_or(Value::Bool(true), Schema::to_json);
+            let (a_json, b_json) = (json(a), json(b));
+            if a_json == b_json {
+                continue;
+            }
+            let mut changes = Vec::new();
+            compare(&a_json, &b_json, "", "", 0, &mut changes);
+            for change in changes {
+                let (rule, breaks, why) = classify(change.effect, sender);
+                let old_span = a
+                    .and_then(|s| s.keyword_span(&change.schema_path))
+                    .or(Some(old.span));
+                let new_span = b
+                    .and_then(|s| s.keyword_span(&change.schema_path))
+                    .or(Some(new.span));
+                self.push(
+                    rule,
+                    format!("{at} / {part} {}", change.shown()),
+                    change.what,
+                    why,
+                    breaks,
+                    old_span,
+                    new_span,
+                );
+            }
+        }
+    }
+
+    /// Security requirements of the servers, by scheme name (every server's, as a set).
+    fn security(&mut self) {
+        let names = |loaded: &Loaded| -> BTreeSet<String> {
+            let Ok(bundle) = loaded.documents.bundle() else {
+                return BTreeSet::new();
+            };
+            let mut names = BTreeSet::new();
+            let schemes = bundle
+                .pointer("/components/securitySchemes")
+                .and_then(Value::as_object);
+            // A 3.x requirement is a scheme, inlined by the bundle (or written inline, with the
+            // scopes it requires): its name is the component's it equals apart from those
+            // scopes and its description, else its type.
+            let essence = |scheme: &Value| {
+                let mut scheme = scheme.clone();
+                if let Some(map) = scheme.as_object_mut() {
+                    map.remove("scopes");
+                    map.remove("description");
+                }
+                scheme
+            };
+            let name_of_scheme = |scheme: &Value| {
+                schemes
+                    .into_iter()
+                    .flatten()
+                    .find(|(_, s)| essence(s) == essence(scheme))
+                    .map(|(name, _)| name.clone())
+                    .or_else(|| {
+                        scheme
+                            .get("type")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned)
+                    })
+                    .unwrap_or_else(|| scheme.to_string())
+            };
+            let servers = bundle.get("servers").and_then(Value::as_object);
+            for server in servers.into_iter().flatten().map(|(_, s)| s) {
+                for requirement in server
+                    .get("security")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    match requirement {
+                        // 3.x: a scheme, or a reference to one (`#/components/securitySchemes/x`).
+                        Value::Object(map)
+                            if map.contains_key("$ref") || map.contains_key("type") =>
+                        {
+                            let name = map
+                                .get("$ref")
+                                .and_then(Value::as_str)
+                                .and_then(|r| r.rsplit('/').next())
+                                .map_or_else(|| name_of_scheme(requirement), str::to_owned);
+                            names.insert(name);
+                        }
+                        // 2.x: `{name: [scopes]}`.
+                        Value::Object(map) => names.extend(map.keys().cloned()),
+                        _ => {}
+                    }
+                }
+            }
+            names
+        };
+        let (old, new) = (names(self.old), names(self.new));
+        for added in new.difference(&old) {
+            self.push(
+                "security-added",
+                "servers / security".into(),
+                format!("security scheme `{added}` is required"),
+                "clients that do not present it are refused",
+                (true, false),
+                None,
+                None,
+            );
+        }
+        for removed in old.difference(&new) {
+            self.push(
+                "security-removed",
+                "servers / security".into(),
+                format!("security scheme `{removed}` is no longer required"),
+                "servers of the old document refuse new clients that do not present it",
+                (false, true),
+                None,
+                None,
+            );
+        }
+    }
+}
+
+/// The rule, whom it breaks, and why, for a schema change of a message `sender` sends.
+fn classify(effect: Effect, sender: Sender) -> (&'static str, (bool, bool), &'static str) {
+    match (effect, sender) {
+        (Effect::Narrowed, Sender::Client) => (
+            "schema-narrowed",
+            (true, false),
+            "clients send messages the new server refuses",
+        ),
+        (Effect::Narrowed, Sender::Server) => (
+            "schema-narrowed",
+            (false, true),
+            "servers of the old document send messages new clients refuse",
+        ),
+        (Effect::Widened, Sender::Client) => (
+            "schema-widened",
+            (false, true),
+            "new clients send messages servers of the old document refuse",
+        ),
+        (Effect::Widened, Sender::Server) => (
+            "schema-widened",
+            (true, false),
+            "the server sends messages clients of the old document do not expect",
+        ),
+        (Effect::Both, _) => (
+            "schema-changed",
+            (true, true),
+            "each side may send what the other refuses",
+        ),
+        (Effect::Neutral(rule), _) => (
+            rule,
+            (false, false),
+            "receivers ignore properties they do not declare",
+        ),
+    }
+}
+
+/// Messages of two channels, matched.
+struct Pairs {
+    matched: Vec<(usize, usize)>,
+    removed: Vec<usize>,
+    added: Vec<usize>,
+}
+
+/// Matches `old_indices` of `old` with `new_indices` of `new` by name, `messageId` or key, then
+/// by an identical payload.
+fn pair(old: &Channel, old_indices: &[usize], new: &Channel, new_indices: &[usize]) -> Pairs {
+    let mut matched = Vec::new();
+    let mut left: Vec<usize> = new_indices.to_vec();
+    let mut removed = Vec::new();
+    for &o in old_indices {
+        let message = &old.messages[o];
+        let names = [
+            Some(name_of(message)),
+            message.message_id.as_deref(),
+            Some(message.key.as_str()),
+        ];
+        let found = left.iter().position(|&n| {
+            let other = &new.messages[n];
+            let other_names = [
+                Some(name_of(other)),
+                other.message_id.as_deref(),
+                Some(other.key.as_str()),
+            ];
+            names
+                .iter()
+                .flatten()
+                .any(|a| other_names.iter().flatten().any(|b| a == b))
+        });
+        match found {
+            Some(position) => matched.push((o, left.remove(position))),
+            None => removed.push(o),
+        }
+    }
+    // Messages written inline get made-up keys (2.x `oneOf`): the same payload is the same
+    // message.
+    let payload = |m: &Message| {
+        m.payload
+            .as_ref()
+            .and_then(|p| p.schema())
+            .map(Schema::to_json)
+    };
+    removed.retain(|&o| {
+        let theirs = payload(&old.messages[o]);
+        let found = left
+            .iter()
+            .position(|&n| theirs.is_some() && theirs == payload(&new.messages[n]));
+        match found {
+            Some(position) => {
+                matched.push((o, left.remove(position)));
+                false
+            }
+            None => true,
+        }
+    });
+    Pairs {
+        matched,
+        removed,
+        added: left,
+    }
+}
+
+/// Records one schema change.
+fn note(
+    out: &mut Vec<SchemaChange>,
+    instance: &str,
+    schema_path: &str,
+    what: String,
+    effect: Effect,
+) {
+    out.push(SchemaChange {
+        instance: instance.to_owned(),
+        schema_path: schema_path.to_owned(),
+        what,
+        effect,
+    });
+}
+
+/// How deep two schemas are compared (a deeper difference is reported where the walk stops).
+const MAX_DEPTH: usize = 32;
+
+/// Compares two schemas (JSON), reporting each difference with its effect on what is accepted.
+fn compare(
+    old: &Value,
+    new: &Value,
+    instance: &str,
+    schema_path: &str,
+    depth: usize,
+    out: &mut Vec<SchemaChange>,
+) {
+    if old == new {
+        return;
+    }
+    let change = |out: &mut Vec<SchemaChange>, what: String, effect: Effect, keyword: &str| {
+        note(
+            out,
+            instance,
+            &format!("{schema_path}/{keyword}"),
+            what,
+            effect,
+        );
+    };
+    let (old_map, new_map) = match (old, new) {
+        (Value::Object(a), Value::Object(b)) => (a, b),
+        (Value::Bool(true), _) | (_, Value::Bool(false)) => {
+            change(out, "anything → a schema".into(), Effect::Narrowed, "");
+            return;
+        }
+        (_, Value::Bool(true)) | (Value::Bool(false), _) => {
+            change(out, "a schema → anything".into(), Effect::Widened, "");
+            return;
+        }
+        _ => {
+            change(out, "the schema changed".into(), Effect::Both, "");
+            return;
+        }
+    };
+    if depth > MAX_DEPTH {
+        change(
+            out,
+            "the schema changed (deeper than compared)".into(),
+            Effect::Both,
+            "",
+        );
+        return;
+    }
+    let get = |map: &'_ serde_json::Map<String, Value>, key: &str| map.get(key).cloned();
+    // type
+    let types = |map: &serde_json::Map<String, Value>| -> Option<BTreeSet<String>> {
+        match map.get("type")? {
+            Value::String(t) => Some([t.clone()].into()),
+            Value::Array(ts) => Some(
+                ts.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect(),
+            ),
+            _ => None,
+        }
+    };
+    let accepts = |set: &Option<BTreeSet<String>>, ty: &str| {
+        set.as_ref()
+            .is_none_or(|s| s.contains(ty) || (ty == "integer" && s.contains("number")))
+    };
+    let (old_types, new_types) = (types(old_map), types(new_map));
+    if old_types != new_types {
+        let all = [
+            "null", "boolean", "object", "array", "number", "integer", "string",
+        ];
+        let lost = all
+            .iter()
+            .any(|t| accepts(&old_types, t) && !accepts(&new_types, t));
+        let gained = all
+            .iter()
+            .any(|t| !accepts(&old_types, t) && accepts(&new_types, t));
+        let show = |t: &Option<BTreeSet<String>>| {
+            t.as_ref().map_or("any".to_owned(), |s| {
+                s.iter().cloned().collect::<Vec<_>>().join("|")
+            })
+        };
+        let effect = match (lost, gained) {
+            (true, true) => Effect::Both,
+            (true, false) => Effect::Narrowed,
+            (false, true) => Effect::Widened,
+            (false, false) => Effect::Neutral("schema-changed"),
+        };
+        if !matches!(effect, Effect::Neutral(_)) {
+            change(
+                out,
+                format!("type {} → {}", show(&old_types), show(&new_types)),
+                effect,
+                "type",
+            );
+        }
+    }
+    // enum and const: sets of allowed values.
+    for key in ["enum", "const"] {
+        let values = |map: &serde_json::Map<String, Value>| -> Option<Vec<Value>> {
+            match (key, map.get(key)?) {
+                ("enum", Value::Array(values)) => Some(values.clone()),
+                ("const", value) => Some(vec![value.clone()]),
+                _ => None,
+            }
+        };
+        let (a, b) = (values(old_map), values(new_map));
+        if a == b {
+            continue;
+        }
+        let effect = match (&a, &b) {
+            (None, Some(_)) => Effect::Narrowed,
+            (Some(_), None) => Effect::Widened,
+            (Some(a), Some(b)) => {
+                let lost = a.iter().any(|v| !b.contains(v));
+                let gained = b.iter().any(|v| !a.contains(v));
+                match (lost, gained) {
+                    (true, true) => Effect::Both,
+                    (true, false) => Effect::Narrowed,
+                    _ => Effect::Widened,
+                }
+            }
+            (None, None) => continue,
+        };
+        let show = |v: &Option<Vec<Value>>| {
+            v.as_ref().map_or("any".to_owned(), |v| {
+                v.iter()
+                    .map(Value::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+        };
+        change(
+            out,
+            format!("{key} {} → {}", show(&a), show(&b)),
+            effect,
+            key,
+        );
+    }
+    // Lower and upper bounds: raising a lower one (or adding it) narrows, and so on.
+    for (key, lower) in [
+        ("minimum", true),
+        ("exclusiveMinimum", true),
+        ("minLength", true),
+        ("minItems", true),
+        ("minProperties", true),
+        ("maximum", false),
+        ("exclusiveMaximum", false),
+        ("maxLength", false),
+        ("maxItems", false),
+        ("maxProperties", false),
+    ] {
+        let (a, b) = (
+            old_map.get(key).and_then(Value::as_f64),
+            new_map.get(key).and_then(Value::as_f64),
+        );
+        let effect = match (a, b) {
+            (None, Some(_)) => Effect::Narrowed,
+            (Some(_), None) => Effect::Widened,
+            (Some(a), Some(b)) if a == b => continue,
+            (Some(a), Some(b)) => {
+                if (b > a) == lower {
+                    Effect::Narrowed
+                } else {
+                    Effect::Widened
+                }
+            }
+            (None, None) => continue,
+        };
+        let show = |v: Option<f64>| v.map_or("none".to_owned(), |v| v.to_string());
+        change(out, format!("{key} {} → {}", show(a), show(b)), effect, key);
+    }
+    // Constraints compared as they are written.
+    for key in [
+        "pattern",
+        "format",
+        "multipleOf",
+        "uniqueItems",
+        "contentEncoding",
+    ] {
+        let (a, b) = (get(old_map, key), get(new_map, key));
+        let effect = match (&a, &b) {
+            (a, b) if a == b => continue,
+            (None, Some(_)) => Effect::Narrowed,
+            (Some(_), None) => Effect::Widened,
+            _ => Effect::Both,
+        };
+        let show = |v: &Option<Value>| v.as_ref().map_or("none".to_owned(), Value::to_string);
+        change(
+            out,
+            format!("{key} {} → {}", show(&a), show(&b)),
+            effect,
+            key,
+        );
+    }
+    // Objects: required properties, properties, undeclared properties.
+    let required = |map: &serde_json::Map<String, Value>| -> BTreeSet<String> {
+        map.get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    let (old_required, new_required) = (required(old_map), required(new_map));
+    for name in new_required.difference(&old_required) {
+        change(
+            out,
+            format!("`{name}` is required"),
+            Effect::Narrowed,
+            "required",
+        );
+    }
+    for name in old_required.difference(&new_required) {
+        change(
+            out,
+            format!("`{name}` is no longer required"),
+            Effect::Widened,
+            "required",
+        );
+    }
+    let closed = |map: &serde_json::Map<String, Value>| {
+        map.get("additionalProperties") == Some(&Value::Bool(false))
+    };
+    let empty = serde_json::Map::new();
+    let properties = |map: &serde_json::Map<String, Value>| -> serde_json::Map<String, Value> {
+        map.get("properties")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_else(|| empty.clone())
+    };
+    let (old_properties, new_properties) = (properties(old_map), properties(new_map));
+    for (name, old_property) in &old_properties {
+        let path = format!("{instance}{}", Pointer::root().join(name.as_str()));
+        let schema_at = format!(
+            "{schema_path}/properties{}",
+            Pointer::root().join(name.as_str())
+        );
+        match new_properties.get(name) {
+            Some(new_property) => compare(
+                old_property,
+                new_property,
+                &path,
+                &schema_at,
+                depth + 1,
+                out,
+            ),
+            None if closed(new_map) => note(
+                out,
+                &path,
+                &format!("{schema_path}/properties"),
+                format!("`{name}` is no longer allowed"),
+                Effect::Narrowed,
+            ),
+            None if old_required.contains(name) => {} // reported with `required`
+            None => note(
+                out,
+                &path,
+                &format!("{schema_path}/properties"),
+                format!("`{name}` is no longer described"),
+                Effect::Neutral("property-removed"),
+            ),
+        }
+    }
+    for name in new_properties
+        .keys()
+        .filter(|n| !old_properties.contains_key(*n))
+    {
+        let path = format!("{instance}{}", Pointer::root().join(name.as_str()));
+        if new_required.contains(name) {
+            continue; // reported with `required`
+        }
+        note(
+            out,
+            &path,
+            &format!(
+                "{schema_path}/properties{}",
+                Pointer::root().join(name.as_str())
+            ),
+            format!("`{name}` is a new optional property"),
+            if closed(old_map) {
+                Effect::Widened
+            } else {
+                Effect::Neutral("property-added")
+            },
+        );
+    }
+    match (
+        old_map.get("additionalProperties"),
+        new_map.get("additionalProperties"),
+    ) {
+        (a, b) if a == b => {}
+        (None | Some(Value::Bool(true)), Some(Value::Bool(false))) => change(
+            out,
+            "undeclared properties are no longer allowed".into(),
+            Effect::Narrowed,
+            "additionalProperties",
+        ),
+        (Some(Value::Bool(false)), None | Some(Value::Bool(true))) => change(
+            out,
+            "undeclared properties are allowed".into(),
+            Effect::Widened,
+            "additionalProperties",
+        ),
+        (a, b) => compare(
+            a.unwrap_or(&Value::Bool(true)),
+            b.unwrap_or(&Value::Bool(true)),
+            &format!("{instance}/*"),
+            &format!("{schema_path}/additionalProperties"),
+            depth + 1,
+            out,
+        ),
+    }
+    // Arrays: items.
+    if let (Some(a), Some(b)) = (old_map.get("items"), new_map.get("items")) {
+        compare(
+            a,
+            b,
+            &format!("{instance}/[]"),
+            &format!("{schema_path}/items"),
+            depth + 1,
+            out,
+        );
+    } else if old_map.get("items") != new_map.get("items") {
+        let effect = if old_map.contains_key("items") {
+            Effect::Widened
+        } else {
+            Effect::Narrowed
+        };
+        note(
+            out,
+            &format!("{instance}/[]"),
+            &format!("{schema_path}/items"),
+            "the items' schema changed".into(),
+            effect,
+        );
+    }
+    // Alternatives and conjunctions: pairwise when the lists keep their length.
+    for key in ["oneOf", "anyOf", "allOf"] {
+        let list =
+            |map: &serde_json::Map<String, Value>| map.get(key).and_then(Value::as_array).cloned();
+        match (list(old_map), list(new_map)) {
+            (a, b) if a == b => {}
+            (Some(a), Some(b)) if a.len() == b.len() => {
+                for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+                    compare(
+                        x,
+                        y,
+                        instance,
+                        &format!("{schema_path}/{key}/{i}"),
+                        depth + 1,
+                        out,
+                    );
+                }
+            }
+            (Some(a), Some(b)) => {
+                let effect = match (key, b.len() > a.len()) {
+                    ("allOf", true) | ("oneOf" | "anyOf", false) => Effect::Narrowed,
+                    _ => Effect::Widened,
+                };
+                note(
+                    out,
+                    instance,
+                    &format!("{schema_path}/{key}"),
+                    format!("{key} of {} → {} schemas", a.len(), b.len()),
+                    effect,
+                );
+            }
+            (a, _) => note(
+                out,
+                instance,
+                &format!("{schema_path}/{key}"),
+                format!("{key} {}", if a.is_some() { "removed" } else { "added" }),
+                Effect::Both,
+            ),
+        }
+    }
+    // Definitions of recursive parts, by name.
+    if let (Some(Value::Object(a)), Some(Value::Object(b))) =
+        (old_map.get("$defs"), new_map.get("$defs"))
+    {
+        for (name, x) in a {
+            if let Some(y) = b.get(name) {
+                compare(
+                    x,
+                    y,
+                    &format!("{instance}(#{name})"),
+                    &format!("{schema_path}/$defs/{name}"),
+                    depth + 1,
+                    out,
+                );
+            }
+        }
+    }
+}
