@@ -39,17 +39,8 @@ pub(crate) fn run(args: &Args) -> ExitCode {
     let Some(loaded) = args.document.load_or_report("not bundled") else {
         return ExitCode::FAILURE;
     };
-    let json = match loaded.documents.bundle() {
-        Ok(json) => json,
-        Err(diagnostic) => {
-            let rendered = asyncapi_codegen::diagnostic::render(
-                loaded.documents.sources(),
-                &[diagnostic],
-                super::color(),
-            );
-            eprint!("{rendered}");
-            return ExitCode::FAILURE;
-        }
+    let Some(json) = super::bundle_or_report(&loaded) else {
+        return ExitCode::FAILURE;
     };
     let json_out = args
         .out

@@ -138,6 +138,21 @@ fn parse_ref_map(text: &str) -> Result<(String, PathBuf), String> {
     }
 }
 
+/// The loaded document as one JSON value, other files inlined; `None` after rendering why not.
+pub(crate) fn bundle_or_report(loaded: &Loaded) -> Option<serde_json::Value> {
+    match loaded.documents.bundle() {
+        Ok(json) => Some(json),
+        Err(diagnostic) => {
+            let sources = loaded.documents.sources();
+            eprint!(
+                "{}",
+                asyncapi_codegen::diagnostic::render(sources, &[diagnostic], color())
+            );
+            None
+        }
+    }
+}
+
 /// `1 channel`, `2 channels`: a count and its noun (which takes an `s`).
 pub(crate) fn count(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })

@@ -42,18 +42,10 @@ pub(crate) fn run(args: &Args) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let title = format!("{} {}", loaded.api.info.title, loaded.api.info.version);
-    let document = match loaded.documents.bundle() {
-        Ok(json) => json.to_string(),
-        Err(diagnostic) => {
-            let rendered = asyncapi_codegen::diagnostic::render(
-                loaded.documents.sources(),
-                &[diagnostic],
-                super::color(),
-            );
-            eprint!("{rendered}");
-            return ExitCode::FAILURE;
-        }
+    let Some(document) = super::bundle_or_report(&loaded) else {
+        return ExitCode::FAILURE;
     };
+    let document = document.to_string();
     let log: mock_server::Log = Arc::new(|line: &str| eprintln!("{line}"));
     let mock = Mock::new(Contract::new(&loaded), log);
     ws_runtime::main(serve(mock, title, document, args.addr, args.every))
@@ -74,14 +66,7 @@ async fn serve(
             return ExitCode::FAILURE;
         }
     };
-    let listener = match tokio::net::TcpListener::bind(addr).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("error: cannot listen on {addr}: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let server = match app.serve(listener).await {
+    let server = match app.listen(&addr.to_string()).await {
         Ok(server) => server,
         Err(error) => {
             eprintln!("error: {error}");

@@ -50,35 +50,32 @@ pub async fn send(client: &mut Client, value: Value) {
         .unwrap();
 }
 
-/// The next text frame, as JSON (pings and pongs are skipped; anything else panics, as does
-/// nothing within 5 s).
+/// The next text frame, as JSON (anything else panics, as does nothing within 5 s).
 pub async fn recv(client: &mut Client) -> Value {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(5), client.next())
-            .await
-            .expect("no frame within 5 s")
-            .expect("the connection ended")
-            .unwrap();
-        match frame {
-            WsMessage::Text(text) => return serde_json::from_str(&text).unwrap(),
-            WsMessage::Ping(_) | WsMessage::Pong(_) => continue,
-            other => panic!("expected a text frame, got {other:?}"),
-        }
+    match next_data(client).await {
+        WsMessage::Text(text) => serde_json::from_str(&text).unwrap(),
+        other => panic!("expected a text frame, got {other:?}"),
     }
 }
 
-/// The next frame, which must be binary (pings and pongs skipped; panics past 5 s).
+/// The next frame, which must be binary (panics past 5 s).
 pub async fn binary(client: &mut Client) -> Vec<u8> {
+    match next_data(client).await {
+        WsMessage::Binary(data) => data.to_vec(),
+        other => panic!("expected a binary frame, got {other:?}"),
+    }
+}
+
+/// The next frame that is not a ping or a pong (panics past 5 s or when the connection ends).
+async fn next_data(client: &mut Client) -> WsMessage {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(5), client.next())
             .await
             .expect("no frame within 5 s")
             .expect("the connection ended")
             .unwrap();
-        match frame {
-            WsMessage::Binary(data) => return data.to_vec(),
-            WsMessage::Ping(_) | WsMessage::Pong(_) => continue,
-            other => panic!("expected a binary frame, got {other:?}"),
+        if !matches!(frame, WsMessage::Ping(_) | WsMessage::Pong(_)) {
+            return frame;
         }
     }
 }

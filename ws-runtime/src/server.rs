@@ -114,6 +114,17 @@ impl App {
         self.router
     }
 
+    /// Binds `addr` (`127.0.0.1:0` picks a free port) and serves on it, as [`App::serve`].
+    ///
+    /// # Errors
+    /// The address cannot be bound; the error names it.
+    pub async fn listen(self, addr: &str) -> std::io::Result<Server> {
+        let listener = TcpListener::bind(addr).await.map_err(|error| {
+            std::io::Error::new(error.kind(), format!("cannot listen on {addr}: {error}"))
+        })?;
+        self.serve(listener).await
+    }
+
     /// Serves on `listener` until [`Server::shutdown`], with the limits' handshake timeout
     /// and bound on pending handshakes. (An app mounted in your own axum server gets those from
     /// your server, or not at all: `axum::serve` has no handshake timeout.)

@@ -136,14 +136,7 @@ async fn serve() -> ExitCode {
             );
         }
     }
-    let listener = match tokio::net::TcpListener::bind(&addr).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("error: cannot listen on {addr}: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let server = match app.serve(listener).await {
+    let server = match app.listen(&addr).await {
         Ok(server) => server,
         Err(e) => {
             eprintln!("error: {e}");

@@ -38,14 +38,7 @@ async fn serve() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let listener = match tokio::net::TcpListener::bind(&addr).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("error: cannot listen on {addr}: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let server = match app.serve(listener).await {
+    let server = match app.listen(&addr).await {
         Ok(server) => server,
         Err(error) => {
             eprintln!("error: {error}");
