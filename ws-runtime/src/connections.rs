@@ -11,14 +11,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use axum::extract::ws::Utf8Bytes;
-
-pub(crate) use crate::socket::Outbound;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use crate::ids;
 use crate::limits::Limits;
+pub(crate) use crate::socket::Outbound;
 
 /// A connection's id: a random, unguessable string (128 bits, base64url).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
