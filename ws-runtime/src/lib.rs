@@ -19,6 +19,11 @@
 //!   on: typed sends, requests that wait for their reply, a typed stream of what the server
 //!   sends, reconnection.
 //! - [`nullable`]: optional fields that keep absent, `null` and a value apart.
+//! - The management API (`Router::management_api`, and with feature `sigv4`
+//!   `Router::management_sigv4` and `SigV4`): API Gateway's `@connections` on its wire, so the
+//!   AWS SDKs' management clients work with only their endpoint changed.
+//! - [`lambda`]: routes served by functions written for AWS Lambda behind API Gateway, called
+//!   with the events API Gateway sends.
 //!
 //! What a client sees when things go wrong:
 //!
