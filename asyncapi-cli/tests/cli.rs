@@ -686,3 +686,44 @@ fn diff_classifies_and_exits_by_what_breaks_in_every_format() {
 fn text_of(output: &Output) -> String {
     format!("{}{}", text(&output.stdout), text(&output.stderr))
 }
+
+#[test]
+fn mock_prints_where_it_serves_and_answers_over_a_real_socket() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_asyncapi-rs"))
+        .args([
+            "mock",
+            "examples/chat/asyncapi.yaml",
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let address = first
+        .trim()
+        .strip_prefix("mocking Chat 1.0.0 on ")
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_owned();
+    let mut second = String::new();
+    stdout.read_line(&mut second).unwrap();
+    assert_eq!(second.trim(), "/  chat (4 routes)");
+    let (mut socket, _) = tungstenite::connect(format!("ws://{address}/?name=Ada")).unwrap();
+    socket
+        .send(tungstenite::Message::text(
+            r#"{"action":"echo","text":"hi"}"#,
+        ))
+        .unwrap();
+    let reply = socket.read().unwrap();
+    assert_eq!(
+        reply.into_text().unwrap().as_str(),
+        r#"{"type":"echo","text":"ping"}"#
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
