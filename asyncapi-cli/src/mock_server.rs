@@ -53,17 +53,19 @@ impl Mock {
     /// example get a payload made up from their schema, when one that the schema accepts can be
     /// made (said in the log when not).
     pub fn new(contract: Contract, log: Log) -> Mock {
-        let mut payloads = Vec::new();
+        // Each message once, however many channels use it.
+        let mut payloads: Vec<Option<Vec<Value>>> = Vec::new();
         for channel in contract.channels() {
             for &index in channel.inbound.iter().chain(&channel.outbound) {
                 if payloads.len() <= index {
-                    payloads.resize(index + 1, Vec::new());
+                    payloads.resize(index + 1, None);
                 }
-                if payloads[index].is_empty() {
-                    payloads[index] = payloads_of(&contract, index, &log);
+                if payloads[index].is_none() {
+                    payloads[index] = Some(payloads_of(&contract, index, &log));
                 }
             }
         }
+        let payloads = payloads.into_iter().map(Option::unwrap_or_default).collect();
         let clients = contract
             .channels()
             .iter()
