@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,7 @@ Examples:
       /  chat (4 routes)
       the document and its docs page: http://127.0.0.1:8080/docs
   asyncapi-rs mock spec.yaml --addr 127.0.0.1:0 --every 2s
+  asyncapi-rs mock examples/chat/asyncapi.yaml --static examples/chat/static   # the page too
 
 Each inbound message is routed and checked as a generated server would (`Bad request body`,
 `Forbidden`); a two-way route answers with its reply's example (or a payload made up from its
@@ -35,6 +37,10 @@ pub(crate) struct Args {
     /// Push an outbound message to every client this often: `5s`, `500ms`.
     #[arg(long, value_parser = parse_duration)]
     every: Option<Duration>,
+    /// Also serve the files of DIR to plain GETs (a front end developed against the mock):
+    /// `/` is `DIR/index.html`.
+    #[arg(long = "static", value_name = "DIR")]
+    static_dir: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: &Args) -> ExitCode {
@@ -48,19 +54,33 @@ pub(crate) fn run(args: &Args) -> ExitCode {
     let document = document.to_string();
     let log: mock_server::Log = Arc::new(|line: &str| eprintln!("{line}"));
     let mock = Mock::new(Contract::new(&loaded), log);
-    ws_runtime::main(serve(mock, title, document, args.addr, args.every))
+    let options = Options {
+        addr: args.addr,
+        every: args.every,
+        static_dir: args.static_dir.clone(),
+    };
+    ws_runtime::main(serve(mock, title, document, options))
 }
 
-async fn serve(
-    mock: Mock,
-    title: String,
-    document: String,
+/// Where and how to serve.
+struct Options {
     addr: SocketAddr,
     every: Option<Duration>,
-) -> ExitCode {
+    static_dir: Option<PathBuf>,
+}
+
+async fn serve(mock: Mock, title: String, document: String, options: Options) -> ExitCode {
+    let Options {
+        addr,
+        every,
+        static_dir,
+    } = options;
     let (router, served) = mock.router();
     let app = match router.docs(document).build() {
-        Ok(app) => app,
+        Ok(app) => match static_dir {
+            Some(dir) => mock_server::with_static(app, dir),
+            None => app,
+        },
         Err(error) => {
             eprintln!("error: the document cannot be served: {error}");
             return ExitCode::FAILURE;

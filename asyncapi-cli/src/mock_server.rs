@@ -65,7 +65,10 @@ impl Mock {
                 }
             }
         }
-        let payloads = payloads.into_iter().map(Option::unwrap_or_default).collect();
+        let payloads = payloads
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect();
         let clients = contract
             .channels()
             .iter()
@@ -387,5 +390,118 @@ impl Handler<AnyMessage> for ChannelMock {
             cx.connection_id,
             close.code
         ));
+    }
+}
+
+/// `app` with the files of `dir` served to plain GETs (a front end developed against the
+/// mock): `/` is `index.html`, `/app.js` is `app.js`; WebSocket handshakes, paths that are no
+/// file of `dir`, and paths that would leave it go on to the mock.
+pub fn with_static(app: ws_runtime::App, dir: std::path::PathBuf) -> ws_runtime::App {
+    let dir = Arc::new(dir);
+    app.map_router(move |router| {
+        router.layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                static_or_mock(Arc::clone(&dir), request, next)
+            },
+        ))
+    })
+}
+
+/// A plain GET of a file of `dir` gets the file; anything else goes on.
+async fn static_or_mock(
+    dir: Arc<std::path::PathBuf>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let handshake = request.headers().contains_key(axum::http::header::UPGRADE);
+    let file = (request.method() == axum::http::Method::GET && !handshake)
+        .then(|| static_file(&dir, request.uri().path()))
+        .flatten();
+    if let Some(file) = file
+        && let Ok(Ok((file, body))) =
+            tokio::task::spawn_blocking(move || std::fs::read(&file).map(|b| (file, b))).await
+    {
+        let content_type = [(axum::http::header::CONTENT_TYPE, content_type(&file))];
+        return axum::response::IntoResponse::into_response((content_type, body));
+    }
+    next.run(request).await
+}
+
+/// The file of `dir` a request path names (`/` is `index.html`), if it is one and stays inside.
+fn static_file(dir: &std::path::Path, path: &str) -> Option<std::path::PathBuf> {
+    let relative = path.trim_start_matches('/');
+    let relative = if relative.is_empty() {
+        "index.html"
+    } else {
+        relative
+    };
+    let decoded = percent_decode(relative)?;
+    let mut file = dir.to_path_buf();
+    for part in decoded.split('/') {
+        if part.is_empty() || part == "." || part == ".." || part.contains('\\') {
+            return None;
+        }
+        file.push(part);
+    }
+    file.is_file().then_some(file)
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
+}
+
+/// The `Content-Type` of a file, by its extension.
+fn content_type(file: &std::path::Path) -> &'static str {
+    match file
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+    {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn static_paths_stay_inside_their_folder() {
+        let dir = std::env::temp_dir().join(format!("mock-static-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("js")).unwrap();
+        std::fs::write(dir.join("index.html"), "<p>hi</p>").unwrap();
+        std::fs::write(dir.join("js/app.js"), "1").unwrap();
+        assert_eq!(static_file(&dir, "/"), Some(dir.join("index.html")));
+        assert_eq!(static_file(&dir, "/js/app.js"), Some(dir.join("js/app.js")));
+        assert_eq!(
+            static_file(&dir, "/js%2Fapp.js"),
+            Some(dir.join("js/app.js"))
+        );
+        for outside in [
+            "/../Cargo.toml",
+            "/js/../../x",
+            "/%2e%2e/x",
+            "//etc/passwd",
+            "/js",
+            "/nope",
+        ] {
+            assert_eq!(static_file(&dir, outside), None, "{outside}");
+        }
+        assert_eq!(
+            content_type(&dir.join("js/app.js")),
+            "text/javascript; charset=utf-8"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,6 +1,7 @@
 //! The chat page in a real browser: headless Chromium (Debian's `chromium`; `CHROMIUM` overrides
 //! the path) opens the page twice, one tab sends a message, and the other shows it; and the docs
-//! page (`chat --docs`, `/docs`) lists every route and its console gets the `echo` reply. Driven
+//! page (`chat --docs`, `/docs`) lists every route and its console gets the `echo` reply; and the
+//! page works against `asyncapi-rs mock` of the chat's document, before any server. Driven
 //! over Chromium's DevTools protocol with the WebSocket client the other tests use: no driver
 //! and no browser download. The screenshots are saved under the test's output folder
 //! (`target/tmp/chat-browser/chat.png`, `target/tmp/chat-docs/docs.png`).
@@ -351,4 +352,59 @@ async fn the_docs_page_lists_every_route_and_its_console_gets_the_echo_reply() {
         .await;
     devtools.screenshot(&docs, &out.join("docs.png")).await;
     let _ = devtools.call(None, "Browser.close", json!({})).await;
+}
+
+/// The page, served by `asyncapi-rs mock --static static` before any server exists: it joins,
+/// its `/echo` gets the reply the document's example gives, and the mock's pushes show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_works_against_the_documents_mock() {
+    use asyncapi_cli::mock_server::{Mock, with_static};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let loaded = asyncapi_codegen::load(&root.join("asyncapi.yaml"), &Default::default()).unwrap();
+    let contract = asyncapi_codegen::contract::Contract::new(&loaded);
+    let mock = std::sync::Arc::new(Mock::new(contract, std::sync::Arc::new(|_: &str| {})));
+    let app = with_static(mock.router().0.build().unwrap(), root.join("static"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = app.serve(listener).await.unwrap();
+    let pusher = std::sync::Arc::clone(&mock);
+    let connections = server.connections();
+    let push =
+        tokio::spawn(async move { pusher.push(connections, Duration::from_millis(300)).await });
+
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("chat-mock-browser");
+    let (_browser, mut devtools) = browse(&out).await;
+    let page = format!("http://{}/", server.local_addr());
+    let tab = devtools
+        .open(&page, "!!document.getElementById('join')")
+        .await;
+    devtools
+        .eval(&tab, &type_and_submit("name", "Ada", "join"))
+        .await;
+    devtools
+        .wait_for(
+            &tab,
+            "document.getElementById('status').textContent === 'Connected as Ada.'",
+        )
+        .await;
+    devtools
+        .eval(&tab, &type_and_submit("text", "/echo anything", "send"))
+        .await;
+    // The mock answers `echo` with the example of `echoReply`.
+    devtools
+        .wait_for(
+            &tab,
+            "document.getElementById('log').innerText.includes('echo: ping')",
+        )
+        .await;
+    // And pushes the outbound messages that answer nothing, from their examples.
+    devtools
+        .wait_for(
+            &tab,
+            "document.getElementById('log').innerText.includes('joined')",
+        )
+        .await;
+    devtools.screenshot(&tab, &out.join("chat-mock.png")).await;
+    push.abort();
+    let _ = devtools.call(None, "Browser.close", json!({})).await;
+    server.shutdown().await;
 }
