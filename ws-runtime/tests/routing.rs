@@ -187,6 +187,13 @@ async fn connect_rejects_with_a_status_before_the_upgrade_and_attaches_state() {
     .await;
 }
 
+/// A WebSocket handshake for `path`, with `extra` header lines.
+fn upgrade(path: &str, extra: &str) -> String {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extra}\r\n"
+    )
+}
+
 #[tokio::test]
 async fn the_handshake_is_validated_against_the_ws_binding_before_connect() {
     bounded(30, async {
@@ -197,15 +204,19 @@ async fn the_handshake_is_validated_against_the_ws_binding_before_connect() {
         }));
         let headers = Schema::new(json!({"type": "object", "required": ["x-client"]}));
         let app = Router::new()
-            .channel_with("/chat", chat.clone(), ChannelOptions { query: Some(query), headers: Some(headers) })
+            .channel_with(
+                "/chat",
+                chat.clone(),
+                ChannelOptions {
+                    query: Some(query),
+                    headers: Some(headers),
+                },
+            )
             .build()
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = app.serve(listener).await.unwrap();
         let addr = server.local_addr();
-        let upgrade = |path: &str, extra: &str| {
-            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extra}\r\n")
-        };
         let (status, body) = http(addr, &upgrade("/chat", "x-client: t\r\n")).await;
         assert_eq!(status, 400);
         assert!(body.contains("Bad handshake: query"), "{body}");
@@ -234,20 +245,29 @@ async fn handshake_values_are_read_as_the_types_their_schema_names() {
                 "name": {"type": "string", "pattern": "^[0-9]+$"}
             }
         }));
-        let headers = Schema::new(json!({"properties": {"x-version": {"type": "integer", "const": 2}}}));
+        let headers =
+            Schema::new(json!({"properties": {"x-version": {"type": "integer", "const": 2}}}));
         let app = Router::new()
-            .channel_with("/feed", Chat::default(), ChannelOptions { query: Some(query), headers: Some(headers) })
+            .channel_with(
+                "/feed",
+                Chat::default(),
+                ChannelOptions {
+                    query: Some(query),
+                    headers: Some(headers),
+                },
+            )
             .build()
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = app.serve(listener).await.unwrap();
         let addr = server.local_addr();
-        let upgrade = |path: &str, extra: &str| {
-            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extra}\r\n")
-        };
         for (path, header, expected) in [
             ("/feed?live=true&depth=5", "", 101),
-            ("/feed?live=false&depth=1&ratio=0.5&symbols=BTC,ETH&name=007", "x-version: 2\r\n", 101),
+            (
+                "/feed?live=false&depth=1&ratio=0.5&symbols=BTC,ETH&name=007",
+                "x-version: 2\r\n",
+                101,
+            ),
             ("/feed?live=false&depth=1&ratio=null", "", 101),
             // Text that does not read as the type stays text, which the schema refuses.
             ("/feed?live=yes&depth=5", "", 400),
