@@ -186,10 +186,10 @@ impl SigV4 {
                 &amz_date[..8.min(amz_date.len())]
             )));
         }
+        // Either way: a request from the future is as suspect as an old one.
         let skew = now
             .duration_since(time)
-            .or_else(|e| Ok::<_, ()>(e.duration()))
-            .unwrap_or_default();
+            .unwrap_or_else(|early| early.duration());
         if skew > self.max_skew {
             return Err(Refusal::invalid(format!(
                 "Signature expired: {amz_date} is more than {} s from the server's time {}.",
