@@ -342,6 +342,20 @@ mod tests {
                 .message
                 .starts_with("Signature expired")
         );
+        // Signed more than the skew ahead of this clock: refused as well; just inside, let in.
+        let earlier = now - Duration::from_secs(301);
+        let refusal = sigv4.verify("POST", target, &headers, b"hello", earlier);
+        assert!(
+            refusal
+                .unwrap_err()
+                .message
+                .starts_with("Signature expired")
+        );
+        let within = now + Duration::from_secs(299);
+        assert_eq!(
+            sigv4.verify("POST", target, &headers, b"hello", within),
+            Ok(())
+        );
         let unknown = SigV4::new("us-east-1").key("OTHER", "secret");
         assert_eq!(
             kind(unknown.verify("POST", target, &headers, b"hello", now)),
