@@ -386,8 +386,9 @@ impl Diff<'_> {
                 Some(message.span),
             );
         }
-        // Outbound: what the server sends (replies included; compared with their routes above).
-        let pairs = pair(old, &old.outbound, new, &new.outbound);
+        // Outbound: what the server sends, but for the replies, compared with their routes above.
+        let (old_sent, new_sent) = (sent(old_api, old), sent(new_api, new));
+        let pairs = pair(old, &old_sent, new, &new_sent);
         for (old_index, new_index) in &pairs.matched {
             let (a, b) = (&old.messages[*old_index], &new.messages[*new_index]);
             self.message(
@@ -629,6 +630,29 @@ fn classify(effect: Effect, sender: Sender) -> (&'static str, (bool, bool), &'st
     }
 }
 
+/// The outbound messages of `channel` that answer none of its operations (a reply is compared
+/// with the route it answers).
+fn sent(api: &Api, channel: &Channel) -> Vec<usize> {
+    let replies: Vec<usize> = channel
+        .operations
+        .iter()
+        .filter_map(|op| op.reply.as_ref())
+        .flat_map(|reply| &reply.messages)
+        .filter(|m| {
+            api.channels
+                .get(m.channel)
+                .is_some_and(|c| std::ptr::eq(c, channel))
+        })
+        .map(|m| m.message)
+        .collect();
+    channel
+        .outbound
+        .iter()
+        .copied()
+        .filter(|i| !replies.contains(i))
+        .collect()
+}
+
 /// Messages of two channels, matched.
 struct Pairs {
     matched: Vec<(usize, usize)>,
@@ -674,14 +698,23 @@ fn pair(old: &Channel, old_indices: &[usize], new: &Channel, new_indices: &[usiz
             .and_then(|p| p.schema())
             .map(Schema::to_json)
     };
+    let mut unmatched: Vec<(usize, Option<Value>)> = if removed.is_empty() {
+        left.into_iter().map(|n| (n, None)).collect()
+    } else {
+        left.into_iter()
+            .map(|n| (n, payload(&new.messages[n])))
+            .collect()
+    };
     removed.retain(|&o| {
-        let theirs = payload(&old.messages[o]);
-        let found = left
+        let Some(theirs) = payload(&old.messages[o]) else {
+            return true;
+        };
+        match unmatched
             .iter()
-            .position(|&n| theirs.is_some() && theirs == payload(&new.messages[n]));
-        match found {
+            .position(|(_, p)| p.as_ref() == Some(&theirs))
+        {
             Some(position) => {
-                matched.push((o, left.remove(position)));
+                matched.push((o, unmatched.remove(position).0));
                 false
             }
             None => true,
@@ -690,7 +723,18 @@ fn pair(old: &Channel, old_indices: &[usize], new: &Channel, new_indices: &[usiz
     Pairs {
         matched,
         removed,
-        added: left,
+        added: unmatched.into_iter().map(|(n, _)| n).collect(),
+    }
+}
+
+/// The effect of a change that makes some values no longer accepted (`lost`) and others
+/// accepted (`gained`); `None` when neither.
+fn effect_of(lost: bool, gained: bool) -> Option<Effect> {
+    match (lost, gained) {
+        (true, true) => Some(Effect::Both),
+        (true, false) => Some(Effect::Narrowed),
+        (false, true) => Some(Effect::Widened),
+        (false, false) => None,
     }
 }
 
@@ -758,7 +802,6 @@ fn compare(
         );
         return;
     }
-    let get = |map: &'_ serde_json::Map<String, Value>, key: &str| map.get(key).cloned();
     // type
     let types = |map: &serde_json::Map<String, Value>| -> Option<BTreeSet<String>> {
         match map.get("type")? {
@@ -791,13 +834,8 @@ fn compare(
                 s.iter().cloned().collect::<Vec<_>>().join("|")
             })
         };
-        let effect = match (lost, gained) {
-            (true, true) => Effect::Both,
-            (true, false) => Effect::Narrowed,
-            (false, true) => Effect::Widened,
-            (false, false) => Effect::Neutral("schema-changed"),
-        };
-        if !matches!(effect, Effect::Neutral(_)) {
+        // `integer|number` → `number` loses and gains nothing.
+        if let Some(effect) = effect_of(lost, gained) {
             change(
                 out,
                 format!("type {} → {}", show(&old_types), show(&new_types)),
@@ -822,15 +860,14 @@ fn compare(
         let effect = match (&a, &b) {
             (None, Some(_)) => Effect::Narrowed,
             (Some(_), None) => Effect::Widened,
-            (Some(a), Some(b)) => {
-                let lost = a.iter().any(|v| !b.contains(v));
-                let gained = b.iter().any(|v| !a.contains(v));
-                match (lost, gained) {
-                    (true, true) => Effect::Both,
-                    (true, false) => Effect::Narrowed,
-                    _ => Effect::Widened,
-                }
-            }
+            // The same values in another order change nothing.
+            (Some(a), Some(b)) => match effect_of(
+                a.iter().any(|v| !b.contains(v)),
+                b.iter().any(|v| !a.contains(v)),
+            ) {
+                Some(effect) => effect,
+                None => continue,
+            },
             (None, None) => continue,
         };
         let show = |v: &Option<Vec<Value>>| {
@@ -889,20 +926,15 @@ fn compare(
         "uniqueItems",
         "contentEncoding",
     ] {
-        let (a, b) = (get(old_map, key), get(new_map, key));
-        let effect = match (&a, &b) {
+        let (a, b) = (old_map.get(key), new_map.get(key));
+        let effect = match (a, b) {
             (a, b) if a == b => continue,
             (None, Some(_)) => Effect::Narrowed,
             (Some(_), None) => Effect::Widened,
             _ => Effect::Both,
         };
-        let show = |v: &Option<Value>| v.as_ref().map_or("none".to_owned(), Value::to_string);
-        change(
-            out,
-            format!("{key} {} → {}", show(&a), show(&b)),
-            effect,
-            key,
-        );
+        let show = |v: Option<&Value>| v.map_or("none".to_owned(), Value::to_string);
+        change(out, format!("{key} {} → {}", show(a), show(b)), effect, key);
     }
     // Objects: required properties, properties, undeclared properties.
     let required = |map: &serde_json::Map<String, Value>| -> BTreeSet<String> {
@@ -934,14 +966,15 @@ fn compare(
         map.get("additionalProperties") == Some(&Value::Bool(false))
     };
     let empty = serde_json::Map::new();
-    let properties = |map: &serde_json::Map<String, Value>| -> serde_json::Map<String, Value> {
-        map.get("properties")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_else(|| empty.clone())
-    };
-    let (old_properties, new_properties) = (properties(old_map), properties(new_map));
-    for (name, old_property) in &old_properties {
+    let old_properties = old_map
+        .get("properties")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let new_properties = new_map
+        .get("properties")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    for (name, old_property) in old_properties {
         let path = format!("{instance}{}", Pointer::root().join(name.as_str()));
         let schema_at = format!(
             "{schema_path}/properties{}",
@@ -1048,12 +1081,13 @@ fn compare(
     }
     // Alternatives and conjunctions: pairwise when the lists keep their length.
     for key in ["oneOf", "anyOf", "allOf"] {
-        let list =
-            |map: &serde_json::Map<String, Value>| map.get(key).and_then(Value::as_array).cloned();
-        match (list(old_map), list(new_map)) {
+        match (
+            old_map.get(key).and_then(Value::as_array),
+            new_map.get(key).and_then(Value::as_array),
+        ) {
             (a, b) if a == b => {}
             (Some(a), Some(b)) if a.len() == b.len() => {
-                for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+                for (i, (x, y)) in a.iter().zip(b.iter()).enumerate() {
                     compare(
                         x,
                         y,
