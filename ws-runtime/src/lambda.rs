@@ -42,7 +42,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use base64::Engine as _;
 use futures_util::future::BoxFuture;
 use serde::Serialize;
@@ -171,13 +171,13 @@ impl Lambda {
         connected_at: u64,
         (stage, domain_name): (&str, &str),
         identity: &crate::connections::Identity,
-    ) -> Map<String, Value> {
+    ) -> Value {
         let now = ids::now_ms();
         let mut identity_json = json!({ "sourceIp": identity.source_ip.to_string() });
         if let Some(user_agent) = &identity.user_agent {
             identity_json["userAgent"] = json!(user_agent);
         }
-        let value = json!({
+        json!({
             "routeKey": route_key,
             "eventType": event_type,
             "extendedRequestId": request_id,
@@ -191,11 +191,7 @@ impl Lambda {
             "domainName": domain_name,
             "connectionId": connection_id,
             "apiId": self.api_id,
-        });
-        match value {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        }
+        })
     }
 }
 
@@ -217,20 +213,16 @@ fn request_time(ms: u64) -> String {
     )
 }
 
-/// The handshake's headers as API Gateway puts them in a `$connect` event.
-fn headers_json(headers: &HeaderMap) -> (Value, Value) {
+/// Name/value pairs (a handshake's headers or query) as API Gateway puts them in a `$connect`
+/// event: one map with each name's last value, and one with all its values, in order.
+fn single_and_multi(pairs: impl Iterator<Item = (String, String)>) -> (Value, Value) {
     let mut single = Map::new();
-    let mut multi = Map::new();
-    for (name, value) in headers {
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        single.insert(name.as_str().to_owned(), json!(value));
-        match multi
-            .entry(name.as_str().to_owned())
-            .or_insert_with(|| json!([]))
-        {
-            Value::Array(values) => values.push(json!(value)),
-            _ => unreachable!("inserted as an array"),
+    let mut multi: Map<String, Value> = Map::new();
+    for (name, value) in pairs {
+        if let Value::Array(values) = multi.entry(name.clone()).or_insert_with(|| json!([])) {
+            values.push(json!(value));
         }
+        single.insert(name, json!(value));
     }
     (Value::Object(single), Value::Object(multi))
 }
@@ -272,24 +264,17 @@ impl Handler<AnyMessage> for Lambda {
             return Ok(Accept::new());
         };
         let mut event = Map::new();
-        let (headers, multi_value_headers) = headers_json(&request.headers);
+        let headers = request.headers.iter().map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            (name.as_str().to_owned(), value)
+        });
+        let (headers, multi_value_headers) = single_and_multi(headers);
         event.insert("headers".into(), headers);
         event.insert("multiValueHeaders".into(), multi_value_headers);
         if !request.query.is_empty() {
-            let mut single = Map::new();
-            let mut multi: Map<String, Value> = Map::new();
-            for (name, value) in &request.query {
-                single.insert(name.clone(), json!(value));
-                if let Value::Array(values) = multi.entry(name.clone()).or_insert_with(|| json!([]))
-                {
-                    values.push(json!(value));
-                }
-            }
-            event.insert("queryStringParameters".into(), Value::Object(single));
-            event.insert(
-                "multiValueQueryStringParameters".into(),
-                Value::Object(multi),
-            );
+            let (query, multi_value_query) = single_and_multi(request.query.iter().cloned());
+            event.insert("queryStringParameters".into(), query);
+            event.insert("multiValueQueryStringParameters".into(), multi_value_query);
         }
         let context = self.request_context(
             "$connect",
@@ -300,7 +285,7 @@ impl Handler<AnyMessage> for Lambda {
             (&request.stage, &request.domain_name),
             &request.identity,
         );
-        event.insert("requestContext".into(), Value::Object(context));
+        event.insert("requestContext".into(), context);
         event.insert("isBase64Encoded".into(), json!(false));
         match function.call(Value::Object(event)).await {
             Ok(value) => {
@@ -346,7 +331,7 @@ impl Handler<AnyMessage> for Lambda {
             (&cx.stage, &cx.domain_name),
             &cx.identity,
         );
-        context.insert("messageId".into(), json!(cx.message_id));
+        context["messageId"] = json!(cx.message_id);
         let event = json!({
             "requestContext": context,
             "body": raw.text,
@@ -373,8 +358,8 @@ impl Handler<AnyMessage> for Lambda {
             (&cx.stage, &cx.domain_name),
             &cx.identity,
         );
-        context.insert("disconnectStatusCode".into(), json!(close.code));
-        context.insert("disconnectReason".into(), json!(close.reason));
+        context["disconnectStatusCode"] = json!(close.code);
+        context["disconnectReason"] = json!(close.reason);
         let event = json!({ "requestContext": context, "isBase64Encoded": false });
         if let Err(error) = function.call(event).await {
             tracing::error!(%error, connection_id = %cx.connection_id, "the $disconnect function failed");
