@@ -5,3 +5,4 @@
 pub mod junit;
 pub mod live;
 pub mod mock_server;
+mod sample;

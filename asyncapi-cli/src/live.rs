@@ -17,6 +17,8 @@ use tungstenite::http::{HeaderName, HeaderValue, StatusCode, Uri};
 
 use asyncapi_codegen::contract::{ChannelContract, Contract, LookupError, Routed, Verdict};
 
+use crate::sample;
+
 /// How the runner reaches the server.
 #[derive(Debug, Clone)]
 pub struct LiveOptions {
@@ -524,18 +526,18 @@ pub fn handshake_values(
         if out.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
             continue;
         }
-        // Its first example, default, const or enum value that is one of its `enum` values (a
-        // default outside the `enum` would be refused).
-        let allowed = property.get("enum").and_then(Value::as_array);
+        // Its first example, default, const or enum value that fits it (a default outside the
+        // `enum` would be refused).
+        let fits = |value: &&Value| property.as_object().is_some_and(|p| sample::fits(p, value));
         let sample = [
             property.get("examples").and_then(|e| e.get(0)),
             property.get("default"),
             property.get("const"),
-            allowed.and_then(|e| e.first()),
+            property.get("enum").and_then(|e| e.get(0)),
         ]
         .into_iter()
         .flatten()
-        .find(|value| allowed.is_none_or(|allowed| allowed.contains(value)));
+        .find(fits);
         let value = match sample {
             Some(Value::String(s)) => s.clone(),
             Some(other) => other.to_string(),

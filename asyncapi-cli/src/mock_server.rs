@@ -6,8 +6,6 @@
 //! none, with the request's correlation id copied in); outbound messages that answer nothing are
 //! pushed to every client of their channel on a schedule; every frame is logged with its verdict.
 
-mod sample;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -232,7 +230,7 @@ fn payloads_of(contract: &Contract, index: usize, log: &Log) -> Vec<Value> {
         None => Some(Value::Object(serde_json::Map::new())),
         Some(schema) => {
             let json = schema.to_json();
-            sample::sample(&json, &json)
+            crate::sample::sample(&json, &json)
         }
     };
     match made {

@@ -1,6 +1,7 @@
-//! An instance of a JSON Schema, made up for a message that has no example: the smallest value
-//! that is likely to be valid (what is required, at the bounds the schema sets). The mock checks
-//! each against the schema before it uses it; one that fails is not used.
+//! Values made up from a JSON Schema: an instance for a message that has no example (the
+//! smallest value that is likely to be valid: what is required, at the bounds the schema sets;
+//! the mock checks each against the schema before it uses it), and which of a schema's own
+//! sample values fit it (the live runner's handshake values too).
 
 use serde_json::{Map, Number, Value, json};
 
