@@ -51,20 +51,23 @@ def timed(command, cwd=ROOT):
     return wall, int(kib) / 1024, done.returncode, done.stderr.strip().splitlines()
 
 
-def generation():
+def generation(language):
+    """Both generators, whole process, on each document: `rust` (the module tree; Modelina's Rust
+    models) or `typescript` (the client; Modelina's TypeScript models)."""
     rows = []
     ours = TARGET / "release/asyncapi-rs"
     if not ours.is_file():
         sys.exit(f"bench/run.py: {ours} is missing; build it with `cargo build --release -p asyncapi-cli`")
     modelina = NODE / "node_modules/.bin/modelina"
+    flag = {"rust": "-o", "typescript": "--typescript"}[language]
     for name, doc in DOCUMENTS:
         samples = {"asyncapi-rs": [], "modelina": []}
         status = {}
         with tempfile.TemporaryDirectory() as tmp:
             for _ in range(ROUNDS):
                 for tool, command in [
-                    ("asyncapi-rs", [str(ours), "generate", str(doc), "-o", f"{tmp}/ours", "--force"]),
-                    ("modelina", [str(modelina), "generate", "rust", str(doc), "-o", f"{tmp}/modelina"]),
+                    ("asyncapi-rs", [str(ours), "generate", str(doc), flag, f"{tmp}/ours", "--force"]),
+                    ("modelina", [str(modelina), "generate", language, str(doc), "-o", f"{tmp}/modelina"]),
                 ]:
                     wall, mib, code, err = timed(command)
                     samples[tool].append((wall, mib))
@@ -72,6 +75,19 @@ def generation():
         med = {t: (statistics.median(w for w, _ in s), statistics.median(m for _, m in s)) for t, s in samples.items()}
         rows.append((name, doc.stat().st_size, med, status))
     return rows
+
+
+def generation_table(rows):
+    print("| document | size | asyncapi-rs | Modelina | ratio (Modelina / asyncapi-rs) | peak memory asyncapi-rs / Modelina |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, size, med, status in rows:
+        (ow, om), (mw, mm) = med["asyncapi-rs"], med["modelina"]
+        ours_note = "" if status["asyncapi-rs"] == "ok" else f" ({status['asyncapi-rs']})"
+        note = "" if status["modelina"] == "ok" else f" ({status['modelina']})"
+        # A run that failed is not a time to compare: no ratio for it.
+        both_ok = status["asyncapi-rs"] == "ok" and status["modelina"] == "ok"
+        ratio = f"{mw/ow:.1f}×" if both_ok else "–"
+        print(f"| {name} | {size/1024:.0f} KiB | {ow*1000:.0f} ms{ours_note} | {mw*1000:.0f} ms{note} | {ratio} | {om:.0f} / {mm:.0f} MiB |")
 
 
 def cargo_bench(bench, *args):
@@ -141,18 +157,16 @@ def runtime_table(run):
 
 def main():
     print(f"rounds: {ROUNDS} (medians); {versions()}", file=sys.stderr)
-    gen = generation()
+    if os.environ.get("ONLY") == "generation":
+        for language in ["rust", "typescript"]:
+            print(f"## Generation (whole process, {language} output)\n")
+            generation_table(generation(language))
+            print()
+        return
     print("## Generation (whole process, Rust output)\n")
-    print("| document | size | asyncapi-rs | Modelina | ratio (Modelina / asyncapi-rs) | peak memory asyncapi-rs / Modelina |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, size, med, status in gen:
-        (ow, om), (mw, mm) = med["asyncapi-rs"], med["modelina"]
-        ours_note = "" if status["asyncapi-rs"] == "ok" else f" ({status['asyncapi-rs']})"
-        note = "" if status["modelina"] == "ok" else f" ({status['modelina']})"
-        # A run that failed is not a time to compare: no ratio for it.
-        both_ok = status["asyncapi-rs"] == "ok" and status["modelina"] == "ok"
-        ratio = f"{mw/ow:.1f}×" if both_ok else "–"
-        print(f"| {name} | {size/1024:.0f} KiB | {ow*1000:.0f} ms{ours_note} | {mw*1000:.0f} ms{note} | {ratio} | {om:.0f} / {mm:.0f} MiB |")
+    generation_table(generation("rust"))
+    print("\n## Generation (whole process, TypeScript output: asyncapi-rs's client, Modelina's models)\n")
+    generation_table(generation("typescript"))
     run, memory = runtime()
     print("\n## Runtime (same load client, same message mix: routed `echo` with a reply)\n")
     runtime_table(run)

@@ -21,6 +21,9 @@ Examples:
       a complete crate that serves the API (cargo run -- --addr 127.0.0.1:0)
   asyncapi-rs generate spec.yaml -o src/api --client
       a typed client per channel beside the server (--no-server: the client alone)
+  asyncapi-rs generate spec.yaml --typescript web/api
+      a TypeScript client for browsers and Node (ES modules with .d.ts, no dependencies) alone;
+      with -o too, beside the Rust
   asyncapi-rs generate spec.yaml -o src/api --check
       exit 1 if the generated files on disk differ from the document (for CI)
 
@@ -56,6 +59,10 @@ pub(crate) struct Args {
     /// the client alone.
     #[arg(long, requires = "client")]
     no_server: bool,
+    /// Write a TypeScript client into DIR: an ES module per channel with its declarations, that
+    /// a page imports as it is. Alone, it writes no Rust; with -o or --crate, both.
+    #[arg(long, value_name = "DIR")]
+    typescript: Option<PathBuf>,
 }
 
 /// What to write, and where.
@@ -74,8 +81,14 @@ impl Args {
         }
     }
 
-    fn destination(&self, title: &str) -> Destination {
-        match (&self.out, &self.krate) {
+    /// Where the Rust goes; `None` when only TypeScript was asked for.
+    fn destination(&self, title: &str) -> Option<Destination> {
+        let only_typescript =
+            self.typescript.is_some() && self.out.is_none() && self.krate.is_none() && !self.client;
+        if only_typescript {
+            return None;
+        }
+        Some(match (&self.out, &self.krate) {
             (Some(out), Some(name)) => Destination::Crate {
                 out: out.clone(),
                 name: name.clone(),
@@ -99,7 +112,7 @@ impl Args {
                     name,
                 }
             }
-        }
+        })
     }
 
     /// Where generated code finds ws-runtime: `--runtime-path`, else the checkout this binary was
@@ -159,17 +172,30 @@ pub(crate) fn run(args: &Args) -> ExitCode {
     let destination = args.destination(&loaded.api.info.title);
     let runtime = args.runtime();
     let sides = args.sides();
-    let (out, files) = match &destination {
-        Destination::Crate { out, name } => (
-            out,
+    // Each folder with its files: the Rust, the TypeScript, or both.
+    let mut outputs = Vec::new();
+    match &destination {
+        Some(Destination::Crate { out, name }) => outputs.push((
+            out.clone(),
             generate::crate_files(&loaded.api, name, &runtime, sides),
-        ),
-        Destination::Module { out, .. } => (out, generate::module(&loaded.api, sides)),
-    };
+        )),
+        Some(Destination::Module { out, .. }) => {
+            outputs.push((out.clone(), generate::module(&loaded.api, sides)));
+        }
+        None => {}
+    }
+    if let Some(dir) = &args.typescript {
+        outputs.push((dir.clone(), generate::typescript(&loaded.api)));
+    }
     if args.check {
-        let drifted = generate::drift(out, &files);
+        let drifted: Vec<PathBuf> = outputs
+            .iter()
+            .flat_map(|(out, files)| generate::drift(out, files))
+            .collect();
         if drifted.is_empty() {
-            let _ = writeln!(stdout, "{}: up to date", out.display());
+            for (out, _) in &outputs {
+                let _ = writeln!(stdout, "{}: up to date", out.display());
+            }
             return ExitCode::SUCCESS;
         }
         for path in &drifted {
@@ -182,36 +208,58 @@ pub(crate) fn run(args: &Args) -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    match generate::write(out, &files, args.force) {
-        Ok(report) => {
-            for (path, kind, outcome) in report {
-                let kind = match kind {
-                    FileKind::Generated => "generated",
-                    FileKind::Scaffold => "scaffold ",
-                };
-                let _ = writeln!(stdout, "{kind}  {outcome:<9}  {}", path.display());
+    for (out, files) in &outputs {
+        match generate::write(out, files, args.force) {
+            Ok(report) => {
+                for (path, kind, outcome) in report {
+                    let kind = match kind {
+                        FileKind::Generated => "generated",
+                        FileKind::Scaffold => "scaffold ",
+                    };
+                    let _ = writeln!(stdout, "{kind}  {outcome:<9}  {}", path.display());
+                }
             }
-            let _ = writeln!(
-                stdout,
-                "wrote the {} API ({}) to {}",
-                loaded.api.info.title,
-                super::count(loaded.api.channels.len(), "channel"),
-                out.display()
-            );
-            next_steps(&mut stdout, &destination, &runtime, sides);
-            if let Runtime::Version(version) = &runtime {
-                let _ = writeln!(
-                    stderr,
-                    "note: the code depends on ws-runtime {version} from crates.io; if cargo cannot find it there, rerun with --runtime-path DIR (the ws-runtime folder of an asyncapi-rs checkout)"
-                );
+            Err(error) => {
+                let _ = writeln!(stderr, "error: {error}");
+                return ExitCode::FAILURE;
             }
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            let _ = writeln!(stderr, "error: {error}");
-            ExitCode::FAILURE
         }
     }
+    let written: Vec<String> = outputs
+        .iter()
+        .map(|(out, _)| out.display().to_string())
+        .collect();
+    let _ = writeln!(
+        stdout,
+        "wrote the {} API ({}) to {}",
+        loaded.api.info.title,
+        super::count(loaded.api.channels.len(), "channel"),
+        written.join(" and ")
+    );
+    if let Some(destination) = &destination {
+        next_steps(&mut stdout, destination, &runtime, sides);
+    }
+    if let Some(dir) = &args.typescript {
+        let dir = dir.display().to_string();
+        let dir = if dir.starts_with(['.', '/']) {
+            dir
+        } else {
+            format!("./{dir}")
+        };
+        let _ = writeln!(
+            stdout,
+            "next: in a page or in Node, import {{ connect }} from \"{dir}/<channel>.js\" (types in its .d.ts; on Node 20 pass the `ws` package's class as `WebSocket`)"
+        );
+    }
+    if destination.is_some()
+        && let Runtime::Version(version) = &runtime
+    {
+        let _ = writeln!(
+            stderr,
+            "note: the code depends on ws-runtime {version} from crates.io; if cargo cannot find it there, rerun with --runtime-path DIR (the ws-runtime folder of an asyncapi-rs checkout)"
+        );
+    }
+    ExitCode::SUCCESS
 }
 
 /// What to do with what was written.

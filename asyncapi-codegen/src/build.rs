@@ -22,6 +22,13 @@
 //! ```text
 //! asyncapi_codegen::build::generate_with("asyncapi.yaml", Sides::BOTH).unwrap();
 //! ```
+//!
+//! The TypeScript client of the same document, for a front end the crate serves (the folder is
+//! the package's, not `OUT_DIR`: a page imports the modules from there):
+//!
+//! ```text
+//! asyncapi_codegen::build::typescript("asyncapi.yaml", "static/client").unwrap();
+//! ```
 
 use std::path::{Path, PathBuf};
 
@@ -75,6 +82,29 @@ pub fn generate_with(spec: impl AsRef<Path>, sides: Sides) -> Result<PathBuf, Bu
         println!("cargo:rerun-if-changed={}", source.display());
     }
     Ok(path)
+}
+
+/// Writes the TypeScript client of the document at `spec` into `dir` (both relative to the
+/// package; see [`crate::emit::typescript`]) and prints `cargo:rerun-if-changed` for every file
+/// the document is made of. Returns the files written (unchanged ones are left alone).
+///
+/// # Errors
+/// As [`generate`]; also a folder whose files asyncapi-rs did not write.
+pub fn typescript(
+    spec: impl AsRef<Path>,
+    dir: impl AsRef<Path>,
+) -> Result<Vec<PathBuf>, BuildError> {
+    let loaded = crate::load(spec.as_ref(), &LoadOptions::default())?;
+    let files = crate::generate::typescript(&loaded.api);
+    let report =
+        crate::generate::write(dir.as_ref(), &files, false).map_err(|e| BuildError::Write {
+            path: e.path,
+            source: e.source,
+        })?;
+    for (_, file) in loaded.documents.sources().iter() {
+        println!("cargo:rerun-if-changed={}", file.path.display());
+    }
+    Ok(report.into_iter().map(|(path, _, _)| path).collect())
 }
 
 /// [`generate`] without the environment: writes `asyncapi.rs` into `out_dir` and returns its

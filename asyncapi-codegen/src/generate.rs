@@ -14,6 +14,11 @@ pub fn module(api: &Api, sides: Sides) -> Vec<File> {
     emit::module_files(&plan::plan(api), SchemaPlacement::Files, sides)
 }
 
+/// The TypeScript client for a document (see [`crate::emit::typescript`]).
+pub fn typescript(api: &Api) -> Vec<File> {
+    emit::typescript::files(&plan::plan(api))
+}
+
 pub use crate::emit::package::Runtime;
 
 /// A complete crate for a document (see [`crate::emit::package`]).

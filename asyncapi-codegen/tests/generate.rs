@@ -172,3 +172,97 @@ fn generated_files_say_so_and_scaffolds_do_not() {
         assert_eq!(generated, f.path != "handlers.rs", "{}", f.path);
     }
 }
+
+fn typescript(name: &str) -> Vec<File> {
+    let path = Path::new("tests/fixtures/generate").join(name);
+    let loaded = asyncapi_codegen::load(&path, &Default::default())
+        .unwrap_or_else(|r| panic!("{}", r.render(false)));
+    asyncapi_codegen::generate::typescript(&loaded.api)
+}
+
+#[test]
+fn typescript_clients() {
+    // Parameters, the `ws` binding's query and headers, a reply correlated by id.
+    let files = typescript("reply_and_params.yaml");
+    let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "runtime.js",
+            "runtime.d.ts",
+            "types.d.ts",
+            "schemas.js",
+            "schemas.d.ts",
+            "room.js",
+            "room.d.ts",
+            "index.js",
+            "index.d.ts"
+        ]
+    );
+    insta::assert_snapshot!("typescript_reply_channel_js", file(&files, "room.js"));
+    insta::assert_snapshot!("typescript_reply_channel_dts", file(&files, "room.d.ts"));
+    insta::assert_snapshot!("typescript_reply_index_dts", file(&files, "index.d.ts"));
+    // Every JSON Schema shape; absent, null and a value; names that are not identifiers.
+    insta::assert_snapshot!(
+        "typescript_mapping_types",
+        file(&typescript("mapping.yaml"), "types.d.ts")
+    );
+    insta::assert_snapshot!(
+        "typescript_nullable_types",
+        file(&typescript("nullable.yaml"), "types.d.ts")
+    );
+    let names = typescript("names.yaml");
+    insta::assert_snapshot!("typescript_names_types", file(&names, "types.d.ts"));
+    insta::assert_snapshot!(
+        "typescript_names_channel_dts",
+        file(&names, "n2nd_room_lobby.d.ts")
+    );
+    // Several channels, each a module and a namespace of the index; constants filled in.
+    let routing = typescript("routing.yaml");
+    insta::assert_snapshot!("typescript_routing_index_js", file(&routing, "index.js"));
+    insta::assert_snapshot!(
+        "typescript_routing_inferred_js",
+        file(&routing, "inferred.js")
+    );
+    // Every file is generated (rewritten by each run), and says so on its first line.
+    for f in &routing {
+        assert!(
+            f.contents.starts_with(asyncapi_codegen::emit::GENERATED),
+            "{}",
+            f.path
+        );
+    }
+    // The same API in 2.x and 3.x: the same client.
+    let strip = |files: &[File], path: &str| {
+        file(files, path)
+            .lines()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join("\n")
+            .replace("`/chat`", "`chat`")
+    };
+    let (v2, v3) = (typescript("chat_v2.yaml"), typescript("chat_v3.yaml"));
+    for path in ["types.d.ts", "chat.js", "chat.d.ts", "schemas.js"] {
+        assert_eq!(strip(&v2, path), strip(&v3, path), "{path}");
+    }
+}
+
+#[test]
+fn the_build_script_api_writes_the_typescript_client_and_keeps_what_it_did_not_write() {
+    let dir = std::env::temp_dir().join(format!("asyncapi-build-ts-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let spec = Path::new("tests/fixtures/generate/chat_v3.yaml");
+    let written = asyncapi_codegen::build::typescript(spec, &dir).unwrap();
+    assert_eq!(written.len(), 9);
+    let chat = std::fs::read_to_string(dir.join("chat.js")).unwrap();
+    assert_eq!(chat, file(&typescript("chat_v3.yaml"), "chat.js"));
+    // A file someone else wrote is not replaced.
+    std::fs::write(dir.join("index.js"), "// mine\n").unwrap();
+    let refused = asyncapi_codegen::build::typescript(spec, &dir).unwrap_err();
+    assert!(refused.to_string().contains("index.js"), "{refused}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("index.js")).unwrap(),
+        "// mine\n"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

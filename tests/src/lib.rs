@@ -84,6 +84,58 @@ pub fn rows(corpus: &Path) -> Vec<Row> {
         .collect()
 }
 
+/// The corpus documents the generator takes, loaded: valid, AsyncAPI 2.x or 3.x, with at least
+/// one message. Each with its index in `INDEX.tsv`.
+#[derive(Debug, Default)]
+pub struct Generatable {
+    pub documents: Vec<(usize, String, asyncapi_codegen::Loaded)>,
+    /// Valid documents with no message (nothing to generate).
+    pub without_messages: usize,
+    /// Valid documents that failed to load: each a bug.
+    pub load_failures: Vec<String>,
+}
+
+/// [`Generatable`] for the corpus.
+pub fn generatable(corpus: &Path) -> Generatable {
+    let mut out = Generatable::default();
+    for (index, row) in rows(corpus).iter().enumerate() {
+        if row.valid != "y" || row.version.starts_with("1.") {
+            continue;
+        }
+        let options = asyncapi_codegen::LoadOptions {
+            resolve: ref_map(corpus, &row.path),
+            ..asyncapi_codegen::LoadOptions::default()
+        };
+        let loaded = match asyncapi_codegen::load(&corpus.join(&row.path), &options) {
+            Ok(loaded) => loaded,
+            Err(report) => {
+                out.load_failures.push(format!("{}: {report}", row.path));
+                continue;
+            }
+        };
+        if loaded.api.messages.is_empty()
+            && loaded.api.channels.iter().all(|c| c.messages.is_empty())
+        {
+            out.without_messages += 1;
+            continue;
+        }
+        out.documents.push((index, row.path.clone(), loaded));
+    }
+    out
+}
+
+/// The generator's focused documents (`asyncapi-codegen/tests/fixtures/generate`), sorted.
+pub fn focused_fixtures() -> Vec<PathBuf> {
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../asyncapi-codegen/tests/fixtures/generate");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    paths
+}
+
 /// Fixtures whose relative references were written against another folder than their own (as
 /// the project they come from resolved them), or against a URL its tests map to a local file.
 /// Each gets the ref map that project's tests used.

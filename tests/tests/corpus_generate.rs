@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use asyncapi_codegen::LoadOptions;
 use asyncapi_codegen::emit::{SchemaPlacement, Sides};
-use asyncapi_rs_tests::{cargo, corpus, fail_with, ref_map, rows};
+use asyncapi_rs_tests::{cargo, corpus, fail_with, focused_fixtures, generatable};
 
 fn slug(path: &str) -> String {
     let mut out = String::new();
@@ -61,36 +61,17 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
     let mut examples = 0;
     // Examples with an explicit `null` somewhere: their round trip keeps it.
     let mut with_null = 0;
-    let mut skipped_no_messages = 0;
-    let mut load_failures = Vec::new();
-    for (index, row) in rows(&corpus).iter().enumerate() {
-        if row.valid != "y" || row.version.starts_with("1.") {
-            continue;
-        }
-        let options = LoadOptions {
-            resolve: ref_map(&corpus, &row.path),
-            ..LoadOptions::default()
-        };
-        let loaded = match asyncapi_codegen::load(&corpus.join(&row.path), &options) {
-            Ok(loaded) => loaded,
-            Err(report) => {
-                load_failures.push(format!("{}: {report}", row.path));
-                continue;
-            }
-        };
-        if loaded.api.messages.is_empty()
-            && loaded.api.channels.iter().all(|c| c.messages.is_empty())
-        {
-            skipped_no_messages += 1;
-            continue;
-        }
+    let generatable = generatable(&corpus);
+    let skipped_no_messages = generatable.without_messages;
+    let load_failures = generatable.load_failures;
+    for (index, path, loaded) in &generatable.documents {
         let plan = asyncapi_codegen::plan::plan(&loaded.api);
         for message in &plan.messages {
             for example in &message.examples {
                 match &example.invalid {
                     Some(reason) => invalid_examples.push(format!(
-                        "{}: `{}` example `{}`: {reason}",
-                        row.path, message.name, example.name
+                        "{path}: `{}` example `{}`: {reason}",
+                        message.name, example.name
                     )),
                     None => {
                         examples += 1;
@@ -99,14 +80,14 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
                 }
             }
         }
-        let module = format!("d{index:03}_{}", slug(&row.path));
+        let module = format!("d{index:03}_{}", slug(path));
         for file in asyncapi_codegen::emit::module_files(&plan, SchemaPlacement::Files, Sides::BOTH)
         {
             let path = krate.join("src").join(&module).join(&file.path);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, file.contents).unwrap();
         }
-        modules.push((module, row.path.clone()));
+        modules.push((module, path.clone()));
     }
     assert!(
         load_failures.is_empty(),
@@ -114,13 +95,7 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
         load_failures.join("\n")
     );
     // The focused documents of the generator's snapshot tests compile here too.
-    let fixtures = repo.join("asyncapi-codegen/tests/fixtures/generate");
-    let mut focused: Vec<PathBuf> = std::fs::read_dir(&fixtures)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    focused.sort();
-    for path in focused {
+    for path in focused_fixtures() {
         let loaded = asyncapi_codegen::load(&path, &LoadOptions::default()).unwrap();
         let plan = asyncapi_codegen::plan::plan(&loaded.api);
         for example in plan.messages.iter().flat_map(|m| &m.examples) {

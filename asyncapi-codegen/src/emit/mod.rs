@@ -12,6 +12,7 @@ pub mod package;
 mod print;
 mod scaffold;
 mod types;
+pub mod typescript;
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;

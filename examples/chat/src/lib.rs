@@ -5,7 +5,10 @@
 //! - `src/api/` is generated from it by `asyncapi-rs generate asyncapi.yaml -o src/api --client`
 //!   (checked in; `tests/drift.rs` fails when it no longer matches the document), except
 //!   `src/api/handlers.rs`, which is ours.
-//! - [`app`] serves the WebSocket and the web page (`static/index.html`) on `/`.
+//! - `static/client/` is the TypeScript client `asyncapi-rs generate asyncapi.yaml --typescript
+//!   static/client` writes (checked by `tests/drift.rs` too): the page imports it as it is.
+//! - [`app`] serves the WebSocket and the web page (`static/index.html`) on `/`, and the page's
+//!   client under `/client/`.
 
 #![deny(warnings)]
 
@@ -19,8 +22,25 @@ use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
-/// The page at `/`: HTML and vanilla JavaScript, no build step.
+/// The page at `/`: HTML and a script on the generated client, no build step.
 pub const PAGE: &str = include_str!("../static/index.html");
+
+/// The generated client's modules the page imports, by the path they are served on.
+pub const CLIENT: &[(&str, &str)] = &[
+    ("/client/chat.js", include_str!("../static/client/chat.js")),
+    (
+        "/client/index.js",
+        include_str!("../static/client/index.js"),
+    ),
+    (
+        "/client/runtime.js",
+        include_str!("../static/client/runtime.js"),
+    ),
+    (
+        "/client/schemas.js",
+        include_str!("../static/client/schemas.js"),
+    ),
+];
 
 /// The generated router with our handlers, to build as it is or with a cluster and the
 /// management API (what `main` does).
@@ -50,11 +70,19 @@ pub fn with_page(app: ws_runtime::App) -> ws_runtime::App {
     app.map_router(|router| router.layer(axum::middleware::from_fn(page_or_websocket)))
 }
 
-/// A GET on `/` that is not a WebSocket handshake gets the page; everything else goes on.
+/// A GET on `/` that is not a WebSocket handshake gets the page, one of `/client/` gets that
+/// module; everything else goes on.
 async fn page_or_websocket(request: Request, next: Next) -> Response {
     let is_handshake = request.headers().contains_key(header::UPGRADE);
-    if request.method() == Method::GET && request.uri().path() == "/" && !is_handshake {
-        return Html(PAGE).into_response();
+    if request.method() == Method::GET && !is_handshake {
+        let path = request.uri().path();
+        if path == "/" {
+            return Html(PAGE).into_response();
+        }
+        if let Some((_, module)) = CLIENT.iter().find(|(served, _)| *served == path) {
+            let javascript = [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")];
+            return (javascript, *module).into_response();
+        }
     }
     next.run(request).await
 }

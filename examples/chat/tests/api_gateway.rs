@@ -16,7 +16,7 @@ use aws_sdk_apigatewaymanagement::primitives::Blob;
 use aws_sdk_apigatewaymanagement::{Client as Management, Config, config::Region};
 use futures_util::SinkExt;
 use serde_json::json;
-use support::{Client, Server, recv, start_args};
+use support::{Client, Server, node_test, recv, start_args};
 use test_support::bounded;
 use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -216,46 +216,19 @@ mod tempdir {
     }
 }
 
-/// `tests/node`, where `bash tests/run` installs the AWS SDK for JavaScript v3 (`npm ci`).
-fn node_tests() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node")
-}
-
 #[tokio::test]
 async fn the_aws_sdk_for_javascript_v3_posts_gets_deletes_and_is_refused_as_on_api_gateway() {
-    let sdk = node_tests().join("node_modules/@aws-sdk/client-apigatewaymanagementapi");
-    assert!(
-        sdk.is_dir(),
-        "the AWS SDK for JavaScript is not installed: `npm ci --prefix {}` (bash tests/run does)",
-        node_tests().display()
-    );
     bounded(90, async {
         let (server, _dir) = serve("sdk-javascript");
         let (mut ada, ada_id) = join(&server, "Ada").await;
-        let script = node_tests().join("api_gateway.test.mjs");
         // The tests of one file run in order: two posts, the refusals, then the delete.
-        let mut command = std::process::Command::new("node");
-        command
-            .args(["--test", "--test-concurrency=1"])
-            .arg(&script)
-            .env("CHAT_ADDRESS", &server.address)
-            .env("KEY_ID", KEY_ID)
-            .env("SECRET", SECRET)
-            .env("CONNECTION_ID", &ada_id);
-        let node = tokio::task::spawn_blocking(move || command.output())
-            .await
-            .unwrap()
-            .expect("node runs");
-        let report = String::from_utf8_lossy(&node.stdout);
-        assert!(
-            node.status.success(),
-            "{report}{}",
-            String::from_utf8_lossy(&node.stderr)
-        );
-        assert!(
-            report.contains("# pass 5") && report.contains("# fail 0"),
-            "{report}"
-        );
+        let env = [
+            ("CHAT_ADDRESS", server.address.as_str()),
+            ("KEY_ID", KEY_ID),
+            ("SECRET", SECRET),
+            ("CONNECTION_ID", ada_id.as_str()),
+        ];
+        node_test("api_gateway.test.mjs", &env, 5).await;
         // What the SDK posted arrived, from each endpoint, then the delete closed the socket.
         for endpoint in [
             format!("http://{}/prod", server.address),

@@ -256,6 +256,24 @@ async fn two_tabs_chat_in_headless_chromium() {
         )
         .await;
     assert_eq!(own, json!(1));
+    // `/echo` is the two-way route: the page awaits the generated client's `echo` and shows its
+    // reply once (a request's reply is not also an event).
+    devtools
+        .eval(&ada, &type_and_submit("text", "/echo round trip", "send"))
+        .await;
+    devtools
+        .wait_for(
+            &ada,
+            "document.getElementById('log').innerText.includes('echo: round trip')",
+        )
+        .await;
+    let replies = devtools
+        .eval(
+            &ada,
+            "document.getElementById('log').innerText.split('echo: round trip').length - 1",
+        )
+        .await;
+    assert_eq!(replies, json!(1));
 
     devtools.screenshot(&bob, &out.join("chat.png")).await;
     let _ = devtools.call(None, "Browser.close", json!({})).await;

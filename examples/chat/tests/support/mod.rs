@@ -135,3 +135,37 @@ pub async fn join(server: &Server, name: &str) -> Client {
         .expect("the handshake succeeds");
     client
 }
+
+/// Runs a `node --test` file of `tests/node` (where `bash tests/run` installs its packages with
+/// `npm ci`), its tests one after the other, with `env`; fails unless all `passes` tests pass.
+/// Returns its TAP report.
+#[allow(dead_code)] // each test binary compiles this module; two run Node
+pub async fn node_test(script: &str, env: &[(&str, &str)], passes: usize) -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node");
+    assert!(
+        dir.join("node_modules/.package-lock.json").is_file(),
+        "the Node packages of {} are not installed: `npm ci --prefix {}` (bash tests/run does)",
+        script,
+        dir.display()
+    );
+    let mut command = Command::new("node");
+    command
+        .args(["--test", "--test-concurrency=1"])
+        .arg(dir.join(script))
+        .envs(env.iter().copied());
+    let node = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .expect("node runs");
+    let report = String::from_utf8_lossy(&node.stdout).into_owned();
+    assert!(
+        node.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&node.stderr)
+    );
+    assert!(
+        report.contains(&format!("# pass {passes}\n")) && report.contains("# fail 0"),
+        "{report}"
+    );
+    report
+}
