@@ -4,12 +4,14 @@
 //! - [`ws`]: a real WebSocket client (tokio-tungstenite) and the reads tests make with it;
 //! - [`http`]: one raw HTTP/1.1 request, as a hostile or minimal client writes it;
 //! - [`redis`]: a real `redis-server` on a free port, stopped when dropped;
+//! - [`tls`]: certificates made at test time, a CA of the test's own;
 //! - [`bounded`]: a whole test under a deadline.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot set itself up stops there
 
 pub mod http;
 pub mod redis;
+pub mod tls;
 pub mod ws;
 
 use std::time::Duration;

@@ -5,7 +5,8 @@
 //! every channel and each inbound route answers with the scaffold's "not implemented" error; on
 //! SIGTERM each server closes its client with 1001 and exits 0. Built with its `redis` feature,
 //! a generated server joins a cluster on a real Redis with `--redis`; without it, `--redis` is
-//! refused.
+//! refused. Built with its `tls` feature, it serves `wss://` with `--tls-cert` and `--tls-key`
+//! (a certificate made at run time); without it, they are refused.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -382,4 +383,51 @@ fn generated_crates_build_cleanly_and_serve_every_channel() {
     runtime.block_on(every_channel_is_served(&addr, 1));
     runtime.block_on(sigterm_drains(&mut one, &addr));
     leases(":1");
+
+    // `--tls-cert` without the `tls` feature: refused, not served as `ws://`.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("generated-crates-tls");
+    let [ca, chain, key] = test_support::tls::Certificates::for_names(&["localhost"]).write(&dir);
+    let tls_args = [
+        "--tls-cert",
+        chain.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ];
+    let refused = Command::new(&binary)
+        .args(["--addr", "127.0.0.1:0"])
+        .args(tls_args)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("need the `tls` feature"), "{stderr}");
+    // With it: `wss://`, trusted through the test's CA.
+    let (ok, output) = cargo(
+        &root,
+        &target,
+        &["build", "--quiet", "-p", "api-1", "--features", "tls"],
+    );
+    if !ok {
+        fail_with(
+            "a generated crate does not build with its `tls` feature",
+            "generated-crates-build-tls",
+            &output,
+        );
+    }
+    let (_server, addr) = start(&binary, &tls_args);
+    let port = addr.rsplit(':').next().unwrap();
+    let trusted = ws_runtime::ClientTls::with_ca_pem(&std::fs::read(&ca).unwrap()).unwrap();
+    runtime.block_on(async {
+        let url = format!("wss://localhost:{port}");
+        let options = ws_runtime::client::ClientOptions::default().tls(trusted);
+        let target = ws_runtime::client::Target::new(&url, &address(0));
+        let client = ws_runtime::client::Client::<
+            ws_runtime::AnyMessage,
+            ws_runtime::client::Nothing,
+        >::connect(target, options)
+        .await
+        .unwrap();
+        assert!(client.is_open());
+        client.close().await.unwrap();
+    });
 }

@@ -31,7 +31,7 @@ const RUNTIME: &[&[&str]] = &[
         "selection",
         "tree",
     ],
-    &["routes", "frames", "socket", "listener", "sigv4"],
+    &["routes", "frames", "socket", "listener", "sigv4", "tls"],
     &["connections", "client"],
     &["cluster"],
     &["handler"],

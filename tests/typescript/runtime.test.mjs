@@ -92,12 +92,15 @@ test("frames that are no message of the channel are kept: text, not JSON, binary
   await server.close();
 });
 
-test("a request times out; an error frame fails the request that waits", async () => {
+test("a request times out; an error frame fails the request that waits, or is an event", async () => {
   const server = await serve((socket) => {
     socket.on("message", (data) => {
       const message = JSON.parse(String(data));
       if (message.id === "fail") {
         socket.send(JSON.stringify({ message: "Internal server error", connectionId: "c1", requestId: "r1" }));
+      }
+      if (message.id === "flood") {
+        socket.send(JSON.stringify({ message: "Too Many Requests", connectionId: "c1", requestId: "r2" }));
       }
     });
   });
@@ -112,6 +115,10 @@ test("a request times out; an error frame fails the request that waits", async (
     assert.deepEqual(error.frame, { message: "Internal server error", connectionId: "c1", requestId: "r1" });
     return true;
   });
+  // Nothing waits: the throttling frame of a rate-limited server is an event.
+  const event = next(client, "serverError");
+  client.send({ action: "ping", id: "flood" });
+  assert.deepEqual((await event).error, { message: "Too Many Requests", connectionId: "c1", requestId: "r2" });
   await client.close();
   await server.close();
 });

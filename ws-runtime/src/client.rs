@@ -137,7 +137,11 @@ pub enum ClientError {
         /// The response's body, as text.
         body: String,
     },
-    /// The network or the WebSocket protocol failed.
+    /// TLS could not be set up for a `wss://` URL (feature `tls`): the roots or the CA.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// The network or the WebSocket protocol failed (a certificate the client does not trust
+    /// among them).
     #[error("transport: {0}")]
     Transport(#[source] Box<ws::Error>),
     /// A message to send breaks its route's schema (checked before it goes out).
@@ -221,6 +225,8 @@ pub struct ClientOptions {
     connect_timeout: Duration,
     reconnect: Option<Backoff>,
     max_message_size: usize,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::ClientTls>,
 }
 
 impl Default for ClientOptions {
@@ -233,6 +239,8 @@ impl Default for ClientOptions {
             connect_timeout: Duration::from_secs(10),
             reconnect: None,
             max_message_size: 1 << 20,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -270,6 +278,14 @@ impl ClientOptions {
     /// The largest message accepted from the server (default 1 MiB).
     pub fn max_message_size(mut self, bytes: usize) -> ClientOptions {
         self.max_message_size = bytes;
+        self
+    }
+
+    /// What `wss://` connections trust (feature `tls`; without this option, the system's root
+    /// certificates).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::ClientTls) -> ClientOptions {
+        self.tls = Some(tls);
         self
     }
 }
@@ -687,10 +703,23 @@ fn closed() -> ClientError {
     }
 }
 
-/// The TCP connection and the handshake, bounded in time.
+/// The TCP connection, TLS for `wss://` (feature `tls`), and the handshake, bounded in time.
 async fn open(target: &Target, options: &ClientOptions) -> Result<Socket, ClientError> {
     let request = target.request()?;
     let config = codec_config(options.max_message_size);
+    #[cfg(feature = "tls")]
+    let handshake = {
+        let connector = match &options.tls {
+            _ if !target.url().starts_with("wss:") => None,
+            Some(tls) => Some(tls.config()),
+            None => Some(crate::ClientTls::system_roots().and_then(|tls| tls.config())),
+        }
+        .transpose()
+        .map_err(|error| ClientError::Tls(error.to_string()))?
+        .map(tokio_tungstenite::Connector::Rustls);
+        tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, connector)
+    };
+    #[cfg(not(feature = "tls"))]
     let handshake = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
     match tokio::time::timeout(options.connect_timeout, handshake).await {
         Ok(Ok((socket, _response))) => Ok(socket),

@@ -14,6 +14,8 @@ pub enum ErrorKind {
     BadRequestBody,
     /// The handler failed or panicked.
     InternalServerError,
+    /// The connection sent more than its message rate allows (`Limits::message_rate`).
+    TooManyRequests,
 }
 
 impl ErrorKind {
@@ -23,6 +25,7 @@ impl ErrorKind {
             ErrorKind::Forbidden => "Forbidden",
             ErrorKind::BadRequestBody => "Bad request body",
             ErrorKind::InternalServerError => "Internal server error",
+            ErrorKind::TooManyRequests => "Too Many Requests",
         }
     }
 
@@ -32,6 +35,7 @@ impl ErrorKind {
             ErrorKind::Forbidden,
             ErrorKind::BadRequestBody,
             ErrorKind::InternalServerError,
+            ErrorKind::TooManyRequests,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == message)
@@ -109,6 +113,18 @@ fn render(frame: &Rendered<'_>) -> String {
 pub(crate) fn forbidden(connection_id: &str, request_id: &str) -> String {
     render(&Rendered {
         message: ErrorKind::Forbidden.as_str(),
+        connection_id,
+        request_id: Some(request_id),
+        message_id: None,
+        errors: None,
+    })
+}
+
+/// `{"message": "Too Many Requests", "connectionId": …, "requestId": …}`: over the
+/// connection's message rate; the message was not handled.
+pub(crate) fn too_many_requests(connection_id: &str, request_id: &str) -> String {
+    render(&Rendered {
+        message: ErrorKind::TooManyRequests.as_str(),
         connection_id,
         request_id: Some(request_id),
         message_id: None,

@@ -19,6 +19,9 @@
 //!   on: typed sends, requests that wait for their reply, a typed stream of what the server
 //!   sends, reconnection.
 //! - [`nullable`]: optional fields that keep absent, `null` and a value apart.
+//! - TLS (feature `tls`, rustls): [`App::listen_tls`] serves `wss://` with a certificate and key
+//!   (`Tls`); with `client`, clients connect to `wss://` (`ClientTls`: the system's roots, or a
+//!   CA of your own).
 //! - The management API (`Router::management_api`, and with feature `sigv4`
 //!   `Router::management_sigv4` and `SigV4`): API Gateway's `@connections` on its wire, so the
 //!   AWS SDKs' management clients work with only their endpoint changed.
@@ -40,6 +43,8 @@
 //! | the client stops reading (over 1,024 frames or 1 MiB queued for 5 s) | close 1008 |
 //! | no complete HTTP request within 10 s of the TCP accept | the socket is dropped |
 //! | more than 10,000 connections | HTTP 429 |
+//! | over `Limits::message_rate` (off by default) | `{"message": "Too Many Requests", "connectionId", "requestId"}` |
+//! | over `Limits::handshake_rate` from one address (off by default) | HTTP 429 |
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -70,6 +75,8 @@ mod shared;
 #[cfg(feature = "sigv4")]
 mod sigv4;
 mod socket;
+#[cfg(feature = "tls")]
+mod tls;
 mod tree;
 
 pub use cluster::{Cluster, ClusterError, ClusterNode};
@@ -78,7 +85,7 @@ pub use export::{AsyncApi, to_yaml};
 pub use handler::{
     Accept, Close, ConnectRequest, Context, EventType, Handler, HandlerError, Reject, Reply,
 };
-pub use limits::Limits;
+pub use limits::{Limits, Rate};
 pub use message::{DecodeError, Message, Schema, ValidationError, ValidationErrors};
 pub use router::{ChannelOptions, Router, RouterError};
 pub use routes::{
@@ -88,6 +95,8 @@ pub use selection::{Selection, SelectionError};
 pub use server::{App, Server, ShutdownReport, main, runtime, stop_signal};
 #[cfg(feature = "sigv4")]
 pub use sigv4::SigV4;
+#[cfg(feature = "tls")]
+pub use tls::{ClientTls, Tls, TlsError};
 
 pub use ws_runtime_macros::{Message, Routes};
 

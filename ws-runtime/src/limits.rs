@@ -1,6 +1,6 @@
 //! Limits, with Amazon API Gateway's values as defaults where it has one.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Every limit the server enforces. `Limits::default()` is API Gateway's where API Gateway has
 /// the limit, and otherwise a value that no well-behaved client reaches.
@@ -37,6 +37,67 @@ pub struct Limits {
     pub slow_reader_grace: Duration,
     /// How long a graceful shutdown waits for `$disconnect` handlers. Default 10 seconds.
     pub shutdown_deadline: Duration,
+    /// Messages one connection may send: over it a message is refused with a
+    /// `{"message": "Too Many Requests", …}` error frame (no handler runs) and counted in
+    /// `ws_messages_throttled`; the connection stays open. Default: none (API Gateway throttles
+    /// per account and route, not per connection).
+    pub message_rate: Option<Rate>,
+    /// Handshakes one source address may make: over it the handshake gets HTTP 429 before
+    /// anything else runs. Default: none.
+    pub handshake_rate: Option<Rate>,
+}
+
+/// A token bucket: `burst` at once, then `per_second` (API Gateway's throttling model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// The steady rate, per second.
+    pub per_second: u32,
+    /// How many at once, from a full bucket.
+    pub burst: u32,
+}
+
+impl Rate {
+    /// `per_second`, with bursts of `burst`.
+    pub fn new(per_second: u32, burst: u32) -> Rate {
+        Rate { per_second, burst }
+    }
+}
+
+/// One bucket of a [`Rate`]: full at first.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    pub fn full(rate: Rate, now: Instant) -> Bucket {
+        Bucket {
+            tokens: f64::from(rate.burst),
+            at: now,
+        }
+    }
+
+    /// Takes a token if there is one (after refilling for the time since the last call).
+    pub fn take(&mut self, rate: Rate, now: Instant) -> bool {
+        let refill =
+            now.saturating_duration_since(self.at).as_secs_f64() * f64::from(rate.per_second);
+        self.tokens = (self.tokens + refill).min(f64::from(rate.burst));
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether it would be full by `now`: a bucket that forgets nothing.
+    pub fn is_full(&self, rate: Rate, now: Instant) -> bool {
+        let refill =
+            now.saturating_duration_since(self.at).as_secs_f64() * f64::from(rate.per_second);
+        self.tokens + refill >= f64::from(rate.burst)
+    }
 }
 
 impl Default for Limits {
@@ -53,6 +114,30 @@ impl Default for Limits {
             outbound_queue_bytes: 1024 * 1024,
             slow_reader_grace: Duration::from_secs(5),
             shutdown_deadline: Duration::from_secs(10),
+            message_rate: None,
+            handshake_rate: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bucket_gives_its_burst_then_its_rate() {
+        let rate = Rate::new(10, 3);
+        let start = Instant::now();
+        let mut bucket = Bucket::full(rate, start);
+        let taken = (0..5).filter(|_| bucket.take(rate, start)).count();
+        assert_eq!(taken, 3);
+        // 10 a second: one more after 100 ms, not before.
+        assert!(!bucket.take(rate, start + Duration::from_millis(50)));
+        assert!(bucket.take(rate, start + Duration::from_millis(101)));
+        assert!(!bucket.is_full(rate, start + Duration::from_millis(101)));
+        assert!(bucket.is_full(rate, start + Duration::from_secs(1)));
+        // Never more than the burst, however long it waited.
+        let later = start + Duration::from_secs(60);
+        assert_eq!((0..10).filter(|_| bucket.take(rate, later)).count(), 3);
     }
 }

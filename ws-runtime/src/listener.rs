@@ -17,12 +17,22 @@ use tokio::sync::{Notify, watch};
 
 use crate::limits::Limits;
 
-/// Serves `router` on `listener` until `stop` says so; then lets every HTTP request in flight
-/// finish (upgraded WebSockets are the server's to close).
+/// What turns an accepted socket into a TLS stream (feature `tls`); without the feature, there
+/// is none.
+#[cfg(feature = "tls")]
+pub(crate) type Acceptor = tokio_rustls::TlsAcceptor;
+/// What turns an accepted socket into a TLS stream (feature `tls`); without the feature, there
+/// is none.
+#[cfg(not(feature = "tls"))]
+pub(crate) type Acceptor = std::convert::Infallible;
+
+/// Serves `router` on `listener` (over TLS with `tls`) until `stop` says so; then lets every
+/// HTTP request in flight finish (upgraded WebSockets are the server's to close).
 pub(crate) async fn serve(
     listener: TcpListener,
     router: axum::Router,
     limits: &Limits,
+    tls: Option<Acceptor>,
     mut stop: watch::Receiver<bool>,
 ) {
     let handshakes = Arc::new(Handshakes {
@@ -37,12 +47,16 @@ pub(crate) async fn serve(
         match accepted {
             Ok((stream, peer)) => {
                 let ticket = handshakes.enter();
-                tokio::spawn(connection(
+                // Without the `tls` feature there is no acceptor, and the `Option` is `Copy`.
+                #[allow(clippy::clone_on_copy)]
+                let tls = tls.clone();
+                tokio::spawn(accept(
                     stream,
                     peer,
                     router.clone(),
                     limits.handshake_timeout,
                     ticket,
+                    tls,
                     stop.clone(),
                 ));
             }
@@ -56,17 +70,52 @@ pub(crate) async fn serve(
     }
 }
 
-/// One accepted socket: its handshake within `timeout`, then HTTP (and an upgrade) as long as it
-/// lasts.
-async fn connection(
+/// One accepted socket: its TLS handshake (with `tls`) and its HTTP request's head, both within
+/// `timeout`, then HTTP (and an upgrade) as long as it lasts.
+async fn accept(
     stream: TcpStream,
     peer: SocketAddr,
     router: axum::Router,
     timeout: Duration,
     ticket: Ticket,
-    mut stop: watch::Receiver<bool>,
+    tls: Option<Acceptor>,
+    stop: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
+    let deadline = tokio::time::Instant::now() + timeout;
+    let Some(acceptor) = tls else {
+        return connection(stream, peer, router, deadline, ticket, stop).await;
+    };
+    #[cfg(not(feature = "tls"))]
+    match acceptor {}
+    #[cfg(feature = "tls")]
+    {
+        let handshake = tokio::select! {
+            handshake = tokio::time::timeout_at(deadline, acceptor.accept(stream)) => handshake,
+            () = ticket.slot.evicted.notified() => return,
+        };
+        match handshake {
+            Ok(Ok(stream)) => connection(stream, peer, router, deadline, ticket, stop).await,
+            Ok(Err(error)) => tracing::debug!(%error, %peer, "the TLS handshake failed"),
+            Err(_) => {
+                tracing::debug!(%peer, "dropped a connection that did not finish its TLS handshake")
+            }
+        }
+    }
+}
+
+/// HTTP on an accepted (and, with TLS, decrypted) stream: its request's head by `deadline`.
+async fn connection<S>(
+    stream: S,
+    peer: SocketAddr,
+    router: axum::Router,
+    deadline: tokio::time::Instant,
+    ticket: Ticket,
+    mut stop: watch::Receiver<bool>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let timeout = deadline.saturating_duration_since(tokio::time::Instant::now());
     let started = Arc::clone(&ticket.slot);
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         // The request's head has been read: the handshake is in.
@@ -84,7 +133,7 @@ async fn connection(
     tokio::pin!(conn);
     let cut = async {
         tokio::select! {
-            () = tokio::time::sleep(timeout) => {}
+            () = tokio::time::sleep_until(deadline) => {}
             () = ticket.slot.evicted.notified() => {}
         }
         if ticket.slot.is_finished() {

@@ -73,6 +73,7 @@ pub(crate) struct Metrics {
     connects: Family<OutcomeLabels, Counter>,
     disconnects: Family<CodeLabels, Counter>,
     slow_readers: Family<ChannelLabels, Counter>,
+    throttled: Family<ChannelLabels, Counter>,
     received: Family<RouteLabels, Counter>,
     sent: Family<ChannelLabels, Counter>,
     errors: Family<ErrorLabels, Counter>,
@@ -111,6 +112,7 @@ impl Metrics {
             connects: Family::default(),
             disconnects: Family::default(),
             slow_readers: Family::default(),
+            throttled: Family::default(),
             received: Family::default(),
             sent: Family::default(),
             errors: Family::default(),
@@ -137,6 +139,11 @@ impl Metrics {
             "ws_slow_reader_closes",
             "Connections closed because their client stopped reading (1008)",
             metrics.slow_readers.clone(),
+        );
+        registry.register(
+            "ws_messages_throttled",
+            "Messages refused with `Too Many Requests`: over the connection's message rate",
+            metrics.throttled.clone(),
         );
         registry.register(
             "ws_messages_received",
@@ -205,6 +212,7 @@ impl Metrics {
             open: self.open.get_or_create(&labels).clone(),
             sent: self.sent.get_or_create(&labels).clone(),
             slow_readers: self.slow_readers.get_or_create(&labels).clone(),
+            throttled: self.throttled.get_or_create(&labels).clone(),
             routes: by_route,
             connects: self.connects.clone(),
             disconnects: self.disconnects.clone(),
@@ -265,6 +273,7 @@ pub(crate) struct ChannelMetrics {
     pub open: Gauge,
     pub sent: Counter,
     pub slow_readers: Counter,
+    pub throttled: Counter,
     routes: HashMap<&'static str, Arc<RouteMetrics>>,
     connects: Family<OutcomeLabels, Counter>,
     disconnects: Family<CodeLabels, Counter>,

@@ -26,7 +26,7 @@ use crate::docs;
 use crate::frames;
 use crate::handler::{Close, ConnectRequest, Context, EventType, Reply};
 use crate::ids;
-use crate::limits::Limits;
+use crate::limits::{Bucket, Limits};
 use crate::listener;
 use crate::management;
 use crate::metrics::{self, ErrorFrame};
@@ -119,10 +119,30 @@ impl App {
     /// # Errors
     /// The address cannot be bound; the error names it.
     pub async fn listen(self, addr: &str) -> std::io::Result<Server> {
-        let listener = TcpListener::bind(addr).await.map_err(|error| {
-            std::io::Error::new(error.kind(), format!("cannot listen on {addr}: {error}"))
-        })?;
-        self.serve(listener).await
+        self.serve(bind(addr).await?).await
+    }
+
+    /// Binds `addr` and serves TLS on it (feature `tls`): `wss://` for the channels, `https://`
+    /// for the rest. The TLS handshake counts in the handshake timeout.
+    ///
+    /// # Errors
+    /// The address cannot be bound; the error names it.
+    #[cfg(feature = "tls")]
+    pub async fn listen_tls(self, addr: &str, tls: crate::Tls) -> std::io::Result<Server> {
+        self.serve_tls(bind(addr).await?, tls).await
+    }
+
+    /// [`App::serve`] with TLS (feature `tls`).
+    ///
+    /// # Errors
+    /// The listener's local address cannot be read.
+    #[cfg(feature = "tls")]
+    pub async fn serve_tls(
+        self,
+        listener: TcpListener,
+        tls: crate::Tls,
+    ) -> std::io::Result<Server> {
+        self.serve_with(listener, Some(tls.acceptor)).await
     }
 
     /// Serves on `listener` until [`Server::shutdown`], with the limits' handshake timeout
@@ -132,12 +152,20 @@ impl App {
     /// # Errors
     /// The listener's local address cannot be read.
     pub async fn serve(self, listener: TcpListener) -> std::io::Result<Server> {
+        self.serve_with(listener, None).await
+    }
+
+    async fn serve_with(
+        self,
+        listener: TcpListener,
+        tls: Option<listener::Acceptor>,
+    ) -> std::io::Result<Server> {
         let local_addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
         let limits = self.shared.limits.clone();
         let router = self.router;
         let task = tokio::spawn(async move {
-            listener::serve(listener, router, &limits, stopped).await;
+            listener::serve(listener, router, &limits, tls, stopped).await;
         });
         Ok(Server {
             local_addr,
@@ -146,6 +174,13 @@ impl App {
             task,
         })
     }
+}
+
+/// Binds `addr`, with an error that names it.
+async fn bind(addr: &str) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|error| {
+        std::io::Error::new(error.kind(), format!("cannot listen on {addr}: {error}"))
+    })
 }
 
 /// A running server.
@@ -323,6 +358,9 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
         Ok(handshake) => handshake,
         Err(response) => return response,
     };
+    if !shared.handshake_allowed(handshake.identity.source_ip) {
+        return status(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+    }
     if let Err(text) = handshake.check(&channel) {
         return status(StatusCode::BAD_REQUEST, text);
     }
@@ -658,6 +696,10 @@ async fn run(
     let mut grace_ends: Option<Instant> = None;
     let timer = sleep_until(idle_ends.min(lifetime_ends));
     tokio::pin!(timer);
+    // The connection's message rate: a bucket that lives in this task, no lock.
+    let mut bucket = limits
+        .message_rate
+        .map(|rate| (rate, Bucket::full(rate, started.into_std())));
     let close = loop {
         tokio::select! {
             biased;
@@ -712,8 +754,18 @@ async fn run(
             inbound = reader.next() => match inbound {
                 Inbound::Text(text) => {
                     entry.touch();
-                    idle_ends = after(Instant::now(), limits.idle_timeout);
-                    let Some(reply) = handle(&shared, &channel, &cx, text).await else {
+                    let now = Instant::now();
+                    idle_ends = after(now, limits.idle_timeout);
+                    let within = bucket.as_mut().is_none_or(|(rate, bucket)| bucket.take(*rate, now.into_std()));
+                    let reply = if within {
+                        handle(&shared, &channel, &cx, text).await
+                    } else {
+                        if let Some(metrics) = &channel.metrics {
+                            metrics.throttled.inc();
+                        }
+                        Some(frames::too_many_requests(cx.connection_id.as_str(), &ids::event()))
+                    };
+                    let Some(reply) = reply else {
                         continue;
                     };
                     if let Err(close) = write(&mut writer, Outbound::Text(reply.into()), &entry, limits).await {

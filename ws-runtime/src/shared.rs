@@ -1,15 +1,17 @@
 //! What the connection tasks, the server and the management API share: the registry, the limits
 //! and switches, and the count of connections still running; and each channel as they see it.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::Notify;
 
 use crate::cluster::ClusterNode;
 use crate::connections::Connections;
 use crate::dispatch::Dispatch;
-use crate::limits::Limits;
+use crate::limits::{Bucket, Limits};
 use crate::message::Schema;
 use crate::metrics::{ChannelMetrics, Metrics};
 use crate::routes::Route;
@@ -34,9 +36,34 @@ pub(crate) struct Shared {
     pub shutting_down: AtomicBool,
     /// Notified when the last slot is released.
     pub idle: Notify,
+    /// Each source address's handshakes, with `Limits::handshake_rate`.
+    pub handshakes: Mutex<HashMap<IpAddr, Bucket>>,
 }
 
+/// Addresses the handshake limiter keeps before it forgets those whose buckets are full again.
+const HANDSHAKE_ADDRESSES: usize = 4_096;
+
 impl Shared {
+    /// Whether a handshake from `ip` is within `Limits::handshake_rate` (always, without one).
+    pub fn handshake_allowed(&self, ip: IpAddr) -> bool {
+        let Some(rate) = self.limits.handshake_rate else {
+            return true;
+        };
+        let now = std::time::Instant::now();
+        let mut buckets = self
+            .handshakes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if buckets.len() >= HANDSHAKE_ADDRESSES {
+            // A full bucket is no different from a forgotten one.
+            buckets.retain(|_, bucket| !bucket.is_full(rate, now));
+        }
+        buckets
+            .entry(ip)
+            .or_insert_with(|| Bucket::full(rate, now))
+            .take(rate, now)
+    }
+
     pub fn new(limits: Limits, reveal_validation_errors: bool, validate_outbound: bool) -> Shared {
         Shared {
             connections: Connections::default(),
@@ -49,6 +76,7 @@ impl Shared {
             slots: AtomicUsize::new(0),
             shutting_down: AtomicBool::new(false),
             idle: Notify::new(),
+            handshakes: Mutex::default(),
         }
     }
 

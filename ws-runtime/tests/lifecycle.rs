@@ -385,3 +385,78 @@ async fn a_channel_router_mounts_inside_an_existing_axum_app() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_connection_over_its_message_rate_gets_too_many_requests_and_others_do_not() {
+    bounded(30, async {
+        let limits = Limits {
+            message_rate: Some(Rate::new(1, 3)),
+            ..Limits::default()
+        };
+        let (server, _chat) = start(|r| r.limits(limits).metrics()).await;
+        let mut a = connect(server.local_addr(), "/chat").await;
+        let mut b = connect(server.local_addr(), "/chat").await;
+        for i in 0..5 {
+            send(&mut a, json!({"action": "echo", "text": format!("a{i}")})).await;
+        }
+        let mut answered = Vec::new();
+        for _ in 0..5 {
+            let frame = recv(&mut a).await;
+            if frame["message"] == "Too Many Requests" {
+                assert!(frame["connectionId"].is_string() && frame["requestId"].is_string());
+                answered.push("throttled".to_owned());
+            } else {
+                answered.push(frame["text"].as_str().unwrap().to_owned());
+            }
+        }
+        // The burst of three is answered, in order; the two over it are refused, not handled.
+        assert_eq!(answered, ["a0", "a1", "a2", "throttled", "throttled"]);
+        // Another connection has a bucket of its own.
+        for i in 0..3 {
+            send(&mut b, json!({"action": "echo", "text": format!("b{i}")})).await;
+            assert_eq!(recv(&mut b).await["text"], format!("b{i}"));
+        }
+        let metrics = test_support::http::get(server.local_addr(), "/metrics").await;
+        assert!(
+            metrics.contains("ws_messages_throttled_total{channel=\"/chat\"} 2"),
+            "{metrics}"
+        );
+        // Still open, and a token is back a second later.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        send(&mut a, json!({"action": "echo", "text": "later"})).await;
+        assert_eq!(recv(&mut a).await["text"], "later");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn one_address_over_its_handshake_rate_gets_429_and_another_address_does_not() {
+    bounded(30, async {
+        let limits = Limits {
+            handshake_rate: Some(Rate::new(1, 2)),
+            ..Limits::default()
+        };
+        let (server, _chat) = start(|r| r.limits(limits)).await;
+        let addr = server.local_addr();
+        let _a = connect(addr, "/chat").await;
+        let _b = connect(addr, "/chat").await;
+        let refused = try_connect(addr, "/chat").await.unwrap_err();
+        match refused {
+            tokio_tungstenite::tungstenite::Error::Http(response) => {
+                assert_eq!(response.status(), 429);
+                let body = response.into_body().unwrap_or_default();
+                assert_eq!(String::from_utf8_lossy(&body), "Too Many Requests");
+            }
+            other => panic!("expected HTTP 429, got {other}"),
+        }
+        // From 127.0.0.2 (loopback too): a bucket of its own.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        let stream = tokio_tungstenite::MaybeTlsStream::Plain(socket.connect(addr).await.unwrap());
+        let (mut other, _) = tokio_tungstenite::client_async(format!("ws://{addr}/chat"), stream)
+            .await
+            .unwrap();
+        whoami(&mut other).await;
+    })
+    .await;
+}

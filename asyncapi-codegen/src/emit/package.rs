@@ -77,7 +77,7 @@ fn cargo_toml(plan: &Plan, name: &str, runtime: &Runtime, serves: bool, sides: S
     );
     if serves {
         text.push_str(
-            "tokio = { version = \"1\", features = [\"rt-multi-thread\", \"macros\", \"net\"] }\n\n[features]\n# `--redis URL`: many nodes behind one load balancer, sharing connections through Redis.\nredis = [\"ws-runtime/redis\"]\n",
+            "tokio = { version = \"1\", features = [\"rt-multi-thread\", \"macros\", \"net\"] }\n\n[features]\n# `--redis URL`: many nodes behind one load balancer, sharing connections through Redis.\nredis = [\"ws-runtime/redis\"]\n# `--tls-cert FILE --tls-key FILE`: serve wss:// (rustls).\ntls = [\"ws-runtime/tls\"]\n",
         );
     }
     text
@@ -110,7 +110,7 @@ fn readme(plan: &Plan, name: &str, sides: Sides) -> String {
         return text;
     }
     text.push_str(
-        "Run it with `cargo run -- --addr 127.0.0.1:8080`; add `--docs` for the document and a docs page\nat `/docs`, `--metrics` for Prometheus metrics at `/metrics` (`/healthz` and `/readyz` always\nanswer). To run several nodes behind one load balancer,\nbuild with the `redis` feature and give each node the same Redis: `cargo run --features redis --\n--addr 127.0.0.1:8081 --redis redis://127.0.0.1:6379` (or set `REDIS_URL`); sends, broadcasts and\ngroups then reach the clients of every node.\n\n| channel | path | routes |\n|---|---|---|\n",
+        "Run it with `cargo run -- --addr 127.0.0.1:8080`; add `--docs` for the document and a docs page\nat `/docs`, `--metrics` for Prometheus metrics at `/metrics` (`/healthz` and `/readyz` always\nanswer). `cargo run --features tls -- --tls-cert cert.pem --tls-key key.pem` serves `wss://` (and\n`https://`) with that certificate chain and key (PEM). To run several nodes behind one load balancer,\nbuild with the `redis` feature and give each node the same Redis: `cargo run --features redis --\n--addr 127.0.0.1:8081 --redis redis://127.0.0.1:6379` (or set `REDIS_URL`); sends, broadcasts and\ngroups then reach the clients of every node.\n\n| channel | path | routes |\n|---|---|---|\n",
     );
     for channel in &plan.channels {
         let routes: Vec<String> = channel
@@ -157,7 +157,8 @@ fn main_rs(plan: &Plan, crate_name: &str) -> String {
         //! Serves the API: `cargo run -- --addr 127.0.0.1:8080` (port 0 picks a free one). With
         //! `--redis URL` (or `REDIS_URL`) and the `redis` feature, the node joins a cluster;
         //! `--metrics` serves Prometheus metrics at `/metrics`, `--docs` the document and a docs
-        //! page at `/docs`. `/healthz` and `/readyz` always answer.
+        //! page at `/docs`. With `--tls-cert FILE --tls-key FILE` and the `tls` feature, it serves
+        //! `wss://`. `/healthz` and `/readyz` always answer.
 
         use #krate::api;
 
@@ -214,7 +215,12 @@ fn main_rs(plan: &Plan, crate_name: &str) -> String {
                     return std::process::ExitCode::FAILURE;
                 }
             };
-            let server = match app.serve(listener).await {
+            let served = match (flag("--tls-cert"), flag("--tls-key")) {
+                (None, None) => app.serve(listener).await.map_err(|error| error.to_string()),
+                (Some(cert), Some(key)) => serve_tls(app, listener, &cert, &key).await,
+                _ => Err("--tls-cert and --tls-key go together".to_owned()),
+            };
+            let server = match served {
                 Ok(server) => server,
                 Err(error) => {
                     eprintln!("error: {error}");
@@ -230,7 +236,7 @@ fn main_rs(plan: &Plan, crate_name: &str) -> String {
             std::process::ExitCode::SUCCESS
         }
     });
-    format!("{main}\n{CLUSTER}")
+    format!("{main}\n{CLUSTER}\n{TLS}")
 }
 
 /// The cluster of `--redis`, with the `redis` feature (as text: `#[cfg]` on items reads better
@@ -247,5 +253,32 @@ fn cluster(url: &str) -> Result<ws_runtime::Cluster, String> {
     Err(format!(
         "`--redis {url}` (or REDIS_URL) needs the `redis` feature: `cargo run --features redis`"
     ))
+}
+"#;
+
+/// TLS of `--tls-cert` and `--tls-key`, with the `tls` feature (as [`CLUSTER`]).
+const TLS: &str = r#"/// Serves over TLS with the certificate chain and key of these PEM files.
+#[cfg(feature = "tls")]
+async fn serve_tls(
+    app: ws_runtime::App,
+    listener: tokio::net::TcpListener,
+    cert: &str,
+    key: &str,
+) -> Result<ws_runtime::Server, String> {
+    let tls = ws_runtime::Tls::from_pem_files(cert, key).map_err(|error| error.to_string())?;
+    app.serve_tls(listener, tls)
+        .await
+        .map_err(|error| error.to_string())
+}
+
+/// Built without the `tls` feature: TLS asked for is an error, not a silent `ws://`.
+#[cfg(not(feature = "tls"))]
+async fn serve_tls(
+    _app: ws_runtime::App,
+    _listener: tokio::net::TcpListener,
+    _cert: &str,
+    _key: &str,
+) -> Result<ws_runtime::Server, String> {
+    Err("`--tls-cert` and `--tls-key` need the `tls` feature: `cargo run --features tls`".to_owned())
 }
 "#;

@@ -1,5 +1,5 @@
-//! `chat --addr HOST:PORT [--redis URL] [--management-token TOKEN] [--management-credentials FILE]
-//! [--region REGION] [--stage NAME] [--metrics] [--docs]`: serves
+//! `chat --addr HOST:PORT [--tls-cert FILE --tls-key FILE] [--redis URL] [--management-token TOKEN]
+//! [--management-credentials FILE] [--region REGION] [--stage NAME] [--metrics] [--docs]`: serves
 //! the chat (WebSocket and web page) on `/`. The first line of output is the bound address (port
 //! 0 picks a free port). With `--redis` (or `REDIS_URL`) the node joins a cluster: every node
 //! behind the load balancer shares one room. `--metrics` and `--docs` serve `/metrics` and the
@@ -8,8 +8,10 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: chat [--addr HOST:PORT] [--redis URL] [--management-token TOKEN] [--management-credentials FILE] [--region REGION] [--stage NAME] [--metrics] [--docs] [--verbose]
+const USAGE: &str = "usage: chat [--addr HOST:PORT] [--tls-cert FILE --tls-key FILE] [--redis URL] [--management-token TOKEN] [--management-credentials FILE] [--region REGION] [--stage NAME] [--metrics] [--docs] [--verbose]
   --addr HOST:PORT          where to listen (default 127.0.0.1:8080; port 0 picks a free port)
+  --tls-cert FILE           serve wss:// and https:// with this certificate chain (PEM)...
+  --tls-key FILE            ...and its private key (PEM); both or neither
   --redis URL               join the cluster of the chat nodes on this Redis (default: $REDIS_URL)
   --management-token TOKEN  serve API Gateway's @connections API, for this bearer token
   --management-credentials FILE
@@ -34,6 +36,7 @@ async fn serve() -> ExitCode {
         .filter(|url| !url.is_empty());
     let mut token = None;
     let (mut credentials, mut stage) = (None, None);
+    let (mut tls_cert, mut tls_key) = (None, None);
     let mut region = std::env::var("AWS_REGION")
         .ok()
         .filter(|r| !r.is_empty())
@@ -55,7 +58,9 @@ async fn serve() -> ExitCode {
             | "--management-token"
             | "--management-credentials"
             | "--region"
-            | "--stage" => {
+            | "--stage"
+            | "--tls-cert"
+            | "--tls-key" => {
                 let Some(value) = value() else {
                     eprintln!("{USAGE}");
                     return ExitCode::from(2);
@@ -66,6 +71,8 @@ async fn serve() -> ExitCode {
                     "--management-credentials" => credentials = Some(value),
                     "--region" => region = value,
                     "--stage" => stage = Some(value),
+                    "--tls-cert" => tls_cert = Some(value),
+                    "--tls-key" => tls_key = Some(value),
                     _ => token = Some(value),
                 }
             }
@@ -136,7 +143,30 @@ async fn serve() -> ExitCode {
             );
         }
     }
-    let server = match app.listen(&addr).await {
+    let tls = match (tls_cert, tls_key) {
+        (Some(cert), Some(key)) => match ws_runtime::Tls::from_pem_files(&cert, &key) {
+            Ok(tls) => Some(tls),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        (None, None) => None,
+        _ => {
+            eprintln!("error: --tls-cert and --tls-key go together\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let (http, ws) = if tls.is_some() {
+        ("https", "wss")
+    } else {
+        ("http", "ws")
+    };
+    let listening = match tls {
+        Some(tls) => app.listen_tls(&addr, tls).await,
+        None => app.listen(&addr).await,
+    };
+    let server = match listening {
         Ok(server) => server,
         Err(e) => {
             eprintln!("error: {e}");
@@ -151,7 +181,7 @@ async fn serve() -> ExitCode {
     let _ = writeln!(stdout, "{bound}");
     let _ = writeln!(
         stdout,
-        "open http://{bound}/ in a browser, or connect to ws://{bound}/?name=YOU"
+        "open {http}://{bound}/ in a browser, or connect to {ws}://{bound}/?name=YOU"
     );
     let _ = stdout.flush();
     drop(stdout);

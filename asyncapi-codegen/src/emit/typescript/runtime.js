@@ -2,7 +2,7 @@
 // module. An ES module with no dependencies; it runs as it is in a browser page and in Node.
 
 /** The `message` of API Gateway's error frames. */
-const ERROR_MESSAGES = ["Forbidden", "Bad request body", "Internal server error"];
+const ERROR_MESSAGES = ["Forbidden", "Bad request body", "Internal server error", "Too Many Requests"];
 
 /** What a client's calls fail with; `kind` says which failure. */
 export class ClientError extends Error {

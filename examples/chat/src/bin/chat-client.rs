@@ -11,20 +11,23 @@ use std::process::ExitCode;
 
 use chat::api::chat::{ChatClient, ChatOutbound, ChatQuery};
 use chat::api::types::{Echo, SendMessage, SetName};
-use ws_runtime::client::{ClientError, Event};
+use ws_runtime::ClientTls;
+use ws_runtime::client::{ClientError, ClientOptions, Event};
 
-const USAGE: &str = "usage: chat-client --url ws://HOST:PORT/ --name NAME
+const USAGE: &str = "usage: chat-client --url ws://HOST:PORT/ --name NAME [--ca FILE]
+  --url wss://… connects over TLS, trusting the system's roots, or only the CA of --ca FILE (PEM);
   a line is sent to the room; `/echo TEXT` asks the server for TEXT back; `/name NEW` renames you;
   end of input (Ctrl-D) leaves";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let (mut url, mut name) = (None, None);
+    let (mut url, mut name, mut ca) = (None, None, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
             ("--url", Some(value)) => url = Some(value),
             ("--name", Some(value)) => name = Some(value),
+            ("--ca", Some(value)) => ca = Some(value),
             _ => {
                 eprintln!("{USAGE}");
                 return ExitCode::from(2);
@@ -35,7 +38,21 @@ async fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
-    let mut client = match ChatClient::connect(&url, &ChatQuery { name }).await {
+    let mut options = ClientOptions::default();
+    if let Some(file) = ca {
+        let trusted = std::fs::read(&file)
+            .map_err(|e| e.to_string())
+            .and_then(|pem| ClientTls::with_ca_pem(&pem).map_err(|e| e.to_string()));
+        match trusted {
+            Ok(tls) => options = options.tls(tls),
+            Err(error) => {
+                eprintln!("error: {file}: {error}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let query = ChatQuery { name };
+    let mut client = match ChatClient::connect_with(&url, &query, options).await {
         Ok(client) => client,
         Err(error) => {
             println!("error: {error}");

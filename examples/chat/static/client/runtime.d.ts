@@ -64,7 +64,7 @@ export interface ConnectOptions {
 
 /** An error frame from the server, as API Gateway writes it. */
 export interface ErrorFrame {
-  readonly message: "Forbidden" | "Bad request body" | "Internal server error";
+  readonly message: "Forbidden" | "Bad request body" | "Internal server error" | "Too Many Requests";
   readonly connectionId: string;
   /** `Forbidden` and `Internal server error` name the request. */
   readonly requestId?: string;

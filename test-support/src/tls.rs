@@ -1,0 +1,55 @@
+//! Certificates made at test time (rcgen): a CA of the test's own and a certificate it signed,
+//! as PEM, for servers that serve TLS and clients that trust that CA.
+
+use std::path::{Path, PathBuf};
+
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+
+/// A CA, and a certificate it signed with its key.
+#[derive(Debug, Clone)]
+pub struct Certificates {
+    /// The CA's certificate: what a client trusts.
+    pub ca: String,
+    /// The signed certificate: what a server presents.
+    pub chain: String,
+    /// The signed certificate's private key.
+    pub key: String,
+}
+
+impl Certificates {
+    /// A fresh CA, and a certificate for `names` (DNS names or IP addresses) it signed.
+    pub fn for_names(names: &[&str]) -> Certificates {
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        // A name of its own: OpenSSL (Node) takes a leaf named as its issuer for self-signed.
+        ca.distinguished_name
+            .push(DnType::CommonName, "asyncapi-rs test CA");
+        let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let chain = CertificateParams::new(names)
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        Certificates {
+            ca: ca.pem(),
+            chain: chain.pem(),
+            key: key.serialize_pem(),
+        }
+    }
+
+    /// Writes `ca.pem`, `chain.pem` and `key.pem` into `dir` and returns their paths, in that
+    /// order.
+    pub fn write(&self, dir: &Path) -> [PathBuf; 3] {
+        std::fs::create_dir_all(dir).unwrap();
+        let files = [
+            dir.join("ca.pem"),
+            dir.join("chain.pem"),
+            dir.join("key.pem"),
+        ];
+        for (file, text) in files.iter().zip([&self.ca, &self.chain, &self.key]) {
+            std::fs::write(file, text).unwrap();
+        }
+        files
+    }
+}
