@@ -712,10 +712,12 @@ async fn open(target: &Target, options: &ClientOptions) -> Result<Socket, Client
         let connector = match &options.tls {
             _ if !target.url().starts_with("wss:") => None,
             Some(tls) => Some(tls.config()),
-            None => Some(crate::ClientTls::system_roots().and_then(|tls| tls.config())),
+            None => Some(
+                crate::ClientTls::system_roots()
+                    .map_err(|error| ClientError::Tls(error.to_string()))?
+                    .config(),
+            ),
         }
-        .transpose()
-        .map_err(|error| ClientError::Tls(error.to_string()))?
         .map(tokio_tungstenite::Connector::Rustls);
         tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, connector)
     };

@@ -127,17 +127,19 @@ impl Tls {
 
 /// What a client trusts when it connects to `wss://`: the system's root certificates
 /// ([`ClientTls::system_roots`], the default), or only the certificate authorities you give
-/// ([`ClientTls::with_ca_pem`]), or both.
+/// ([`ClientTls::with_ca_pem`]), or both. One configuration for every connection made with it, so
+/// a reconnection resumes its TLS session instead of starting over.
 #[derive(Clone)]
 pub struct ClientTls {
     roots: rustls::RootCertStore,
+    config: Arc<rustls::ClientConfig>,
 }
 
 impl std::fmt::Debug for ClientTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientTls")
             .field("roots", &self.roots.len())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -157,7 +159,7 @@ impl ClientTls {
                 .map_or_else(|| "none found".to_owned(), ToString::to_string);
             return Err(TlsError::SystemRoots(why));
         }
-        Ok(ClientTls { roots })
+        ClientTls::from_roots(roots)
     }
 
     /// Only the certificate authorities in `pem` (a private CA, a test's own).
@@ -165,35 +167,37 @@ impl ClientTls {
     /// # Errors
     /// No certificate in the text, or one rustls cannot use as a root.
     pub fn with_ca_pem(pem: &[u8]) -> Result<ClientTls, TlsError> {
-        ClientTls {
-            roots: rustls::RootCertStore::empty(),
-        }
-        .add_ca_pem(pem)
+        ClientTls::from_roots(rustls::RootCertStore::empty())?.add_ca_pem(pem)
     }
 
     /// These roots, and the certificate authorities in `pem` too.
     ///
     /// # Errors
     /// As [`ClientTls::with_ca_pem`].
-    pub fn add_ca_pem(mut self, pem: &[u8]) -> Result<ClientTls, TlsError> {
+    pub fn add_ca_pem(self, pem: &[u8]) -> Result<ClientTls, TlsError> {
+        let mut roots = self.roots;
         for certificate in certificates(pem, "the CA certificates")? {
-            self.roots.add(certificate).map_err(|error| TlsError::Pem {
+            roots.add(certificate).map_err(|error| TlsError::Pem {
                 what: "the CA certificates".into(),
                 message: error.to_string(),
             })?;
         }
-        Ok(self)
+        ClientTls::from_roots(roots)
     }
 
-    /// The rustls configuration a connection uses.
-    ///
-    /// # Errors
-    /// rustls refuses the protocol versions (it does not, with its defaults).
-    pub fn config(&self) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    /// The rustls configuration every connection made with it uses.
+    pub fn config(&self) -> Arc<rustls::ClientConfig> {
+        Arc::clone(&self.config)
+    }
+
+    fn from_roots(roots: rustls::RootCertStore) -> Result<ClientTls, TlsError> {
         let config = rustls::ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()?
-            .with_root_certificates(self.roots.clone())
+            .with_root_certificates(roots.clone())
             .with_no_client_auth();
-        Ok(Arc::new(config))
+        Ok(ClientTls {
+            roots,
+            config: Arc::new(config),
+        })
     }
 }

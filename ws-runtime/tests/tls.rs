@@ -123,10 +123,7 @@ async fn the_typed_client_talks_to_a_tls_server_it_trusts_and_refuses_one_it_doe
 
         // The rest of the port is HTTPS: `/healthz` over TLS.
         let connector = tokio_rustls::TlsConnector::from(
-            ClientTls::with_ca_pem(ca.as_bytes())
-                .unwrap()
-                .config()
-                .unwrap(),
+            ClientTls::with_ca_pem(ca.as_bytes()).unwrap().config(),
         );
         let tcp = tokio::net::TcpStream::connect(server.local_addr())
             .await
