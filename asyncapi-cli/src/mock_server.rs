@@ -117,6 +117,7 @@ impl Mock {
             let options = ChannelOptions {
                 query: first_with(|c| &c.query),
                 headers: first_with(|c| &c.headers),
+                ..ChannelOptions::default()
             };
             let handler = ChannelMock {
                 channels,

@@ -53,3 +53,30 @@ impl Certificates {
         files
     }
 }
+
+/// An ECDSA P-256 key pair made at test time, for signing tokens (ES256) and publishing the
+/// public half in a JWKS.
+#[derive(Debug, Clone)]
+pub struct P256 {
+    /// The private key, PKCS#8 DER.
+    pub pkcs8: Vec<u8>,
+    /// The public point's x coordinate, 32 bytes.
+    pub x: Vec<u8>,
+    /// The public point's y coordinate, 32 bytes.
+    pub y: Vec<u8>,
+}
+
+impl P256 {
+    /// A fresh key pair.
+    pub fn generate() -> P256 {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        // The uncompressed point: 0x04, x, y.
+        let point = key.public_key_raw();
+        assert_eq!(point.len(), 65, "an uncompressed P-256 point");
+        P256 {
+            pkcs8: key.serialize_der(),
+            x: point[1..33].to_vec(),
+            y: point[33..].to_vec(),
+        }
+    }
+}

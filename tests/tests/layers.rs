@@ -31,7 +31,9 @@ const RUNTIME: &[&[&str]] = &[
         "selection",
         "tree",
     ],
-    &["routes", "frames", "socket", "listener", "sigv4", "tls"],
+    &[
+        "routes", "frames", "socket", "listener", "sigv4", "tls", "security", "jwt",
+    ],
     &["connections", "client"],
     &["cluster"],
     &["handler"],

@@ -17,6 +17,7 @@ use tokio::sync::Notify;
 
 use crate::ids;
 use crate::limits::Limits;
+use crate::security::Principal;
 pub(crate) use crate::socket::Outbound;
 
 /// A connection's id: a random, unguessable string (128 bits, base64url).
@@ -73,7 +74,7 @@ pub struct Identity {
 }
 
 /// What `GET @connections/{id}` answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionInfo {
     /// Milliseconds since the Unix epoch.
@@ -82,6 +83,9 @@ pub struct ConnectionInfo {
     pub last_active_at: u64,
     /// Who connected.
     pub identity: Identity,
+    /// Who `authorize` said it is, on a channel with security.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<Principal>,
 }
 
 /// Why a send did not happen.
@@ -186,6 +190,7 @@ pub(crate) struct Entry {
     pub connected_at: u64,
     pub last_active_at: AtomicU64,
     pub identity: Identity,
+    pub principal: Option<Arc<Principal>>,
     groups: Mutex<Vec<String>>,
 }
 
@@ -286,7 +291,12 @@ impl Backlog {
 }
 
 impl Entry {
-    pub fn new(limits: &Limits, connected_at: u64, identity: Identity) -> Entry {
+    pub fn new(
+        limits: &Limits,
+        connected_at: u64,
+        identity: Identity,
+        principal: Option<Arc<Principal>>,
+    ) -> Entry {
         Entry {
             outbox: Outbox::default(),
             backlog: Backlog::new(limits),
@@ -296,6 +306,7 @@ impl Entry {
             connected_at,
             last_active_at: AtomicU64::new(connected_at),
             identity,
+            principal,
             groups: Mutex::new(Vec::new()),
         }
     }
@@ -533,6 +544,7 @@ impl Connections {
             connected_at: e.connected_at,
             last_active_at: e.last_active_at.load(Ordering::Relaxed),
             identity: e.identity.clone(),
+            principal: e.principal.as_deref().cloned(),
         })
     }
 

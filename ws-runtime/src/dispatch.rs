@@ -13,6 +13,7 @@ use futures_util::future::BoxFuture;
 use crate::handler::{Accept, Close, ConnectRequest, Context, Handler, Reject, Reply};
 use crate::message::{DecodeError, ValidationErrors};
 use crate::routes::{RawMessage, Routes};
+use crate::security::Principal;
 use crate::tree::Tree;
 
 /// What came of one message.
@@ -28,11 +29,23 @@ pub(crate) enum Outcome {
 
 /// A channel's handler with its route type erased, so one server holds many channels.
 pub(crate) trait Dispatch: Send + Sync + 'static {
+    fn authorize<'a>(
+        &'a self,
+        request: &'a ConnectRequest,
+        verified: Option<Principal>,
+    ) -> BoxFuture<'a, Result<Result<Principal, Reject>, String>>;
     fn connect<'a>(
         &'a self,
         request: &'a ConnectRequest,
     ) -> BoxFuture<'a, Result<Result<Accept, Reject>, String>>;
-    fn message<'a>(&'a self, cx: &'a mut Context, text: Utf8Bytes) -> BoxFuture<'a, Outcome>;
+    /// Routes `text` and runs its handler, unless the route needs `scopes` the connection's
+    /// principal lacks (then `Forbidden`).
+    fn message<'a>(
+        &'a self,
+        cx: &'a mut Context,
+        text: Utf8Bytes,
+        scopes: &'a [(String, Vec<String>)],
+    ) -> BoxFuture<'a, Outcome>;
     fn disconnect<'a>(
         &'a self,
         cx: &'a Context,
@@ -54,6 +67,19 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 impl<R: Routes, H: Handler<R>> Dispatch for Typed<R, H> {
+    fn authorize<'a>(
+        &'a self,
+        request: &'a ConnectRequest,
+        verified: Option<Principal>,
+    ) -> BoxFuture<'a, Result<Result<Principal, Reject>, String>> {
+        Box::pin(async move {
+            AssertUnwindSafe(self.handler.authorize(request, verified))
+                .catch_unwind()
+                .await
+                .map_err(|p| panic_text(&*p))
+        })
+    }
+
     fn connect<'a>(
         &'a self,
         request: &'a ConnectRequest,
@@ -66,7 +92,12 @@ impl<R: Routes, H: Handler<R>> Dispatch for Typed<R, H> {
         })
     }
 
-    fn message<'a>(&'a self, cx: &'a mut Context, text: Utf8Bytes) -> BoxFuture<'a, Outcome> {
+    fn message<'a>(
+        &'a self,
+        cx: &'a mut Context,
+        text: Utf8Bytes,
+        scopes: &'a [(String, Vec<String>)],
+    ) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
             let routed = match route::<R>(&text) {
                 Ok(routed) => routed,
@@ -77,6 +108,11 @@ impl<R: Routes, H: Handler<R>> Dispatch for Typed<R, H> {
             };
             cx.route_key = routed.route_key();
             tracing::Span::current().record("route_key", cx.route_key);
+            if let Some((_, needed)) = scopes.iter().find(|(key, _)| key == cx.route_key)
+                && !cx.principal().is_some_and(|p| p.has_scopes(needed))
+            {
+                return Outcome::Forbidden;
+            }
             let cx: &Context = cx;
             match AssertUnwindSafe(self.handler.message(cx, routed))
                 .catch_unwind()

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::connections::{ConnectionId, Connections, Identity};
 use crate::message::{Message, Schema};
 use crate::routes::Routes;
+use crate::security::{Credentials, Principal};
 
 /// The handler of one channel: `$connect`, every route of `R`, and `$disconnect`.
 ///
@@ -53,6 +54,24 @@ pub trait Handler<R: Routes>: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Accept, Reject>> + Send {
         let _ = request;
         std::future::ready(Ok(Accept::new()))
+    }
+
+    /// Who connects, on a channel with security ([`crate::ChannelOptions::security`]): runs once
+    /// the handshake has the credentials of one alternative (else it got 401) and the router's
+    /// verifier of each of their schemes ([`crate::Router::verify`]) has accepted them, before
+    /// `$connect`. `verified` is what the verifiers made of them (`None` when no scheme of the
+    /// alternative has one). The principal returned is in every later event's
+    /// [`Context::principal`]. The default keeps the verifiers' principal, and refuses with 401
+    /// when there is none: credentials nothing checked are not enough.
+    fn authorize(
+        &self,
+        request: &ConnectRequest,
+        verified: Option<Principal>,
+    ) -> impl Future<Output = Result<Principal, Reject>> + Send {
+        let _ = request;
+        std::future::ready(
+            verified.ok_or_else(|| Reject::new(StatusCode::UNAUTHORIZED, "Unauthorized")),
+        )
     }
 
     /// A routed message (or `$default`). What it returns is sent back as a frame.
@@ -107,6 +126,8 @@ pub struct Context {
     /// The host the client connected to, as its handshake's `Host` header named it (with the
     /// port, when it gave one): API Gateway's `domainName`, where `@connections` is served.
     pub domain_name: Arc<str>,
+    /// Who connected, on a channel with security ([`Handler::authorize`]'s principal).
+    pub principal: Option<Arc<Principal>>,
     pub(crate) attached: Option<Arc<dyn Any + Send + Sync>>,
     pub(crate) connections: Connections,
 }
@@ -132,6 +153,11 @@ impl Context {
     /// Every connection of the server: send, broadcast, groups (API Gateway's `@connections`).
     pub fn connections(&self) -> &Connections {
         &self.connections
+    }
+
+    /// Who connected, on a channel with security.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.principal.as_deref()
     }
 }
 
@@ -159,6 +185,12 @@ pub struct ConnectRequest {
     /// When the connection is accepted, if `$connect` accepts it: milliseconds since the Unix
     /// epoch.
     pub connected_at: u64,
+    /// On a channel with security: the credentials of the alternative the handshake satisfied
+    /// (empty otherwise).
+    pub credentials: Credentials,
+    /// On a channel with security: who [`Handler::authorize`] said connects (`None` while it
+    /// runs, and without security).
+    pub principal: Option<Principal>,
     pub(crate) connections: Connections,
 }
 

@@ -36,6 +36,9 @@
 //! | the message breaks its route's schema | `{"message": "Bad request body", "connectionId", "messageId"}` |
 //! | the handler fails or panics | `{"message": "Internal server error", "connectionId", "requestId"}` |
 //! | `$connect` rejects | the chosen HTTP status, before the upgrade |
+//! | a channel with security, and no credentials of any of its alternatives, or a verifier refuses them | HTTP 401 |
+//! | a route whose scopes the principal lacks | `{"message": "Forbidden", "connectionId", "requestId"}` |
+//! | the principal's expiry (a JWT's `exp`) comes | close 4001 |
 //! | the handshake breaks the `ws` binding's query/headers schema | HTTP 400 |
 //! | a frame over 32 KiB or a message over 128 KiB | close 1009 |
 //! | a binary frame | close 1003 |
@@ -59,6 +62,8 @@ mod export;
 mod frames;
 mod handler;
 mod ids;
+#[cfg(feature = "jwt")]
+mod jwt;
 pub mod lambda;
 mod limits;
 mod listener;
@@ -69,6 +74,7 @@ pub mod nullable;
 mod observe;
 mod router;
 mod routes;
+mod security;
 mod selection;
 mod server;
 mod shared;
@@ -85,11 +91,16 @@ pub use export::{AsyncApi, to_yaml};
 pub use handler::{
     Accept, Close, ConnectRequest, Context, EventType, Handler, HandlerError, Reject, Reply,
 };
+#[cfg(feature = "jwt")]
+pub use jwt::Jwt;
 pub use limits::{Limits, Rate};
 pub use message::{DecodeError, Message, Schema, ValidationError, ValidationErrors};
 pub use router::{ChannelOptions, Router, RouterError};
 pub use routes::{
     AnyMessage, RawMessage, Route, Routes, decode_route, encode_route, encode_route_text,
+};
+pub use security::{
+    ApiKeys, Credential, Credentials, Location, Principal, Scheme, Security, TOKEN_EXPIRED, Verify,
 };
 pub use selection::{Selection, SelectionError};
 pub use server::{App, Server, ShutdownReport, main, runtime, stop_signal};

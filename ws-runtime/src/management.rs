@@ -268,6 +268,10 @@ struct Connection<'a> {
     connected_at: String,
     identity: Identity<'a>,
     last_active_at: String,
+    /// Not in API Gateway's answer (an authorizer's context is not shown there); the SDKs read
+    /// the fields they know and ignore this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    principal: Option<&'a crate::security::Principal>,
 }
 
 #[derive(Serialize)]
@@ -287,6 +291,7 @@ impl<'a> From<&'a ConnectionInfo> for Connection<'a> {
                 user_agent: info.identity.user_agent.as_deref(),
             },
             last_active_at: iso8601(info.last_active_at),
+            principal: info.principal.as_ref(),
         }
     }
 }

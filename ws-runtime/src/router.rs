@@ -10,6 +10,7 @@ use crate::management::Access;
 use crate::message::Schema;
 use crate::metrics::Metrics;
 use crate::routes::{Route, Routes};
+use crate::security::{Security, Verify};
 use crate::selection::Selection;
 use crate::server::App;
 use crate::shared::{Channel, Shared};
@@ -37,6 +38,7 @@ pub struct Router {
     cluster: Option<Cluster>,
     metrics: bool,
     document: Option<String>,
+    verifiers: Vec<(String, Arc<dyn Verify>)>,
 }
 
 impl std::fmt::Debug for Router {
@@ -60,6 +62,12 @@ pub struct ChannelOptions {
     /// A JSON Schema for the handshake's headers (the `ws` binding's `headers`), names in lower
     /// case.
     pub headers: Option<Schema>,
+    /// Who may connect: a handshake without the credentials of one of its alternatives gets
+    /// HTTP 401 before `$connect` runs (see [`crate::Security`]).
+    pub security: Option<Security>,
+    /// The scopes each route needs (route key, scopes): a message to it from a principal
+    /// without all of them gets `Forbidden`.
+    pub scopes: Vec<(String, Vec<String>)>,
 }
 
 /// A channel as it is added: checked by [`Router::build`].
@@ -132,6 +140,14 @@ pub enum RouterError {
     /// The management API was given an empty token.
     #[error("the management API's bearer token is empty")]
     EmptyToken,
+    /// Scopes were given for a route the channel does not have.
+    #[error("channel `{channel}`: scopes for the route `{route}`, which it does not have")]
+    ScopesForUnknownRoute {
+        /// The channel's address.
+        channel: String,
+        /// The route key.
+        route: String,
+    },
     /// SigV4 for the management API was turned on without a key.
     #[error("the management API's SigV4 has no key")]
     NoKeys,
@@ -209,6 +225,14 @@ impl Router {
             routes: R::routes,
             selection: R::selection,
         });
+        self
+    }
+
+    /// Checks the credentials of the security scheme called `scheme` with `verifier`, on every
+    /// channel whose [`ChannelOptions::security`] names it ([`crate::ApiKeys`], `Jwt` with
+    /// feature `jwt`, or your own).
+    pub fn verify(mut self, scheme: impl Into<String>, verifier: impl Verify) -> Router {
+        self.verifiers.push((scheme.into(), Arc::new(verifier)));
         self
     }
 
@@ -305,6 +329,18 @@ impl Router {
             }
             seen.push(shape);
             (channel.check)(&channel.address)?;
+            let keys = (channel.keys)();
+            if let Some((route, _)) = channel
+                .options
+                .scopes
+                .iter()
+                .find(|(route, _)| route != "$default" && !keys.contains(&route.as_str()))
+            {
+                return Err(RouterError::ScopesForUnknownRoute {
+                    channel: channel.address.clone(),
+                    route: route.clone(),
+                });
+            }
             for schema in [&channel.options.query, &channel.options.headers]
                 .into_iter()
                 .flatten()
@@ -343,6 +379,7 @@ impl Router {
         if let Some(stage) = self.stage {
             shared.stage = stage.into();
         }
+        shared.verifiers = Arc::new(self.verifiers);
         let metrics = self.metrics.then(|| Arc::new(Metrics::new()));
         shared.metrics.clone_from(&metrics);
         if let Some(cluster) = self.cluster {
@@ -364,6 +401,8 @@ impl Router {
                 dispatch: spec.dispatch,
                 query: spec.options.query,
                 headers: spec.options.headers,
+                security: spec.options.security,
+                scopes: spec.options.scopes,
             })
             .collect();
         Ok(App::new(shared, channels, self.management, document))

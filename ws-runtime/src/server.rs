@@ -31,6 +31,7 @@ use crate::listener;
 use crate::management;
 use crate::metrics::{self, ErrorFrame};
 use crate::observe;
+use crate::security::{self, Credentials, TOKEN_EXPIRED};
 use crate::shared::{Channel, Shared};
 use crate::socket::{self, Inbound, Outbound, Writer};
 
@@ -364,6 +365,23 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
     if let Err(text) = handshake.check(&channel) {
         return status(StatusCode::BAD_REQUEST, text);
     }
+    // Security: the credentials of one alternative, or 401 before anything runs; then what the
+    // router's verifiers make of them (a refusal is 401, its reason only logged).
+    let (credentials, verified) = match &channel.security {
+        None => (Credentials::default(), None),
+        Some(security) => {
+            let Some(credentials) = security.credentials(&handshake.query, &parts.headers) else {
+                return status(StatusCode::UNAUTHORIZED, "Unauthorized");
+            };
+            match security::verify(&shared.verifiers, &credentials) {
+                Ok(verified) => (credentials, verified),
+                Err(reason) => {
+                    tracing::debug!(%reason, channel = %channel.address, "credentials refused");
+                    return status(StatusCode::UNAUTHORIZED, "Unauthorized");
+                }
+            }
+        }
+    };
     // A slot is held from here until `$disconnect` has run.
     if shared.slots.fetch_add(1, Ordering::AcqRel) >= shared.limits.max_connections {
         shared.release();
@@ -376,7 +394,7 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default()
         .into();
-    let request = ConnectRequest {
+    let mut request = ConnectRequest {
         connection_id: connection_id.clone(),
         request_id: ids::event(),
         path: parts.uri.path().to_owned(),
@@ -387,8 +405,30 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
         stage: Arc::clone(&shared.stage),
         domain_name,
         connected_at: ids::now_ms(),
+        credentials,
+        principal: None,
         connections: shared.connections.clone(),
     };
+    if channel.security.is_some() {
+        let span = tracing::info_span!("authorize", connection_id = %connection_id, channel = %channel.address);
+        match channel
+            .dispatch
+            .authorize(&request, verified)
+            .instrument(span)
+            .await
+        {
+            Ok(Ok(principal)) => request.principal = Some(principal),
+            Ok(Err(reject)) => {
+                shared.release();
+                return status(reject.status, reject.message);
+            }
+            Err(panic) => {
+                tracing::error!(%panic, connection_id = %connection_id, "authorize panicked");
+                shared.release();
+                return status(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
+            }
+        }
+    }
     let span =
         tracing::info_span!("connect", connection_id = %connection_id, channel = %channel.address);
     let accepted = match channel.dispatch.connect(&request).instrument(span).await {
@@ -415,6 +455,7 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
         path_params: request.path_params,
         stage: request.stage,
         domain_name: request.domain_name,
+        principal: request.principal.map(Arc::new),
         attached: accepted.attached,
         connections: shared.connections.clone(),
     };
@@ -424,6 +465,7 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
         &shared.limits,
         cx.connected_at,
         cx.identity.clone(),
+        cx.principal.clone(),
     ));
     shared
         .connections
@@ -691,6 +733,14 @@ async fn run(
     // it is set again.
     let started = Instant::now();
     let lifetime_ends = after(started, limits.max_lifetime);
+    // A principal with an expiry (a token's `exp`) ends the connection then.
+    let token_ends = cx.principal.as_ref().and_then(|p| p.expires_at).map(|at| {
+        let left = at
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default();
+        after(started, left)
+    });
+    let lifetime_ends = token_ends.map_or(lifetime_ends, |t| t.min(lifetime_ends));
     let mut idle_ends = after(started, limits.idle_timeout);
     // Set while the connection is behind (over its outbound bounds).
     let mut grace_ends: Option<Instant> = None;
@@ -705,6 +755,9 @@ async fn run(
             biased;
             () = &mut timer => {
                 let now = Instant::now();
+                if token_ends.is_some_and(|t| now >= t) {
+                    break closing(&mut writer, TOKEN_EXPIRED.0, TOKEN_EXPIRED.1).await;
+                }
                 if now >= lifetime_ends {
                     break closing(&mut writer, 1001, "the connection reached its maximum lifetime").await;
                 }
@@ -899,7 +952,7 @@ async fn handle(
     let started = channel.metrics.as_ref().map(|_| Instant::now());
     let outcome = channel
         .dispatch
-        .message(&mut cx, text)
+        .message(&mut cx, text, &channel.scopes)
         .instrument(span)
         .await;
     let id = cx.connection_id.as_str();

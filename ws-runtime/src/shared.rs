@@ -15,6 +15,7 @@ use crate::limits::{Bucket, Limits};
 use crate::message::Schema;
 use crate::metrics::{ChannelMetrics, Metrics};
 use crate::routes::Route;
+use crate::security::{Security, Verifiers};
 
 /// What every connection task shares.
 /// A router's stage when none is set: API Gateway's name for the default stage.
@@ -38,6 +39,8 @@ pub(crate) struct Shared {
     pub idle: Notify,
     /// Each source address's handshakes, with `Limits::handshake_rate`.
     pub handshakes: Mutex<HashMap<IpAddr, Bucket>>,
+    /// The verifier of each security scheme, by its name ([`crate::Router::verify`]).
+    pub verifiers: Verifiers,
 }
 
 /// Addresses the handshake limiter keeps before it forgets those whose buckets are full again.
@@ -77,6 +80,7 @@ impl Shared {
             shutting_down: AtomicBool::new(false),
             idle: Notify::new(),
             handshakes: Mutex::default(),
+            verifiers: Verifiers::default(),
         }
     }
 
@@ -110,6 +114,9 @@ pub(crate) struct Channel {
     pub selection: String,
     pub routes: Vec<Route>,
     pub metrics: Option<ChannelMetrics>,
+    pub security: Option<Security>,
+    /// The scopes routes need: (route key, scopes).
+    pub scopes: Vec<(String, Vec<String>)>,
 }
 
 impl Channel {

@@ -210,6 +210,7 @@ async fn the_handshake_is_validated_against_the_ws_binding_before_connect() {
                 ChannelOptions {
                     query: Some(query),
                     headers: Some(headers),
+                    ..ChannelOptions::default()
                 },
             )
             .build()
@@ -254,6 +255,7 @@ async fn handshake_values_are_read_as_the_types_their_schema_names() {
                 ChannelOptions {
                     query: Some(query),
                     headers: Some(headers),
+                    ..ChannelOptions::default()
                 },
             )
             .build()
@@ -373,7 +375,7 @@ async fn invalid_setups_fail_at_start_up() {
             Strict,
             ChannelOptions {
                 query: Some(schema),
-                headers: None,
+                ..ChannelOptions::default()
             },
         )
         .build()

@@ -290,6 +290,7 @@ pub(crate) fn file(
                 ::ws_runtime::ChannelOptions {
                     query: #query,
                     headers: #headers,
+                    ..::std::default::Default::default()
                 }
             }
 

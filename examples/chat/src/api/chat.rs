@@ -181,6 +181,7 @@ pub fn options() -> ::ws_runtime::ChannelOptions {
             ::ws_runtime::Schema::from(include_str!("schemas/chat.query.json")),
         ),
         headers: ::std::option::Option::None,
+        ..::std::default::Default::default()
     }
 }
 

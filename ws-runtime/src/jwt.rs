@@ -1,0 +1,191 @@
+//! JWT bearer tokens (feature `jwt`, on the `jsonwebtoken` crate with its pure-Rust crypto):
+//! HS256/384/512 with a shared secret, or RS, PS, ES and EdDSA with the keys of a JWKS file, read
+//! again when a token names a key id it does not know (a key rotated in). `exp` and `nbf` are
+//! checked with no leeway unless one is given; `iss` and `aud` when set.
+
+use std::path::PathBuf;
+use std::sync::RwLock;
+use std::time::{Duration, SystemTime};
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+
+use crate::security::{Credential, Principal, Verify};
+
+/// Where the keys come from.
+enum Keys {
+    Secret(DecodingKey),
+    Jwks { path: PathBuf, set: RwLock<JwkSet> },
+}
+
+/// A verifier of JWT bearer tokens: the principal is the token's `sub`, its scopes the `scope`
+/// claim (space-separated, as OAuth 2.0 writes it) or `scp` (a list), its claims the whole
+/// payload, and its expiry `exp` (the connection is closed then).
+///
+/// ```
+/// let jwt = ws_runtime::Jwt::hs256(b"a-long-random-secret")?
+///     .issuer("https://auth.example.com/")
+///     .audience("feed");
+/// # Ok::<(), String>(())
+/// ```
+pub struct Jwt {
+    keys: Keys,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for Jwt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys = match &self.keys {
+            Keys::Secret(_) => "a shared secret".to_owned(),
+            Keys::Jwks { path, .. } => path.display().to_string(),
+        };
+        f.debug_struct("Jwt")
+            .field("keys", &keys)
+            .field("algorithms", &self.validation.algorithms)
+            .finish_non_exhaustive()
+    }
+}
+
+fn validation(algorithms: &[Algorithm]) -> Validation {
+    let mut validation = Validation::new(algorithms[0]);
+    validation.algorithms = algorithms.to_vec();
+    validation.validate_nbf = true;
+    validation.leeway = 0;
+    validation.validate_aud = false;
+    validation.required_spec_claims = ["exp", "sub"].iter().map(|c| (*c).to_owned()).collect();
+    validation
+}
+
+impl Jwt {
+    /// Tokens signed with HMAC-SHA256 and `secret`.
+    ///
+    /// # Errors
+    /// A secret `jsonwebtoken` refuses (an empty one).
+    pub fn hs256(secret: &[u8]) -> Result<Jwt, String> {
+        if secret.is_empty() {
+            return Err("the JWT secret is empty".into());
+        }
+        Ok(Jwt {
+            keys: Keys::Secret(DecodingKey::from_secret(secret).map_err(|e| e.to_string())?),
+            validation: validation(&[Algorithm::HS256]),
+        })
+    }
+
+    /// Tokens signed with the keys of the JWKS file at `path` (RS256/384/512, PS256/384/512,
+    /// ES256/384, EdDSA), each found by the token's `kid`. The file is read again when a token
+    /// names a `kid` it does not have.
+    ///
+    /// # Errors
+    /// The file cannot be read, or is not a JWKS; the error names it.
+    pub fn jwks_file(path: impl Into<PathBuf>) -> Result<Jwt, String> {
+        let path = path.into();
+        let set = read_jwks(&path)?;
+        let algorithms = [
+            Algorithm::RS256,
+            Algorithm::RS384,
+            Algorithm::RS512,
+            Algorithm::PS256,
+            Algorithm::PS384,
+            Algorithm::PS512,
+            Algorithm::ES256,
+            Algorithm::ES384,
+            Algorithm::EdDSA,
+        ];
+        Ok(Jwt {
+            keys: Keys::Jwks {
+                path,
+                set: RwLock::new(set),
+            },
+            validation: validation(&algorithms),
+        })
+    }
+
+    /// Tokens must name this issuer (`iss`).
+    pub fn issuer(mut self, issuer: &str) -> Jwt {
+        self.validation.set_issuer(&[issuer]);
+        self
+    }
+
+    /// Tokens must name this audience (`aud`).
+    pub fn audience(mut self, audience: &str) -> Jwt {
+        self.validation.set_audience(&[audience]);
+        self.validation.validate_aud = true;
+        self
+    }
+
+    /// Accept `exp` and `nbf` this much off (clocks drift); none by default.
+    pub fn leeway(mut self, leeway: Duration) -> Jwt {
+        self.validation.leeway = leeway.as_secs();
+        self
+    }
+
+    fn key(&self, kid: Option<&str>) -> Result<DecodingKey, String> {
+        match &self.keys {
+            Keys::Secret(key) => Ok(key.clone()),
+            Keys::Jwks { path, set } => {
+                let kid = kid.ok_or("the token names no key (`kid`)")?;
+                let cached = set
+                    .read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .find(kid)
+                    .cloned();
+                let jwk = match cached {
+                    Some(jwk) => jwk,
+                    None => {
+                        // A key rotated in since the file was read.
+                        let fresh = read_jwks(path)?;
+                        let jwk = fresh.find(kid).cloned();
+                        *set.write()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+                        jwk.ok_or_else(|| format!("no key `{kid}` in {}", path.display()))?
+                    }
+                };
+                DecodingKey::from_jwk(&jwk).map_err(|e| format!("the key `{kid}`: {e}"))
+            }
+        }
+    }
+}
+
+fn read_jwks(path: &std::path::Path) -> Result<JwkSet, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: not a JWKS: {e}", path.display()))
+}
+
+impl Verify for Jwt {
+    fn verify(&self, credential: &Credential) -> Result<Principal, String> {
+        let Credential::Bearer(token) = credential else {
+            return Err("not a bearer token".into());
+        };
+        let header = jsonwebtoken::decode_header(token).map_err(|e| e.to_string())?;
+        if !self.validation.algorithms.contains(&header.alg) {
+            return Err(format!("the algorithm {:?} is not accepted", header.alg));
+        }
+        let key = self.key(header.kid.as_deref())?;
+        // `jsonwebtoken` wants every algorithm it is given to be of the key's family: the one the
+        // token names (checked above to be one of ours) is the one to verify with.
+        let mut validation = self.validation.clone();
+        validation.algorithms = vec![header.alg];
+        let data = jsonwebtoken::decode::<serde_json::Value>(token, &key, &validation)
+            .map_err(|e| e.to_string())?;
+        let claims = data.claims;
+        let subject = claims["sub"].as_str().unwrap_or_default().to_owned();
+        let scopes: Vec<String> = match (&claims["scope"], &claims["scp"]) {
+            (serde_json::Value::String(scope), _) => {
+                scope.split_whitespace().map(str::to_owned).collect()
+            }
+            (_, serde_json::Value::Array(list)) => list
+                .iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let expires_at = claims["exp"]
+            .as_u64()
+            .map(|exp| SystemTime::UNIX_EPOCH + Duration::from_secs(exp));
+        Ok(Principal {
+            expires_at,
+            claims,
+            ..Principal::new(subject).with_scopes(scopes)
+        })
+    }
+}

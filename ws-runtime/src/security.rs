@@ -1,0 +1,465 @@
+//! Who may connect: a channel's security schemes (where the handshake carries each credential),
+//! the credentials a handshake brought, the principal `authorize` makes of them, and the
+//! verifiers that come with the runtime ([`ApiKeys`]; [`Jwt`] with feature `jwt`).
+//!
+//! A channel with [`Security`] refuses a handshake that lacks the credentials of every one of its
+//! alternatives with HTTP 401 before any handler runs (as API Gateway does when an authorizer's
+//! identity source is missing). The credentials go to the router's verifier of each scheme
+//! ([`crate::Router::verify`]), then to the handler's `authorize`, whose principal every later
+//! event sees ([`crate::Context::principal`]) and `GET @connections` shows. A principal with an
+//! expiry is closed with [`TOKEN_EXPIRED`] when it comes. Routes that need scopes
+//! ([`crate::ChannelOptions::scopes`]) answer `Forbidden` to a principal without them.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+/// The close code of a connection whose principal expired, and its reason.
+pub const TOKEN_EXPIRED: (u16, &str) = (4001, "the token expired");
+
+/// Where a scheme's credential is in the handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Location {
+    /// A query parameter (`httpApiKey` in `query`).
+    Query(String),
+    /// A header (`httpApiKey` in `header`); names are case-insensitive.
+    Header(String),
+    /// A cookie (`httpApiKey` in `cookie`).
+    Cookie(String),
+    /// `Authorization: Bearer <token>` (`http` bearer, `oauth2`, `openIdConnect`).
+    Bearer,
+    /// `Authorization: Basic <base64 user:password>` (`http` basic).
+    Basic,
+}
+
+/// A security scheme of the document, by its name (`components.securitySchemes` key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scheme {
+    /// The scheme's name: what verifiers are registered under.
+    pub name: String,
+    /// Where its credential is.
+    pub location: Location,
+}
+
+impl Scheme {
+    /// A scheme called `name` whose credential is at `location`.
+    pub fn new(name: impl Into<String>, location: Location) -> Scheme {
+        Scheme {
+            name: name.into(),
+            location,
+        }
+    }
+}
+
+/// A channel's security: any one of its alternatives, each of which needs all of its schemes
+/// (the document's list of requirements).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Security {
+    /// The alternatives, in the document's order.
+    pub alternatives: Vec<Vec<Scheme>>,
+}
+
+impl Security {
+    /// One alternative: all of `schemes`.
+    pub fn all_of(schemes: impl IntoIterator<Item = Scheme>) -> Security {
+        Security {
+            alternatives: vec![schemes.into_iter().collect()],
+        }
+    }
+
+    /// These alternatives, and `schemes` as another.
+    pub fn or(mut self, schemes: impl IntoIterator<Item = Scheme>) -> Security {
+        self.alternatives.push(schemes.into_iter().collect());
+        self
+    }
+
+    /// The credentials of the first alternative the handshake has all of, or `None`.
+    pub(crate) fn credentials(
+        &self,
+        query: &[(String, String)],
+        headers: &HeaderMap,
+    ) -> Option<Credentials> {
+        self.alternatives.iter().find_map(|schemes| {
+            let found = schemes
+                .iter()
+                .map(|scheme| {
+                    find(&scheme.location, query, headers).map(|c| (scheme.name.clone(), c))
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Some(Credentials { found })
+        })
+    }
+}
+
+/// One credential, as the handshake carried it.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Credential {
+    /// An API key (from the query, a header or a cookie).
+    ApiKey(String),
+    /// A bearer token.
+    Bearer(String),
+    /// A user name and password.
+    Basic {
+        /// The user.
+        user: String,
+        /// The password.
+        password: String,
+    },
+}
+
+impl std::fmt::Debug for Credential {
+    /// Secrets are not printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::ApiKey(_) => f.write_str("ApiKey(…)"),
+            Credential::Bearer(_) => f.write_str("Bearer(…)"),
+            Credential::Basic { user, .. } => write!(f, "Basic {{ user: {user:?}, .. }}"),
+        }
+    }
+}
+
+/// The credentials of the alternative a handshake satisfied, by scheme.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Credentials {
+    found: Vec<(String, Credential)>,
+}
+
+impl Credentials {
+    /// The credential of the scheme called `scheme`.
+    pub fn get(&self, scheme: &str) -> Option<&Credential> {
+        self.found
+            .iter()
+            .find(|(name, _)| name == scheme)
+            .map(|(_, c)| c)
+    }
+
+    /// Each scheme's name and credential, in the alternative's order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Credential)> {
+        self.found.iter().map(|(name, c)| (name.as_str(), c))
+    }
+}
+
+fn find(
+    location: &Location,
+    query: &[(String, String)],
+    headers: &HeaderMap,
+) -> Option<Credential> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let authorization = |kind: &str| {
+        let value = header("authorization")?;
+        let (scheme, rest) = value.split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case(kind)
+            .then(|| rest.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    match location {
+        Location::Query(name) => query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty())
+            .map(Credential::ApiKey),
+        Location::Header(name) => header(name)
+            .filter(|v| !v.is_empty())
+            .map(|v| Credential::ApiKey(v.to_owned())),
+        Location::Cookie(name) => headers
+            .get_all("cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| Credential::ApiKey(v.to_owned())),
+        Location::Bearer => authorization("bearer").map(Credential::Bearer),
+        Location::Basic => {
+            use base64::Engine;
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(authorization("basic")?)
+                .ok()?;
+            let text = String::from_utf8(decoded).ok()?;
+            let (user, password) = text.split_once(':')?;
+            Some(Credential::Basic {
+                user: user.to_owned(),
+                password: password.to_owned(),
+            })
+        }
+    }
+}
+
+/// Who connected, as the verifiers and `authorize` made it out: every later event of the
+/// connection sees it, and `GET @connections/{id}` shows it (without the expiry's instant).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Principal {
+    /// Who it is: a token's `sub`, an API key's owner.
+    pub subject: String,
+    /// What it may do: a token's `scope`/`scp`, an API key's scopes.
+    pub scopes: BTreeSet<String>,
+    /// A token's claims (or anything a verifier keeps); `null` for none.
+    #[serde(default)]
+    pub claims: serde_json::Value,
+    /// When it stops being valid: the connection is closed with [`TOKEN_EXPIRED`] then.
+    #[serde(skip)]
+    pub expires_at: Option<SystemTime>,
+}
+
+impl Principal {
+    /// A principal called `subject`, with no scopes.
+    pub fn new(subject: impl Into<String>) -> Principal {
+        Principal {
+            subject: subject.into(),
+            ..Principal::default()
+        }
+    }
+
+    /// With these scopes too.
+    pub fn with_scopes<S: Into<String>>(
+        mut self,
+        scopes: impl IntoIterator<Item = S>,
+    ) -> Principal {
+        self.scopes.extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
+    /// Whether it has every one of `scopes`.
+    pub fn has_scopes(&self, scopes: &[String]) -> bool {
+        scopes.iter().all(|s| self.scopes.contains(s))
+    }
+}
+
+/// What checks one scheme's credentials: a refusal is HTTP 401 for the handshake, with no reason
+/// given to the client (the reason is logged).
+pub trait Verify: Send + Sync + 'static {
+    /// The principal `credential` stands for.
+    ///
+    /// # Errors
+    /// Why the credential is refused (logged, not sent).
+    fn verify(&self, credential: &Credential) -> Result<Principal, String>;
+}
+
+/// The router's verifiers, by scheme name.
+pub(crate) type Verifiers = Arc<Vec<(String, Arc<dyn Verify>)>>;
+
+/// What the verifiers make of `credentials`: `Ok(None)` when no scheme of them has a verifier;
+/// else one principal, the first verifier's, with every verifier's scopes and the earliest
+/// expiry. A refusal names its scheme.
+pub(crate) fn verify(
+    verifiers: &[(String, Arc<dyn Verify>)],
+    credentials: &Credentials,
+) -> Result<Option<Principal>, String> {
+    let mut principal: Option<Principal> = None;
+    for (scheme, credential) in credentials.iter() {
+        let Some((_, verifier)) = verifiers.iter().find(|(name, _)| name == scheme) else {
+            continue;
+        };
+        let found = verifier
+            .verify(credential)
+            .map_err(|error| format!("`{scheme}`: {error}"))?;
+        principal = Some(match principal {
+            None => found,
+            Some(mut first) => {
+                first.scopes.extend(found.scopes);
+                first.expires_at = match (first.expires_at, found.expires_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                first
+            }
+        });
+    }
+    Ok(principal)
+}
+
+/// API keys, each standing for a principal, compared in constant time.
+///
+/// ```
+/// use ws_runtime::{ApiKeys, Principal};
+///
+/// let keys = ApiKeys::new().key("k-3f9a", Principal::new("reporting").with_scopes(["read"]));
+/// ```
+#[derive(Clone, Default)]
+pub struct ApiKeys {
+    keys: Vec<(String, Principal)>,
+}
+
+impl std::fmt::Debug for ApiKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeys")
+            .field("keys", &self.keys.len())
+            .finish()
+    }
+}
+
+impl ApiKeys {
+    /// No keys.
+    pub fn new() -> ApiKeys {
+        ApiKeys::default()
+    }
+
+    /// And `key`, standing for `principal`.
+    pub fn key(mut self, key: impl Into<String>, principal: Principal) -> ApiKeys {
+        self.keys.push((key.into(), principal));
+        self
+    }
+
+    /// Keys from text: one a line, `KEY SUBJECT [SCOPE …]`; blank lines and `#` comments are
+    /// skipped.
+    ///
+    /// # Errors
+    /// A line with a key and no subject, with its number.
+    pub fn parse(text: &str) -> Result<ApiKeys, String> {
+        let mut keys = ApiKeys::new();
+        for (number, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut words = line.split_whitespace();
+            let (Some(key), Some(subject)) = (words.next(), words.next()) else {
+                return Err(format!(
+                    "line {}: expected `KEY SUBJECT [SCOPE …]`",
+                    number + 1
+                ));
+            };
+            keys = keys.key(key, Principal::new(subject).with_scopes(words));
+        }
+        Ok(keys)
+    }
+
+    /// Keys from a file, as [`ApiKeys::parse`] reads them.
+    ///
+    /// # Errors
+    /// The file cannot be read, or a line is malformed; the error names the file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<ApiKeys, String> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        ApiKeys::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Keys from the environment variable `name`, as [`ApiKeys::parse`] reads them (lines or
+    /// `;`-separated entries).
+    ///
+    /// # Errors
+    /// The variable is not set, or an entry is malformed.
+    pub fn from_env(name: &str) -> Result<ApiKeys, String> {
+        let text = std::env::var(name).map_err(|e| format!("${name}: {e}"))?;
+        ApiKeys::parse(&text.replace(';', "\n")).map_err(|e| format!("${name}: {e}"))
+    }
+}
+
+impl Verify for ApiKeys {
+    /// Every key is compared, each in constant time, so the time taken says nothing about which
+    /// key came close.
+    fn verify(&self, credential: &Credential) -> Result<Principal, String> {
+        let (Credential::ApiKey(given) | Credential::Bearer(given)) = credential else {
+            return Err("not an API key".into());
+        };
+        let mut found = None;
+        for (key, principal) in &self.keys {
+            if bool::from(key.as_bytes().ct_eq(given.as_bytes())) {
+                found = Some(principal);
+            }
+        }
+        found.cloned().ok_or_else(|| "an unknown API key".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn credentials_come_from_where_each_scheme_says() {
+        let query = vec![("api_key".to_owned(), "q1".to_owned())];
+        let h = headers(&[
+            ("authorization", "Bearer t0k"),
+            ("x-key", "h1"),
+            ("cookie", "a=1; session=c1"),
+        ]);
+        let found = |location: Location| {
+            Security::all_of([Scheme::new("s", location)])
+                .credentials(&query, &h)
+                .and_then(|c| c.get("s").cloned())
+        };
+        assert_eq!(
+            found(Location::Query("api_key".into())),
+            Some(Credential::ApiKey("q1".into()))
+        );
+        assert_eq!(
+            found(Location::Header("X-Key".into())),
+            Some(Credential::ApiKey("h1".into()))
+        );
+        assert_eq!(
+            found(Location::Cookie("session".into())),
+            Some(Credential::ApiKey("c1".into()))
+        );
+        assert_eq!(
+            found(Location::Bearer),
+            Some(Credential::Bearer("t0k".into()))
+        );
+        assert_eq!(found(Location::Basic), None);
+        assert_eq!(found(Location::Query("other".into())), None);
+        let basic = headers(&[("authorization", "Basic YWRhOnMzY3JldA==")]);
+        let security = Security::all_of([Scheme::new("b", Location::Basic)]);
+        assert_eq!(
+            security.credentials(&[], &basic).unwrap().get("b"),
+            Some(&Credential::Basic {
+                user: "ada".into(),
+                password: "s3cret".into()
+            })
+        );
+    }
+
+    #[test]
+    fn the_first_alternative_with_every_credential_wins() {
+        let security = Security::all_of([
+            Scheme::new("key", Location::Query("k".into())),
+            Scheme::new("jwt", Location::Bearer),
+        ])
+        .or([Scheme::new("jwt", Location::Bearer)]);
+        let h = headers(&[("authorization", "bearer abc")]);
+        let found = security.credentials(&[], &h).unwrap();
+        assert_eq!(found.iter().count(), 1);
+        assert_eq!(found.get("jwt"), Some(&Credential::Bearer("abc".into())));
+        assert!(security.credentials(&[], &HeaderMap::new()).is_none());
+    }
+
+    #[test]
+    fn api_keys_from_text_and_their_principals() {
+        let keys = ApiKeys::parse("# keys\nk1 alice read write\n\nk2 bob\n").unwrap();
+        let alice = keys.verify(&Credential::ApiKey("k1".into())).unwrap();
+        assert_eq!(alice.subject, "alice");
+        assert!(alice.has_scopes(&["read".into(), "write".into()]));
+        assert_eq!(
+            keys.verify(&Credential::ApiKey("k2".into()))
+                .unwrap()
+                .subject,
+            "bob"
+        );
+        assert!(keys.verify(&Credential::ApiKey("k3".into())).is_err());
+        assert!(keys.verify(&Credential::ApiKey("k".into())).is_err());
+        assert!(ApiKeys::parse("lonely").unwrap_err().contains("line 1"));
+        assert_eq!(
+            format!("{:?}", Credential::ApiKey("secret".into())),
+            "ApiKey(…)"
+        );
+    }
+}

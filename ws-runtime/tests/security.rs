@@ -1,0 +1,337 @@
+//! Who may connect, over 127.0.0.1 (feature `jwt`): a channel with security refuses a handshake
+//! without its credentials (401) before any handler runs; the router's verifiers check them (a
+//! JWT's signature, issuer, audience and expiry; an API key from the query); the principal
+//! reaches every handler and `GET @connections`; a route that needs a scope answers `Forbidden`
+//! to a principal without it, and only that route; a token that expires closes its connection
+//! with 4001 then; a JWKS file is read again for a key rotated in; `authorize` has the last word.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, SystemTime};
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use test_support::bounded;
+use test_support::tls::P256;
+use test_support::ws::{Client, closed, recv, send};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use ws_runtime::{
+    ApiKeys, ChannelOptions, ConnectRequest, Context, Handler, HandlerError, Jwt, Location,
+    Message, Principal, Reject, Reply, Router, Routes, Scheme, Security,
+};
+
+const SECRET: &[u8] = b"a-long-random-secret-for-the-tests";
+
+#[derive(Debug, Serialize, Deserialize, Message)]
+#[message(name = "whoami", schema = r#"{"type": "object"}"#)]
+struct WhoAmI {}
+
+#[derive(Debug, Serialize, Deserialize, Message)]
+#[message(name = "place", schema = r#"{"type": "object"}"#)]
+struct Place {}
+
+#[derive(Debug, Routes)]
+enum Feed {
+    #[route("whoami")]
+    WhoAmI(WhoAmI),
+    #[route("place")]
+    Place(Place),
+}
+
+/// Answers `whoami` with its principal, `place` with `placed`; refuses the subject `mallory`.
+struct Desk;
+
+impl Handler<Feed> for Desk {
+    async fn authorize(
+        &self,
+        _request: &ConnectRequest,
+        verified: Option<Principal>,
+    ) -> Result<Principal, Reject> {
+        let principal =
+            verified.ok_or_else(|| Reject::new(401.try_into().unwrap(), "Unauthorized"))?;
+        if principal.subject == "mallory" {
+            return Err(Reject::new(403.try_into().unwrap(), "Forbidden"));
+        }
+        Ok(principal)
+    }
+
+    async fn message(&self, cx: &Context, message: Feed) -> Result<Reply, HandlerError> {
+        let principal = cx.principal().unwrap();
+        match message {
+            Feed::WhoAmI(_) => {
+                Reply::json(&json!({"subject": principal.subject, "scopes": principal.scopes}))
+            }
+            Feed::Place(_) => Reply::json(&json!({"placed": true})),
+        }
+    }
+}
+
+fn token(claims: serde_json::Value) -> String {
+    let key = jsonwebtoken::EncodingKey::from_secret(SECRET).unwrap();
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap()
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn claims(subject: &str, scope: &str) -> serde_json::Value {
+    json!({"sub": subject, "scope": scope, "exp": now() + 600, "iss": "https://auth.test/", "aud": "feed"})
+}
+
+/// A server whose `/feed` takes a bearer JWT (scheme `jwt`) or an API key in the query
+/// (scheme `key`); `place` needs `orders:write`.
+async fn serve(jwt: Jwt) -> ws_runtime::Server {
+    let security = Security::all_of([Scheme::new("jwt", Location::Bearer)])
+        .or([Scheme::new("key", Location::Query("api_key".into()))]);
+    let options = ChannelOptions {
+        security: Some(security),
+        scopes: vec![("place".into(), vec!["orders:write".into()])],
+        ..ChannelOptions::default()
+    };
+    let keys = ApiKeys::new().key(
+        "k-reporting",
+        Principal::new("reporting").with_scopes(["read"]),
+    );
+    Router::new()
+        .channel_with("/feed", Desk, options)
+        .verify("jwt", jwt)
+        .verify("key", keys)
+        .management_api("m-token")
+        .build()
+        .unwrap()
+        .listen("127.0.0.1:0")
+        .await
+        .unwrap()
+}
+
+fn hs256() -> Jwt {
+    Jwt::hs256(SECRET)
+        .unwrap()
+        .issuer("https://auth.test/")
+        .audience("feed")
+}
+
+/// The handshake with `Authorization: Bearer <token>` (when given): the client, or the status
+/// of the refusal.
+async fn handshake(
+    server: &ws_runtime::Server,
+    path: &str,
+    bearer: Option<&str>,
+) -> Result<Client, u16> {
+    let mut request = format!("ws://{}{path}", server.local_addr())
+        .into_client_request()
+        .unwrap();
+    if let Some(token) = bearer {
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    }
+    let connect = tokio_tungstenite::connect_async(request);
+    match tokio::time::timeout(Duration::from_secs(5), connect)
+        .await
+        .unwrap()
+    {
+        Ok((client, _)) => Ok(client),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(other) => panic!("the handshake failed: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn without_valid_credentials_the_handshake_gets_401() {
+    bounded(30, async {
+        let server = serve(hs256()).await;
+        assert_eq!(handshake(&server, "/feed", None).await.err(), Some(401));
+        // Signed with another secret.
+        let key = jsonwebtoken::EncodingKey::from_secret(b"another-secret").unwrap();
+        let forged = jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &claims("ada", "read"),
+            &key,
+        )
+        .unwrap();
+        assert_eq!(
+            handshake(&server, "/feed", Some(&forged)).await.err(),
+            Some(401)
+        );
+        // Another audience, another issuer, expired, not yet valid.
+        let mut other_audience = claims("ada", "read");
+        other_audience["aud"] = json!("billing");
+        let mut other_issuer = claims("ada", "read");
+        other_issuer["iss"] = json!("https://evil.test/");
+        let mut expired = claims("ada", "read");
+        expired["exp"] = json!(now() - 10);
+        let mut early = claims("ada", "read");
+        early["nbf"] = json!(now() + 600);
+        for claims in [other_audience, other_issuer, expired, early] {
+            assert_eq!(
+                handshake(&server, "/feed", Some(&token(claims.clone())))
+                    .await
+                    .err(),
+                Some(401),
+                "{claims}"
+            );
+        }
+        // Not a JWT at all; an unknown API key.
+        assert_eq!(
+            handshake(&server, "/feed", Some("not-a-jwt")).await.err(),
+            Some(401)
+        );
+        assert_eq!(
+            handshake(&server, "/feed?api_key=k-wrong", None)
+                .await
+                .err(),
+            Some(401)
+        );
+        // `authorize` has the last word.
+        assert_eq!(
+            handshake(&server, "/feed", Some(&token(claims("mallory", "read"))))
+                .await
+                .err(),
+            Some(403)
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_principal_reaches_handlers_and_the_management_api_and_scopes_guard_routes() {
+    bounded(30, async {
+        let server = serve(hs256()).await;
+        let jwt = token(claims("ada", "read orders:write"));
+        let mut ada = handshake(&server, "/feed", Some(&jwt)).await.unwrap();
+        send(&mut ada, json!({"action": "whoami"})).await;
+        assert_eq!(recv(&mut ada).await, json!({"subject": "ada", "scopes": ["orders:write", "read"]}));
+        send(&mut ada, json!({"action": "place"})).await;
+        assert_eq!(recv(&mut ada).await, json!({"placed": true}));
+
+        // An API key from the query: its principal has `read` only.
+        let mut reporting = handshake(&server, "/feed?api_key=k-reporting", None).await.unwrap();
+        send(&mut reporting, json!({"action": "whoami"})).await;
+        assert_eq!(recv(&mut reporting).await, json!({"subject": "reporting", "scopes": ["read"]}));
+        send(&mut reporting, json!({"action": "place"})).await;
+        let refused = recv(&mut reporting).await;
+        assert_eq!(refused["message"], "Forbidden", "{refused}");
+        // Only that route: the connection and its other routes go on.
+        send(&mut reporting, json!({"action": "whoami"})).await;
+        assert_eq!(recv(&mut reporting).await["subject"], "reporting");
+
+        // `GET @connections/{id}` shows who it is.
+        let connections = server.connections();
+        let ids = connections.ids();
+        assert_eq!(ids.len(), 2);
+        let mut subjects = Vec::new();
+        for id in ids {
+            let (status, body) = test_support::http::http(
+                server.local_addr(),
+                &format!("GET /@connections/{id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer m-token\r\nConnection: close\r\n\r\n"),
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+            let info: serde_json::Value = serde_json::from_str(&body).unwrap();
+            subjects.push(info["principal"]["subject"].as_str().unwrap().to_owned());
+        }
+        subjects.sort();
+        assert_eq!(subjects, ["ada", "reporting"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_token_that_expires_closes_its_connection_with_4001_then() {
+    bounded(30, async {
+        let server = serve(hs256()).await;
+        let mut soon = claims("ada", "read");
+        soon["exp"] = json!(now() + 2);
+        let started = std::time::Instant::now();
+        let mut ada = handshake(&server, "/feed", Some(&token(soon)))
+            .await
+            .unwrap();
+        send(&mut ada, json!({"action": "whoami"})).await;
+        assert_eq!(recv(&mut ada).await["subject"], "ada");
+        assert_eq!(closed(&mut ada).await, 4001);
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(900) && took < Duration::from_secs(4),
+            "{took:?}"
+        );
+    })
+    .await;
+}
+
+fn jwks(kid: &str, key: &P256) -> String {
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    json!({"keys": [{"kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid, "x": b64(&key.x), "y": b64(&key.y)}]})
+        .to_string()
+}
+
+fn es256(kid: &str, key: &P256, claims: &serde_json::Value) -> String {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some(kid.to_owned());
+    let key = jsonwebtoken::EncodingKey::from_ec_der(&key.pkcs8);
+    jsonwebtoken::encode(&header, claims, &key).unwrap()
+}
+
+#[tokio::test]
+async fn jwks_keys_by_kid_and_a_key_rotated_into_the_file() {
+    bounded(30, async {
+        let dir = std::env::temp_dir().join(format!("ws-runtime-jwks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("jwks.json");
+        let (first, second) = (P256::generate(), P256::generate());
+        std::fs::write(&file, jwks("k1", &first)).unwrap();
+        let jwt = Jwt::jwks_file(&file)
+            .unwrap()
+            .issuer("https://auth.test/")
+            .audience("feed");
+        let server = serve(jwt).await;
+        let ada = claims("ada", "read");
+        assert!(
+            handshake(&server, "/feed", Some(&es256("k1", &first, &ada)))
+                .await
+                .is_ok()
+        );
+        // A key the file does not have yet: refused; once it is in the file, accepted.
+        assert_eq!(
+            handshake(&server, "/feed", Some(&es256("k2", &second, &ada)))
+                .await
+                .err(),
+            Some(401)
+        );
+        std::fs::write(&file, jwks("k2", &second)).unwrap();
+        assert!(
+            handshake(&server, "/feed", Some(&es256("k2", &second, &ada)))
+                .await
+                .is_ok()
+        );
+        // The kid must match the key that signed.
+        assert_eq!(
+            handshake(&server, "/feed", Some(&es256("k2", &first, &ada)))
+                .await
+                .err(),
+            Some(401)
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    })
+    .await;
+}
+
+#[test]
+fn scopes_for_a_route_the_channel_does_not_have_stop_the_build() {
+    let options = ChannelOptions {
+        scopes: vec![("nope".into(), vec!["x".into()])],
+        ..ChannelOptions::default()
+    };
+    let error = Router::new()
+        .channel_with("/feed", Desk, options)
+        .build()
+        .unwrap_err();
+    assert!(error.to_string().contains("`nope`"), "{error}");
+}
