@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use asyncapi_codegen::diagnostic;
-use asyncapi_codegen::emit::{FileKind, Sides};
+use asyncapi_codegen::emit::{self, FileKind, SchemaPlacement, Sides};
 use asyncapi_codegen::generate::{self, Runtime};
 
 use super::{DocumentArgs, color};
@@ -172,20 +172,28 @@ pub(crate) fn run(args: &Args) -> ExitCode {
     let destination = args.destination(&loaded.api.info.title);
     let runtime = args.runtime();
     let sides = args.sides();
+    // Planned once, for the Rust and the TypeScript alike.
+    let plan = asyncapi_codegen::plan::plan(&loaded.api);
+    for note in &plan.notes {
+        let _ = writeln!(stderr, "warning: {note}");
+    }
     // Each folder with its files: the Rust, the TypeScript, or both.
     let mut outputs = Vec::new();
     match &destination {
-        Some(Destination::Crate { out, name }) => outputs.push((
-            out.clone(),
-            generate::crate_files(&loaded.api, name, &runtime, sides),
-        )),
+        Some(Destination::Crate { out, name }) => {
+            outputs.push((
+                out.clone(),
+                emit::package::files(&plan, name, &runtime, sides),
+            ));
+        }
         Some(Destination::Module { out, .. }) => {
-            outputs.push((out.clone(), generate::module(&loaded.api, sides)));
+            let files = emit::module_files(&plan, SchemaPlacement::Files, sides);
+            outputs.push((out.clone(), files));
         }
         None => {}
     }
     if let Some(dir) = &args.typescript {
-        outputs.push((dir.clone(), generate::typescript(&loaded.api)));
+        outputs.push((dir.clone(), emit::typescript::files(&plan)));
     }
     if args.check {
         let drifted: Vec<PathBuf> = outputs

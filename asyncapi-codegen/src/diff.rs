@@ -28,6 +28,7 @@ use serde_json::Value;
 
 use crate::Loaded;
 use crate::model::{Api, Channel, Message, Schema};
+use crate::plan::security;
 use crate::pointer::Pointer;
 use crate::routing;
 use crate::source::{Location, Span};
@@ -511,62 +512,12 @@ impl Diff<'_> {
             let Ok(bundle) = loaded.documents.bundle() else {
                 return BTreeSet::new();
             };
-            let mut names = BTreeSet::new();
-            let schemes = bundle
-                .pointer("/components/securitySchemes")
-                .and_then(Value::as_object);
-            // A 3.x requirement is a scheme, inlined by the bundle (or written inline, with the
-            // scopes it requires): its name is the component's it equals apart from those
-            // scopes and its description, else its type.
-            let essence = |scheme: &Value| {
-                let mut scheme = scheme.clone();
-                if let Some(map) = scheme.as_object_mut() {
-                    map.remove("scopes");
-                    map.remove("description");
-                }
-                scheme
-            };
-            let name_of_scheme = |scheme: &Value| {
-                schemes
-                    .into_iter()
-                    .flatten()
-                    .find(|(_, s)| essence(s) == essence(scheme))
-                    .map(|(name, _)| name.clone())
-                    .or_else(|| {
-                        scheme
-                            .get("type")
-                            .and_then(Value::as_str)
-                            .map(str::to_owned)
-                    })
-                    .unwrap_or_else(|| scheme.to_string())
-            };
             let servers = bundle.get("servers").and_then(Value::as_object);
-            for server in servers.into_iter().flatten().map(|(_, s)| s) {
-                for requirement in server
-                    .get("security")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    match requirement {
-                        // 3.x: a scheme, or a reference to one (`#/components/securitySchemes/x`).
-                        Value::Object(map)
-                            if map.contains_key("$ref") || map.contains_key("type") =>
-                        {
-                            let name = map
-                                .get("$ref")
-                                .and_then(Value::as_str)
-                                .and_then(|r| r.rsplit('/').next())
-                                .map_or_else(|| name_of_scheme(requirement), str::to_owned);
-                            names.insert(name);
-                        }
-                        // 2.x: `{name: [scopes]}`.
-                        Value::Object(map) => names.extend(map.keys().cloned()),
-                        _ => {}
-                    }
-                }
-            }
-            names
+            servers
+                .into_iter()
+                .flatten()
+                .flat_map(|(_, server)| security::scheme_names(&bundle, server.get("security")))
+                .collect()
         };
         let (old, new) = (names(self.old), names(self.new));
         for added in new.difference(&old) {

@@ -266,3 +266,62 @@ fn the_build_script_api_writes_the_typescript_client_and_keeps_what_it_did_not_w
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn security_schemes_become_the_channels_options_and_routes_scopes() {
+    let files = generate("security.yaml");
+    insta::assert_snapshot!("security_channel", file(&files, "feed.rs"));
+    let path = Path::new("tests/fixtures/generate/security.yaml");
+    let loaded = asyncapi_codegen::load(path, &Default::default()).unwrap();
+    let plan = asyncapi_codegen::plan::plan(&loaded.api);
+    // The handshake cannot carry a user and password: said, not dropped in silence.
+    assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
+    assert!(plan.notes[0].contains("`userPassword`"), "{:?}", plan.notes);
+    assert_eq!(plan.channels[0].security.len(), 2);
+    let scopes: Vec<(&str, &[String])> = plan.channels[0]
+        .routes
+        .iter()
+        .map(|r| (r.key.as_str(), r.scopes.as_slice()))
+        .collect();
+    assert_eq!(
+        scopes,
+        [
+            ("placeOrder", &["orders:write".to_owned()][..]),
+            ("subscribe", &[][..])
+        ]
+    );
+
+    // 2.x: `{name: [scopes]}` on the server (one alternative, all its schemes) and on `publish`.
+    let v2 = r#"
+asyncapi: 2.6.0
+info: {title: V2, version: '1'}
+servers:
+  prod: {url: 'wss://x', protocol: wss, security: [{jwt: [], key: []}]}
+channels:
+  /feed:
+    publish:
+      security: [{oauth: ['feed:write']}]
+      message: {name: post, payload: {type: object, properties: {action: {const: post}}}}
+components:
+  securitySchemes:
+    jwt: {type: http, scheme: bearer}
+    key: {type: httpApiKey, in: header, name: X-Api-Key}
+    oauth: {type: oauth2, flows: {}}
+"#;
+    let loaded =
+        asyncapi_codegen::load_text(Path::new("v2.yaml"), v2, &Default::default()).unwrap();
+    let plan = asyncapi_codegen::plan::plan(&loaded.api);
+    let channel = &plan.channels[0];
+    let names: Vec<Vec<&str>> = channel
+        .security
+        .iter()
+        .map(|a| a.iter().map(|s| s.name.as_str()).collect())
+        .collect();
+    assert_eq!(names, [["jwt", "key"]]);
+    assert_eq!(
+        channel.security[0][1].location,
+        asyncapi_codegen::plan::security::Location::Header("x-api-key".into())
+    );
+    assert_eq!(channel.routes[0].scopes, ["feed:write"]);
+    assert!(plan.notes.is_empty());
+}

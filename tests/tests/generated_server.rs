@@ -253,3 +253,125 @@ fn constructors_take_what_is_required_and_fill_in_the_rest() {
         json!({"id": "u1"})
     );
 }
+
+/// A document with security schemes (a bearer JWT or an API key in the query; `placeOrder` needs
+/// `orders:write`), generated with `asyncapi!`, served with a verifier for each scheme.
+mod secured {
+    asyncapi_macros::asyncapi!("../asyncapi-codegen/tests/fixtures/generate/security.yaml");
+}
+
+struct Desk;
+
+impl secured::feed::FeedHandler for Desk {
+    /// The generated hook: the verifiers' principal, unless it is `mallory`.
+    async fn authorize(
+        &self,
+        _: &ws_runtime::ConnectRequest,
+        verified: Option<ws_runtime::Principal>,
+    ) -> Result<ws_runtime::Principal, ws_runtime::Reject> {
+        match verified {
+            Some(p) if p.subject == "mallory" => Err(ws_runtime::Reject::forbidden()),
+            Some(p) => Ok(p),
+            None => Err(ws_runtime::Reject::unauthorized()),
+        }
+    }
+
+    async fn place_order(
+        &self,
+        cx: &ws_runtime::Context,
+        _: secured::types::PlaceOrder,
+    ) -> Result<(), ws_runtime::HandlerError> {
+        let who = cx.principal().unwrap().subject.clone();
+        cx.connections()
+            .send_json(&cx.connection_id, &json!({"placedBy": who}))
+            .await
+            .map_err(ws_runtime::HandlerError::new)
+    }
+
+    async fn subscribe(
+        &self,
+        cx: &ws_runtime::Context,
+        message: secured::types::Subscribe,
+    ) -> Result<(), ws_runtime::HandlerError> {
+        let who = cx.principal().unwrap().subject.clone();
+        cx.connections()
+            .send_json(
+                &cx.connection_id,
+                &json!({"subscribed": message.symbol, "by": who}),
+            )
+            .await
+            .map_err(ws_runtime::HandlerError::new)
+    }
+}
+
+#[tokio::test]
+async fn a_generated_server_enforces_the_documents_security_schemes_and_scopes() {
+    use ws_runtime::{ApiKeys, Jwt, Principal};
+    let secret = b"the-secret-of-the-generated-server-test";
+    let app = secured::feed::mount(ws_runtime::Router::new(), Desk)
+        .verify("jwt", Jwt::hs256(secret).unwrap())
+        .verify(
+            "apiKey",
+            ApiKeys::new().key("k-1", Principal::new("reporting")),
+        )
+        .build()
+        .unwrap();
+    let server = app.listen("127.0.0.1:0").await.unwrap();
+    let addr = server.local_addr();
+    test_support::bounded(30, async {
+        // No credentials: 401 before any handler.
+        let refused = test_support::ws::try_connect(addr, "/feed")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&refused, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 401),
+            "{refused}"
+        );
+        // The API key of the query: in, and its principal reaches the handler.
+        let mut reporting = test_support::ws::connect(addr, "/feed?api_key=k-1").await;
+        test_support::ws::send(
+            &mut reporting,
+            json!({"action": "subscribe", "symbol": "ACME"}),
+        )
+        .await;
+        assert_eq!(
+            recv(&mut reporting).await,
+            json!({"subscribed": "ACME", "by": "reporting"})
+        );
+        // `placeOrder` needs `orders:write`: refused on that route only.
+        test_support::ws::send(
+            &mut reporting,
+            json!({"action": "placeOrder", "symbol": "ACME"}),
+        )
+        .await;
+        assert_eq!(recv(&mut reporting).await["message"], "Forbidden");
+        // A token with the scope, as a browser sends it (`access_token` in the query).
+        let claims = json!({"sub": "ada", "scope": "orders:write", "exp": 4_102_444_800u64});
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(secret).unwrap(),
+        )
+        .unwrap();
+        let mut ada = test_support::ws::connect(addr, &format!("/feed?access_token={token}")).await;
+        test_support::ws::send(&mut ada, json!({"action": "placeOrder", "symbol": "ACME"})).await;
+        assert_eq!(recv(&mut ada).await, json!({"placedBy": "ada"}));
+        // The handler's `authorize` has the last word.
+        let mallory = json!({"sub": "mallory", "exp": 4_102_444_800u64});
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &mallory,
+            &jsonwebtoken::EncodingKey::from_secret(secret).unwrap(),
+        )
+        .unwrap();
+        let refused = test_support::ws::try_connect(addr, &format!("/feed?access_token={token}"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&refused, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 403),
+            "{refused}"
+        );
+    })
+    .await;
+    server.shutdown().await;
+}

@@ -69,9 +69,7 @@ pub trait Handler<R: Routes>: Send + Sync + 'static {
         verified: Option<Principal>,
     ) -> impl Future<Output = Result<Principal, Reject>> + Send {
         let _ = request;
-        std::future::ready(
-            verified.ok_or_else(|| Reject::new(StatusCode::UNAUTHORIZED, "Unauthorized")),
-        )
+        std::future::ready(verified.ok_or_else(Reject::unauthorized))
     }
 
     /// A routed message (or `$default`). What it returns is sent back as a frame.
@@ -263,6 +261,17 @@ impl Reject {
             status,
             message: message.into(),
         }
+    }
+
+    /// 401 `Unauthorized`: no credentials, or ones nothing accepts (API Gateway's answer to a
+    /// handshake without its authorizer's identity source).
+    pub fn unauthorized() -> Reject {
+        Reject::new(StatusCode::UNAUTHORIZED, "Unauthorized")
+    }
+
+    /// 403 `Forbidden`: credentials that are valid and not allowed (an authorizer's deny).
+    pub fn forbidden() -> Reject {
+        Reject::new(StatusCode::FORBIDDEN, "Forbidden")
     }
 }
 

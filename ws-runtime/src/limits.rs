@@ -45,6 +45,9 @@ pub struct Limits {
     /// Handshakes one source address may make: over it the handshake gets HTTP 429 before
     /// anything else runs. Default: none.
     pub handshake_rate: Option<Rate>,
+    /// Messages one principal (a subject `authorize` let in) may send across all its
+    /// connections on this node, as `message_rate` refuses them. Default: none.
+    pub principal_message_rate: Option<Rate>,
 }
 
 /// A token bucket: `burst` at once, then `per_second` (API Gateway's throttling model).
@@ -116,6 +119,7 @@ impl Default for Limits {
             shutdown_deadline: Duration::from_secs(10),
             message_rate: None,
             handshake_rate: None,
+            principal_message_rate: None,
         }
     }
 }

@@ -32,7 +32,9 @@ pub enum Location {
     Header(String),
     /// A cookie (`httpApiKey` in `cookie`).
     Cookie(String),
-    /// `Authorization: Bearer <token>` (`http` bearer, `oauth2`, `openIdConnect`).
+    /// `Authorization: Bearer <token>` (`http` bearer, `oauth2`, `openIdConnect`), or the
+    /// `access_token` query parameter (RFC 6750 §2.3): browsers cannot set a WebSocket
+    /// handshake's headers.
     Bearer,
     /// `Authorization: Basic <base64 user:password>` (`http` basic).
     Basic,
@@ -178,7 +180,15 @@ fn find(
             .filter_map(|pair| pair.trim().split_once('='))
             .find(|(k, _)| k == name)
             .map(|(_, v)| Credential::ApiKey(v.to_owned())),
-        Location::Bearer => authorization("bearer").map(Credential::Bearer),
+        Location::Bearer => authorization("bearer")
+            .or_else(|| {
+                query
+                    .iter()
+                    .find(|(k, _)| k == "access_token")
+                    .map(|(_, v)| v.clone())
+                    .filter(|v| !v.is_empty())
+            })
+            .map(Credential::Bearer),
         Location::Basic => {
             use base64::Engine;
             let decoded = base64::engine::general_purpose::STANDARD
@@ -416,6 +426,15 @@ mod tests {
             Some(Credential::Bearer("t0k".into()))
         );
         assert_eq!(found(Location::Basic), None);
+        let from_query = vec![("access_token".to_owned(), "q0k".to_owned())];
+        let bearer = Security::all_of([Scheme::new("b", Location::Bearer)]);
+        assert_eq!(
+            bearer
+                .credentials(&from_query, &HeaderMap::new())
+                .unwrap()
+                .get("b"),
+            Some(&Credential::Bearer("q0k".into()))
+        );
         assert_eq!(found(Location::Query("other".into())), None);
         let basic = headers(&[("authorization", "Basic YWRhOnMzY3JldA==")]);
         let security = Security::all_of([Scheme::new("b", Location::Basic)]);

@@ -809,7 +809,8 @@ async fn run(
                     entry.touch();
                     let now = Instant::now();
                     idle_ends = after(now, limits.idle_timeout);
-                    let within = bucket.as_mut().is_none_or(|(rate, bucket)| bucket.take(*rate, now.into_std()));
+                    let within = bucket.as_mut().is_none_or(|(rate, bucket)| bucket.take(*rate, now.into_std()))
+                        && cx.principal.as_ref().is_none_or(|p| shared.principal_allowed(&p.subject));
                     let reply = if within {
                         handle(&shared, &channel, &cx, text).await
                     } else {

@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use crate::cluster::ClusterNode;
 use crate::connections::Connections;
 use crate::dispatch::Dispatch;
-use crate::limits::{Bucket, Limits};
+use crate::limits::{Bucket, Limits, Rate};
 use crate::message::Schema;
 use crate::metrics::{ChannelMetrics, Metrics};
 use crate::routes::Route;
@@ -39,12 +39,29 @@ pub(crate) struct Shared {
     pub idle: Notify,
     /// Each source address's handshakes, with `Limits::handshake_rate`.
     pub handshakes: Mutex<HashMap<IpAddr, Bucket>>,
+    /// Each principal's messages, with `Limits::principal_message_rate`.
+    pub principals: Mutex<HashMap<String, Bucket>>,
     /// The verifier of each security scheme, by its name ([`crate::Router::verify`]).
     pub verifiers: Verifiers,
 }
 
-/// Addresses the handshake limiter keeps before it forgets those whose buckets are full again.
-const HANDSHAKE_ADDRESSES: usize = 4_096;
+/// Keys (addresses, principals) a limiter keeps before it forgets those whose buckets are full
+/// again.
+const LIMITED_KEYS: usize = 4_096;
+
+/// Takes a token from `key`'s bucket of `rate` in `buckets`.
+fn take<K: std::hash::Hash + Eq>(buckets: &Mutex<HashMap<K, Bucket>>, key: K, rate: Rate) -> bool {
+    let now = std::time::Instant::now();
+    let mut buckets = buckets.lock().unwrap_or_else(PoisonError::into_inner);
+    if buckets.len() >= LIMITED_KEYS {
+        // A full bucket is no different from a forgotten one.
+        buckets.retain(|_, bucket| !bucket.is_full(rate, now));
+    }
+    buckets
+        .entry(key)
+        .or_insert_with(|| Bucket::full(rate, now))
+        .take(rate, now)
+}
 
 impl Shared {
     /// Whether a handshake from `ip` is within `Limits::handshake_rate` (always, without one).
@@ -52,19 +69,16 @@ impl Shared {
         let Some(rate) = self.limits.handshake_rate else {
             return true;
         };
-        let now = std::time::Instant::now();
-        let mut buckets = self
-            .handshakes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if buckets.len() >= HANDSHAKE_ADDRESSES {
-            // A full bucket is no different from a forgotten one.
-            buckets.retain(|_, bucket| !bucket.is_full(rate, now));
-        }
-        buckets
-            .entry(ip)
-            .or_insert_with(|| Bucket::full(rate, now))
-            .take(rate, now)
+        take(&self.handshakes, ip, rate)
+    }
+
+    /// Whether a message of `subject` is within `Limits::principal_message_rate` (always,
+    /// without one).
+    pub fn principal_allowed(&self, subject: &str) -> bool {
+        let Some(rate) = self.limits.principal_message_rate else {
+            return true;
+        };
+        take(&self.principals, subject.to_owned(), rate)
     }
 
     pub fn new(limits: Limits, reveal_validation_errors: bool, validate_outbound: bool) -> Shared {
@@ -80,6 +94,7 @@ impl Shared {
             shutting_down: AtomicBool::new(false),
             idle: Notify::new(),
             handshakes: Mutex::default(),
+            principals: Mutex::default(),
             verifiers: Verifiers::default(),
         }
     }

@@ -48,10 +48,9 @@ impl Handler<Feed> for Desk {
         _request: &ConnectRequest,
         verified: Option<Principal>,
     ) -> Result<Principal, Reject> {
-        let principal =
-            verified.ok_or_else(|| Reject::new(401.try_into().unwrap(), "Unauthorized"))?;
+        let principal = verified.ok_or_else(Reject::unauthorized)?;
         if principal.subject == "mallory" {
-            return Err(Reject::new(403.try_into().unwrap(), "Forbidden"));
+            return Err(Reject::forbidden());
         }
         Ok(principal)
     }
@@ -334,4 +333,54 @@ fn scopes_for_a_route_the_channel_does_not_have_stop_the_build() {
         .build()
         .unwrap_err();
     assert!(error.to_string().contains("`nope`"), "{error}");
+}
+
+#[tokio::test]
+async fn a_principal_over_its_message_rate_is_throttled_across_its_connections() {
+    bounded(30, async {
+        let options = ChannelOptions {
+            security: Some(Security::all_of([Scheme::new(
+                "key",
+                Location::Query("api_key".into()),
+            )])),
+            ..ChannelOptions::default()
+        };
+        let limits = ws_runtime::Limits {
+            principal_message_rate: Some(ws_runtime::Rate::new(1, 3)),
+            ..ws_runtime::Limits::default()
+        };
+        let keys = ApiKeys::new()
+            .key("k-1", Principal::new("reporting"))
+            .key("k-2", Principal::new("reporting"))
+            .key("k-3", Principal::new("billing"));
+        let server = Router::new()
+            .channel_with("/feed", Desk, options)
+            .verify("key", keys)
+            .limits(limits)
+            .build()
+            .unwrap()
+            .listen("127.0.0.1:0")
+            .await
+            .unwrap();
+        // Two connections of one principal share its bucket of three.
+        let mut clients = [
+            handshake(&server, "/feed?api_key=k-1", None).await.unwrap(),
+            handshake(&server, "/feed?api_key=k-2", None).await.unwrap(),
+        ];
+        let mut answers = Vec::new();
+        for i in [0, 1, 0, 1] {
+            send(&mut clients[i], json!({"action": "whoami"})).await;
+            let frame = recv(&mut clients[i]).await;
+            answers.push(frame["message"].as_str().unwrap_or("answered").to_owned());
+        }
+        assert_eq!(
+            answers,
+            ["answered", "answered", "answered", "Too Many Requests"]
+        );
+        // Another principal has its own.
+        let mut billing = handshake(&server, "/feed?api_key=k-3", None).await.unwrap();
+        send(&mut billing, json!({"action": "whoami"})).await;
+        assert_eq!(recv(&mut billing).await["subject"], "billing");
+    })
+    .await;
 }

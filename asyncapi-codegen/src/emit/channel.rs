@@ -6,6 +6,7 @@ use quote::quote;
 use super::doc::{doc_lines, outer_doc};
 use super::types::ty;
 use super::{SchemaPlacement, Sides, ident};
+use crate::plan::security::Location;
 use crate::plan::types::Ty;
 use crate::plan::{ChannelPlan, Plan};
 use crate::routing::SelectionSource;
@@ -187,6 +188,11 @@ pub(crate) fn file(
     };
     let query = schema("query", &channel.query_schema);
     let headers = schema("headers", &channel.headers_schema);
+    let security = security(channel);
+    let scopes = scopes(channel);
+    // The fields the document leaves out are the defaults (none, when it gives them all).
+    let rest = (security.is_none() || scopes.is_none())
+        .then(|| quote! { ..::std::default::Default::default() });
 
     // Path parameters.
     let params = (!channel.params.is_empty()).then(|| {
@@ -226,6 +232,43 @@ pub(crate) fn file(
         " What clients send on `{}`, one variant per route.",
         channel.id
     );
+    // A channel with security: `authorize`, its default the verifiers' principal.
+    let (authorize_method, authorize_forward) = if channel.security.is_empty() {
+        (None, None)
+    } else {
+        let schemes: Vec<String> = channel
+            .security
+            .iter()
+            .flatten()
+            .map(|s| format!("`{}`", s.name))
+            .collect();
+        let doc = outer_doc(&[format!(
+            "Who connects (the document's security): runs once the handshake carries the credentials of one alternative, and the router's verifiers (`Router::verify`, under the schemes' names: {}) accept them, before `connect`. The default keeps what the verifiers made of them, and refuses with 401 when no verifier covered them.",
+            schemes.join(", ")
+        )]);
+        (
+            Some(quote! {
+                #doc
+                fn authorize(
+                    &self,
+                    request: &::ws_runtime::ConnectRequest,
+                    verified: ::std::option::Option<::ws_runtime::Principal>,
+                ) -> impl ::std::future::Future<Output = ::std::result::Result<::ws_runtime::Principal, ::ws_runtime::Reject>> + ::std::marker::Send {
+                    let _ = request;
+                    ::std::future::ready(verified.ok_or_else(::ws_runtime::Reject::unauthorized))
+                }
+            }),
+            Some(quote! {
+                async fn authorize(
+                    &self,
+                    request: &::ws_runtime::ConnectRequest,
+                    verified: ::std::option::Option<::ws_runtime::Principal>,
+                ) -> ::std::result::Result<::ws_runtime::Principal, ::ws_runtime::Reject> {
+                    self.0.authorize(request, verified).await
+                }
+            }),
+        )
+    };
     let server = sides.server.then(|| {
         quote! {
             #[doc = #handler_doc]
@@ -240,6 +283,7 @@ pub(crate) fn file(
                     ::std::future::ready(::std::result::Result::Ok(::ws_runtime::Accept::new()))
                 }
 
+                #authorize_method
                 #(#methods)*
                 #default_method
 
@@ -259,6 +303,7 @@ pub(crate) fn file(
             pub struct #service<H>(pub H);
 
             impl<H: #handler> ::ws_runtime::Handler<#route> for #service<H> {
+                #authorize_forward
                 async fn connect(
                     &self,
                     request: &::ws_runtime::ConnectRequest,
@@ -290,7 +335,9 @@ pub(crate) fn file(
                 ::ws_runtime::ChannelOptions {
                     query: #query,
                     headers: #headers,
-                    ..::std::default::Default::default()
+                    #security
+                    #scopes
+                    #rest
                 }
             }
 
@@ -333,4 +380,50 @@ fn route_doc(route: &crate::plan::RoutePlan) -> Vec<String> {
         doc.extend(doc_lines(&route.doc.join("\n")));
     }
     doc
+}
+
+/// The `security` of `options()`: the document's schemes for the handshake, when it has any.
+fn security(channel: &ChannelPlan) -> Option<TokenStream> {
+    if channel.security.is_empty() {
+        return None;
+    }
+    let alternatives = channel.security.iter().map(|schemes| {
+        let schemes = schemes.iter().map(|scheme| {
+            let name = &scheme.name;
+            let location = match &scheme.location {
+                Location::Query(n) => quote! { Query(::std::string::String::from(#n)) },
+                Location::Header(n) => quote! { Header(::std::string::String::from(#n)) },
+                Location::Cookie(n) => quote! { Cookie(::std::string::String::from(#n)) },
+                Location::Bearer => quote! { Bearer },
+                Location::Basic => quote! { Basic },
+            };
+            quote! { ::ws_runtime::Scheme::new(#name, ::ws_runtime::Location::#location) }
+        });
+        quote! { ::std::vec::Vec::from([#(#schemes),*]) }
+    });
+    Some(quote! {
+        security: ::std::option::Option::Some(::ws_runtime::Security {
+            alternatives: ::std::vec::Vec::from([#(#alternatives),*]),
+        }),
+    })
+}
+
+/// The `scopes` of `options()`: each route's, when its operation asks for some.
+fn scopes(channel: &ChannelPlan) -> Option<TokenStream> {
+    let routes: Vec<TokenStream> = channel
+        .routes
+        .iter()
+        .filter(|r| !r.scopes.is_empty())
+        .map(|r| {
+            let key = &r.key;
+            let scopes = &r.scopes;
+            quote! {
+                (
+                    ::std::string::String::from(#key),
+                    ::std::vec::Vec::from([#(::std::string::String::from(#scopes)),*]),
+                )
+            }
+        })
+        .collect();
+    (!routes.is_empty()).then(|| quote! { scopes: ::std::vec::Vec::from([#(#routes),*]), })
 }

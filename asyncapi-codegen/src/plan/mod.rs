@@ -2,11 +2,12 @@
 //! routes (read with [`crate::routing`]), outbound messages, handler methods and handshake.
 
 pub(crate) mod names;
+pub mod security;
 pub mod types;
 
 use std::collections::BTreeMap;
 
-use crate::model::{Api, Channel, Message, Payload};
+use crate::model::{Api, Channel, Direction, Message, Payload};
 use crate::resolve::Definition;
 use crate::routing::{SelectionSource, reply_message, routing};
 use crate::scope::Scope;
@@ -29,6 +30,9 @@ pub struct Plan {
     pub other_protocols: Vec<String>,
     /// The document, bundled into one JSON value (`Api::document`).
     pub document: serde_json::Value,
+    /// What the document asks that the generated code cannot do (a security scheme a WebSocket
+    /// handshake cannot carry), one sentence each, for the generator to say.
+    pub notes: Vec<String>,
 }
 
 /// A message type: it derives `Message` with the document's schema.
@@ -84,6 +88,8 @@ pub struct ChannelPlan {
     pub query: Vec<HandshakeField>,
     /// The headers the `ws` binding's schema names, for a client's handshake.
     pub headers: Vec<HandshakeField>,
+    /// Who may connect: the alternatives of its servers' security (empty: anyone).
+    pub security: Vec<Vec<security::SchemePlan>>,
 }
 
 /// A query parameter or header of a channel's handshake (a property of its `ws` binding's
@@ -110,6 +116,8 @@ pub struct RoutePlan {
     pub correlation: Option<(String, String)>,
     /// The client's method for the route (the handler's name, unless a client method has it).
     pub client_method: String,
+    /// The scopes its operation's security asks for.
+    pub scopes: Vec<String>,
     pub doc: Vec<String>,
 }
 
@@ -140,6 +148,7 @@ pub fn plan(api: &Api) -> Plan {
     let mut prefixes = Scope::with(&[]);
     let mut paths: Vec<String> = Vec::new();
     let mut channels = Vec::new();
+    let mut notes = Vec::new();
     let mut message_index = |message: &Message, types: &mut TypeSpace| -> usize {
         if let Some(&index) = by_span.get(&message.span) {
             return index;
@@ -183,7 +192,14 @@ pub fn plan(api: &Api) -> Plan {
                 continue;
             }
             let reply = reply_message(api, channel, index).map(|m| message_index(m, &mut types));
+            let scopes = channel
+                .operations
+                .iter()
+                .find(|o| o.direction == Direction::Inbound && o.messages.contains(&index))
+                .map(|o| security::scopes(api, channel, &o.id))
+                .unwrap_or_default();
             routes.push(RoutePlan {
+                scopes,
                 variant: variants.claim(type_name(&message.key)),
                 method: methods.claim(field_name(&message.key)),
                 client_method: client_methods.claim(field_name(&message.key)),
@@ -216,7 +232,14 @@ pub fn plan(api: &Api) -> Plan {
                 .collect()
         };
         let doc = paragraphs([&channel.title, &channel.summary, &channel.description]);
+        let channel_security = security::channel(api, channel);
+        for note in channel_security.skipped {
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
+        }
         channels.push(ChannelPlan {
+            security: channel_security.alternatives,
             id: channel.id.clone(),
             path,
             module,
@@ -272,6 +295,7 @@ pub fn plan(api: &Api) -> Plan {
         channels,
         other_protocols,
         document: api.document.clone(),
+        notes,
     }
 }
 

@@ -47,6 +47,12 @@ export interface Backoff {
 export interface ConnectOptions {
   /** Subprotocols to offer. */
   protocols?: string | string[];
+  /**
+   * A bearer token (a JWT) for a server whose security asks for one: sent as the `access_token`
+   * query parameter (RFC 6750 §2.3), which ws-runtime reads as it reads `Authorization: Bearer`;
+   * browsers cannot set a WebSocket handshake's headers.
+   */
+  accessToken?: string;
   /** The WebSocket class: the global one by default (browsers, Node 22); on Node 20 the `ws` package's. */
   WebSocket?: WebSocketConstructor;
   /** Reconnect when the connection drops (`true`: 100 ms doubling to 5 s, forever). */

@@ -161,7 +161,9 @@ export class Client {
 
   /** Opens the handshake and resolves with the client once the server accepts it. */
   static async connect(Class, base, channel, options = {}) {
-    const url = channelUrl(base, channel.path, options.params, options.query);
+    // A bearer token goes in the query (RFC 6750 §2.3): browsers cannot set the handshake's headers.
+    const token = options.accessToken === undefined ? {} : { access_token: options.accessToken };
+    const url = channelUrl(base, channel.path, options.params, { ...options.query, ...token });
     return new Class(await open(url, options), url, channel, options);
   }
 
