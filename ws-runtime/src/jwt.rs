@@ -4,18 +4,20 @@
 //! checked with no leeway unless one is given; `iss` and `aud` when set.
 
 use std::path::PathBuf;
-use std::sync::RwLock;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
-use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 use crate::security::{Credential, Principal, Verify};
 
-/// Where the keys come from.
+/// Where the keys come from: a secret, or a JWKS file's keys by `kid`, decoded once each.
 enum Keys {
-    Secret(DecodingKey),
-    Jwks { path: PathBuf, set: RwLock<JwkSet> },
+    Secret(Arc<DecodingKey>),
+    Jwks {
+        path: PathBuf,
+        keys: RwLock<Vec<(String, Arc<DecodingKey>)>>,
+    },
 }
 
 /// A verifier of JWT bearer tokens: the principal is the token's `sub`, its scopes the `scope`
@@ -66,7 +68,9 @@ impl Jwt {
             return Err("the JWT secret is empty".into());
         }
         Ok(Jwt {
-            keys: Keys::Secret(DecodingKey::from_secret(secret).map_err(|e| e.to_string())?),
+            keys: Keys::Secret(Arc::new(
+                DecodingKey::from_secret(secret).map_err(|e| e.to_string())?,
+            )),
             validation: validation(&[Algorithm::HS256]),
         })
     }
@@ -79,7 +83,7 @@ impl Jwt {
     /// The file cannot be read, or is not a JWKS; the error names it.
     pub fn jwks_file(path: impl Into<PathBuf>) -> Result<Jwt, String> {
         let path = path.into();
-        let set = read_jwks(&path)?;
+        let keys = read_jwks(&path)?;
         let algorithms = [
             Algorithm::RS256,
             Algorithm::RS384,
@@ -94,7 +98,7 @@ impl Jwt {
         Ok(Jwt {
             keys: Keys::Jwks {
                 path,
-                set: RwLock::new(set),
+                keys: RwLock::new(keys),
             },
             validation: validation(&algorithms),
         })
@@ -119,36 +123,44 @@ impl Jwt {
         self
     }
 
-    fn key(&self, kid: Option<&str>) -> Result<DecodingKey, String> {
+    fn key(&self, kid: Option<&str>) -> Result<Arc<DecodingKey>, String> {
         match &self.keys {
-            Keys::Secret(key) => Ok(key.clone()),
-            Keys::Jwks { path, set } => {
+            Keys::Secret(key) => Ok(Arc::clone(key)),
+            Keys::Jwks { path, keys } => {
                 let kid = kid.ok_or("the token names no key (`kid`)")?;
-                let cached = set
-                    .read()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .find(kid)
-                    .cloned();
-                let jwk = match cached {
-                    Some(jwk) => jwk,
-                    None => {
-                        // A key rotated in since the file was read.
-                        let fresh = read_jwks(path)?;
-                        let jwk = fresh.find(kid).cloned();
-                        *set.write()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
-                        jwk.ok_or_else(|| format!("no key `{kid}` in {}", path.display()))?
-                    }
+                let find = |keys: &[(String, Arc<DecodingKey>)]| {
+                    keys.iter()
+                        .find(|(id, _)| id == kid)
+                        .map(|(_, key)| Arc::clone(key))
                 };
-                DecodingKey::from_jwk(&jwk).map_err(|e| format!("the key `{kid}`: {e}"))
+                if let Some(key) = find(&keys.read().unwrap_or_else(PoisonError::into_inner)) {
+                    return Ok(key);
+                }
+                // A key rotated in since the file was read.
+                let fresh = read_jwks(path)?;
+                let key = find(&fresh);
+                *keys.write().unwrap_or_else(PoisonError::into_inner) = fresh;
+                key.ok_or_else(|| format!("no key `{kid}` in {}", path.display()))
             }
         }
     }
 }
 
-fn read_jwks(path: &std::path::Path) -> Result<JwkSet, String> {
+/// The keys of a JWKS file that have a `kid`, each decoded once. A key `jsonwebtoken` cannot
+/// use (an unknown curve, say) is left out: a token that names it is refused as for no key.
+fn read_jwks(path: &std::path::Path) -> Result<Vec<(String, Arc<DecodingKey>)>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: not a JWKS: {e}", path.display()))
+    let set: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_str(&text).map_err(|e| format!("{}: not a JWKS: {e}", path.display()))?;
+    Ok(set
+        .keys
+        .iter()
+        .filter_map(|jwk| {
+            let kid = jwk.common.key_id.clone()?;
+            let key = DecodingKey::from_jwk(jwk).ok()?;
+            Some((kid, Arc::new(key)))
+        })
+        .collect())
 }
 
 impl Verify for Jwt {
