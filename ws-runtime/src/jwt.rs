@@ -5,20 +5,28 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 use crate::security::{Credential, Principal, Verify};
 
-/// Where the keys come from: a secret, or a JWKS file's keys by `kid`, decoded once each.
+/// Where the keys come from: a secret, or a JWKS file's keys by `kid`, decoded once each, and
+/// when the file was last read.
 enum Keys {
     Secret(Arc<DecodingKey>),
     Jwks {
         path: PathBuf,
-        keys: RwLock<Vec<(String, Arc<DecodingKey>)>>,
+        keys: RwLock<(JwksKeys, Instant)>,
     },
 }
+
+/// A JWKS file's keys by `kid`.
+type JwksKeys = Vec<(String, Arc<DecodingKey>)>;
+
+/// A JWKS file is read again for an unknown `kid` at most this often: tokens naming made-up
+/// keys cannot make every handshake read the file.
+const REREAD_AT_MOST_EVERY: Duration = Duration::from_secs(1);
 
 /// A verifier of JWT bearer tokens: the principal is the token's `sub`, its scopes the `scope`
 /// claim (space-separated, as OAuth 2.0 writes it) or `scp` (a list), its claims the whole
@@ -77,7 +85,7 @@ impl Jwt {
 
     /// Tokens signed with the keys of the JWKS file at `path` (RS256/384/512, PS256/384/512,
     /// ES256/384, EdDSA), each found by the token's `kid`. The file is read again when a token
-    /// names a `kid` it does not have.
+    /// names a `kid` it does not have (at most once a second).
     ///
     /// # Errors
     /// The file cannot be read, or is not a JWKS; the error names it.
@@ -98,7 +106,7 @@ impl Jwt {
         Ok(Jwt {
             keys: Keys::Jwks {
                 path,
-                keys: RwLock::new(keys),
+                keys: RwLock::new((keys, Instant::now())),
             },
             validation: validation(&algorithms),
         })
@@ -128,19 +136,27 @@ impl Jwt {
             Keys::Secret(key) => Ok(Arc::clone(key)),
             Keys::Jwks { path, keys } => {
                 let kid = kid.ok_or("the token names no key (`kid`)")?;
-                let find = |keys: &[(String, Arc<DecodingKey>)]| {
+                let find = |keys: &JwksKeys| {
                     keys.iter()
                         .find(|(id, _)| id == kid)
                         .map(|(_, key)| Arc::clone(key))
                 };
-                if let Some(key) = find(&keys.read().unwrap_or_else(PoisonError::into_inner)) {
-                    return Ok(key);
+                let unknown = || format!("no key `{kid}` in {}", path.display());
+                let read_at = {
+                    let known = keys.read().unwrap_or_else(PoisonError::into_inner);
+                    if let Some(key) = find(&known.0) {
+                        return Ok(key);
+                    }
+                    known.1
+                };
+                if read_at.elapsed() < REREAD_AT_MOST_EVERY {
+                    return Err(unknown());
                 }
                 // A key rotated in since the file was read.
                 let fresh = read_jwks(path)?;
                 let key = find(&fresh);
-                *keys.write().unwrap_or_else(PoisonError::into_inner) = fresh;
-                key.ok_or_else(|| format!("no key `{kid}` in {}", path.display()))
+                *keys.write().unwrap_or_else(PoisonError::into_inner) = (fresh, Instant::now());
+                key.ok_or_else(unknown)
             }
         }
     }
@@ -148,7 +164,7 @@ impl Jwt {
 
 /// The keys of a JWKS file that have a `kid`, each decoded once. A key `jsonwebtoken` cannot
 /// use (an unknown curve, say) is left out: a token that names it is refused as for no key.
-fn read_jwks(path: &std::path::Path) -> Result<Vec<(String, Arc<DecodingKey>)>, String> {
+fn read_jwks(path: &std::path::Path) -> Result<JwksKeys, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let set: jsonwebtoken::jwk::JwkSet =
         serde_json::from_str(&text).map_err(|e| format!("{}: not a JWKS: {e}", path.display()))?;

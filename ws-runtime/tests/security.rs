@@ -3,7 +3,8 @@
 //! JWT's signature, issuer, audience and expiry; an API key from the query); the principal
 //! reaches every handler and `GET @connections`; a route that needs a scope answers `Forbidden`
 //! to a principal without it, and only that route; a token that expires closes its connection
-//! with 4001 then; a JWKS file is read again for a key rotated in; `authorize` has the last word.
+//! with 4001 then; a JWKS file is read again for a key rotated in (at most once a second);
+//! `authorize` has the last word.
 
 #![allow(clippy::unwrap_used)]
 
@@ -305,6 +306,14 @@ async fn jwks_keys_by_kid_and_a_key_rotated_into_the_file() {
             Some(401)
         );
         std::fs::write(&file, jwks("k2", &second)).unwrap();
+        // Read again at most once a second: made-up `kid`s cannot make every handshake read it.
+        assert_eq!(
+            handshake(&server, "/feed", Some(&es256("k2", &second, &ada)))
+                .await
+                .err(),
+            Some(401)
+        );
+        tokio::time::sleep(Duration::from_millis(1100)).await;
         assert!(
             handshake(&server, "/feed", Some(&es256("k2", &second, &ada)))
                 .await
