@@ -5,7 +5,8 @@
 //! - [`http`]: one raw HTTP/1.1 request, as a hostile or minimal client writes it;
 //! - [`redis`]: a real `redis-server` on a free port, stopped when dropped;
 //! - [`tls`]: certificates made at test time, a CA of the test's own;
-//! - [`bounded`]: a whole test under a deadline.
+//! - [`bounded`]: a whole test under a deadline;
+//! - [`option`]: a benchmark's numeric option.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot set itself up stops there
 
@@ -22,4 +23,13 @@ pub async fn bounded<F: Future>(seconds: u64, test: F) -> F::Output {
         Ok(output) => output,
         Err(_) => panic!("the test took longer than {seconds} s"),
     }
+}
+
+/// A benchmark's numeric option, `--name N` in `args` (the command line), or `default`.
+pub fn option(args: &[String], name: &str, default: usize) -> usize {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }

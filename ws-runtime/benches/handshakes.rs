@@ -91,13 +91,7 @@ async fn secured(jwt: Jwt) -> ws_runtime::Server {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let option = |name: &str, default: usize| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
+    let option = |name: &str, default: usize| test_support::option(&args, name, default);
     let handshakes = option("--handshakes", 2_000);
     let concurrency = option("--concurrency", 20).max(1);
     let rounds = option("--rounds", 3).max(1);

@@ -41,13 +41,7 @@ fn main() {
         serve(&args[2], workers);
         return;
     }
-    let option = |name: &str, default: usize| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
+    let option = |name: &str, default: usize| test_support::option(&args, name, default);
     let connections = option("--connections", 100);
     let messages = option("--messages", 200);
     let idle = option("--idle", 10_000);

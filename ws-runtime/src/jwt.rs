@@ -40,7 +40,10 @@ const REREAD_AT_MOST_EVERY: Duration = Duration::from_secs(1);
 /// ```
 pub struct Jwt {
     keys: Keys,
-    validation: Validation,
+    /// One validation per accepted algorithm: `jsonwebtoken` wants every algorithm it is given
+    /// to be of the key's family, so a token is checked with its own algorithm's alone (made
+    /// once here, not per handshake).
+    validations: Vec<Validation>,
 }
 
 impl std::fmt::Debug for Jwt {
@@ -51,19 +54,31 @@ impl std::fmt::Debug for Jwt {
         };
         f.debug_struct("Jwt")
             .field("keys", &keys)
-            .field("algorithms", &self.validation.algorithms)
+            .field(
+                "algorithms",
+                &self
+                    .validations
+                    .iter()
+                    .map(|v| v.algorithms[0])
+                    .collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
 
-fn validation(algorithms: &[Algorithm]) -> Validation {
-    let mut validation = Validation::new(algorithms[0]);
-    validation.algorithms = algorithms.to_vec();
-    validation.validate_nbf = true;
-    validation.leeway = 0;
-    validation.validate_aud = false;
-    validation.required_spec_claims = ["exp", "sub"].iter().map(|c| (*c).to_owned()).collect();
-    validation
+fn validations(algorithms: &[Algorithm]) -> Vec<Validation> {
+    algorithms
+        .iter()
+        .map(|&algorithm| {
+            let mut validation = Validation::new(algorithm);
+            validation.validate_nbf = true;
+            validation.leeway = 0;
+            validation.validate_aud = false;
+            validation.required_spec_claims =
+                ["exp", "sub"].iter().map(|c| (*c).to_owned()).collect();
+            validation
+        })
+        .collect()
 }
 
 impl Jwt {
@@ -79,7 +94,7 @@ impl Jwt {
             keys: Keys::Secret(Arc::new(
                 DecodingKey::from_secret(secret).map_err(|e| e.to_string())?,
             )),
-            validation: validation(&[Algorithm::HS256]),
+            validations: validations(&[Algorithm::HS256]),
         })
     }
 
@@ -108,26 +123,32 @@ impl Jwt {
                 path,
                 keys: RwLock::new((keys, Instant::now())),
             },
-            validation: validation(&algorithms),
+            validations: validations(&algorithms),
         })
     }
 
     /// Tokens must name this issuer (`iss`).
     pub fn issuer(mut self, issuer: &str) -> Jwt {
-        self.validation.set_issuer(&[issuer]);
+        for validation in &mut self.validations {
+            validation.set_issuer(&[issuer]);
+        }
         self
     }
 
     /// Tokens must name this audience (`aud`).
     pub fn audience(mut self, audience: &str) -> Jwt {
-        self.validation.set_audience(&[audience]);
-        self.validation.validate_aud = true;
+        for validation in &mut self.validations {
+            validation.set_audience(&[audience]);
+            validation.validate_aud = true;
+        }
         self
     }
 
     /// Accept `exp` and `nbf` this much off (clocks drift); none by default.
     pub fn leeway(mut self, leeway: Duration) -> Jwt {
-        self.validation.leeway = leeway.as_secs();
+        for validation in &mut self.validations {
+            validation.leeway = leeway.as_secs();
+        }
         self
     }
 
@@ -185,15 +206,13 @@ impl Verify for Jwt {
             return Err("not a bearer token".into());
         };
         let header = jsonwebtoken::decode_header(token).map_err(|e| e.to_string())?;
-        if !self.validation.algorithms.contains(&header.alg) {
-            return Err(format!("the algorithm {:?} is not accepted", header.alg));
-        }
+        let validation = self
+            .validations
+            .iter()
+            .find(|v| v.algorithms[0] == header.alg)
+            .ok_or_else(|| format!("the algorithm {:?} is not accepted", header.alg))?;
         let key = self.key(header.kid.as_deref())?;
-        // `jsonwebtoken` wants every algorithm it is given to be of the key's family: the one the
-        // token names (checked above to be one of ours) is the one to verify with.
-        let mut validation = self.validation.clone();
-        validation.algorithms = vec![header.alg];
-        let data = jsonwebtoken::decode::<serde_json::Value>(token, &key, &validation)
+        let data = jsonwebtoken::decode::<serde_json::Value>(token, &key, validation)
             .map_err(|e| e.to_string())?;
         let claims = data.claims;
         let subject = claims["sub"].as_str().unwrap_or_default().to_owned();

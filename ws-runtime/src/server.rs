@@ -20,11 +20,11 @@ use tokio::time::{Instant, sleep_until};
 use tracing::Instrument;
 
 use crate::cluster::ClusterNode;
-use crate::connections::{Connections, Entry, Event, Identity, SLOW_READER};
+use crate::connections::{ConnectionId, Connections, Entry, Event, Identity, SLOW_READER};
 use crate::dispatch::Outcome;
 use crate::docs;
 use crate::frames;
-use crate::handler::{Close, ConnectRequest, Context, EventType, Reply};
+use crate::handler::{Close, ConnectRequest, Context, EventType, Reject, Reply};
 use crate::ids;
 use crate::limits::{Bucket, Limits};
 use crate::listener;
@@ -411,37 +411,22 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
     };
     if channel.security.is_some() {
         let span = tracing::info_span!("authorize", connection_id = %connection_id, channel = %channel.address);
-        match channel
+        let authorized = channel
             .dispatch
             .authorize(&request, verified)
             .instrument(span)
-            .await
-        {
-            Ok(Ok(principal)) => request.principal = Some(principal),
-            Ok(Err(reject)) => {
-                shared.release();
-                return status(reject.status, reject.message);
-            }
-            Err(panic) => {
-                tracing::error!(%panic, connection_id = %connection_id, "authorize panicked");
-                shared.release();
-                return status(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
-            }
+            .await;
+        match admitted(&shared, authorized, "authorize", &connection_id) {
+            Ok(principal) => request.principal = Some(principal),
+            Err(response) => return response,
         }
     }
     let span =
         tracing::info_span!("connect", connection_id = %connection_id, channel = %channel.address);
-    let accepted = match channel.dispatch.connect(&request).instrument(span).await {
-        Ok(Ok(accept)) => accept,
-        Ok(Err(reject)) => {
-            shared.release();
-            return status(reject.status, reject.message);
-        }
-        Err(panic) => {
-            tracing::error!(%panic, connection_id = %connection_id, "$connect panicked");
-            shared.release();
-            return status(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
-        }
+    let connected = channel.dispatch.connect(&request).instrument(span).await;
+    let accepted = match admitted(&shared, connected, "$connect", &connection_id) {
+        Ok(accept) => accept,
+        Err(response) => return response,
     };
     let cx = Context {
         connection_id,
@@ -507,6 +492,32 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
             });
             OptionFuture::from(task).map(drop)
         })
+}
+
+/// What a handshake hook (`authorize`, `$connect`) said: its value, or the response that refuses
+/// the handshake (its rejection, or 500 for a panic, logged), with the slot released.
+#[allow(clippy::result_large_err)] // the error is the response, built once per refused handshake
+fn admitted<T>(
+    shared: &Shared,
+    outcome: Result<Result<T, Reject>, String>,
+    hook: &str,
+    connection_id: &ConnectionId,
+) -> Result<T, Response> {
+    match outcome {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(reject)) => {
+            shared.release();
+            Err(status(reject.status, reject.message))
+        }
+        Err(panic) => {
+            tracing::error!(%panic, %connection_id, "{hook} panicked");
+            shared.release();
+            Err(status(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal server error",
+            ))
+        }
+    }
 }
 
 /// What a connection's task is made of, between `$connect` and the upgrade.

@@ -24,13 +24,7 @@ const TEXT: &str = "the quick brown fox jumps over the lazy dog";
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let option = |name: &str, default: usize| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
+    let option = |name: &str, default: usize| test_support::option(&args, name, default);
     let requests = option("--requests", 20_000);
     let rounds = option("--rounds", 5);
 

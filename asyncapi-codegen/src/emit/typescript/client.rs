@@ -8,7 +8,7 @@ use heck::ToLowerCamelCase;
 use super::types::{expression, property_key};
 use super::{jsdoc, string};
 use crate::plan::types::{Kind, Ty, TypeId};
-use crate::plan::{ChannelPlan, HandshakeField, Plan};
+use crate::plan::{ChannelPlan, HandshakeField, Plan, RoutePlan};
 use crate::scope::Scope;
 
 /// Words JavaScript keeps for itself (a namespace cannot be one of them).
@@ -115,13 +115,9 @@ pub(super) fn schemas_dts(plan: &Plan) -> String {
 }
 
 /// One method of the client: a route.
-struct Method {
+struct Method<'a> {
     name: String,
-    doc: Vec<String>,
-    /// The request's message index.
-    message: usize,
-    reply: Option<usize>,
-    correlation: Option<(String, String)>,
+    route: &'a RoutePlan,
     /// The constants of the payload (wire name, JSON value, required), filled in by the client.
     constants: Vec<(String, String, bool)>,
 }
@@ -154,10 +150,7 @@ pub(super) fn channel(plan: &Plan, channel: &ChannelPlan) -> (String, String) {
         .iter()
         .map(|r| Method {
             name: names.claim(identifier(&r.client_method)),
-            doc: r.doc.clone(),
-            message: r.message,
-            reply: r.reply,
-            correlation: r.correlation.clone(),
+            route: r,
             constants: constants(plan, plan.messages[r.message].ty),
         })
         .collect();
@@ -189,7 +182,10 @@ pub(super) fn channel(plan: &Plan, channel: &ChannelPlan) -> (String, String) {
         if i > 0 {
             js.push('\n');
         }
-        let schema = format!("schemas[{}]", string(&plan.messages[method.message].name));
+        let schema = format!(
+            "schemas[{}]",
+            string(&plan.messages[method.route.message].name)
+        );
         let message = if method.constants.is_empty() {
             "message".to_owned()
         } else {
@@ -200,7 +196,7 @@ pub(super) fn channel(plan: &Plan, channel: &ChannelPlan) -> (String, String) {
                 .collect();
             format!("{{ {}, ...message }}", fills.join(", "))
         };
-        match method.reply {
+        match method.route.reply {
             None => {
                 let _ = writeln!(
                     js,
@@ -210,6 +206,7 @@ pub(super) fn channel(plan: &Plan, channel: &ChannelPlan) -> (String, String) {
             }
             Some(reply) => {
                 let correlation = method
+                    .route
                     .correlation
                     .as_ref()
                     .map(|(request, reply)| {
@@ -337,8 +334,8 @@ pub(super) fn channel(plan: &Plan, channel: &ChannelPlan) -> (String, String) {
         if i > 0 {
             dts.push('\n');
         }
-        let request = &plan.messages[method.message];
-        let payload = message_ty(method.message);
+        let request = &plan.messages[method.route.message];
+        let payload = message_ty(method.route.message);
         let required: Vec<String> = method
             .constants
             .iter()
@@ -350,18 +347,14 @@ pub(super) fn channel(plan: &Plan, channel: &ChannelPlan) -> (String, String) {
         } else {
             format!("runtime.Sendable<{payload}, {}>", required.join(" | "))
         };
-        let route = channel
-            .routes
-            .iter()
-            .find(|r| r.message == method.message)
-            .map_or("", |r| r.key.as_str());
-        let mut doc = match method.reply {
+        let route = &method.route.key;
+        let mut doc = match method.route.reply {
             None => vec![format!(
                 "Sends `{}` (route `{route}`). Throws a `ClientError`: `closed`, or `invalid` (with `validate`).",
                 request.name
             )],
             Some(reply) => {
-                let how = match &method.correlation {
+                let how = match &method.route.correlation {
                     Some((request, reply)) => format!(
                         "its `correlationId` (`{request}` in the request, `{reply}` in the reply)"
                     ),
@@ -373,9 +366,9 @@ pub(super) fn channel(plan: &Plan, channel: &ChannelPlan) -> (String, String) {
                 )]
             }
         };
-        if !method.doc.is_empty() {
+        if !method.route.doc.is_empty() {
             doc.push(String::new());
-            doc.extend(method.doc.iter().cloned());
+            doc.extend(method.route.doc.iter().cloned());
         }
         if !method.constants.is_empty() {
             doc.push(String::new());
@@ -390,7 +383,7 @@ pub(super) fn channel(plan: &Plan, channel: &ChannelPlan) -> (String, String) {
             ));
         }
         dts.push_str(&jsdoc(&doc, "  "));
-        match method.reply {
+        match method.route.reply {
             None => {
                 let _ = writeln!(dts, "  {}(message: {parameter}): void;", method.name);
             }
