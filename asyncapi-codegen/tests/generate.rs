@@ -271,6 +271,19 @@ fn the_build_script_api_writes_the_typescript_client_and_keeps_what_it_did_not_w
 fn security_schemes_become_the_channels_options_and_routes_scopes() {
     let files = generate("security.yaml");
     insta::assert_snapshot!("security_channel", file(&files, "feed.rs"));
+    // The typed client says which credentials to give, and with which option.
+    let client = generate_sides("security.yaml", Sides::CLIENT);
+    let connect = file(&client, "feed.rs")
+        .lines()
+        .find(|line| line.contains("asks for credentials"))
+        .unwrap();
+    assert_eq!(
+        connect.trim(),
+        "/// The channel asks for credentials (the document's `security`): `jwt` (a bearer token, \
+         [`ClientOptions::bearer`](::ws_runtime::client::ClientOptions::bearer)), or `apiKey` \
+         (`api_key` in the query, [`ClientOptions::query`](::ws_runtime::client::ClientOptions::query)). \
+         Give them to [`Self::connect_with`]; without them the server refuses the handshake with 401."
+    );
     let path = Path::new("tests/fixtures/generate/security.yaml");
     let loaded = asyncapi_codegen::load(path, &Default::default()).unwrap();
     let plan = asyncapi_codegen::plan::plan(&loaded.api);

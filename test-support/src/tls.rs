@@ -79,4 +79,20 @@ impl P256 {
             y: point[33..].to_vec(),
         }
     }
+
+    /// A JWKS (as JSON text) with the public half under `kid`.
+    pub fn jwks(&self, kid: &str) -> String {
+        use base64::Engine as _;
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid, "x": b64(&self.x), "y": b64(&self.y)}]})
+            .to_string()
+    }
+
+    /// A JWT of `claims` signed ES256 with this key, naming `kid`.
+    pub fn es256(&self, kid: &str, claims: &serde_json::Value) -> String {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(kid.to_owned());
+        let key = jsonwebtoken::EncodingKey::from_ec_der(&self.pkcs8);
+        jsonwebtoken::encode(&header, claims, &key).unwrap()
+    }
 }

@@ -22,6 +22,8 @@ mod guide {
     mod contract_testing {}
     #[doc = include_str!("../../docs/documents.md")]
     mod documents {}
+    #[doc = include_str!("../../docs/feed.md")]
+    mod feed {}
     #[doc = include_str!("../../docs/generator.md")]
     mod generator {}
     #[doc = include_str!("../../docs/operations.md")]

@@ -225,6 +225,9 @@ pub struct ClientOptions {
     connect_timeout: Duration,
     reconnect: Option<Backoff>,
     max_message_size: usize,
+    /// Query parameters and headers for every handshake, after the target's own.
+    query: Pairs,
+    headers: Pairs,
     #[cfg(feature = "tls")]
     tls: Option<crate::ClientTls>,
 }
@@ -239,6 +242,8 @@ impl Default for ClientOptions {
             connect_timeout: Duration::from_secs(10),
             reconnect: None,
             max_message_size: 1 << 20,
+            query: Pairs::default(),
+            headers: Pairs::default(),
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -281,6 +286,29 @@ impl ClientOptions {
         self
     }
 
+    /// Adds `name=value` to the query of every handshake, reconnections included: an API key
+    /// the channel's security expects in the query, say.
+    pub fn query(mut self, name: &str, value: &str) -> ClientOptions {
+        self.query.0.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Adds a header to every handshake, reconnections included.
+    pub fn header(mut self, name: &str, value: &str) -> ClientOptions {
+        self.headers.0.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Sends `token` as `Authorization: Bearer <token>` with every handshake: the credentials of
+    /// a channel secured by an `http` bearer, `oauth2` or `openIdConnect` scheme.
+    ///
+    /// ```
+    /// let options = ws_runtime::client::ClientOptions::default().bearer("eyJhbGciOi…");
+    /// ```
+    pub fn bearer(self, token: &str) -> ClientOptions {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
     /// What `wss://` connections trust (feature `tls`; without this option, the system's root
     /// certificates).
     #[cfg(feature = "tls")]
@@ -290,12 +318,25 @@ impl ClientOptions {
     }
 }
 
+/// Headers or query parameters of the handshake: their values are credentials as often as not,
+/// so `Debug` shows their names only.
+#[derive(Clone, Default)]
+struct Pairs(Vec<(String, String)>);
+
+impl fmt::Debug for Pairs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(name, _)| name))
+            .finish()
+    }
+}
+
 /// Where to connect: a server's URL, a channel's path with its parameters filled in, the query
 /// and the handshake's headers.
 #[derive(Debug, Clone)]
 pub struct Target {
     url: String,
-    headers: Vec<(String, String)>,
+    headers: Pairs,
     has_query: bool,
 }
 
@@ -306,7 +347,7 @@ impl Target {
         let base = base.trim_end_matches('/');
         Target {
             url: format!("{base}{path}"),
-            headers: Vec::new(),
+            headers: Pairs::default(),
             has_query: false,
         }
     }
@@ -331,7 +372,7 @@ impl Target {
 
     /// Adds a header to the handshake request.
     pub fn header(mut self, name: &str, value: &str) -> Target {
-        self.headers.push((name.to_owned(), value.to_owned()));
+        self.headers.0.push((name.to_owned(), value.to_owned()));
         self
     }
 
@@ -346,7 +387,7 @@ impl Target {
             .as_str()
             .into_client_request()
             .map_err(|e| ClientError::Request(format!("`{}`: {e}", self.url)))?;
-        for (name, value) in &self.headers {
+        for (name, value) in &self.headers.0 {
             let header = HeaderName::try_from(name.as_str())
                 .map_err(|e| ClientError::Request(format!("header `{name}`: {e}")))?;
             let value = HeaderValue::try_from(value.as_str())
@@ -705,6 +746,13 @@ fn closed() -> ClientError {
 
 /// The TCP connection, TLS for `wss://` (feature `tls`), and the handshake, bounded in time.
 async fn open(target: &Target, options: &ClientOptions) -> Result<Socket, ClientError> {
+    let mut target = target.clone();
+    for (name, value) in &options.query.0 {
+        target = target.query(name, value);
+    }
+    for (name, value) in &options.headers.0 {
+        target = target.header(name, value);
+    }
     let request = target.request()?;
     let config = codec_config(options.max_message_size);
     #[cfg(feature = "tls")]

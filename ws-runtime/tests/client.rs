@@ -213,3 +213,60 @@ async fn pings_are_answered_while_the_client_reads() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn credentials_from_the_options_reach_every_handshake() {
+    use ws_runtime::{ApiKeys, ChannelOptions, Location, Principal, Scheme, Security};
+    bounded(30, async {
+        // Any one of: a key in the query, in a header, in a cookie; or a bearer token.
+        let security = Security::all_of([Scheme::new("query", Location::Query("api_key".into()))])
+            .or([Scheme::new("header", Location::Header("x-api-key".into()))])
+            .or([Scheme::new("cookie", Location::Cookie("session".into()))])
+            .or([Scheme::new("bearer", Location::Bearer)]);
+        let options = ChannelOptions {
+            security: Some(security),
+            ..ChannelOptions::default()
+        };
+        let keys = ApiKeys::new().key("k-1", Principal::new("ada"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut router = Router::new().channel_with("/", Server, options);
+        for scheme in ["query", "header", "cookie", "bearer"] {
+            router = router.verify(scheme, keys.clone());
+        }
+        let server = router.build().unwrap().serve(listener).await.unwrap();
+        let target = || Target::new(&format!("ws://{}", server.local_addr()), "/");
+
+        let given = [
+            ClientOptions::default().query("api_key", "k-1"),
+            ClientOptions::default().header("x-api-key", "k-1"),
+            ClientOptions::default().header("cookie", "theme=dark; session=k-1"),
+            ClientOptions::default().bearer("k-1"),
+        ];
+        for options in given {
+            let shown = format!("{options:?}");
+            assert!(!shown.contains("k-1"), "Debug shows no credential: {shown}");
+            let mut client = Client::<Api, Inbound>::connect(target(), options)
+                .await
+                .unwrap();
+            let ask = Api::Ask(Ask {
+                id: "q".into(),
+                n: 1,
+            });
+            let answer: Answer = client.request(&ask, Some(BY_ID)).await.unwrap();
+            assert_eq!(answer.answer, 2);
+        }
+        for options in [
+            ClientOptions::default(),
+            ClientOptions::default().query("api_key", "k-2"),
+            ClientOptions::default().bearer("k-2"),
+        ] {
+            let refused = Client::<Api, Inbound>::connect(target(), options).await;
+            let Err(ClientError::Refused { status, .. }) = refused else {
+                panic!("refused, not {refused:?}");
+            };
+            assert_eq!(status, 401);
+        }
+        server.shutdown().await;
+    })
+    .await;
+}

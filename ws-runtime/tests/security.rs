@@ -10,7 +10,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use test_support::bounded;
@@ -266,19 +265,6 @@ async fn a_token_that_expires_closes_its_connection_with_4001_then() {
     .await;
 }
 
-fn jwks(kid: &str, key: &P256) -> String {
-    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    json!({"keys": [{"kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid, "x": b64(&key.x), "y": b64(&key.y)}]})
-        .to_string()
-}
-
-fn es256(kid: &str, key: &P256, claims: &serde_json::Value) -> String {
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-    header.kid = Some(kid.to_owned());
-    let key = jsonwebtoken::EncodingKey::from_ec_der(&key.pkcs8);
-    jsonwebtoken::encode(&header, claims, &key).unwrap()
-}
-
 #[tokio::test]
 async fn jwks_keys_by_kid_and_a_key_rotated_into_the_file() {
     bounded(30, async {
@@ -286,7 +272,7 @@ async fn jwks_keys_by_kid_and_a_key_rotated_into_the_file() {
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("jwks.json");
         let (first, second) = (P256::generate(), P256::generate());
-        std::fs::write(&file, jwks("k1", &first)).unwrap();
+        std::fs::write(&file, first.jwks("k1")).unwrap();
         let jwt = Jwt::jwks_file(&file)
             .unwrap()
             .issuer("https://auth.test/")
@@ -294,34 +280,34 @@ async fn jwks_keys_by_kid_and_a_key_rotated_into_the_file() {
         let server = serve(jwt).await;
         let ada = claims("ada", "read");
         assert!(
-            handshake(&server, "/feed", Some(&es256("k1", &first, &ada)))
+            handshake(&server, "/feed", Some(&first.es256("k1", &ada)))
                 .await
                 .is_ok()
         );
         // A key the file does not have yet: refused; once it is in the file, accepted.
         assert_eq!(
-            handshake(&server, "/feed", Some(&es256("k2", &second, &ada)))
+            handshake(&server, "/feed", Some(&second.es256("k2", &ada)))
                 .await
                 .err(),
             Some(401)
         );
-        std::fs::write(&file, jwks("k2", &second)).unwrap();
+        std::fs::write(&file, second.jwks("k2")).unwrap();
         // Read again at most once a second: made-up `kid`s cannot make every handshake read it.
         assert_eq!(
-            handshake(&server, "/feed", Some(&es256("k2", &second, &ada)))
+            handshake(&server, "/feed", Some(&second.es256("k2", &ada)))
                 .await
                 .err(),
             Some(401)
         );
         tokio::time::sleep(Duration::from_millis(1100)).await;
         assert!(
-            handshake(&server, "/feed", Some(&es256("k2", &second, &ada)))
+            handshake(&server, "/feed", Some(&second.es256("k2", &ada)))
                 .await
                 .is_ok()
         );
         // The kid must match the key that signed.
         assert_eq!(
-            handshake(&server, "/feed", Some(&es256("k2", &first, &ada)))
+            handshake(&server, "/feed", Some(&first.es256("k2", &ada)))
                 .await
                 .err(),
             Some(401)

@@ -7,6 +7,7 @@ use quote::quote;
 use super::doc::outer_doc;
 use super::ident;
 use super::types::ty;
+use crate::plan::security::Location;
 use crate::plan::types::Ty;
 use crate::plan::{ChannelPlan, HandshakeField, Plan};
 
@@ -125,6 +126,7 @@ pub(crate) fn items(plan: &Plan, channel: &ChannelPlan) -> TokenStream {
         }
     });
 
+    let connect_doc = connect_doc(channel);
     let client_doc = format!(
         " A client of the `{}` channel: one method per route, and [`{client}::next`] for what the server sends.",
         channel.id
@@ -140,11 +142,7 @@ pub(crate) fn items(plan: &Plan, channel: &ChannelPlan) -> TokenStream {
         pub struct #client(::ws_runtime::client::Client<#route, #incoming>);
 
         impl #client {
-            /// Connects to the channel on the server at `base` (`ws://host:port`, with the path
-            /// the server is mounted under, if any).
-            ///
-            /// # Errors
-            /// The server's status and body when it refuses the handshake; the transport's error.
+            #(#[doc = #connect_doc])*
             pub async fn connect(base: &str, #arguments) -> ::std::result::Result<Self, #error> {
                 Self::connect_with(base, #(#forwarded,)* ::ws_runtime::client::ClientOptions::default()).await
             }
@@ -192,6 +190,63 @@ pub(crate) fn items(plan: &Plan, channel: &ChannelPlan) -> TokenStream {
             }
         }
     }
+}
+
+/// `connect`'s documentation: where to connect, and the credentials the channel's security asks
+/// for, with the option that carries each.
+fn connect_doc(channel: &ChannelPlan) -> Vec<String> {
+    let mut doc = vec![
+        " Connects to the channel on the server at `base` (`ws://host:port`, with the path"
+            .to_owned(),
+        " the server is mounted under, if any).".to_owned(),
+    ];
+    if !channel.security.is_empty() {
+        let option = |name: &str| {
+            format!("[`ClientOptions::{name}`](::ws_runtime::client::ClientOptions::{name})")
+        };
+        let alternatives: Vec<String> = channel
+            .security
+            .iter()
+            .map(|schemes| {
+                let schemes: Vec<String> = schemes
+                    .iter()
+                    .map(|scheme| {
+                        let how = match &scheme.location {
+                            Location::Bearer => format!("a bearer token, {}", option("bearer")),
+                            Location::Basic => format!(
+                                "a user and password in an `authorization: Basic …` header, {}",
+                                option("header")
+                            ),
+                            Location::Header(name) => {
+                                format!("the `{name}` header, {}", option("header"))
+                            }
+                            Location::Query(name) => {
+                                format!("`{name}` in the query, {}", option("query"))
+                            }
+                            Location::Cookie(name) => format!(
+                                "the `{name}` cookie, as a `cookie: {name}=…` header, {}",
+                                option("header")
+                            ),
+                        };
+                        format!("`{}` ({how})", scheme.name)
+                    })
+                    .collect();
+                schemes.join(" and ")
+            })
+            .collect();
+        doc.push(String::new());
+        doc.push(format!(
+            " The channel asks for credentials (the document's `security`): {}. Give them to [`Self::connect_with`]; without them the server refuses the handshake with 401.",
+            alternatives.join(", or ")
+        ));
+    }
+    doc.push(String::new());
+    doc.push(" # Errors".to_owned());
+    doc.push(
+        " The server's status and body when it refuses the handshake; the transport's error."
+            .to_owned(),
+    );
+    doc
 }
 
 /// The struct of a handshake's query or headers, its argument, and the lines that add it to the

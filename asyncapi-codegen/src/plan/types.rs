@@ -278,7 +278,10 @@ impl TypeSpace {
             }
         }
         if map.get("allOf").is_some() {
-            return Kind::Alias(Ty::Json);
+            return match all_of_shape(map, cx) {
+                Some(part) => Kind::Alias(self.ty(&part, name, cx)),
+                None => Kind::Alias(Ty::Json),
+            };
         }
         self.object(map, name, cx, without)
     }
@@ -721,6 +724,45 @@ fn merge_all_of(map: &Map, cx: Cx<'_>) -> Option<Map> {
     );
     merged.insert(key("required"), Node::new(Value::Array(required), span));
     Some(merged)
+}
+
+/// The keywords that give a schema its shape; the rest only constrain or annotate it.
+const SHAPE: &[&str] = &[
+    "type",
+    "properties",
+    "patternProperties",
+    "additionalProperties",
+    "items",
+    "prefixItems",
+    "$ref",
+    "oneOf",
+    "anyOf",
+    "allOf",
+    "enum",
+    "const",
+];
+
+/// `allOf` of one part with a shape and parts that only constrain it (`minItems`, `required`,
+/// `pattern`, annotations …), when the parts are not all objects: the shaped part, whose type
+/// holds every valid value (validation still checks them all).
+fn all_of_shape(map: &Map, cx: Cx<'_>) -> Option<Node> {
+    let shaped = |map: &Map| map.iter().any(|(k, _)| SHAPE.contains(&k.name.as_str()));
+    let beside = map
+        .iter()
+        .any(|(k, _)| k.name != "allOf" && SHAPE.contains(&k.name.as_str()));
+    if beside {
+        return None;
+    }
+    let mut found = None;
+    for part in map.get("allOf")?.as_array()? {
+        if shaped(resolve_def(part, cx).as_object()?) {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(part.clone());
+        }
+    }
+    found
 }
 
 /// A union's discriminator: the `discriminator` keyword, or a property every variant pins to a
