@@ -1,7 +1,8 @@
 //! JWT bearer tokens (feature `jwt`, on the `jsonwebtoken` crate with its pure-Rust crypto):
-//! HS256/384/512 with a shared secret, or RS, PS, ES and EdDSA with the keys of a JWKS file, read
-//! again when a token names a key id it does not know (a key rotated in). `exp` and `nbf` are
-//! checked with no leeway unless one is given; `iss` and `aud` when set.
+//! HS256/384/512 with a shared secret, or RS, PS, ES and EdDSA with the keys of a JWKS file or
+//! URL, read again when a token names a key id it does not know (a key rotated in) and when they
+//! are older than [`Jwt::refresh_every`] (a key rotated out). `exp` and `nbf` are checked with no
+//! leeway unless one is given; `iss` and `aud` when set.
 
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -11,22 +12,55 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 use crate::security::{Credential, Principal, Verify};
 
-/// Where the keys come from: a secret, or a JWKS file's keys by `kid`, decoded once each, and
-/// when the file was last read.
+/// Where the keys come from: a secret, or a JWKS's keys by `kid`, decoded once each.
 enum Keys {
     Secret(Arc<DecodingKey>),
-    Jwks {
-        path: PathBuf,
-        keys: RwLock<(JwksKeys, Instant)>,
+    Jwks(Box<Jwks>),
+}
+
+/// A JWKS file or URL, its keys, and when they were read.
+struct Jwks {
+    source: Source,
+    /// The keys, and when they were read (`None`: not yet).
+    keys: RwLock<(JwksKeys, Option<Instant>)>,
+    /// One reading at a time: the handshakes that find the keys stale wait for it, and use
+    /// what it read.
+    reading: tokio::sync::Mutex<()>,
+    refresh_every: Duration,
+}
+
+enum Source {
+    File(PathBuf),
+    Url {
+        uri: axum::http::Uri,
+        #[cfg(feature = "tls")]
+        tls: Option<crate::ClientTls>,
     },
 }
 
-/// A JWKS file's keys by `kid`.
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::File(path) => write!(f, "{}", path.display()),
+            Source::Url { uri, .. } => write!(f, "{uri}"),
+        }
+    }
+}
+
+/// A JWKS's keys by `kid`.
 type JwksKeys = Vec<(String, Arc<DecodingKey>)>;
 
-/// A JWKS file is read again for an unknown `kid` at most this often: tokens naming made-up
-/// keys cannot make every handshake read the file.
+/// A JWKS is read again for an unknown `kid` at most this often: tokens naming made-up keys
+/// cannot make every handshake read the file or fetch the URL.
 const REREAD_AT_MOST_EVERY: Duration = Duration::from_secs(1);
+
+/// How old a JWKS's keys may get before they are read again (a key rotated out stops being
+/// accepted then), unless [`Jwt::refresh_every`] says otherwise.
+const REFRESH_EVERY: Duration = Duration::from_secs(300);
+
+/// The most a JWKS URL's answer may weigh, and the longest it may take.
+const FETCH_LIMIT: usize = 1 << 20;
+const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A verifier of JWT bearer tokens: the principal is the token's `sub`, its scopes the `scope`
 /// claim (space-separated, as OAuth 2.0 writes it) or `scp` (a list), its claims the whole
@@ -50,7 +84,7 @@ impl std::fmt::Debug for Jwt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let keys = match &self.keys {
             Keys::Secret(_) => "a shared secret".to_owned(),
-            Keys::Jwks { path, .. } => path.display().to_string(),
+            Keys::Jwks(jwks) => jwks.source.to_string(),
         };
         f.debug_struct("Jwt")
             .field("keys", &keys)
@@ -100,13 +134,105 @@ impl Jwt {
 
     /// Tokens signed with the keys of the JWKS file at `path` (RS256/384/512, PS256/384/512,
     /// ES256/384, EdDSA), each found by the token's `kid`. The file is read again when a token
-    /// names a `kid` it does not have (at most once a second).
+    /// names a `kid` it does not have (at most once a second), and when its keys are older than
+    /// [`Jwt::refresh_every`].
     ///
     /// # Errors
     /// The file cannot be read, or is not a JWKS; the error names it.
     pub fn jwks_file(path: impl Into<PathBuf>) -> Result<Jwt, String> {
         let path = path.into();
-        let keys = read_jwks(&path)?;
+        let keys = parse_jwks(&read_file(&path)?, &path.display().to_string())?;
+        Ok(Jwt::jwks(Source::File(path), Some(keys)))
+    }
+
+    /// Tokens signed with the keys of the JWKS at `url` (an identity provider's `jwks_uri`:
+    /// `https://…/.well-known/jwks.json`), as [`Jwt::jwks_file`] reads a file: fetched with a
+    /// GET (HTTP/1.1; `https://` with feature `tls`, trusting the system's roots unless
+    /// [`Jwt::tls`] says otherwise), again for an unknown `kid` (at most once a second) and when
+    /// the keys are older than [`Jwt::refresh_every`]. A fetch that fails keeps the keys
+    /// already read (and is logged).
+    ///
+    /// The keys are fetched at the first handshake; [`Jwt::load`] fetches them now, so that a
+    /// server does not start with a JWKS it cannot reach.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), String> {
+    /// let jwt = ws_runtime::Jwt::jwks_url("https://auth.example.com/.well-known/jwks.json")?
+    ///     .issuer("https://auth.example.com/")
+    ///     .load()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// `url` is not an `http://` or `https://` URL with a host (`https://` needs feature `tls`).
+    pub fn jwks_url(url: &str) -> Result<Jwt, String> {
+        let uri: axum::http::Uri = url
+            .parse()
+            .map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+        if uri.host().is_none() {
+            return Err(format!("`{url}` names no host"));
+        }
+        match uri.scheme_str() {
+            Some("http") => {}
+            #[cfg(feature = "tls")]
+            Some("https") => {}
+            #[cfg(not(feature = "tls"))]
+            Some("https") => {
+                return Err(format!(
+                    "`{url}`: fetching a JWKS over https needs ws-runtime's feature `tls`"
+                ));
+            }
+            _ => return Err(format!("`{url}` is not an http:// or https:// URL")),
+        }
+        Ok(Jwt::jwks(
+            Source::Url {
+                uri,
+                #[cfg(feature = "tls")]
+                tls: None,
+            },
+            None,
+        ))
+    }
+
+    /// What an `https://` JWKS URL is trusted by (feature `tls`): a CA of your own, say. The
+    /// system's roots by default.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, client_tls: crate::ClientTls) -> Jwt {
+        if let Keys::Jwks(jwks) = &mut self.keys
+            && let Source::Url { tls, .. } = &mut jwks.source
+        {
+            *tls = Some(client_tls);
+        }
+        self
+    }
+
+    /// How old a JWKS's keys may get before the next handshake reads them again (5 minutes by
+    /// default): a key removed from the JWKS is refused from then on.
+    pub fn refresh_every(mut self, every: Duration) -> Jwt {
+        if let Keys::Jwks(jwks) = &mut self.keys {
+            jwks.refresh_every = every;
+        }
+        self
+    }
+
+    /// Reads the JWKS now (fetches its URL) unless it was read already.
+    ///
+    /// # Errors
+    /// The JWKS cannot be read or fetched, or is not a JWKS; the error names it.
+    pub async fn load(self) -> Result<Jwt, String> {
+        if let Keys::Jwks(jwks) = &self.keys {
+            let read = jwks.keys.read().unwrap_or_else(PoisonError::into_inner).1;
+            if read.is_none() {
+                let keys = jwks.source.read().await?;
+                *jwks.keys.write().unwrap_or_else(PoisonError::into_inner) =
+                    (keys, Some(Instant::now()));
+            }
+        }
+        Ok(self)
+    }
+
+    fn jwks(source: Source, keys: Option<JwksKeys>) -> Jwt {
         let algorithms = [
             Algorithm::RS256,
             Algorithm::RS384,
@@ -118,13 +244,16 @@ impl Jwt {
             Algorithm::ES384,
             Algorithm::EdDSA,
         ];
-        Ok(Jwt {
-            keys: Keys::Jwks {
-                path,
-                keys: RwLock::new((keys, Instant::now())),
-            },
+        let read = keys.as_ref().map(|_| Instant::now());
+        Jwt {
+            keys: Keys::Jwks(Box::new(Jwks {
+                source,
+                keys: RwLock::new((keys.unwrap_or_default(), read)),
+                reading: tokio::sync::Mutex::new(()),
+                refresh_every: REFRESH_EVERY,
+            })),
             validations: validations(&algorithms),
-        })
+        }
     }
 
     /// Tokens must name this issuer (`iss`).
@@ -152,43 +281,109 @@ impl Jwt {
         self
     }
 
-    fn key(&self, kid: Option<&str>) -> Result<Arc<DecodingKey>, String> {
+    async fn key(&self, kid: Option<&str>) -> Result<Arc<DecodingKey>, String> {
         match &self.keys {
             Keys::Secret(key) => Ok(Arc::clone(key)),
-            Keys::Jwks { path, keys } => {
-                let kid = kid.ok_or("the token names no key (`kid`)")?;
-                let find = |keys: &JwksKeys| {
-                    keys.iter()
-                        .find(|(id, _)| id == kid)
-                        .map(|(_, key)| Arc::clone(key))
-                };
-                let unknown = || format!("no key `{kid}` in {}", path.display());
-                let read_at = {
-                    let known = keys.read().unwrap_or_else(PoisonError::into_inner);
-                    if let Some(key) = find(&known.0) {
-                        return Ok(key);
-                    }
-                    known.1
-                };
-                if read_at.elapsed() < REREAD_AT_MOST_EVERY {
-                    return Err(unknown());
-                }
-                // A key rotated in since the file was read.
-                let fresh = read_jwks(path)?;
+            Keys::Jwks(jwks) => jwks.key(kid.ok_or("the token names no key (`kid`)")?).await,
+        }
+    }
+}
+
+impl Jwks {
+    /// The key `kid`, reading the JWKS again first when its keys are stale, or when `kid` is
+    /// not among them and they were not read within the last second.
+    async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, String> {
+        let find = |keys: &JwksKeys| {
+            keys.iter()
+                .find(|(id, _)| id == kid)
+                .map(|(_, key)| Arc::clone(key))
+        };
+        // What to do with the keys as they are: `Ok` a key, `Err(true)` read them again first.
+        let look = || {
+            let known = self.keys.read().unwrap_or_else(PoisonError::into_inner);
+            let age = known.1.map(|read| read.elapsed());
+            match (find(&known.0), age) {
+                (_, None) => Err(true),
+                (Some(key), Some(age)) if age < self.refresh_every => Ok(key),
+                (Some(_), Some(_)) => Err(true),
+                (None, Some(age)) => Err(age >= REREAD_AT_MOST_EVERY),
+            }
+        };
+        let unknown = || format!("no key `{kid}` in {}", self.source);
+        match look() {
+            Ok(key) => return Ok(key),
+            Err(false) => return Err(unknown()),
+            Err(true) => {}
+        }
+        let _reading = self.reading.lock().await;
+        // Another handshake may have read them while this one waited.
+        match look() {
+            Ok(key) => return Ok(key),
+            Err(false) => return Err(unknown()),
+            Err(true) => {}
+        }
+        match self.source.read().await {
+            Ok(fresh) => {
                 let key = find(&fresh);
-                *keys.write().unwrap_or_else(PoisonError::into_inner) = (fresh, Instant::now());
+                *self.keys.write().unwrap_or_else(PoisonError::into_inner) =
+                    (fresh, Some(Instant::now()));
                 key.ok_or_else(unknown)
+            }
+            Err(error) => {
+                // Keep what was read: an identity provider that is down for a moment must not
+                // lock everyone out. The next reading waits as long as after a success.
+                let mut known = self.keys.write().unwrap_or_else(PoisonError::into_inner);
+                let had_keys = known.1.is_some();
+                if had_keys {
+                    known.1 = Some(Instant::now());
+                }
+                tracing::warn!(%error, "the JWKS could not be read again; keeping the keys read before");
+                let key = find(&known.0);
+                drop(known);
+                match key {
+                    Some(key) => Ok(key),
+                    None if had_keys => Err(unknown()),
+                    None => Err(error),
+                }
             }
         }
     }
 }
 
-/// The keys of a JWKS file that have a `kid`, each decoded once. A key `jsonwebtoken` cannot
-/// use (an unknown curve, say) is left out: a token that names it is refused as for no key.
-fn read_jwks(path: &std::path::Path) -> Result<JwksKeys, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+impl Source {
+    async fn read(&self) -> Result<JwksKeys, String> {
+        match self {
+            Source::File(path) => parse_jwks(&read_file(path)?, &self.to_string()),
+            Source::Url { uri, .. } => {
+                #[cfg(feature = "tls")]
+                let tls = match self {
+                    Source::Url { tls, .. } => tls.as_ref(),
+                    Source::File(_) => None,
+                };
+                let fetched = fetch(
+                    uri,
+                    #[cfg(feature = "tls")]
+                    tls,
+                );
+                let body = tokio::time::timeout(FETCH_TIMEOUT, fetched)
+                    .await
+                    .map_err(|_| format!("{uri}: no answer within {FETCH_TIMEOUT:?}"))?
+                    .map_err(|e| format!("{uri}: {e}"))?;
+                parse_jwks(&body, &self.to_string())
+            }
+        }
+    }
+}
+
+fn read_file(path: &std::path::Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The keys of a JWKS that have a `kid`, each decoded once. A key `jsonwebtoken` cannot use (an
+/// unknown curve, say) is left out: a token that names it is refused as for no key.
+fn parse_jwks(text: &str, what: &str) -> Result<JwksKeys, String> {
     let set: jsonwebtoken::jwk::JwkSet =
-        serde_json::from_str(&text).map_err(|e| format!("{}: not a JWKS: {e}", path.display()))?;
+        serde_json::from_str(text).map_err(|e| format!("{what}: not a JWKS: {e}"))?;
     Ok(set
         .keys
         .iter()
@@ -200,8 +395,85 @@ fn read_jwks(path: &std::path::Path) -> Result<JwksKeys, String> {
         .collect())
 }
 
+/// A GET of `uri` with hyper's HTTP/1.1 client (the HTTP stack axum serves with), over TLS for
+/// `https://`: the body of a 200, as text.
+async fn fetch(
+    uri: &axum::http::Uri,
+    #[cfg(feature = "tls")] tls: Option<&crate::ClientTls>,
+) -> Result<String, String> {
+    use axum::http::header;
+    let host = uri.host().ok_or("no host")?;
+    let https = uri.scheme_str() == Some("https");
+    let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let bare_host = host.trim_start_matches('[').trim_end_matches(']');
+    let tcp = tokio::net::TcpStream::connect((bare_host, port))
+        .await
+        .map_err(|e| e.to_string())?;
+    let authority = uri.authority().map_or(host, |a| a.as_str());
+    let request = axum::http::Request::get(uri.path_and_query().map_or("/", |p| p.as_str()))
+        .header(header::HOST, authority)
+        .header(header::ACCEPT, "application/json")
+        .header(header::USER_AGENT, "ws-runtime")
+        .body(http_body_util::Empty::<axum::body::Bytes>::new())
+        .map_err(|e| e.to_string())?;
+    if !https {
+        return get(hyper_util::rt::TokioIo::new(tcp), request).await;
+    }
+    #[cfg(feature = "tls")]
+    {
+        let config = match tls {
+            Some(tls) => tls.config(),
+            None => crate::ClientTls::system_roots()
+                .map_err(|e| e.to_string())?
+                .config(),
+        };
+        let name = rustls::pki_types::ServerName::try_from(bare_host.to_owned())
+            .map_err(|e| e.to_string())?;
+        let stream = tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| e.to_string())?;
+        get(hyper_util::rt::TokioIo::new(stream), request).await
+    }
+    #[cfg(not(feature = "tls"))]
+    Err("https needs ws-runtime's feature `tls`".into())
+}
+
+/// `request` on `io`: the body of a 200 (at most [`FETCH_LIMIT`]), or why not.
+async fn get<IO>(
+    io: IO,
+    request: axum::http::Request<http_body_util::Empty<axum::body::Bytes>>,
+) -> Result<String, String>
+where
+    IO: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    use http_body_util::BodyExt as _;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| e.to_string())?;
+    let connection = tokio::spawn(connection);
+    let result = async {
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        if response.status() != axum::http::StatusCode::OK {
+            return Err(format!("HTTP {}", response.status()));
+        }
+        let body = http_body_util::Limited::new(response.into_body(), FETCH_LIMIT)
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        String::from_utf8(body.to_vec()).map_err(|_| "the body is not UTF-8".to_owned())
+    }
+    .await;
+    connection.abort();
+    result
+}
+
 impl Verify for Jwt {
-    fn verify(&self, credential: &Credential) -> Result<Principal, String> {
+    async fn verify(&self, credential: &Credential) -> Result<Principal, String> {
         let Credential::Bearer(token) = credential else {
             return Err("not a bearer token".into());
         };
@@ -211,7 +483,7 @@ impl Verify for Jwt {
             .iter()
             .find(|v| v.algorithms[0] == header.alg)
             .ok_or_else(|| format!("the algorithm {:?} is not accepted", header.alg))?;
-        let key = self.key(header.kid.as_deref())?;
+        let key = self.key(header.kid.as_deref()).await?;
         let data = jsonwebtoken::decode::<serde_json::Value>(token, &key, validation)
             .map_err(|e| e.to_string())?;
         let claims = data.claims;

@@ -38,7 +38,7 @@ pub struct Router {
     cluster: Option<Cluster>,
     metrics: bool,
     document: Option<String>,
-    verifiers: Vec<(String, Arc<dyn Verify>)>,
+    verifiers: Vec<(String, Arc<dyn crate::security::DynVerify>)>,
 }
 
 impl std::fmt::Debug for Router {

@@ -12,6 +12,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -245,23 +246,61 @@ impl Principal {
 }
 
 /// What checks one scheme's credentials: a refusal is HTTP 401 for the handshake, with no reason
-/// given to the client (the reason is logged).
+/// given to the client (the reason is logged). It may wait (fetch keys, ask an introspection
+/// endpoint, read a database): the handshake waits with it, within the accept loop's handshake
+/// deadline.
+///
+/// ```
+/// use ws_runtime::{Credential, Principal, Verify};
+///
+/// /// Lets in the bearer token `open-sesame` only.
+/// struct Sesame;
+///
+/// impl Verify for Sesame {
+///     async fn verify(&self, credential: &Credential) -> Result<Principal, String> {
+///         match credential {
+///             Credential::Bearer(token) if token == "open-sesame" => Ok(Principal::new("ali")),
+///             _ => Err("not the word".into()),
+///         }
+///     }
+/// }
+/// ```
 pub trait Verify: Send + Sync + 'static {
     /// The principal `credential` stands for.
     ///
     /// # Errors
     /// Why the credential is refused (logged, not sent).
-    fn verify(&self, credential: &Credential) -> Result<Principal, String>;
+    fn verify(
+        &self,
+        credential: &Credential,
+    ) -> impl Future<Output = Result<Principal, String>> + Send;
+}
+
+/// A [`Verify`] behind a pointer: its future boxed, one allocation per verification.
+pub(crate) trait DynVerify: Send + Sync + 'static {
+    fn verify_boxed<'a>(
+        &'a self,
+        credential: &'a Credential,
+    ) -> Pin<Box<dyn Future<Output = Result<Principal, String>> + Send + 'a>>;
+}
+
+impl<V: Verify> DynVerify for V {
+    fn verify_boxed<'a>(
+        &'a self,
+        credential: &'a Credential,
+    ) -> Pin<Box<dyn Future<Output = Result<Principal, String>> + Send + 'a>> {
+        Box::pin(self.verify(credential))
+    }
 }
 
 /// The router's verifiers, by scheme name.
-pub(crate) type Verifiers = Arc<Vec<(String, Arc<dyn Verify>)>>;
+pub(crate) type Verifiers = Arc<Vec<(String, Arc<dyn DynVerify>)>>;
 
 /// What the verifiers make of `credentials`: `Ok(None)` when no scheme of them has a verifier;
 /// else one principal, the first verifier's, with every verifier's scopes and the earliest
 /// expiry. A refusal names its scheme.
-pub(crate) fn verify(
-    verifiers: &[(String, Arc<dyn Verify>)],
+pub(crate) async fn verify(
+    verifiers: &[(String, Arc<dyn DynVerify>)],
     credentials: &Credentials,
 ) -> Result<Option<Principal>, String> {
     let mut principal: Option<Principal> = None;
@@ -270,7 +309,8 @@ pub(crate) fn verify(
             continue;
         };
         let found = verifier
-            .verify(credential)
+            .verify_boxed(credential)
+            .await
             .map_err(|error| format!("`{scheme}`: {error}"))?;
         principal = Some(match principal {
             None => found,
@@ -367,7 +407,7 @@ impl ApiKeys {
 impl Verify for ApiKeys {
     /// Every key is compared, each in constant time, so the time taken says nothing about which
     /// key came close.
-    fn verify(&self, credential: &Credential) -> Result<Principal, String> {
+    async fn verify(&self, credential: &Credential) -> Result<Principal, String> {
         let (Credential::ApiKey(given) | Credential::Bearer(given)) = credential else {
             return Err("not an API key".into());
         };
@@ -461,20 +501,21 @@ mod tests {
         assert!(security.credentials(&[], &HeaderMap::new()).is_none());
     }
 
-    #[test]
-    fn api_keys_from_text_and_their_principals() {
+    #[tokio::test]
+    async fn api_keys_from_text_and_their_principals() {
         let keys = ApiKeys::parse("# keys\nk1 alice read write\n\nk2 bob\n").unwrap();
-        let alice = keys.verify(&Credential::ApiKey("k1".into())).unwrap();
+        let alice = keys.verify(&Credential::ApiKey("k1".into())).await.unwrap();
         assert_eq!(alice.subject, "alice");
         assert!(alice.has_scopes(&["read".into(), "write".into()]));
         assert_eq!(
             keys.verify(&Credential::ApiKey("k2".into()))
+                .await
                 .unwrap()
                 .subject,
             "bob"
         );
-        assert!(keys.verify(&Credential::ApiKey("k3".into())).is_err());
-        assert!(keys.verify(&Credential::ApiKey("k".into())).is_err());
+        assert!(keys.verify(&Credential::ApiKey("k3".into())).await.is_err());
+        assert!(keys.verify(&Credential::ApiKey("k".into())).await.is_err());
         assert!(ApiKeys::parse("lonely").unwrap_err().contains("line 1"));
         assert_eq!(
             format!("{:?}", Credential::ApiKey("secret".into())),

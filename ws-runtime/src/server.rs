@@ -373,7 +373,7 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
             let Some(credentials) = security.credentials(&handshake.query, &parts.headers) else {
                 return status(StatusCode::UNAUTHORIZED, "Unauthorized");
             };
-            match security::verify(&shared.verifiers, &credentials) {
+            match security::verify(&shared.verifiers, &credentials).await {
                 Ok(verified) => (credentials, verified),
                 Err(reason) => {
                     tracing::debug!(%reason, channel = %channel.address, "credentials refused");

@@ -1,4 +1,4 @@
-//! `feed (--jwt-secret SECRET | --jwks FILE) [--addr HOST:PORT] [--issuer ISS] [--audience AUD]
+//! `feed (--jwt-secret SECRET | --jwks FILE|URL) [--addr HOST:PORT] [--issuer ISS] [--audience AUD]
 //! [--tick MS] [--heartbeat MS] [--verbose]`: serves the market feed on `/`. The first line of
 //! output is the bound address (port 0 picks a free port).
 
@@ -7,10 +7,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-const USAGE: &str = "usage: feed (--jwt-secret SECRET | --jwks FILE) [--addr HOST:PORT] [--issuer ISS] [--audience AUD] [--tick MS] [--heartbeat MS] [--verbose]
+const USAGE: &str = "usage: feed (--jwt-secret SECRET | --jwks FILE|URL) [--addr HOST:PORT] [--issuer ISS] [--audience AUD] [--tick MS] [--heartbeat MS] [--verbose]
   --jwt-secret SECRET  accept tokens signed HS256 with SECRET (default: $FEED_JWT_SECRET)
-  --jwks FILE          accept tokens signed with a key of this JWKS file (RS, PS, ES, EdDSA), by `kid`;
-                       the file is read again when a token names a key it lacks
+  --jwks FILE|URL      accept tokens signed with a key of this JWKS (RS, PS, ES, EdDSA), by `kid`: a file,
+                       or an identity provider's http(s):// jwks_uri; read again when a token names a key
+                       it lacks, and every 5 minutes
   --addr HOST:PORT     where to listen (default 127.0.0.1:8090; port 0 picks a free port)
   --issuer ISS         tokens must name this issuer (`iss`)
   --audience AUD       tokens must name this audience (`aud`)
@@ -55,11 +56,16 @@ async fn serve() -> ExitCode {
         .with_max_level(level)
         .with_ansi(false)
         .init();
+    // A JWKS URL is fetched now: a feed that cannot reach its identity provider does not start.
+    let jwt = match options.jwt.load().await {
+        Ok(jwt) => jwt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let market = Arc::new(feed::market::Market::new());
-    let app = match feed::router(Arc::clone(&market))
-        .verify("jwt", options.jwt)
-        .build()
-    {
+    let app = match feed::router(Arc::clone(&market)).verify("jwt", jwt).build() {
         Ok(app) => app,
         Err(e) => {
             eprintln!("error: {e}");
@@ -138,6 +144,9 @@ fn options(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, St
     }
     let mut jwt = match (secret, jwks) {
         (Some(secret), None) => ws_runtime::Jwt::hs256(secret.as_bytes())?,
+        (None, Some(url)) if url.starts_with("http://") || url.starts_with("https://") => {
+            ws_runtime::Jwt::jwks_url(&url)?
+        }
         (None, Some(file)) => ws_runtime::Jwt::jwks_file(file)?,
         (None, None) => {
             return Err(

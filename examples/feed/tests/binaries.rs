@@ -131,12 +131,44 @@ fn tokens_signed_by_a_key_of_the_jwks_file() {
     let file = dir.join("jwks.json");
     let key = P256::generate();
     std::fs::write(&file, key.jwks("feed-1")).unwrap();
-    let server = feed(&[
-        "--jwks",
-        file.to_str().unwrap(),
-        "--issuer",
-        "https://auth.test/",
-    ]);
+    followed_with_keys_of(file.to_str().unwrap(), &key);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn tokens_signed_by_a_key_of_the_jwks_url() {
+    let key = P256::generate();
+    let jwks = key.jwks("feed-1");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = axum::Router::new().route(
+        "/.well-known/jwks.json",
+        axum::routing::get(move || std::future::ready(jwks.clone())),
+    );
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    followed_with_keys_of(&format!("http://{address}/.well-known/jwks.json"), &key);
+
+    // A URL that answers 404: the feed does not start.
+    let output = Command::new(env!("CARGO_BIN_EXE_feed"))
+        .args(["--addr", "127.0.0.1:0", "--jwks"])
+        .arg(format!("http://{address}/nothing-here"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).ends_with("HTTP 404 Not Found\n"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+/// The feed with `--jwks JWKS --issuer …` lets in an ES256 token of `key` (named `feed-1`), and
+/// refuses another issuer and a key the JWKS lacks.
+fn followed_with_keys_of(jwks: &str, key: &P256) {
+    let server = feed(&["--jwks", jwks, "--issuer", "https://auth.test/"]);
     let url = format!("ws://{}", server.address);
     let exp = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -167,7 +199,6 @@ fn tokens_signed_by_a_key_of_the_jwks_file() {
             text(&refused.stderr)
         );
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
