@@ -31,6 +31,7 @@ fn file<'a>(files: &'a [File], path: &str) -> &'a str {
 fn every_row_of_the_mapping_table() {
     let files = generate("mapping.yaml");
     insta::assert_snapshot!("mapping_types", file(&files, "types.rs"));
+    insta::assert_snapshot!("mapping_checks", file(&files, "checks.rs"));
     insta::assert_snapshot!("mapping_tests", file(&files, "tests.rs"));
 }
 

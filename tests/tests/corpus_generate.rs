@@ -3,6 +3,13 @@
 //! `-D warnings`; then that crate's tests (generated from each document's examples) run: every
 //! example is accepted by the validator, deserializes into its type, and serializes back equal.
 //! Examples that break their own schema are the document's problem: listed by name, not counted.
+//!
+//! The same crate tests the validators compiled into the generated types (`checks.rs`):
+//! - differentially: each message's compiled check and jsonschema judge the same instances
+//!   (made from the schema, its examples, and mutations of them; `tests/corpus_crate/
+//!   differential.rs`), with no disagreement;
+//! - on the JSON Schema Test Suite: each draft-7 group whose schema compiles is generated as a
+//!   check, and each of its tests must get the suite's verdict.
 
 #![allow(clippy::unwrap_used)]
 
@@ -57,6 +64,8 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
     std::fs::create_dir_all(krate.join("src")).unwrap();
 
     let mut modules = Vec::new();
+    // `agree::<Type>(&[examples])` for every message: the differential test's calls.
+    let mut agreements = Vec::new();
     let mut invalid_examples = Vec::new();
     let mut examples = 0;
     // Examples with an explicit `null` somewhere: their round trip keeps it.
@@ -81,6 +90,7 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
             }
         }
         let module = format!("d{index:03}_{}", slug(path));
+        agreements.extend(agreement_calls(&module, &plan));
         for file in asyncapi_codegen::emit::module_files(&plan, SchemaPlacement::Files, Sides::BOTH)
         {
             let path = krate.join("src").join(&module).join(&file.path);
@@ -106,6 +116,7 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
         }
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let module = format!("focused_{name}");
+        agreements.extend(agreement_calls(&module, &plan));
         for file in asyncapi_codegen::emit::module_files(&plan, SchemaPlacement::Files, Sides::BOTH)
         {
             let path = krate.join("src").join(&module).join(&file.path);
@@ -118,14 +129,25 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
         ));
     }
 
+    let suite = suite_module();
+    std::fs::write(krate.join("src/suite.rs"), &suite.code).unwrap();
+    std::fs::copy(
+        repo.join("tests/corpus_crate/differential.rs"),
+        krate.join("src/differential.rs"),
+    )
+    .unwrap();
     let lib: String = std::iter::once(
-        "//! Every valid corpus document, generated.\n#![deny(warnings)]\n\n".to_owned(),
+        "//! Every valid corpus document, generated.\n#![deny(warnings)]\n\n#[cfg(test)]\nmod differential;\n#[cfg(test)]\nmod suite;\n\n".to_owned(),
     )
     .chain(
         modules
             .iter()
             .map(|(m, path)| format!("/// `{path}`\npub mod {m};\n")),
     )
+    .chain(std::iter::once(format!(
+        "\n/// Each message's compiled check against jsonschema (`differential.rs`).\n#[test]\nfn compiled_checks_agree_with_jsonschema() {{\n    let mut tally = differential::Tally::default();\n{}    differential::report(&tally, concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/differential.txt\"));\n}}\n",
+        agreements.concat()
+    )))
     .collect();
     std::fs::write(krate.join("src/lib.rs"), lib).unwrap();
     std::fs::write(
@@ -185,10 +207,14 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
             .collect::<Vec<_>>()
             .join("\n")
     );
+    // The example tests, and the differential and suite tests.
     assert_eq!(
-        passed, examples,
+        passed,
+        examples + 2,
         "every valid example is a test that passed ({summary}); {failures:?}"
     );
+    let differential = std::fs::read_to_string(krate.join("differential.txt")).unwrap();
+    let suite_result = std::fs::read_to_string(krate.join("suite.txt")).unwrap();
 
     let mut text = format!(
         "examples invalid in their document ({}):\n",
@@ -207,4 +233,110 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
         skipped_no_messages
     ));
     asyncapi_rs_tests::report("corpus-compile", &text);
+    asyncapi_rs_tests::report(
+        "compiled-checks",
+        &format!(
+            "{differential}\n{suite_result}JSON Schema Test Suite, draft 7: {} of {} groups compiled ({} tests); not compiled: {}",
+            suite.compiled,
+            suite.groups,
+            suite.tests,
+            suite.not_compiled.join("; ")
+        ),
+    );
+}
+
+/// The differential test's calls for the messages of `plan`, generated under `module`.
+fn agreement_calls(module: &str, plan: &asyncapi_codegen::plan::Plan) -> Vec<String> {
+    plan.messages
+        .iter()
+        .map(|message| {
+            let ty = &plan.types.get(message.ty).name;
+            let examples: Vec<String> = message
+                .examples
+                .iter()
+                .map(|e| format!("{:?}", e.payload.to_string()))
+                .collect();
+            format!(
+                "    differential::agree::<{module}::types::{ty}>(&[{}], &mut tally);\n",
+                examples.join(", ")
+            )
+        })
+        .collect()
+}
+
+/// The JSON Schema Test Suite's draft-7 groups as generated checks.
+struct Suite {
+    code: String,
+    groups: usize,
+    compiled: usize,
+    tests: usize,
+    not_compiled: Vec<String>,
+}
+
+fn suite_module() -> Suite {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("json-schema-test-suite/draft7");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    let mut plans = Vec::new();
+    let mut cases = Vec::new();
+    let mut suite = Suite {
+        code: String::new(),
+        groups: 0,
+        compiled: 0,
+        tests: 0,
+        not_compiled: Vec::new(),
+    };
+    for path in files {
+        let file = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let groups: Vec<serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for group in groups {
+            suite.groups += 1;
+            let description = group["description"].as_str().unwrap_or_default().to_owned();
+            let mut schema = group["schema"].clone();
+            if let Some(map) = schema.as_object_mut() {
+                map.entry("$schema")
+                    .or_insert("http://json-schema.org/draft-07/schema#".into());
+            }
+            let plan = match asyncapi_codegen::plan::checks::compile(&schema) {
+                Ok(plan) => plan,
+                Err(why) => {
+                    suite
+                        .not_compiled
+                        .push(format!("{file}: {description} ({why})"));
+                    continue;
+                }
+            };
+            suite.compiled += 1;
+            let name = format!("s{}", suite.compiled);
+            for test in group["tests"].as_array().into_iter().flatten() {
+                suite.tests += 1;
+                cases.push(format!(
+                    "    ({name}, {:?}, {:?}, {}),\n",
+                    format!(
+                        "{file}: {description}: {}",
+                        test["description"].as_str().unwrap_or_default()
+                    ),
+                    test["data"].to_string(),
+                    test["valid"].as_bool().unwrap_or_default()
+                ));
+            }
+            plans.push((name, description, plan));
+        }
+    }
+    let checks: Vec<(&str, &str, &_)> = plans
+        .iter()
+        .map(|(name, description, plan)| (name.as_str(), description.as_str(), plan))
+        .collect();
+    let functions = asyncapi_codegen::emit::checks::standalone(&checks);
+    suite.code = format!(
+        "//! The JSON Schema Test Suite's draft-7 groups, each schema compiled as a message's is.\n\n{}\n\n/// A test: the check, what it is, the data, the suite's verdict.\ntype Case = (fn(&Tree<'_>) -> bool, &'static str, &'static str, bool);\n\nconst CASES: &[Case] = &[\n{}];\n\n#[test]\nfn the_suite_through_compiled_checks() {{\n    let mut failures = Vec::new();\n    for (check, what, data, valid) in CASES {{\n        let verdict = Tree::read(data, |tree| tree.map(|tree| check(&tree)));\n        if verdict.as_ref().ok() != Some(valid) {{\n            failures.push(format!(\"{{what}}: expected {{valid}}, got {{verdict:?}}\"));\n        }}\n    }}\n    let report = format!(\"JSON Schema Test Suite through compiled checks: {{}} tests, {{}} failed\\n{{}}\", CASES.len(), failures.len(), failures.join(\"\\n\"));\n    std::fs::write(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/suite.txt\"), &report).unwrap();\n    assert!(failures.is_empty(), \"{{report}}\");\n}}\n",
+        functions,
+        cases.concat()
+    );
+    suite
 }

@@ -23,6 +23,7 @@ const ENGINE: &[&[&str]] = &[
 /// The runtime, lowest layer first.
 const RUNTIME: &[&[&str]] = &[
     &[
+        "check",
         "ids",
         "limits",
         "message",

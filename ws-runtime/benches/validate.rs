@@ -2,12 +2,20 @@
 //! small, medium and large payloads in `bench/data` (the same files ajv is measured on by
 //! `bench/node/validate.js`). Prints `NAME ns-per-message` lines: the median of 7 rounds.
 //!
+//! Each payload twice: `NAME` judged by jsonschema on the frame's tree (what handwritten and
+//! derived types get), `NAME/compiled` by the schema compiled into Rust as generated types get
+//! it (`checks.rs`, written by the generator; `tests/tests/bench_checks.rs` keeps it current).
+//!
 //! `cargo bench -p ws-runtime --bench validate [-- NAME…]`; with `BREAKDOWN=1` also the steps,
 //! and the path through `serde_json::Value` the runtime took before (`NAME/value-path`), side by
 //! side. `PROFILE=N` runs only the runtime's path N times, untimed, for a profiler:
 //! `PROFILE=20000 valgrind --tool=callgrind target/release/deps/validate-* medium`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+// Printed by the generator, not by rustfmt (`tests/tests/bench_checks.rs` compares it as written).
+#[rustfmt::skip]
+mod checks;
 
 use std::hint::black_box;
 use std::path::Path;
@@ -53,8 +61,32 @@ struct Item {
     tags: Vec<String>,
 }
 
-/// The schemas of `bench/data`, read once.
+/// The schemas of `bench/data`, read once: small and medium, then the same two with their
+/// compiled checks.
 static SCHEMAS: OnceLock<Vec<Schema>> = OnceLock::new();
+
+/// The same messages, judged by their compiled checks.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+struct SendMessageCompiled(SendMessage);
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+struct PlaceOrderCompiled(PlaceOrder);
+
+impl Message for SendMessageCompiled {
+    const NAME: &'static str = "sendMessage";
+    fn schema() -> &'static Schema {
+        &SCHEMAS.get().unwrap()[2]
+    }
+}
+
+impl Message for PlaceOrderCompiled {
+    const NAME: &'static str = "placeOrder";
+    fn schema() -> &'static Schema {
+        &SCHEMAS.get().unwrap()[3]
+    }
+}
 
 impl Message for SendMessage {
     const NAME: &'static str = "sendMessage";
@@ -125,7 +157,14 @@ fn main() {
                 .unwrap(),
         )
     };
-    SCHEMAS.get_or_init(|| vec![schema("small"), schema("medium")]);
+    SCHEMAS.get_or_init(|| {
+        vec![
+            schema("small"),
+            schema("medium"),
+            schema("small").with_check(checks::small),
+            schema("medium").with_check(checks::medium),
+        ]
+    });
     let selection = Selection::parse("$request.body.action").unwrap();
     // `-- medium` (any of the names) measures only those payloads, for a profiler.
     let only: Vec<String> = std::env::args()
@@ -171,6 +210,14 @@ fn main() {
             measure(&format!("{name}/tree-validate"), || {
                 schema.validate_tree(black_box(&tree)).unwrap();
             });
+            let check = if name == "small" {
+                checks::small
+            } else {
+                checks::medium
+            };
+            measure(&format!("{name}/tree-check"), || {
+                assert!(check(black_box(&tree)));
+            });
             if name == "small" {
                 measure(&format!("{name}/value-path"), || {
                     black_box(decode_value::<SendMessage>(schema, black_box(&text)));
@@ -188,9 +235,21 @@ fn main() {
                 black_box(decode::<PlaceOrder>(&selection, black_box(&text)));
             }
         };
-        match profile {
-            Some(times) => (0..times).for_each(|_| once()),
-            None => measure(name, once),
+        let compiled = || {
+            if name == "small" {
+                black_box(decode::<SendMessageCompiled>(&selection, black_box(&text)));
+            } else {
+                black_box(decode::<PlaceOrderCompiled>(&selection, black_box(&text)));
+            }
+        };
+        // `PROFILE` with `COMPILED=1` profiles the compiled path.
+        match (profile, std::env::var_os("COMPILED").is_some()) {
+            (Some(times), false) => (0..times).for_each(|_| once()),
+            (Some(times), true) => (0..times).for_each(|_| compiled()),
+            (None, _) => {
+                measure(name, once);
+                measure(&format!("{name}/compiled"), compiled);
+            }
         }
     }
 }

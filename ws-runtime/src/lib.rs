@@ -52,6 +52,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod check;
 #[cfg(feature = "client")]
 pub mod client;
 mod cluster;
@@ -119,6 +120,12 @@ pub mod __private {
 
     pub use crate::routes::decode_route_tree;
     pub use crate::tree::Tree;
+
+    /// What compiled validators call (asyncapi-rs generates them from message schemas).
+    pub mod check {
+        pub use crate::check::*;
+        pub use crate::tree::Tree;
+    }
     use crate::{RawMessage, Schema, Selection};
 
     /// Parses an expression `#[derive(Routes)]` already checked at compile time.
@@ -143,6 +150,15 @@ pub mod __private {
         };
         if let Err(errors) = M::schema().validate(&json) {
             panic!("the example of `{}` breaks its schema: {errors}", M::NAME);
+        }
+        // The compiled check, when there is one, agrees.
+        if let Some(check) = M::schema().compiled()
+            && !crate::tree::Tree::read(example, |tree| tree.is_ok_and(|tree| check(&tree)))
+        {
+            panic!(
+                "the example of `{}` is valid, but its compiled check refuses it",
+                M::NAME
+            );
         }
         let value: M = match serde_json::from_value(json.clone()) {
             Ok(value) => value,

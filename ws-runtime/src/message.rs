@@ -71,6 +71,8 @@ pub struct Schema {
     validator: OnceLock<Result<jsonschema::Validator, String>>,
     /// The same schema compiled for frames as the runtime parses them ([`crate::tree`]).
     tree_validator: OnceLock<Option<jsonschema::Validator<TreeJson>>>,
+    /// The schema compiled into Rust by asyncapi-rs, when it was: the verdict on a frame.
+    check: Option<fn(&Tree<'_>) -> bool>,
 }
 
 impl fmt::Debug for Schema {
@@ -100,7 +102,23 @@ impl Schema {
             json,
             validator: OnceLock::new(),
             tree_validator: OnceLock::new(),
+            check: None,
         }
+    }
+
+    /// With `check`, the schema compiled into Rust (what asyncapi-rs generates beside a type:
+    /// `#[message(schema = …, check = …)]`): frames are judged by it, and jsonschema is asked
+    /// only about a frame it refused, for what is wrong with it (jsonschema stays the
+    /// reference: a frame it accepts is accepted).
+    #[must_use]
+    pub fn with_check(mut self, check: fn(&Tree<'_>) -> bool) -> Schema {
+        self.check = Some(check);
+        self
+    }
+
+    /// The compiled check, when the schema has one.
+    pub fn compiled(&self) -> Option<fn(&Tree<'_>) -> bool> {
+        self.check
     }
 
     /// A schema from JSON text (what `#[message(schema = include_str!(…))]` passes). Text that
@@ -131,7 +149,9 @@ impl Schema {
     /// The compiler's message when the schema itself is not valid.
     pub fn compile(&self) -> Result<(), String> {
         self.validator()?;
-        self.tree_validator();
+        if self.check.is_none() {
+            self.tree_validator();
+        }
         Ok(())
     }
 
@@ -163,16 +183,21 @@ impl Schema {
     /// The violations, as [`Schema::validate`] gives them.
     #[doc(hidden)]
     pub fn validate_tree(&self, tree: &Tree<'_>) -> Result<(), ValidationErrors> {
+        if let Some(check) = self.check {
+            if check(tree) {
+                return Ok(());
+            }
+            // jsonschema is the reference: were they ever to disagree, its verdict stands.
+            return self.validate(&tree.to_value()).inspect(|()| {
+                tracing::warn!("a compiled check refused a message jsonschema accepts");
+            });
+        }
         match self.tree_validator() {
             Some(validator) if validator.is_valid(tree) => Ok(()),
             // Invalid: the violations, collected on the `Value` (a cold path).
             Some(_) => match self.validate(&tree.to_value()) {
                 Err(errors) => Err(errors),
-                Ok(()) => Err(ValidationErrors(vec![ValidationError {
-                    instance_path: String::new(),
-                    schema_path: String::new(),
-                    message: "the message does not match its schema".into(),
-                }])),
+                Ok(()) => Err(disagreement()),
             },
             // A schema only the `Value` path compiles: its answer.
             None => self.validate(&tree.to_value()),
@@ -205,6 +230,16 @@ impl Schema {
                 .collect(),
         ))
     }
+}
+
+/// A frame the fast path refused and the `Value` path accepts (they are meant to agree; the
+/// frame stays refused).
+fn disagreement() -> ValidationErrors {
+    ValidationErrors(vec![ValidationError {
+        instance_path: String::new(),
+        schema_path: String::new(),
+        message: "the message does not match its schema".into(),
+    }])
 }
 
 /// One schema violation.

@@ -5,11 +5,12 @@
 //! and it depends on `ws-runtime` alone (serde and serde_json come through its re-exports).
 
 mod channel;
+pub mod checks;
 mod client;
 mod contract_tests;
 mod doc;
 pub mod package;
-mod print;
+pub mod print;
 mod scaffold;
 mod types;
 pub mod typescript;
@@ -151,6 +152,11 @@ pub fn module_files(plan: &Plan, placement: SchemaPlacement, sides: Sides) -> Ve
         (types_file, channels)
     });
     files.push(types_file);
+    files.push(rust(
+        "checks.rs".into(),
+        checks::file(plan),
+        FileKind::Generated,
+    ));
     files.extend(printed.into_iter().flatten());
     files.push(rust(
         "tests.rs".into(),
@@ -202,6 +208,7 @@ pub fn inline_tokens(plan: &Plan, sides: Sides) -> TokenStream {
     let placement = SchemaPlacement::Inline;
     let root = root_items(plan, false, sides);
     let types = types::file(plan, placement);
+    let checks = checks::file(plan);
     let channels = plan.channels.iter().map(|c| {
         let module = ident(&c.module);
         let body = channel::file(plan, c, placement, sides);
@@ -211,6 +218,7 @@ pub fn inline_tokens(plan: &Plan, sides: Sides) -> TokenStream {
     quote! {
         #root
         pub mod types { #types }
+        mod checks { #checks }
         #(#channels)*
         #[cfg(test)]
         mod tests { #tests }
@@ -262,6 +270,7 @@ fn root_items(plan: &Plan, with_modules: bool, sides: Sides) -> TokenStream {
     let module_decls = with_modules.then(|| {
         quote! {
             pub mod types;
+            mod checks;
             #(#modules)*
             #handlers
             #[cfg(test)]

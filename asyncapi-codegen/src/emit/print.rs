@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 
 /// Prints a file with `prettyplease` (no rustfmt needed), with a blank line between items.
-pub(crate) fn pretty(tokens: TokenStream) -> String {
+pub fn pretty(tokens: TokenStream) -> String {
     match syn::parse2::<syn::File>(tokens.clone()) {
         Ok(file) => spaced(&prettyplease::unparse(&file)),
         // Not reachable for the tokens above; keep the output inspectable rather than lose it.

@@ -62,9 +62,13 @@ pub(crate) fn file(plan: &Plan, placement: SchemaPlacement) -> TokenStream {
                     quote! { #text }
                 }
             };
+            let check = m.check.is_ok().then(|| {
+                let function = super::ident(&super::checks::root_name(m));
+                quote! { , check = super::checks::#function }
+            });
             quote! {
                 #[derive(::ws_runtime::Message)]
-                #[message(name = #name, schema = #schema)]
+                #[message(name = #name, schema = #schema #check)]
             }
         });
         let mut doc = def.doc.clone();

@@ -1,6 +1,7 @@
 //! `plan`: API model → what the Rust code declares: types, message types, and per channel its
 //! routes (read with [`crate::routing`]), outbound messages, handler methods and handshake.
 
+pub mod checks;
 pub(crate) mod names;
 pub mod security;
 pub mod types;
@@ -51,6 +52,8 @@ pub struct MessagePlan {
     pub opaque: Option<String>,
     /// The document's `correlationId`, when it is in the payload: a JSON pointer into it.
     pub correlation: Option<String>,
+    /// The schema compiled into checks, or why it is not (then jsonschema checks the frames).
+    pub check: Result<checks::CheckPlan, String>,
 }
 
 /// An example payload of a message.
@@ -285,6 +288,14 @@ pub fn plan(api: &Api) -> Plan {
         .collect();
     other_protocols.sort();
     other_protocols.dedup();
+    for message in &messages {
+        if let Err(why) = &message.check {
+            notes.push(format!(
+                "message `{}` keeps jsonschema for its frames (its schema is not compiled into a check: {why})",
+                message.name
+            ));
+        }
+    }
     Plan {
         title: api.info.title.clone(),
         version: api.info.version.clone(),
@@ -461,6 +472,7 @@ fn message_plan(
         ty,
         schema_file: format!("{}.json", field_name(&types.get(ty).name)),
         name: wire_name,
+        check: checks::compile(&schema),
         schema,
         examples,
         opaque,

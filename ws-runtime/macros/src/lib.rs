@@ -16,11 +16,14 @@ mod routes;
 /// ```text
 /// #[message(name = "sendMessage")]                 // default: the type name in lowerCamelCase
 /// #[message(schema = include_str!("send.json"))]   // JSON text or a serde_json::Value
+/// #[message(check = checks::send)]                 // the schema compiled: fn(&Tree<'_>) -> bool
 /// ```
 ///
 /// Without `schema`, the schema is derived from the type with `schemars` (draft-07), so the type
 /// also derives `schemars::JsonSchema`: that is the code-first way. With `schema`, the given
-/// schema is the truth (generated code does this: the document's schema).
+/// schema is the truth (generated code does this: the document's schema). `check` is that
+/// schema compiled into Rust (asyncapi-rs writes it beside generated types): frames are judged
+/// by it, and jsonschema is asked only about the frames it refuses.
 ///
 /// ```
 /// use ws_runtime::Message;

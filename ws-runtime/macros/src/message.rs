@@ -10,6 +10,7 @@ use syn::{DeriveInput, Expr, LitStr};
 struct Attributes {
     name: Option<LitStr>,
     schema: Option<Expr>,
+    check: Option<Expr>,
 }
 
 fn attributes(input: &DeriveInput) -> syn::Result<Attributes> {
@@ -26,9 +27,14 @@ fn attributes(input: &DeriveInput) -> syn::Result<Attributes> {
                     return Err(meta.error("`schema` is given twice"));
                 }
                 out.schema = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("check") {
+                if out.check.is_some() {
+                    return Err(meta.error("`check` is given twice"));
+                }
+                out.check = Some(meta.value()?.parse()?);
             } else {
                 return Err(meta.error(
-                    "unknown `message` attribute; expected `name = \"…\"` or `schema = …`",
+                    "unknown `message` attribute; expected `name = \"…\"`, `schema = …` or `check = …`",
                 ));
             }
             Ok(())
@@ -56,9 +62,18 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         Some(name) => name.value(),
         None => ident.to_string().to_lower_camel_case(),
     };
-    let schema = match &attributes.schema {
-        Some(expr) => quote! { ::ws_runtime::Schema::from(#expr) },
-        None => quote! { ::ws_runtime::__private::schema_for::<#ident>() },
+    let schema = match (&attributes.schema, &attributes.check) {
+        (Some(expr), None) => quote! { ::ws_runtime::Schema::from(#expr) },
+        (Some(expr), Some(check)) => {
+            quote! { ::ws_runtime::Schema::from(#expr).with_check(#check) }
+        }
+        (None, Some(check)) => {
+            return Err(syn::Error::new_spanned(
+                check,
+                "`check` is the compiled form of a schema: give the schema too (`schema = …`)",
+            ));
+        }
+        (None, None) => quote! { ::ws_runtime::__private::schema_for::<#ident>() },
     };
     Ok(quote! {
         #[automatically_derived]

@@ -10,7 +10,11 @@
     ::ws_runtime::__private::serde::Deserialize,
 )]
 #[derive(::ws_runtime::Message)]
-#[message(name = "sendMessage", schema = include_str!("schemas/send_message.json"))]
+#[message(
+    name = "sendMessage",
+    schema = include_str!("schemas/send_message.json"),
+    check = super::checks::send_message
+)]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct SendMessage {
     #[serde(default)]
@@ -56,7 +60,11 @@ pub enum SendMessageAction {
     ::ws_runtime::__private::serde::Deserialize,
 )]
 #[derive(::ws_runtime::Message)]
-#[message(name = "echo", schema = include_str!("schemas/echo.json"))]
+#[message(
+    name = "echo",
+    schema = include_str!("schemas/echo.json"),
+    check = super::checks::echo
+)]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct Echo {
     #[serde(default)]
@@ -102,7 +110,11 @@ pub enum EchoAction {
     ::ws_runtime::__private::serde::Deserialize,
 )]
 #[derive(::ws_runtime::Message)]
-#[message(name = "echoReply", schema = include_str!("schemas/echo_reply.json"))]
+#[message(
+    name = "echoReply",
+    schema = include_str!("schemas/echo_reply.json"),
+    check = super::checks::echo_reply
+)]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct EchoReply {
     #[serde(rename = "type", default)]
@@ -148,7 +160,11 @@ pub enum EchoReplyType {
     ::ws_runtime::__private::serde::Deserialize,
 )]
 #[derive(::ws_runtime::Message)]
-#[message(name = "setName", schema = include_str!("schemas/set_name.json"))]
+#[message(
+    name = "setName",
+    schema = include_str!("schemas/set_name.json"),
+    check = super::checks::set_name
+)]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct SetName {
     #[serde(default)]
@@ -195,7 +211,11 @@ pub enum SetNameAction {
     ::ws_runtime::__private::serde::Deserialize,
 )]
 #[derive(::ws_runtime::Message)]
-#[message(name = "unknown", schema = include_str!("schemas/unknown.json"))]
+#[message(
+    name = "unknown",
+    schema = include_str!("schemas/unknown.json"),
+    check = super::checks::unknown
+)]
 #[serde(crate = "::ws_runtime::__private::serde", transparent)]
 pub struct Unknown(pub ::ws_runtime::__private::serde_json::Value);
 
@@ -208,7 +228,11 @@ pub struct Unknown(pub ::ws_runtime::__private::serde_json::Value);
     ::ws_runtime::__private::serde::Deserialize,
 )]
 #[derive(::ws_runtime::Message)]
-#[message(name = "error", schema = include_str!("schemas/error.json"))]
+#[message(
+    name = "error",
+    schema = include_str!("schemas/error.json"),
+    check = super::checks::error
+)]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct Error {
     #[serde(rename = "type", default)]
@@ -254,7 +278,11 @@ pub enum ErrorType {
     ::ws_runtime::__private::serde::Deserialize,
 )]
 #[derive(::ws_runtime::Message)]
-#[message(name = "message", schema = include_str!("schemas/message.json"))]
+#[message(
+    name = "message",
+    schema = include_str!("schemas/message.json"),
+    check = super::checks::message
+)]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct Message {
     #[serde(rename = "type", default)]
@@ -305,7 +333,11 @@ pub enum MessageType {
     ::ws_runtime::__private::serde::Deserialize,
 )]
 #[derive(::ws_runtime::Message)]
-#[message(name = "joined", schema = include_str!("schemas/joined.json"))]
+#[message(
+    name = "joined",
+    schema = include_str!("schemas/joined.json"),
+    check = super::checks::joined
+)]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct Joined {
     #[serde(rename = "type", default)]
@@ -351,7 +383,11 @@ pub enum JoinedType {
     ::ws_runtime::__private::serde::Deserialize,
 )]
 #[derive(::ws_runtime::Message)]
-#[message(name = "left", schema = include_str!("schemas/left.json"))]
+#[message(
+    name = "left",
+    schema = include_str!("schemas/left.json"),
+    check = super::checks::left
+)]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct Left {
     #[serde(rename = "type", default)]

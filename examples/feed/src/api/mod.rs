@@ -11,6 +11,8 @@
 //! Generated from an AsyncAPI 3.0.0 document by asyncapi-rs: payload types in [`types`], and per channel its routes, its handler trait, `mount`, and its typed client.
 pub mod types;
 
+mod checks;
+
 pub mod feed;
 
 pub mod handlers;

@@ -10,7 +10,11 @@
     ::ws_runtime::__private::serde::Deserialize,
 )]
 #[derive(::ws_runtime::Message)]
-#[message(name = "subscribe", schema = include_str!("schemas/subscribe.json"))]
+#[message(
+    name = "subscribe",
+    schema = include_str!("schemas/subscribe.json"),
+    check = super::checks::subscribe
+)]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct Subscribe {
     #[serde(default)]
@@ -58,7 +62,11 @@ pub enum SubscribeAction {
     ::ws_runtime::__private::serde::Deserialize,
 )]
 #[derive(::ws_runtime::Message)]
-#[message(name = "subscribed", schema = include_str!("schemas/subscribed.json"))]
+#[message(
+    name = "subscribed",
+    schema = include_str!("schemas/subscribed.json"),
+    check = super::checks::subscribed
+)]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct Subscribed {
     #[serde(rename = "type", default)]
@@ -106,7 +114,11 @@ pub enum SubscribedType {
     ::ws_runtime::__private::serde::Deserialize,
 )]
 #[derive(::ws_runtime::Message)]
-#[message(name = "unsubscribe", schema = include_str!("schemas/unsubscribe.json"))]
+#[message(
+    name = "unsubscribe",
+    schema = include_str!("schemas/unsubscribe.json"),
+    check = super::checks::unsubscribe
+)]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct Unsubscribe {
     #[serde(default)]
@@ -154,7 +166,11 @@ pub enum UnsubscribeAction {
     ::ws_runtime::__private::serde::Deserialize,
 )]
 #[derive(::ws_runtime::Message)]
-#[message(name = "unsubscribed", schema = include_str!("schemas/unsubscribed.json"))]
+#[message(
+    name = "unsubscribed",
+    schema = include_str!("schemas/unsubscribed.json"),
+    check = super::checks::unsubscribed
+)]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct Unsubscribed {
     #[serde(rename = "type", default)]
@@ -202,7 +218,11 @@ pub enum UnsubscribedType {
     ::ws_runtime::__private::serde::Deserialize,
 )]
 #[derive(::ws_runtime::Message)]
-#[message(name = "placeOrder", schema = include_str!("schemas/place_order.json"))]
+#[message(
+    name = "placeOrder",
+    schema = include_str!("schemas/place_order.json"),
+    check = super::checks::place_order
+)]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct PlaceOrder {
     #[serde(default)]
@@ -284,7 +304,11 @@ pub enum Side {
     ::ws_runtime::__private::serde::Deserialize,
 )]
 #[derive(::ws_runtime::Message)]
-#[message(name = "orderAccepted", schema = include_str!("schemas/order_accepted.json"))]
+#[message(
+    name = "orderAccepted",
+    schema = include_str!("schemas/order_accepted.json"),
+    check = super::checks::order_accepted
+)]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct OrderAccepted {
     #[serde(rename = "type", default)]
@@ -355,7 +379,11 @@ pub enum OrderAcceptedType {
     ::ws_runtime::__private::serde::Deserialize,
 )]
 #[derive(::ws_runtime::Message)]
-#[message(name = "unknown", schema = include_str!("schemas/unknown.json"))]
+#[message(
+    name = "unknown",
+    schema = include_str!("schemas/unknown.json"),
+    check = super::checks::unknown
+)]
 #[serde(crate = "::ws_runtime::__private::serde", transparent)]
 pub struct Unknown(pub ::ws_runtime::__private::serde_json::Value);
 
@@ -368,7 +396,11 @@ pub struct Unknown(pub ::ws_runtime::__private::serde_json::Value);
     ::ws_runtime::__private::serde::Deserialize,
 )]
 #[derive(::ws_runtime::Message)]
-#[message(name = "error", schema = include_str!("schemas/error.json"))]
+#[message(
+    name = "error",
+    schema = include_str!("schemas/error.json"),
+    check = super::checks::error
+)]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct Error {
     #[serde(rename = "type", default)]
@@ -414,7 +446,11 @@ pub enum ErrorType {
     ::ws_runtime::__private::serde::Deserialize,
 )]
 #[derive(::ws_runtime::Message)]
-#[message(name = "price", schema = include_str!("schemas/price.json"))]
+#[message(
+    name = "price",
+    schema = include_str!("schemas/price.json"),
+    check = super::checks::price
+)]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct Price {
     #[serde(rename = "type", default)]
@@ -470,7 +506,11 @@ pub enum PriceType {
     ::ws_runtime::__private::serde::Deserialize,
 )]
 #[derive(::ws_runtime::Message)]
-#[message(name = "heartbeat", schema = include_str!("schemas/heartbeat.json"))]
+#[message(
+    name = "heartbeat",
+    schema = include_str!("schemas/heartbeat.json"),
+    check = super::checks::heartbeat
+)]
 #[serde(crate = "::ws_runtime::__private::serde")]
 pub struct Heartbeat {
     #[serde(rename = "type", default)]
