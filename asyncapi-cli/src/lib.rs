@@ -1,8 +1,9 @@
 //! The parts of the `asyncapi-rs` command that are more than argument parsing, for its tests
-//! and for tools that want them: the live contract runner and its JUnit report, and the mock
-//! server.
+//! and for tools that want them: the live contract runner and its JUnit report, the mock
+//! server, and values made up from a schema (what the mock sends, and what the corpus test judges
+//! compiled validators on).
 
 pub mod junit;
 pub mod live;
 pub mod mock_server;
-mod sample;
+pub mod sample;

@@ -1,11 +1,12 @@
 //! The differential test of compiled validators, compiled into the generated corpus crate by
 //! `tests/tests/corpus_generate.rs` (it is not a module of this repository's crates).
 //!
-//! For a message type with a compiled check, instances are made from its schema (an instance
-//! built to fit it, its examples, and mutations of each: every member removed or retyped, items
-//! duplicated, strings and numbers pushed past their bounds …) and each is judged twice: by
-//! jsonschema on a `serde_json::Value` (the reference) and by the compiled check on the frame's
-//! tree. Every disagreement is reported.
+//! For a message type with a compiled check, instances are made from seeds: the seeds the corpus
+//! test gives (the message's examples, and the smallest value the mock would make up for its
+//! schema, `asyncapi_cli::sample`), a value with every property the schema declares (made here),
+//! and mutations of each: every member removed or retyped, items duplicated, strings and numbers
+//! pushed past their bounds … Each is judged twice: by jsonschema on a `serde_json::Value` (the
+//! reference) and by the compiled check on the frame's tree. Every disagreement is reported.
 
 use ws_runtime::__private::Tree;
 use ws_runtime::__private::serde_json::{self, Map, Value, json};
@@ -24,8 +25,8 @@ pub struct Tally {
 /// The most instances one message is judged on.
 const PER_MESSAGE: usize = 400;
 
-/// Judges the instances of `M` (its examples given as JSON text) both ways.
-pub fn agree<M: Message>(examples: &[&str], tally: &mut Tally) {
+/// Judges the instances made for `M` from `seeds` (JSON text) and its schema both ways.
+pub fn agree<M: Message>(seeds: &[&str], tally: &mut Tally) {
     tally.messages += 1;
     let schema = M::schema();
     let Some(check) = schema.compiled() else {
@@ -33,7 +34,7 @@ pub fn agree<M: Message>(examples: &[&str], tally: &mut Tally) {
     };
     tally.compiled += 1;
     let root = schema.json().clone();
-    let mut seeds: Vec<Value> = examples
+    let mut seeds: Vec<Value> = seeds
         .iter()
         .filter_map(|text| serde_json::from_str(text).ok())
         .collect();
@@ -68,7 +69,8 @@ fn resolve<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
     root.pointer(reference.strip_prefix('#')?)
 }
 
-/// An instance built to fit `schema` as well as a walk of it can (patterns and formats aside).
+/// An instance with every property `schema` declares, built to fit it as well as a walk of it
+/// can (patterns and formats aside).
 fn instance(schema: &Value, root: &Value, depth: usize) -> Value {
     let Some(map) = schema.as_object() else {
         return json!({});

@@ -6,8 +6,8 @@
 //!
 //! The same crate tests the validators compiled into the generated types (`checks.rs`):
 //! - differentially: each message's compiled check and jsonschema judge the same instances
-//!   (made from the schema, its examples, and mutations of them; `tests/corpus_crate/
-//!   differential.rs`), with no disagreement;
+//!   (its examples and a value made up for its schema, and mutations of them;
+//!   `tests/corpus_crate/differential.rs`), with no disagreement;
 //! - on the JSON Schema Test Suite: each draft-7 group whose schema compiles is generated as a
 //!   check, and each of its tests must get the suite's verdict.
 
@@ -251,14 +251,18 @@ fn agreement_calls(module: &str, plan: &asyncapi_codegen::plan::Plan) -> Vec<Str
         .iter()
         .map(|message| {
             let ty = &plan.types.get(message.ty).name;
-            let examples: Vec<String> = message
+            // The examples, and what the mock would make up for the schema.
+            let made_up = asyncapi_cli::sample::sample(&message.schema, &message.schema);
+            let seeds: Vec<String> = message
                 .examples
                 .iter()
-                .map(|e| format!("{:?}", e.payload.to_string()))
+                .map(|e| &e.payload)
+                .chain(made_up.as_ref())
+                .map(|seed| format!("{:?}", seed.to_string()))
                 .collect();
             format!(
                 "    differential::agree::<{module}::types::{ty}>(&[{}], &mut tally);\n",
-                examples.join(", ")
+                seeds.join(", ")
             )
         })
         .collect()

@@ -604,8 +604,8 @@ impl<'s> Compiler<'s> {
         let Some(fragment) = reference.strip_prefix('#') else {
             return Err(format!("the reference `{reference}` leaves the schema"));
         };
-        let pointer = percent_decode(fragment)
-            .ok_or_else(|| format!("the reference `{reference}` is not a JSON pointer"))?;
+        let pointer = crate::pointer::percent_decode(fragment)
+            .map_err(|_| format!("the reference `{reference}` is not a JSON pointer"))?;
         if !pointer.is_empty() && !pointer.starts_with('/') {
             return Err(format!("the reference `{reference}` names an anchor"));
         }
@@ -774,27 +774,6 @@ fn escape(name: &str) -> String {
 
 fn display(pointer: &str) -> String {
     format!("#{pointer}")
-}
-
-/// A URI fragment's percent-encoding undone.
-fn percent_decode(fragment: &str) -> Option<String> {
-    if !fragment.contains('%') {
-        return Some(fragment.to_owned());
-    }
-    let bytes = fragment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = fragment.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
