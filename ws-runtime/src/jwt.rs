@@ -354,16 +354,15 @@ impl Source {
     async fn read(&self) -> Result<JwksKeys, String> {
         match self {
             Source::File(path) => parse_jwks(&read_file(path)?, &self.to_string()),
-            Source::Url { uri, .. } => {
+            Source::Url {
+                uri,
                 #[cfg(feature = "tls")]
-                let tls = match self {
-                    Source::Url { tls, .. } => tls.as_ref(),
-                    Source::File(_) => None,
-                };
+                tls,
+            } => {
                 let fetched = fetch(
                     uri,
                     #[cfg(feature = "tls")]
-                    tls,
+                    tls.as_ref(),
                 );
                 let body = tokio::time::timeout(FETCH_TIMEOUT, fetched)
                     .await
