@@ -9,11 +9,12 @@ use std::fmt;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::task::Poll;
 
 use axum::extract::ws::Utf8Bytes;
 use futures_util::future::BoxFuture;
+use futures_util::task::AtomicWaker;
 use serde::{Deserialize, Serialize};
-use tokio::sync::Notify;
 
 use crate::ids;
 use crate::limits::Limits;
@@ -185,8 +186,9 @@ pub(crate) struct Entry {
     close: Mutex<Option<(u16, String)>>,
     close_asked: AtomicBool,
     /// The one wake-up of the connection's task: a frame queued, the backlog over a bound, or a
-    /// close asked for (one waiter, so one `Notify`; the task looks at all three each time).
-    wake: Notify,
+    /// close asked for. There is one waiter, which looks at all three after registering, so a
+    /// waker slot is enough (a `Notify` would lock its waiter list twice per turn of the loop).
+    wake: AtomicWaker,
     pub connected_at: u64,
     pub last_active_at: AtomicU64,
     pub identity: Identity,
@@ -302,7 +304,7 @@ impl Entry {
             backlog: Backlog::new(limits),
             close: Mutex::new(None),
             close_asked: AtomicBool::new(false),
-            wake: Notify::new(),
+            wake: AtomicWaker::new(),
             connected_at,
             last_active_at: AtomicU64::new(connected_at),
             identity,
@@ -311,8 +313,11 @@ impl Entry {
         }
     }
 
-    pub fn touch(&self) {
-        self.last_active_at.store(ids::now_ms(), Ordering::Relaxed);
+    /// Marks the connection active now; returns now, in milliseconds since the Unix epoch.
+    pub fn touch(&self) -> u64 {
+        let now = ids::now_ms();
+        self.last_active_at.store(now, Ordering::Relaxed);
+        now
     }
 
     fn push(&self, frame: Outbound) -> Result<(), SendError> {
@@ -325,7 +330,7 @@ impl Entry {
             self.backlog.written(len);
             SendError::Gone
         });
-        self.wake.notify_one();
+        self.wake.wake();
         queued
     }
 
@@ -338,7 +343,7 @@ impl Entry {
             self.close_asked.store(true, Ordering::Release);
         }
         drop(slot);
-        self.wake.notify_one();
+        self.wake.wake();
     }
 
     fn requested_close(&self) -> Option<(u16, String)> {
@@ -355,33 +360,39 @@ impl Entry {
     /// the other connections of its worker thread.
     pub async fn next_event(&self, watch_backlog: bool) -> Event {
         tokio::task::consume_budget().await;
-        loop {
+        self.woken(|| {
             if let Some((code, reason)) = self.requested_close() {
-                return Event::Close(code, reason);
+                return Some(Event::Close(code, reason));
             }
             if watch_backlog && self.backlog.is_behind() {
-                return Event::Behind;
+                return Some(Event::Behind);
             }
             // The backlog counts a frame before it is queued and until it is written: at zero,
             // nothing waits, and the queue's lock is not taken.
-            if !self.backlog.is_empty()
-                && let Some(text) = self.outbox.try_pop()
-            {
-                return Event::Frame(text);
+            if self.backlog.is_empty() {
+                return None;
             }
-            // What happened since the looks above left a permit: this returns at once.
-            self.wake.notified().await;
-        }
+            self.outbox.try_pop().map(Event::Frame)
+        })
+        .await
     }
 
     /// Waits for a close request (while a write is under way).
     pub async fn until_close_requested(&self) -> (u16, String) {
-        loop {
-            if let Some(close) = self.requested_close() {
-                return close;
+        self.woken(|| self.requested_close()).await
+    }
+
+    /// Waits until `look` finds something: it looks, registers the task's waker, and looks
+    /// again, so what happens between the first look and the registration is not missed.
+    async fn woken<T>(&self, mut look: impl FnMut() -> Option<T>) -> T {
+        std::future::poll_fn(|task| {
+            if let Some(found) = look() {
+                return Poll::Ready(found);
             }
-            self.wake.notified().await;
-        }
+            self.wake.register(task.waker());
+            look().map_or(Poll::Pending, Poll::Ready)
+        })
+        .await
     }
 }
 

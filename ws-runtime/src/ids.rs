@@ -14,6 +14,13 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 /// A fresh id for a request or a message: 128 bits of SipHash(key, counter), base64url.
 pub(crate) fn event() -> String {
+    let mut id = String::with_capacity(22);
+    event_into(&mut id);
+    id
+}
+
+/// [`event`] written over `id`, reusing its buffer (a connection's ids, message after message).
+pub(crate) fn event_into(id: &mut String) {
     static KEY: LazyLock<std::collections::hash_map::RandomState> =
         LazyLock::new(std::collections::hash_map::RandomState::new);
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -24,7 +31,7 @@ pub(crate) fn event() -> String {
         hasher.write_u64(lane);
         hasher.finish()
     };
-    encode(u128::from(half(0)) | (u128::from(half(1)) << 64))
+    encode_into(u128::from(half(0)) | (u128::from(half(1)) << 64), id);
 }
 
 /// 128 random bits from the operating system, as 22 characters of base64url.
@@ -42,16 +49,15 @@ pub(crate) fn random() -> String {
         bytes[8..].copy_from_slice(&(t as u64).to_le_bytes());
         tracing::error!("no randomness from the operating system: ids are predictable");
     }
-    encode(u128::from_le_bytes(bytes))
+    let mut id = String::with_capacity(22);
+    encode_into(u128::from_le_bytes(bytes), &mut id);
+    id
 }
 
-fn encode(value: u128) -> String {
-    let mut text = [0u8; 22];
-    for (i, byte) in text.iter_mut().enumerate() {
-        *byte = ALPHABET[((value >> (i * 6)) & 63) as usize];
-    }
-    // Always ASCII: every byte is from the alphabet.
-    String::from_utf8_lossy(&text).into_owned()
+/// `value` as 22 characters of base64url, in place of what `id` held.
+fn encode_into(value: u128, id: &mut String) {
+    id.clear();
+    id.extend((0..22).map(|i| char::from(ALPHABET[((value >> (i * 6)) & 63) as usize])));
 }
 
 /// Milliseconds since the Unix epoch.
@@ -70,10 +76,14 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     #[test]
     fn ids_are_distinct_and_url_safe() {
+        let mut reused = super::event();
         let ids: std::collections::HashSet<String> = (0..10_000)
-            .flat_map(|_| [super::random(), super::event()])
+            .flat_map(|_| {
+                super::event_into(&mut reused);
+                [super::random(), super::event(), reused.clone()]
+            })
             .collect();
-        assert_eq!(ids.len(), 20_000);
+        assert_eq!(ids.len(), 30_000);
         assert!(ids.iter().all(|id| {
             id.len() == 22
                 && id

@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 
 use axum::extract::ws::{Utf8Bytes, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams, Request};
@@ -33,7 +34,7 @@ use crate::metrics::{self, ErrorFrame};
 use crate::observe;
 use crate::security::{self, Credentials, TOKEN_EXPIRED};
 use crate::shared::{Channel, Shared};
-use crate::socket::{self, Inbound, Outbound, Writer};
+use crate::socket::{self, Inbound, Outbound, Socket};
 
 /// A checked router, ready to serve or to mount in an existing axum app.
 pub struct App {
@@ -467,16 +468,17 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
         channel,
         cx,
         entry,
+        socket: None,
     }))));
     let failed = Arc::clone(&parts);
     upgrade
         .on_failed_upgrade(move |error| {
             let Some(parts) = take(&failed) else { return };
-            let Upgraded { shared, channel, cx, entry } = *parts;
+            let Upgraded { shared, channel, mut cx, entry, .. } = *parts;
             entry.outbox.close();
             tracing::warn!(%error, connection_id = %cx.connection_id, "the upgrade failed after $connect");
             tokio::spawn(async move {
-                disconnect(&shared, &channel, cx, Close {
+                disconnect(&shared, &channel, &mut cx, Close {
                     code: 1006,
                     reason: "the upgrade failed".into(),
                 })
@@ -485,10 +487,10 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
         })
         .on_upgrade(move |ws| {
             // Always there: axum calls one callback or the other.
-            let task = take(&parts).map(|parts| {
-                let Upgraded { shared, channel, cx, entry } = *parts;
-                let span = tracing::info_span!("connection", connection_id = %cx.connection_id, channel = %channel.address);
-                run(shared, channel, ws, cx, entry).instrument(span)
+            let task = take(&parts).map(|mut parts| {
+                parts.socket = Some(Socket::new(ws));
+                let span = tracing::info_span!("connection", connection_id = %parts.cx.connection_id, channel = %parts.channel.address);
+                run(parts).instrument(span)
             });
             OptionFuture::from(task).map(drop)
         })
@@ -526,6 +528,8 @@ struct Upgraded {
     channel: Arc<Channel>,
     cx: Context,
     entry: Arc<Entry>,
+    /// The socket, once upgraded (dropped before `$disconnect`, which closes the TCP connection).
+    socket: Option<Socket>,
 }
 
 /// The parts, for the first callback that asks (the other finds none).
@@ -727,18 +731,23 @@ impl Handshake {
 }
 
 /// One connection, from the upgrade to `$disconnect`.
-async fn run(
-    shared: Arc<Shared>,
-    channel: Arc<Channel>,
-    ws: axum::extract::ws::WebSocket,
-    cx: Context,
-    entry: Arc<Entry>,
-) {
+async fn run(mut parts: Box<Upgraded>) {
+    // Borrowed from the box, not moved into the task: a task is as large as what it holds, and
+    // an async fn's arguments take their room twice.
+    let Upgraded {
+        shared,
+        channel,
+        cx,
+        entry,
+        socket: slot,
+    } = &mut *parts;
+    let Some(socket) = slot.as_mut() else {
+        return;
+    };
     let limits = &shared.limits;
     if shared.shutting_down.load(Ordering::Acquire) {
         entry.request_close(1001, "the server is shutting down");
     }
-    let (mut writer, mut reader) = socket::split(ws);
     // One timer for the three deadlines (a connection task's size is mostly its waits). A
     // message moves the idle deadline without touching the timer: when the timer fires early,
     // it is set again.
@@ -767,17 +776,17 @@ async fn run(
             () = &mut timer => {
                 let now = Instant::now();
                 if token_ends.is_some_and(|t| now >= t) {
-                    break closing(&mut writer, TOKEN_EXPIRED.0, TOKEN_EXPIRED.1).await;
+                    break closing(socket, TOKEN_EXPIRED.0, TOKEN_EXPIRED.1).await;
                 }
                 if now >= lifetime_ends {
-                    break closing(&mut writer, 1001, "the connection reached its maximum lifetime").await;
+                    break closing(socket, 1001, "the connection reached its maximum lifetime").await;
                 }
                 if now >= idle_ends {
-                    break closing(&mut writer, 1001, "the connection was idle too long").await;
+                    break closing(socket, 1001, "the connection was idle too long").await;
                 }
                 if grace_ends.is_some_and(|ends| now >= ends) {
                     if entry.backlog.is_behind() {
-                        break closing(&mut writer, SLOW_READER.0, SLOW_READER.1).await;
+                        break closing(socket, SLOW_READER.0, SLOW_READER.1).await;
                     }
                     grace_ends = None;
                 }
@@ -789,9 +798,9 @@ async fn run(
                     // What was queued before the close is delivered first, unless the client
                     // is not reading it anyway.
                     if code != SLOW_READER.0 {
-                        flush(&mut writer, &entry, &channel, limits.slow_reader_grace).await;
+                        Box::pin(flush(socket, entry, channel, limits.slow_reader_grace)).await;
                     }
-                    break closing(&mut writer, code, &reason).await;
+                    break closing(socket, code, &reason).await;
                 }
                 Event::Behind => {
                     let ends = after(Instant::now(), limits.slow_reader_grace);
@@ -802,7 +811,7 @@ async fn run(
                 }
                 Event::Frame(frame) => {
                     let len = frame.len();
-                    let written = write(&mut writer, frame, &entry, limits).await;
+                    let written = write(socket, frame, entry, limits).await;
                     entry.backlog.written(len);
                     if let Err(close) = written {
                         break close;
@@ -815,15 +824,15 @@ async fn run(
                     }
                 }
             },
-            inbound = reader.next() => match inbound {
+            inbound = socket.next() => match inbound {
                 Inbound::Text(text) => {
-                    entry.touch();
+                    let arrived_ms = entry.touch();
                     let now = Instant::now();
                     idle_ends = after(now, limits.idle_timeout);
                     let within = bucket.as_mut().is_none_or(|(rate, bucket)| bucket.take(*rate, now.into_std()))
                         && cx.principal.as_ref().is_none_or(|p| shared.principal_allowed(&p.subject));
                     let reply = if within {
-                        handle(&shared, &channel, &cx, text).await
+                        handle(shared, channel, cx, text, arrived_ms).await
                     } else {
                         if let Some(metrics) = &channel.metrics {
                             metrics.throttled.inc();
@@ -833,7 +842,7 @@ async fn run(
                     let Some(reply) = reply else {
                         continue;
                     };
-                    if let Err(close) = write(&mut writer, Outbound::Text(reply.into()), &entry, limits).await {
+                    if let Err(close) = write(socket, Outbound::Text(reply.into()), entry, limits).await {
                         break close;
                     }
                     channel.sent();
@@ -841,28 +850,28 @@ async fn run(
                 Inbound::Control => {}
                 Inbound::Binary => {
                     let reason = "binary frames are not accepted: this API speaks JSON text";
-                    break closing(&mut writer, 1003, reason).await;
+                    break closing(socket, 1003, reason).await;
                 }
                 Inbound::TooBig => {
                     let reason = "the message is larger than the server accepts";
-                    break closing(&mut writer, 1009, reason).await;
+                    break closing(socket, 1009, reason).await;
                 }
                 Inbound::Invalid(code) => {
                     let reason = if code == 1007 { "the text is not UTF-8" } else { "WebSocket protocol error" };
-                    break closing(&mut writer, code, reason).await;
+                    break closing(socket, code, reason).await;
                 }
                 Inbound::Close(code, reason) => {
-                    writer.finish().await;
+                    socket.finish().await;
                     break Close { code, reason };
                 }
                 Inbound::Broken => break lost(),
             },
         }
     };
-    drop(writer);
-    drop(reader);
+    // Closes the TCP connection.
+    *slot = None;
     tracing::debug!(code = close.code, reason = %close.reason, "closed");
-    disconnect(&shared, &channel, cx, close).await;
+    Box::pin(disconnect(shared, channel, cx, close)).await;
     entry.outbox.close();
 }
 
@@ -876,19 +885,40 @@ fn after(from: Instant, duration: std::time::Duration) -> Instant {
 /// takes none of the frame for the grace period (it has stopped reading), or when a close is
 /// asked for while the write waits (the close frame is sent).
 async fn write(
-    writer: &mut Writer,
+    socket: &mut Socket,
     frame: Outbound,
     entry: &Entry,
     limits: &Limits,
 ) -> Result<(), Close> {
-    tokio::select! {
-        biased;
-        (code, reason) = entry.until_close_requested() => Err(closing(writer, code, &reason).await),
-        sent = tokio::time::timeout(limits.slow_reader_grace, writer.send(frame)) => match sent {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(lost()),
-            Err(_) => Err(closing(writer, SLOW_READER.0, SLOW_READER.1).await),
-        },
+    /// How a write that had to wait ended.
+    enum Waited {
+        Sent(bool),
+        CloseAsked(u16, String),
+        TimedOut,
+    }
+    let waited = {
+        let mut send = std::pin::pin!(socket.send(frame));
+        // Most writes finish on their first poll: those start no timer.
+        match std::future::poll_fn(|task| Poll::Ready(send.as_mut().poll(task))).await {
+            Poll::Ready(sent) => Waited::Sent(sent),
+            // The rest is boxed: the connection's task is as large as its largest wait.
+            Poll::Pending => Box::pin(async {
+                tokio::select! {
+                    biased;
+                    (code, reason) = entry.until_close_requested() => Waited::CloseAsked(code, reason),
+                    sent = tokio::time::timeout(limits.slow_reader_grace, send) => {
+                        sent.map_or(Waited::TimedOut, Waited::Sent)
+                    }
+                }
+            })
+            .await,
+        }
+    };
+    match waited {
+        Waited::Sent(true) => Ok(()),
+        Waited::Sent(false) => Err(lost()),
+        Waited::CloseAsked(code, reason) => Err(closing(socket, code, &reason).await),
+        Waited::TimedOut => Err(closing(socket, SLOW_READER.0, SLOW_READER.1).await),
     }
 }
 
@@ -900,21 +930,28 @@ fn lost() -> Close {
     }
 }
 
-/// Sends a close frame (bounded in time) and says what closed the connection.
-async fn closing(writer: &mut Writer, code: u16, reason: &str) -> Close {
-    writer.close(code, reason).await;
-    Close {
-        code,
-        reason: reason.into(),
-    }
+/// Sends a close frame (bounded in time) and says what closed the connection. Boxed: a close
+/// happens once, and its wait would otherwise be room in every connection's task.
+fn closing<'a>(
+    socket: &'a mut Socket,
+    code: u16,
+    reason: &'a str,
+) -> futures_util::future::BoxFuture<'a, Close> {
+    Box::pin(async move {
+        socket.close(code, reason).await;
+        Close {
+            code,
+            reason: reason.into(),
+        }
+    })
 }
 
 /// Writes what is queued, for at most `within`.
-async fn flush(writer: &mut Writer, entry: &Entry, channel: &Channel, within: std::time::Duration) {
+async fn flush(socket: &mut Socket, entry: &Entry, channel: &Channel, within: std::time::Duration) {
     let deadline = Instant::now() + within;
     while let Some(frame) = entry.outbox.try_pop() {
         let len = frame.len();
-        let sent = tokio::time::timeout_at(deadline, writer.send(frame)).await;
+        let sent = tokio::time::timeout_at(deadline, socket.send(frame)).await;
         entry.backlog.written(len);
         if !matches!(sent, Ok(true)) {
             return;
@@ -924,7 +961,7 @@ async fn flush(writer: &mut Writer, entry: &Entry, channel: &Channel, within: st
 }
 
 /// `$disconnect`, exactly once per accepted connection, then the slot is free.
-async fn disconnect(shared: &Shared, channel: &Channel, mut cx: Context, close: Close) {
+async fn disconnect(shared: &Shared, channel: &Channel, cx: &mut Context, close: Close) {
     shared.connections.remove(&cx.connection_id);
     if let Some(metrics) = &channel.metrics {
         metrics.open.dec();
@@ -935,9 +972,10 @@ async fn disconnect(shared: &Shared, channel: &Channel, mut cx: Context, close: 
     }
     cx.event_type = EventType::Disconnect;
     cx.route_key = "$disconnect";
+    cx.message_id = None;
     cx.request_id = ids::event();
     cx.request_time_epoch = ids::now_ms();
-    if let Err(panic) = channel.dispatch.disconnect(&cx, &close).await {
+    if let Err(panic) = channel.dispatch.disconnect(cx, &close).await {
         tracing::error!(%panic, "$disconnect panicked");
     }
     shared.release();
@@ -947,24 +985,25 @@ async fn disconnect(shared: &Shared, channel: &Channel, mut cx: Context, close: 
 async fn handle(
     shared: &Shared,
     channel: &Channel,
-    base: &Context,
+    cx: &mut Context,
     text: Utf8Bytes,
+    arrived_ms: u64,
 ) -> Option<String> {
-    let mut cx = base.clone();
-    cx.request_id = ids::event();
-    let message_id = ids::event();
-    cx.message_id = Some(message_id.clone());
-    cx.request_time_epoch = ids::now_ms();
+    // The connection's context, its per-message fields written over (no copy of the rest, and
+    // the ids' buffers reused).
+    ids::event_into(&mut cx.request_id);
+    ids::event_into(cx.message_id.get_or_insert_with(String::new));
+    cx.request_time_epoch = arrived_ms;
     let span = tracing::info_span!(
         "message",
         request_id = %cx.request_id,
-        message_id = %message_id,
+        message_id = %cx.message_id.as_deref().unwrap_or_default(),
         route_key = tracing::field::Empty,
     );
     let started = channel.metrics.as_ref().map(|_| Instant::now());
     let outcome = channel
         .dispatch
-        .message(&mut cx, text, &channel.scopes)
+        .message(cx, text, &channel.scopes)
         .instrument(span)
         .await;
     let id = cx.connection_id.as_str();
@@ -996,7 +1035,8 @@ async fn handle(
         Outcome::BadRequest(errors) => {
             tracing::debug!(%errors, "bad request body");
             let shown = shared.reveal_validation_errors.then_some(&errors);
-            let frame = frames::bad_request_body(id, &message_id, shown);
+            let message_id = cx.message_id.as_deref().unwrap_or_default();
+            let frame = frames::bad_request_body(id, message_id, shown);
             (Some(frame), Some(ErrorFrame::BadRequestBody))
         }
         Outcome::Failed(error) => {

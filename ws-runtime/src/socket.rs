@@ -4,8 +4,7 @@
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 
 use crate::limits::Limits;
 
@@ -53,14 +52,19 @@ pub(crate) fn configure(upgrade: WebSocketUpgrade, limits: &Limits) -> WebSocket
         .write_buffer_size(0)
 }
 
-pub(crate) fn split(socket: WebSocket) -> (Writer, Reader) {
-    let (sink, stream) = socket.split();
-    (Writer(sink), Reader(stream))
-}
+/// How long a close may take to write: a client that does not read does not hold its task.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
-pub(crate) struct Reader(SplitStream<WebSocket>);
+/// One connection's socket. Reads and writes take turns in the connection's task, so the socket
+/// is not split: a split's lock and wakers would cost every frame both ways.
+pub(crate) struct Socket(WebSocket);
 
-impl Reader {
+impl Socket {
+    pub fn new(socket: WebSocket) -> Socket {
+        Socket(socket)
+    }
+
+    /// The next frame from the client. Cancel safe: a frame half read stays in the codec.
     pub async fn next(&mut self) -> Inbound {
         match self.0.next().await {
             None => Inbound::Broken,
@@ -86,21 +90,15 @@ impl Reader {
             }
         }
     }
-}
 
-pub(crate) struct Writer(SplitSink<WebSocket, Message>);
-
-/// How long a close may take to write: a client that does not read does not hold its task.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
-
-impl Writer {
-    /// Sends a frame; `false` when the connection is gone.
-    pub async fn send(&mut self, frame: Outbound) -> bool {
+    /// Sends a frame; `false` when the connection is gone. (Not an `async fn`: the future is
+    /// the sink's own, with no copy of the frame beside it.)
+    pub fn send(&mut self, frame: Outbound) -> impl Future<Output = bool> + '_ {
         let message = match frame {
             Outbound::Text(text) => Message::Text(text),
             Outbound::Binary(data) => Message::Binary(data),
         };
-        self.0.send(message).await.is_ok()
+        self.0.send(message).map(|sent| sent.is_ok())
     }
 
     /// Flushes what the codec queued (the reply to a client's close frame) and ends the sink.
