@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -100,7 +101,7 @@ def cargo_bench(bench, *args):
 
 def runtime(workers=1):
     out = {}
-    for connections, messages in [(100, 200), (1000, 20)]:
+    for connections, messages in [(100, 200), (1000, 50)]:
         text = cargo_bench("throughput", "--node", str(NODE), "--idle", "0", "--rounds", str(min(ROUNDS, 3)),
                            "--connections", str(connections), "--messages", str(messages),
                            "--workers", str(workers))
@@ -111,6 +112,17 @@ def runtime(workers=1):
                        "--connections", "10", "--messages", "10")
     memory = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(\S+)\s+resident memory per idle connection: ([\d.]+) KiB", idle, re.M)}
     return out, memory
+
+
+def scale():
+    """Idle memory and one broadcast at 100,000 connections, or as many as this process's open
+    files limit allows (the server needs one per connection; `ulimit -n` raises it)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    connections = min(100_000, (soft - 64) // 100 * 100)
+    text = cargo_bench("scale", "--connections", str(connections))
+    print(f"Connections: {connections:,} (open files limit {soft:,}).\n")
+    for line in text.splitlines()[1:]:
+        print(f"- {line}")
 
 
 def parse_throughput(text):
@@ -161,6 +173,8 @@ def runtime_table(run):
         # A server that failed has no row, and no ratio.
         if "b" in rows and "d" in rows:
             print(f"| {connections} | **ws-runtime / Node** | **{rows['b'][0]/rows['d'][0]:.2f}×** | | |")
+        if "b" in rows and "a" in rows:
+            print(f"| {connections} | **ws-runtime / bare axum echo** | **{rows['b'][0]/rows['a'][0]:.2f}** | | |")
 
 
 def main():
@@ -174,6 +188,10 @@ def main():
     if os.environ.get("ONLY") == "validation":
         print("## Validation (parse + validate + deserialize per message)\n")
         validation_table()
+        return
+    if os.environ.get("ONLY") == "scale":
+        print("## One node, many connections (ws-runtime alone)\n")
+        scale()
         return
     print("## Generation (whole process, Rust output)\n")
     generation_table(generation("rust"))
@@ -191,6 +209,8 @@ def main():
         print(f"| {kind} | {kib:.1f} KiB |")
     print("\n## Validation (parse + validate + deserialize per message)\n")
     validation_table()
+    print("\n## One node, many connections (ws-runtime alone)\n")
+    scale()
 
 
 if __name__ == "__main__":

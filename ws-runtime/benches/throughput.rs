@@ -13,6 +13,7 @@
 //! memory test), `--rounds R` (3), `--node DIR` (also measure the Node.js peer, `DIR/server.js`:
 //! the `ws` package routing by `action` with `ajv` validation; installed by `bench/run`),
 //! `--metrics` (also (e): ws-runtime with `Router::metrics()` on, against (b) with them off),
+//! `--text-bytes N` (the echoed text N bytes long instead of a 43-byte pangram),
 //! `--workers W` (1: each server on W threads: tokio workers for the Rust servers, Node's
 //! `cluster` with W processes for the Node one).
 
@@ -29,10 +30,20 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-/// A server's name and its per-round throughput, p50 and p99.
-type Samples = (&'static str, Vec<f64>, Vec<Duration>, Vec<Duration>);
+/// A server's name and its per-round throughput, p50, p99 and CPU time per message.
+type Samples = (
+    &'static str,
+    Vec<f64>,
+    Vec<Duration>,
+    Vec<Duration>,
+    Vec<Cpu>,
+);
 
-const PAYLOAD: &str = r#"{"action":"echo","text":"the quick brown fox jumps over the lazy dog"}"#;
+/// The server process's CPU time per message while the messages flowed, in µs: user, system.
+type Cpu = (f64, f64);
+
+/// The message every connection sends: `echo` with a pangram, or with `--text-bytes N` bytes.
+static PAYLOAD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -47,6 +58,11 @@ fn main() {
     let idle = option("--idle", 10_000);
     let rounds = option("--rounds", 3);
     let workers = option("--workers", 1).max(1);
+    let text = match option("--text-bytes", 0) {
+        0 => "the quick brown fox jumps over the lazy dog".to_owned(),
+        n => "x".repeat(n),
+    };
+    let payload = PAYLOAD.get_or_init(|| format!(r#"{{"action":"echo","text":"{text}"}}"#));
     let node = args
         .iter()
         .position(|a| a == "--node")
@@ -59,7 +75,7 @@ fn main() {
         .unwrap();
     println!(
         "{connections} connections × {messages} messages, {rounds} rounds alternating; payload {} bytes; {workers} server worker(s)",
-        PAYLOAD.len()
+        payload.len()
     );
     println!(
         "{:<34} {:>12} {:>10} {:>10}",
@@ -72,28 +88,49 @@ fn main() {
             vec![],
             vec![],
             vec![],
+            vec![],
         ),
-        ("(b) ws-runtime routed+validated", vec![], vec![], vec![]),
-        ("(c) bare echo, tokio-websockets", vec![], vec![], vec![]),
+        (
+            "(b) ws-runtime routed+validated",
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+        ),
+        (
+            "(c) bare echo, tokio-websockets",
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+        ),
     ];
     if node.is_some() {
         kinds.push("node");
-        results.push(("(d) Node.js ws + ajv, routed", vec![], vec![], vec![]));
+        results.push((
+            "(d) Node.js ws + ajv, routed",
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+        ));
     }
     let metrics = args.iter().any(|a| a == "--metrics");
     if metrics {
         kinds.push("runtime-metrics");
-        results.push(("(e) ws-runtime + metrics", vec![], vec![], vec![]));
+        results.push(("(e) ws-runtime + metrics", vec![], vec![], vec![], vec![]));
     }
     for _ in 0..rounds {
         for (i, &kind) in kinds.iter().enumerate() {
             let (mut child, addr) = spawn_server(kind, node.as_deref(), workers);
-            let (rate, p50, p99) = runtime.block_on(load(addr, connections, messages));
+            let (rate, p50, p99, cpu) =
+                runtime.block_on(load(addr, child.id(), connections, messages));
             child.kill().ok();
             child.wait().ok();
             results[i].1.push(rate);
             results[i].2.push(p50);
             results[i].3.push(p99);
+            results[i].4.push(cpu);
         }
     }
     let median = |v: &mut Vec<f64>| {
@@ -105,10 +142,20 @@ fn main() {
         v[v.len() / 2]
     };
     let mut rates = Vec::new();
-    for (name, rate, p50, p99) in &mut results {
+    for (name, rate, p50, p99, _) in &mut results {
         let (r, a, b) = (median(rate), median_d(p50), median_d(p99));
         rates.push(r);
         println!("{name:<34} {r:>12.0} {:>8.2}ms {:>8.2}ms", ms(a), ms(b));
+    }
+    // Where a server's time goes: its process's CPU per message, averaged over the rounds (with
+    // `--workers` above 1, Node's workers are child processes and are not counted).
+    println!("server CPU per message (user + system, µs), mean of the rounds:");
+    for (name, .., cpu) in &results {
+        let rounds = cpu.len().max(1) as f64;
+        let (user, system) = cpu.iter().fold((0.0, 0.0), |(u, s), (cu, cs)| {
+            (u + cu / rounds, s + cs / rounds)
+        });
+        println!("  {name:<34} {user:>6.2} + {system:>6.2}");
     }
     println!("ratio (b)/(a) throughput: {:.2}", rates[1] / rates[0]);
     if node.is_some() {
@@ -194,19 +241,29 @@ fn spawn_server(kind: &str, node: Option<&str>, workers: usize) -> (Child, Socke
     (child, addr)
 }
 
-/// C connections, each sending M messages one after the other; returns messages/s, p50, p99.
-async fn load(addr: SocketAddr, connections: usize, messages: usize) -> (f64, Duration, Duration) {
+/// C connections, each sending M messages one after the other; returns messages/s, p50, p99, and
+/// the CPU time the server process `pid` spent per message.
+async fn load(
+    addr: SocketAddr,
+    pid: u32,
+    connections: usize,
+    messages: usize,
+) -> (f64, Duration, Duration, Cpu) {
     let mut clients = Vec::new();
     for _ in 0..connections {
         clients.push(support::connect(addr, "/chat").await);
     }
+    let cpu_before = cpu_ticks(pid);
     let started = Instant::now();
     let tasks = clients.into_iter().map(|mut client| {
         tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(messages);
             for _ in 0..messages {
                 let sent = Instant::now();
-                client.send(WsMessage::text(PAYLOAD)).await.unwrap();
+                client
+                    .send(WsMessage::text(PAYLOAD.get().unwrap().as_str()))
+                    .await
+                    .unwrap();
                 loop {
                     match client.next().await {
                         Some(Ok(WsMessage::Text(_))) => break,
@@ -225,13 +282,37 @@ async fn load(addr: SocketAddr, connections: usize, messages: usize) -> (f64, Du
         .flat_map(Result::unwrap)
         .collect();
     let elapsed = started.elapsed();
+    let cpu_after = cpu_ticks(pid);
+    // `/proc` counts in USER_HZ, 100 a second on Linux.
+    let per_message = |before: u64, after: u64| {
+        after.saturating_sub(before) as f64 * 10_000.0 / (connections * messages) as f64
+    };
+    let cpu = (
+        per_message(cpu_before.0, cpu_after.0),
+        per_message(cpu_before.1, cpu_after.1),
+    );
     all.sort();
     let p = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
     (
         (connections * messages) as f64 / elapsed.as_secs_f64(),
         p(0.50),
         p(0.99),
+        cpu,
     )
+}
+
+/// A process's user and system CPU time so far, in USER_HZ ticks (`/proc/PID/stat`).
+fn cpu_ticks(pid: u32) -> (u64, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let field = |i: usize| fields.get(i).and_then(|f| f.parse().ok()).unwrap_or(0);
+    // utime and stime are the 14th and 15th fields; the 3rd is the first after the name.
+    (field(11), field(12))
 }
 
 /// The routed server's handler: the echo route answers with a typed reply; nothing else is kept.
@@ -268,9 +349,10 @@ fn serve(kind: &str, workers: usize) {
                 let app = axum::Router::new().route(
                     "/chat",
                     axum::routing::get(|ws: axum::extract::ws::WebSocketUpgrade| async move {
+                        // ws-runtime's limits and buffers (`socket::configure`).
                         ws.max_frame_size(32 * 1024)
                             .max_message_size(128 * 1024)
-                            .read_buffer_size(4 * 1024)
+                            .read_buffer_size(2 * 1024)
                             .write_buffer_size(0)
                             .on_upgrade(|mut socket| async move {
                                 while let Some(Ok(message)) = socket.recv().await {

@@ -1,6 +1,7 @@
 //! Serving: the upgrade (`$connect`), one task per connection, limits, and graceful shutdown.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
@@ -215,6 +216,39 @@ impl Server {
     /// This node of the cluster, when the router joined one.
     pub fn cluster(&self) -> Option<ClusterNode> {
         self.shared.cluster.clone()
+    }
+
+    /// What a server's `main` ends with. Writes `banner` to standard output (its first line is
+    /// usually the bound address, for whoever started the process; a closed standard output is
+    /// not an error), waits for Ctrl-C or SIGTERM ([`stop_signal`], listening from before the
+    /// banner, so that a signal sent as soon as it is read is not lost), then shuts down
+    /// ([`Server::shutdown`]), saying on standard error what it is doing and how it ended.
+    ///
+    /// ```no_run
+    /// # async fn run(server: ws_runtime::Server) {
+    /// let banner = format!("{}\nconnect to ws://{0}/", server.local_addr());
+    /// let report = server.until_stopped(&banner).await;
+    /// # }
+    /// ```
+    pub async fn until_stopped(self, banner: &str) -> ShutdownReport {
+        let stop = stop_signal();
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{banner}");
+        let _ = stdout.flush();
+        drop(stdout);
+        let signal = stop.await;
+        // Clients are closed with 1001 (so they reconnect elsewhere) and every `$disconnect` runs.
+        eprintln!("{signal}: closing every connection");
+        let report = self.shutdown().await;
+        if report.unfinished > 0 {
+            eprintln!(
+                "stopped; {} connections did not finish `$disconnect` before the deadline",
+                report.unfinished
+            );
+        } else {
+            eprintln!("stopped; every connection closed and its `$disconnect` run");
+        }
+        report
     }
 
     /// Stops taking connections (a handshake gets 503, `/readyz` says not ready, so a load

@@ -227,12 +227,10 @@ fn main_rs(plan: &Plan, crate_name: &str) -> String {
                     return std::process::ExitCode::FAILURE;
                 }
             };
-            // Ctrl-C or SIGTERM (a rolling deploy): every client is closed with 1001, so it
-            // reconnects to another node, and each connection's `$disconnect` runs.
-            let stop = ws_runtime::stop_signal();
-            println!("listening on {}", server.local_addr());
-            stop.await;
-            server.shutdown().await;
+            // Until Ctrl-C or SIGTERM (a rolling deploy): then every client is closed with
+            // 1001, so it reconnects to another node, and each connection's `$disconnect` runs.
+            let banner = format!("listening on {}", server.local_addr());
+            server.until_stopped(&banner).await;
             std::process::ExitCode::SUCCESS
         }
     });

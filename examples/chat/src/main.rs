@@ -5,7 +5,6 @@
 //! behind the load balancer shares one room. `--metrics` and `--docs` serve `/metrics` and the
 //! document with its docs page (`/docs`).
 
-use std::io::Write;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: chat [--addr HOST:PORT] [--tls-cert FILE --tls-key FILE] [--redis URL] [--management-token TOKEN] [--management-credentials FILE] [--region REGION] [--stage NAME] [--metrics] [--docs] [--verbose]
@@ -173,30 +172,11 @@ async fn serve() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Listening from now on: a signal sent as soon as the address is read is not lost.
-    let stop = ws_runtime::stop_signal();
     let bound = server.local_addr();
-    // Whoever reads the address may stop reading after it: a closed stdout is not an error.
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{bound}");
-    let _ = writeln!(
-        stdout,
-        "open {http}://{bound}/ in a browser, or connect to {ws}://{bound}/?name=YOU"
+    let banner = format!(
+        "{bound}\nopen {http}://{bound}/ in a browser, or connect to {ws}://{bound}/?name=YOU"
     );
-    let _ = stdout.flush();
-    drop(stdout);
-    let signal = stop.await;
-    // Clients are closed with 1001 (so they reconnect elsewhere) and every `$disconnect` runs.
-    eprintln!("{signal}: closing every connection");
-    let report = server.shutdown().await;
-    if report.unfinished > 0 {
-        eprintln!(
-            "stopped; {} connections did not finish `$disconnect` before the deadline",
-            report.unfinished
-        );
-    } else {
-        eprintln!("stopped; every connection closed and its `$disconnect` run");
-    }
+    server.until_stopped(&banner).await;
     ExitCode::SUCCESS
 }
 

@@ -2,7 +2,6 @@
 //! [--tick MS] [--heartbeat MS] [--verbose]`: serves the market feed on `/`. The first line of
 //! output is the bound address (port 0 picks a free port).
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,34 +78,16 @@ async fn serve() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Listening from now on: a signal sent as soon as the address is read is not lost.
-    let stop = ws_runtime::stop_signal();
     let publisher = tokio::spawn({
         let connections = server.connections();
         async move { feed::publish(&market, connections, options.tick, options.heartbeat).await }
     });
     let bound = server.local_addr();
-    // Whoever reads the address may stop reading after it: a closed stdout is not an error.
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{bound}");
-    let _ = writeln!(
-        stdout,
-        "connect to ws://{bound}/ with `Authorization: Bearer <a JWT>` (or ?access_token=<a JWT>)"
+    let banner = format!(
+        "{bound}\nconnect to ws://{bound}/ with `Authorization: Bearer <a JWT>` (or ?access_token=<a JWT>)"
     );
-    let _ = stdout.flush();
-    drop(stdout);
-    let signal = stop.await;
+    server.until_stopped(&banner).await;
     publisher.abort();
-    eprintln!("{signal}: closing every connection");
-    let report = server.shutdown().await;
-    if report.unfinished > 0 {
-        eprintln!(
-            "stopped; {} connections did not finish `$disconnect` before the deadline",
-            report.unfinished
-        );
-    } else {
-        eprintln!("stopped; every connection closed and its `$disconnect` run");
-    }
     ExitCode::SUCCESS
 }
 
