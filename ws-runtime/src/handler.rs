@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
 
 use crate::connections::{ConnectionId, Connections, Identity};
+use crate::ids::EventId;
 use crate::message::{Message, Schema};
 use crate::routes::Routes;
 use crate::security::{Credentials, Principal};
@@ -104,7 +105,7 @@ pub struct Context {
     /// The connection the event belongs to.
     pub connection_id: ConnectionId,
     /// Unique per event.
-    pub request_id: String,
+    pub request_id: EventId,
     /// `$connect`, `$disconnect`, `$default` or a custom route key.
     pub route_key: &'static str,
     /// Connect, message or disconnect.
@@ -114,7 +115,7 @@ pub struct Context {
     /// When this event arrived, in milliseconds since the Unix epoch.
     pub request_time_epoch: u64,
     /// Unique per received message; `None` for connect and disconnect.
-    pub message_id: Option<String>,
+    pub message_id: Option<EventId>,
     /// Who connected.
     pub identity: Identity,
     /// The channel address's parameters (`/rooms/{room}` → `room`).
@@ -165,7 +166,7 @@ pub struct ConnectRequest {
     /// The id the connection will have.
     pub connection_id: ConnectionId,
     /// Unique per event.
-    pub request_id: String,
+    pub request_id: EventId,
     /// The request's path, as sent.
     pub path: String,
     /// The channel address's parameters.

@@ -92,6 +92,7 @@ pub use export::{AsyncApi, to_yaml};
 pub use handler::{
     Accept, Close, ConnectRequest, Context, EventType, Handler, HandlerError, Reject, Reply,
 };
+pub use ids::EventId;
 #[cfg(feature = "jwt")]
 pub use jwt::Jwt;
 pub use limits::{Limits, Rate};

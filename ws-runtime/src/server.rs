@@ -465,7 +465,7 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
     };
     let cx = Context {
         connection_id,
-        request_id: String::new(),
+        request_id: request.request_id,
         route_key: "",
         event_type: EventType::Message,
         connected_at: request.connected_at,
@@ -1023,15 +1023,15 @@ async fn handle(
     text: Utf8Bytes,
     arrived_ms: u64,
 ) -> Option<String> {
-    // The connection's context, its per-message fields written over (no copy of the rest, and
-    // the ids' buffers reused).
-    ids::event_into(&mut cx.request_id);
-    ids::event_into(cx.message_id.get_or_insert_with(String::new));
+    // The connection's context, its per-message fields written over (no copy of the rest).
+    cx.request_id = ids::event();
+    let message_id = ids::event();
+    cx.message_id = Some(message_id);
     cx.request_time_epoch = arrived_ms;
     let span = tracing::info_span!(
         "message",
         request_id = %cx.request_id,
-        message_id = %cx.message_id.as_deref().unwrap_or_default(),
+        message_id = %message_id,
         route_key = tracing::field::Empty,
     );
     let started = channel.metrics.as_ref().map(|_| Instant::now());
@@ -1069,8 +1069,7 @@ async fn handle(
         Outcome::BadRequest(errors) => {
             tracing::debug!(%errors, "bad request body");
             let shown = shared.reveal_validation_errors.then_some(&errors);
-            let message_id = cx.message_id.as_deref().unwrap_or_default();
-            let frame = frames::bad_request_body(id, message_id, shown);
+            let frame = frames::bad_request_body(id, &message_id, shown);
             (Some(frame), Some(ErrorFrame::BadRequestBody))
         }
         Outcome::Failed(error) => {

@@ -322,8 +322,8 @@ impl Handler<ChatRoute> for Chat {
         self.events.lock().unwrap().push(Event::Message {
             connection: cx.connection_id.to_string(),
             route: cx.route_key.to_owned(),
-            request: cx.request_id.clone(),
-            message: cx.message_id.clone().unwrap_or_default(),
+            request: cx.request_id.to_string(),
+            message: cx.message_id.map(|id| id.to_string()).unwrap_or_default(),
         });
         let me = &cx.connection_id;
         match message {
