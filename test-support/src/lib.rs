@@ -5,12 +5,14 @@
 //! - [`http`]: one raw HTTP/1.1 request, as a hostile or minimal client writes it;
 //! - [`redis`]: a real `redis-server` on a free port, stopped when dropped;
 //! - [`tls`]: certificates made at test time, a CA of the test's own;
+//! - [`process`]: a process's memory and CPU time, for benchmarks;
 //! - [`bounded`]: a whole test under a deadline;
 //! - [`option`]: a benchmark's numeric option.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot set itself up stops there
 
 pub mod http;
+pub mod process;
 pub mod redis;
 pub mod tls;
 pub mod ws;

@@ -75,7 +75,7 @@ fn measure(args: &[String]) -> ExitCode {
     let (mut server, mut server_in, mut server_out) =
         spawn(&["serve", &connections.to_string(), &workers.to_string()]);
     let addr: SocketAddr = expect_line(&mut server_out, "LISTENING ").parse().unwrap();
-    let before = rss_kib(server.id());
+    let before = test_support::process::resident_kib(server.id());
 
     let mut holders: Vec<(Child, BufReader<ChildStdout>)> = (0..clients)
         .map(|k| {
@@ -97,7 +97,7 @@ fn measure(args: &[String]) -> ExitCode {
         .sum();
     // Let the server settle (tasks parked, buffers at rest) before reading its memory.
     std::thread::sleep(Duration::from_secs(2));
-    let after = rss_kib(server.id());
+    let after = test_support::process::resident_kib(server.id());
     println!(
         "open: {opened}; server resident memory {before} KiB before, {after} KiB after: {:.2} KiB per idle connection",
         after.saturating_sub(before) as f64 / opened as f64
@@ -162,15 +162,6 @@ fn open_files_limit() -> (u64, u64) {
         numbers.next().unwrap_or(1024),
         numbers.next().unwrap_or(1024),
     )
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 fn spawn(args: &[&str]) -> (Child, ChildStdin, BufReader<ChildStdout>) {

@@ -175,7 +175,7 @@ fn main() {
     println!("\nidle connections: {idle}");
     for &kind in &kinds {
         let (mut child, addr) = spawn_server(kind, node.as_deref(), workers);
-        let before = rss_kib(child.id());
+        let before = test_support::process::resident_kib(child.id());
         let per = runtime.block_on(async {
             let mut clients = Vec::with_capacity(idle);
             for _ in 0..idle / 250 {
@@ -184,7 +184,7 @@ fn main() {
             }
             // Let the server settle (tasks parked, buffers at rest).
             tokio::time::sleep(Duration::from_secs(1)).await;
-            let after = rss_kib(child.id());
+            let after = test_support::process::resident_kib(child.id());
             drop(clients);
             (after.saturating_sub(before)) as f64 / idle as f64
         });
@@ -198,15 +198,6 @@ fn main() {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 fn spawn_server(kind: &str, node: Option<&str>, workers: usize) -> (Child, SocketAddr) {
@@ -253,7 +244,7 @@ async fn load(
     for _ in 0..connections {
         clients.push(support::connect(addr, "/chat").await);
     }
-    let cpu_before = cpu_ticks(pid);
+    let cpu_before = test_support::process::cpu_ticks(pid);
     let started = Instant::now();
     let tasks = clients.into_iter().map(|mut client| {
         tokio::spawn(async move {
@@ -282,7 +273,7 @@ async fn load(
         .flat_map(Result::unwrap)
         .collect();
     let elapsed = started.elapsed();
-    let cpu_after = cpu_ticks(pid);
+    let cpu_after = test_support::process::cpu_ticks(pid);
     // `/proc` counts in USER_HZ, 100 a second on Linux.
     let per_message = |before: u64, after: u64| {
         after.saturating_sub(before) as f64 * 10_000.0 / (connections * messages) as f64
@@ -299,20 +290,6 @@ async fn load(
         p(0.99),
         cpu,
     )
-}
-
-/// A process's user and system CPU time so far, in USER_HZ ticks (`/proc/PID/stat`).
-fn cpu_ticks(pid: u32) -> (u64, u64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or("", |(_, rest)| rest)
-        .split_whitespace()
-        .collect();
-    let field = |i: usize| fields.get(i).and_then(|f| f.parse().ok()).unwrap_or(0);
-    // utime and stime are the 14th and 15th fields; the 3rd is the first after the name.
-    (field(11), field(12))
 }
 
 /// The routed server's handler: the echo route answers with a typed reply; nothing else is kept.
