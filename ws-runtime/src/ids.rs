@@ -100,9 +100,7 @@ pub(crate) fn random() -> String {
         bytes[8..].copy_from_slice(&(t as u64).to_le_bytes());
         tracing::error!("no randomness from the operating system: ids are predictable");
     }
-    EventId(encode(u128::from_le_bytes(bytes)))
-        .as_str()
-        .to_owned()
+    EventId(encode(u128::from_le_bytes(bytes))).to_string()
 }
 
 /// `value` as 22 characters of base64url.
