@@ -347,6 +347,45 @@ fn generate_refuses_an_invalid_document() {
 }
 
 #[test]
+fn generate_says_when_the_documents_servers_are_not_websocket_servers() {
+    let file = format!("{CORPUS}/spec-examples/2.0.0/application-headers.yml");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-generate-mqtt");
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = asyncapi_rs(&[
+        "generate",
+        &file,
+        "-o",
+        dir.to_str().unwrap(),
+        "--crate",
+        "lights",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("warning: the document's servers speak mqtt (not WebSocket)"),
+        "{stderr}"
+    );
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    assert!(readme.contains("**Not a mqtt server.**"), "{readme}");
+    // A WebSocket document says nothing of the kind.
+    let chat = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-generate-ws");
+    let _ = std::fs::remove_dir_all(&chat);
+    let out = asyncapi_rs(&[
+        "generate",
+        "examples/chat/asyncapi.yaml",
+        "-o",
+        chat.to_str().unwrap(),
+        "--crate",
+        "chat",
+    ]);
+    assert!(
+        !text(&out.stderr).contains("not WebSocket"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn help_shows_examples() {
     let out = asyncapi_rs(&["--help"]);
     assert!(out.status.success());

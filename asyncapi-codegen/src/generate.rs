@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::emit::{self, File, FileKind, GENERATED, SchemaPlacement, Sides};
+use crate::emit::{self, File, FileKind, SchemaPlacement, Sides};
 use crate::model::Api;
 use crate::plan;
 
@@ -61,10 +61,10 @@ pub fn write(
     // A file the generator would rewrite but did not write (a user's own `src/api/mod.rs`, say)
     // is refused before anything is written, unless `force`.
     if !force {
-        for file in files.iter().filter(|f| f.contents.starts_with(GENERATED)) {
+        for file in files.iter().filter(|f| emit::is_generated(&f.contents)) {
             let path = dir.join(&file.path);
             if let Ok(old) = std::fs::read_to_string(&path)
-                && !old.starts_with(GENERATED)
+                && !emit::is_generated(&old)
             {
                 let reason = "it exists and asyncapi-rs did not write it; --force overwrites it";
                 return Err(WriteError::new(

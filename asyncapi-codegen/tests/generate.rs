@@ -197,7 +197,8 @@ fn typescript_clients() {
             "room.js",
             "room.d.ts",
             "index.js",
-            "index.d.ts"
+            "index.d.ts",
+            "package.json"
         ]
     );
     insta::assert_snapshot!("typescript_reply_channel_js", file(&files, "room.js"));
@@ -225,14 +226,18 @@ fn typescript_clients() {
         "typescript_routing_inferred_js",
         file(&routing, "inferred.js")
     );
-    // Every file is generated (rewritten by each run), and says so on its first line.
+    // Every file is generated (rewritten by each run), and says so on its first line (JSON, in
+    // its first key).
     for f in &routing {
         assert!(
-            f.contents.starts_with(asyncapi_codegen::emit::GENERATED),
+            asyncapi_codegen::emit::is_generated(&f.contents),
             "{}",
             f.path
         );
     }
+    let package: serde_json::Value = serde_json::from_str(file(&routing, "package.json")).unwrap();
+    assert_eq!(package["type"], "module");
+    assert_eq!(package["exports"]["."]["default"], "./index.js");
     // The same API in 2.x and 3.x: the same client.
     let strip = |files: &[File], path: &str| {
         file(files, path)
@@ -253,8 +258,14 @@ fn the_build_script_api_writes_the_typescript_client_and_keeps_what_it_did_not_w
     let dir = std::env::temp_dir().join(format!("asyncapi-build-ts-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let spec = Path::new("tests/fixtures/generate/chat_v3.yaml");
+    // A project's own `package.json` where the client goes is not replaced either.
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("package.json"), "{ \"name\": \"mine\" }\n").unwrap();
+    let refused = asyncapi_codegen::build::typescript(spec, &dir).unwrap_err();
+    assert!(refused.to_string().contains("package.json"), "{refused}");
+    std::fs::remove_file(dir.join("package.json")).unwrap();
     let written = asyncapi_codegen::build::typescript(spec, &dir).unwrap();
-    assert_eq!(written.len(), 9);
+    assert_eq!(written.len(), 10);
     let chat = std::fs::read_to_string(dir.join("chat.js")).unwrap();
     assert_eq!(chat, file(&typescript("chat_v3.yaml"), "chat.js"));
     // A file someone else wrote is not replaced.

@@ -122,10 +122,16 @@ impl Drop for Server {
 
 /// Starts a generated binary on a free port and returns it with the address it printed.
 fn start(binary: &Path, args: &[&str]) -> (Server, String) {
+    start_with(binary, args, &[])
+}
+
+/// [`start`] with these environment variables too.
+fn start_with(binary: &Path, args: &[&str], env: &[(&str, &str)]) -> (Server, String) {
     let mut child = Command::new(binary)
         .args(["--addr", "127.0.0.1:0"])
         .args(args)
         .env_remove("REDIS_URL")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -267,6 +273,22 @@ fn generated_crates_build_cleanly_and_serve_every_channel() {
         write(&root.join(&name), &files, true).unwrap();
         members.push(name);
     }
+    // A document with security schemes (a bearer JWT, an API key in the query): its server is
+    // secured, limited and put on TLS by flags and environment variables alone.
+    let secured = asyncapi_codegen::load(
+        &repo.join("asyncapi-codegen/tests/fixtures/generate/security.yaml"),
+        &Default::default(),
+    )
+    .unwrap_or_else(|r| panic!("{}", r.render(false)));
+    let files = crate_files(
+        &secured.api,
+        "secured",
+        &Runtime::Path(repo.join("ws-runtime")),
+        Sides::SERVER,
+    );
+    write(&root.join("secured"), &files, true).unwrap();
+    members.push("secured".to_owned());
+
     // Without channels: a library of the message types, its example a contract test.
     let library = std::fs::read_to_string(root.join("api-0/src/api/types.rs")).unwrap();
     assert!(library.contains("pub struct Ping"), "{library}");
@@ -398,14 +420,23 @@ fn generated_crates_build_cleanly_and_serve_every_channel() {
         .args(tls_args)
         .output()
         .unwrap();
-    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
     let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(stderr.contains("need the `tls` feature"), "{stderr}");
+    assert!(stderr.contains("needs the `tls` feature"), "{stderr}");
     // With it: `wss://`, trusted through the test's CA.
     let (ok, output) = cargo(
         &root,
         &target,
-        &["build", "--quiet", "-p", "api-1", "--features", "tls"],
+        &[
+            "build",
+            "--quiet",
+            "-p",
+            "api-1",
+            "-p",
+            "secured",
+            "--features",
+            "tls",
+        ],
     );
     if !ok {
         fail_with(
@@ -428,6 +459,94 @@ fn generated_crates_build_cleanly_and_serve_every_channel() {
         .await
         .unwrap();
         assert!(client.is_open());
+        client.close().await.unwrap();
+    });
+
+    // The secured crate: a scheme without its credentials' flag stops it, naming the flag.
+    let binary = target.join("debug/secured");
+    let refused = Command::new(&binary)
+        .args(["--addr", "127.0.0.1:0"])
+        .env_remove("JWT_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("the security scheme `jwt` takes bearer tokens: give --jwt-secret"),
+        "{stderr}"
+    );
+    // Started with environment variables only: a JWT or an API key, `wss://`, one message a
+    // second with bursts of two.
+    let keys = dir.join("api-keys");
+    std::fs::write(&keys, "k-reporting reporting\n").unwrap();
+    let secret = "the-secret-of-the-generated-crates-test";
+    let (_server, addr) = start_with(
+        &binary,
+        &[],
+        &[
+            ("JWT_SECRET", secret),
+            ("API_KEYS", keys.to_str().unwrap()),
+            ("TLS_CERT", chain.to_str().unwrap()),
+            ("TLS_KEY", key.to_str().unwrap()),
+            ("MESSAGE_RATE", "1/2"),
+        ],
+    );
+    let port = addr.rsplit(':').next().unwrap().to_owned();
+    let trusted = ws_runtime::ClientTls::with_ca_pem(&std::fs::read(&ca).unwrap()).unwrap();
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &serde_json::json!({"sub": "ada", "exp": exp}),
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    runtime.block_on(async {
+        use ws_runtime::client::{Client, ClientError, ClientOptions, Nothing, Target};
+        let url = format!("wss://localhost:{port}");
+        let connect = |options: ClientOptions| {
+            let target = Target::new(&url, "/feed");
+            Client::<ws_runtime::AnyMessage, Nothing>::connect(target, options.tls(trusted.clone()))
+        };
+        // No credentials: 401.
+        match connect(ClientOptions::default()).await {
+            Err(ClientError::Refused { status, .. }) => assert_eq!(status, 401),
+            other => panic!("a handshake without a token: {other:?}"),
+        }
+        // A JWT: in, over TLS; a flood gets the rate's refusal after its burst.
+        let mut client = connect(ClientOptions::default().bearer(&token))
+            .await
+            .unwrap();
+        for _ in 0..4 {
+            client
+                .send_text(r#"{"action":"subscribe","symbol":"ACME"}"#.to_owned())
+                .await
+                .unwrap();
+        }
+        let mut answers = Vec::new();
+        while answers.len() < 4 {
+            let event = tokio::time::timeout(Duration::from_secs(5), client.next())
+                .await
+                .expect("an answer within 5 s");
+            match event {
+                Some(ws_runtime::client::Event::ServerError(frame)) => answers.push(frame.kind),
+                other => panic!("an error frame, not {other:?}"),
+            }
+        }
+        // The scaffold's handler answers the burst (not implemented yet); the rest are refused.
+        use ws_runtime::client::ErrorKind;
+        assert_eq!(
+            answers,
+            [
+                ErrorKind::InternalServerError,
+                ErrorKind::InternalServerError,
+                ErrorKind::TooManyRequests,
+                ErrorKind::TooManyRequests
+            ]
+        );
         client.close().await.unwrap();
     });
 }

@@ -43,6 +43,7 @@ const RUNTIME: &[&[&str]] = &[
     &["management", "observe", "docs"],
     &["server"],
     &["router"],
+    &["flags", "fuzz"],
 ];
 
 /// The names `lib.rs` re-exports, by the module they come from (`pub use module::{A, B};`).

@@ -270,3 +270,54 @@ fn the_client_runtime_against_a_scripted_server() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// The generated folder loads as ES modules whatever the package around it says: from a
+/// `"type": "commonjs"` package (what `npm init -y` writes) with `import()` and, on a Node that
+/// has it (20.19 and later), `require`; and from a package that says nothing.
+#[test]
+fn the_client_imports_from_a_commonjs_package_and_one_without_a_type() {
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("typescript-packages");
+    let _ = std::fs::remove_dir_all(&root);
+    let chat = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/chat/asyncapi.yaml");
+    let loaded = asyncapi_codegen::load(&chat, &LoadOptions::default()).unwrap();
+    let files = asyncapi_codegen::generate::typescript(&loaded.api);
+    let check = "if (typeof client.chat.connect !== 'function' || typeof client.ClientError !== 'function') { throw new Error('not the client: ' + Object.keys(client)); }\nconsole.log('loaded');\n";
+    for (package, main) in [
+        (
+            Some("{ \"name\": \"consumer\", \"type\": \"commonjs\" }\n"),
+            format!("import('./client/index.js').then((client) => {{\n{check}}});\n"),
+        ),
+        (
+            None,
+            format!("import('./client/index.js').then((client) => {{\n{check}}});\n"),
+        ),
+        (
+            Some("{ \"name\": \"consumer\", \"type\": \"commonjs\" }\n"),
+            format!(
+                "const [major, minor] = process.versions.node.split('.').map(Number);\nif (major > 20 || (major === 20 && minor >= 19)) {{\n  const client = require('./client/index.js');\n  {check}}} else {{ console.log('loaded'); }}\n"
+            ),
+        ),
+    ] {
+        let dir = root.join(format!(
+            "p{}",
+            std::fs::read_dir(&root).map_or(0, |d| d.count())
+        ));
+        write(&dir.join("client"), &files);
+        if let Some(package) = package {
+            std::fs::write(dir.join("package.json"), package).unwrap();
+        }
+        std::fs::write(dir.join("main.js"), &main).unwrap();
+        let output = Command::new("node")
+            .arg("main.js")
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.trim() == "loaded",
+            "{}: {package:?}\n{stdout}{}",
+            dir.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}

@@ -73,9 +73,9 @@ impl Incoming for Nothing {
 /// `M`, when `json` is valid against `M`'s schema (what generated [`Incoming`] impls call for
 /// each message in turn): `None` when it is not, else the value or why it does not fit the type.
 pub fn decode_if<M: Message>(json: &Value) -> Option<Result<M, DecodeError>> {
-    M::schema().is_valid(json).then(|| {
-        serde::Deserialize::deserialize(json).map_err(|e| DecodeError::Type(e.to_string()))
-    })
+    M::schema()
+        .is_valid(json)
+        .then(|| crate::message::decode(json))
 }
 
 /// Where a route's reply is told apart from other frames: the document's `correlationId`, a
@@ -566,8 +566,7 @@ impl<R: Routes, I: Incoming> Client<R, I> {
                 None => true,
             } && M::schema().is_valid(&json);
             if is_reply {
-                return serde::Deserialize::deserialize(&json)
-                    .map_err(|e| ClientError::Decode(DecodeError::Type(e.to_string())));
+                return crate::message::decode(&json).map_err(ClientError::Decode);
             }
             self.events.push_back(decode(&text, &json));
         }

@@ -195,11 +195,16 @@ pub struct ConnectRequest {
 
 impl fmt::Debug for ConnectRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Query values carry credentials (`access_token`, API keys): their names only. Header
+        // values that carry them are marked sensitive, and print as such.
+        let query: Vec<&str> = self.query.iter().map(|(name, _)| name.as_str()).collect();
         f.debug_struct("ConnectRequest")
             .field("connection_id", &self.connection_id)
             .field("path", &self.path)
-            .field("query", &self.query)
+            .field("query_names", &query)
+            .field("headers", &self.headers)
             .field("identity", &self.identity)
+            .field("credentials", &self.credentials)
             .finish_non_exhaustive()
     }
 }

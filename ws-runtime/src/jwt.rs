@@ -2,13 +2,15 @@
 //! HS256/384/512 with a shared secret, or RS, PS, ES and EdDSA with the keys of a JWKS file or
 //! URL, read again when a token names a key id it does not know (a key rotated in) and when they
 //! are older than [`Jwt::refresh_every`] (a key rotated out). `exp` and `nbf` are checked with no
-//! leeway unless one is given; `iss` and `aud` when set.
+//! leeway unless one is given (`exp` to the fraction of a second); `iss` and `aud` when set, and
+//! then a token without them is refused.
 
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
 
 use crate::security::{Credential, Principal, Verify};
 
@@ -57,6 +59,9 @@ const REREAD_AT_MOST_EVERY: Duration = Duration::from_secs(1);
 /// How old a JWKS's keys may get before they are read again (a key rotated out stops being
 /// accepted then), unless [`Jwt::refresh_every`] says otherwise.
 const REFRESH_EVERY: Duration = Duration::from_secs(300);
+
+/// The most leeway [`Jwt::leeway`] gives: `jsonwebtoken` subtracts it from the time now.
+const MAX_LEEWAY_SECONDS: u64 = 86_400;
 
 /// The most a JWKS URL's answer may weigh, and the longest it may take.
 const FETCH_LIMIT: usize = 1 << 20;
@@ -256,27 +261,30 @@ impl Jwt {
         }
     }
 
-    /// Tokens must name this issuer (`iss`).
+    /// Tokens must name this issuer (`iss`): a token that names another, or none, is refused.
     pub fn issuer(mut self, issuer: &str) -> Jwt {
         for validation in &mut self.validations {
             validation.set_issuer(&[issuer]);
+            validation.required_spec_claims.insert("iss".to_owned());
         }
         self
     }
 
-    /// Tokens must name this audience (`aud`).
+    /// Tokens must name this audience (`aud`): a token that names others only, or none, is
+    /// refused.
     pub fn audience(mut self, audience: &str) -> Jwt {
         for validation in &mut self.validations {
             validation.set_audience(&[audience]);
             validation.validate_aud = true;
+            validation.required_spec_claims.insert("aud".to_owned());
         }
         self
     }
 
-    /// Accept `exp` and `nbf` this much off (clocks drift); none by default.
+    /// Accept `exp` and `nbf` this much off (clocks drift), at most a day; none by default.
     pub fn leeway(mut self, leeway: Duration) -> Jwt {
         for validation in &mut self.validations {
-            validation.leeway = leeway.as_secs();
+            validation.leeway = leeway.as_secs().min(MAX_LEEWAY_SECONDS);
         }
         self
     }
@@ -485,25 +493,94 @@ impl Verify for Jwt {
         let key = self.key(header.kid.as_deref()).await?;
         let data = jsonwebtoken::decode::<serde_json::Value>(token, &key, validation)
             .map_err(|e| e.to_string())?;
-        let claims = data.claims;
-        let subject = claims["sub"].as_str().unwrap_or_default().to_owned();
-        let scopes: Vec<String> = match (&claims["scope"], &claims["scp"]) {
-            (serde_json::Value::String(scope), _) => {
+        let claims = Claims::deserialize(&data.claims).map_err(|e| format!("claims: {e}"))?;
+        let scopes: Vec<String> = match (claims.scope, claims.scp) {
+            (Some(scope), _) | (None, Some(Scopes::Text(scope))) => {
                 scope.split_whitespace().map(str::to_owned).collect()
             }
-            (_, serde_json::Value::Array(list)) => list
-                .iter()
-                .filter_map(|s| s.as_str().map(str::to_owned))
-                .collect(),
-            _ => Vec::new(),
+            (None, Some(Scopes::List(list))) => list,
+            (None, None) => Vec::new(),
         };
-        let expires_at = claims["exp"]
-            .as_u64()
-            .map(|exp| SystemTime::UNIX_EPOCH + Duration::from_secs(exp));
         Ok(Principal {
-            expires_at,
-            claims,
-            ..Principal::new(subject).with_scopes(scopes)
+            expires_at: claims.exp.instant(),
+            claims: data.claims,
+            ..Principal::new(claims.sub).with_scopes(scopes)
         })
+    }
+}
+
+/// The claims a verifier reads, typed (`jsonwebtoken` has checked `exp`, `nbf`, `iss` and `aud`
+/// against the validation); the whole payload stays in [`Principal::claims`].
+#[derive(Deserialize)]
+struct Claims {
+    sub: String,
+    exp: NumericDate,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    scp: Option<Scopes>,
+}
+
+/// `scp`: a list (Okta, Auth0), or space-separated text (Microsoft Entra ID).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Scopes {
+    List(Vec<String>),
+    Text(String),
+}
+
+/// A JWT NumericDate (RFC 7519 §2): seconds since the Unix epoch, fractions included.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(try_from = "f64")]
+struct NumericDate(f64);
+
+impl TryFrom<f64> for NumericDate {
+    type Error = &'static str;
+
+    fn try_from(seconds: f64) -> Result<NumericDate, &'static str> {
+        if seconds.is_finite() && seconds >= 0.0 {
+            Ok(NumericDate(seconds))
+        } else {
+            Err("a NumericDate is a finite number of seconds since 1970")
+        }
+    }
+}
+
+impl NumericDate {
+    /// The instant it names; `None` for one past what the system clock can name (a token that,
+    /// for this process, never expires).
+    fn instant(self) -> Option<SystemTime> {
+        let since = Duration::try_from_secs_f64(self.0).ok()?;
+        SystemTime::UNIX_EPOCH.checked_add(since)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(json: &str) -> Result<NumericDate, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    #[test]
+    fn a_numeric_date_keeps_its_fraction_and_never_overflows() {
+        let half = date("1700000000.5").unwrap().instant().unwrap();
+        assert_eq!(
+            half.duration_since(SystemTime::UNIX_EPOCH).unwrap(),
+            Duration::from_millis(1_700_000_000_500)
+        );
+        // Past what the clock can name: no expiry, and no panic.
+        for huge in [
+            "18446744073709551615",
+            "9223372036854775808",
+            "1.8e19",
+            "1e300",
+        ] {
+            assert_eq!(date(huge).unwrap().instant(), None, "{huge}");
+        }
+        for bad in ["-1", "\"soon\"", "null"] {
+            assert!(date(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -25,6 +25,8 @@
 //! - The management API (`Router::management_api`, and with feature `sigv4`
 //!   `Router::management_sigv4` and `SigV4`): API Gateway's `@connections` on its wire, so the
 //!   AWS SDKs' management clients work with only their endpoint changed.
+//! - [`Flags`]: what a server's `main` takes from its command line and environment (verifiers,
+//!   TLS, limits and rates, the cluster, the management API), the same for every server.
 //! - [`lambda`]: routes served by functions written for AWS Lambda behind API Gateway, called
 //!   with the events API Gateway sends.
 //!
@@ -60,7 +62,10 @@ mod connections;
 mod dispatch;
 mod docs;
 mod export;
+mod flags;
 mod frames;
+#[cfg(test)]
+mod fuzz;
 mod handler;
 mod ids;
 #[cfg(feature = "jwt")]
@@ -89,6 +94,7 @@ mod tree;
 pub use cluster::{Cluster, ClusterError, ClusterNode};
 pub use connections::{ConnectionId, ConnectionInfo, Connections, Identity, SendError};
 pub use export::{AsyncApi, to_yaml};
+pub use flags::{Flags, FlagsError};
 pub use handler::{
     Accept, Close, ConnectRequest, Context, EventType, Handler, HandlerError, Reject, Reply,
 };
@@ -161,7 +167,7 @@ pub mod __private {
                 M::NAME
             );
         }
-        let value: M = match serde_json::from_value(json.clone()) {
+        let value: M = match crate::message::decode(&json) {
             Ok(value) => value,
             Err(error) => panic!("the example of `{}` does not deserialize: {error}", M::NAME),
         };

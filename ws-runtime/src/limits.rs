@@ -19,8 +19,13 @@ pub struct Limits {
     /// Open connections at most; further upgrades get HTTP 429. Default 10,000.
     pub max_connections: usize,
     /// How long a client has to send its whole HTTP request (the handshake) after its TCP
-    /// connection is accepted; then the connection is dropped. Default 10 seconds.
+    /// connection is accepted; then the connection is dropped. The verifiers and `authorize`
+    /// finish within the same deadline, or the handshake gets HTTP 504. Default 10 seconds.
     pub handshake_timeout: Duration,
+    /// How long `$connect` may run; then the handshake gets HTTP 504 `Endpoint request timed
+    /// out`, and the connection never opens. Default 29 seconds (API Gateway's integration
+    /// timeout).
+    pub connect_timeout: Duration,
     /// Connections still in their handshake at most; when another arrives, the oldest of them is
     /// dropped, so clients that never finish (slow loris) cannot keep real ones out.
     /// Default 1,024.
@@ -112,6 +117,7 @@ impl Default for Limits {
             max_lifetime: Duration::from_secs(2 * 60 * 60),
             max_connections: 10_000,
             handshake_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(29),
             max_pending_handshakes: 1_024,
             outbound_queue: 1_024,
             outbound_queue_bytes: 1024 * 1024,

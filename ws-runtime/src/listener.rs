@@ -17,6 +17,11 @@ use tokio::sync::{Notify, watch};
 
 use crate::limits::Limits;
 
+/// When a request's handshake must be over: `Limits::handshake_timeout` after its TCP accept. It
+/// rides in the request's extensions, so that the verifiers and `authorize` are bounded by it too.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HandshakeDeadline(pub tokio::time::Instant);
+
 /// What turns an accepted socket into a TLS stream (feature `tls`); without the feature, there
 /// is none.
 #[cfg(feature = "tls")]
@@ -121,6 +126,7 @@ async fn connection<S>(
         // The request's head has been read: the handshake is in.
         started.finish();
         request.extensions_mut().insert(ConnectInfo(peer));
+        request.extensions_mut().insert(HandshakeDeadline(deadline));
         tower_service::Service::call(&mut router.clone(), request)
     });
     let mut builder = hyper::server::conn::http1::Builder::new();

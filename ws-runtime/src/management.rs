@@ -22,19 +22,31 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use serde::Serialize;
+use subtle::ConstantTimeEq as _;
 
 use crate::connections::{ConnectionId, ConnectionInfo, SendError};
 use crate::ids;
 use crate::shared::Shared;
 
 /// Who may call the management API.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Access {
     /// `Authorization: Bearer <token>`.
     pub bearer: Option<String>,
     /// SigV4 signatures with these keys.
     #[cfg(feature = "sigv4")]
     pub sigv4: Option<crate::sigv4::SigV4>,
+}
+
+impl std::fmt::Debug for Access {
+    /// The token is not printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut access = f.debug_struct("Access");
+        access.field("bearer", &self.bearer.as_ref().map(|_| "…"));
+        #[cfg(feature = "sigv4")]
+        access.field("sigv4", &self.sigv4);
+        access.finish()
+    }
 }
 
 impl Access {
@@ -228,7 +240,7 @@ fn authorize(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     if let (Some(token), Some(given)) = (&access.bearer, authorization.strip_prefix("Bearer ")) {
-        return if ids::constant_time_eq(given.as_bytes(), token.as_bytes()) {
+        return if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
             Ok(())
         } else {
             Err(unauthorized())

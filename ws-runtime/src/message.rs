@@ -58,8 +58,26 @@ pub trait Message: Serialize + DeserializeOwned + Send + Sync + 'static {
         Self::schema()
             .validate(&json)
             .map_err(DecodeError::Invalid)?;
-        serde_json::from_value(json).map_err(|e| DecodeError::Type(e.to_string()))
+        decode(&json)
     }
+}
+
+/// `json` as a `T`. A number with a zero fraction (`10.0`, `1e2`) is an integer to JSON Schema,
+/// so where `T` refuses one (an `i64` field), `json` is read again with such numbers written as
+/// integers: every typed reading of a message goes through here (or through a frame's tree,
+/// which reads them so).
+///
+/// # Errors
+/// serde's error, when `json` does not fit `T`.
+pub(crate) fn decode<T: DeserializeOwned>(json: &Value) -> Result<T, DecodeError> {
+    T::deserialize(json).or_else(|error| {
+        let mut integral = json.clone();
+        if crate::tree::integral_numbers(&mut integral) {
+            T::deserialize(&integral).map_err(|e| DecodeError::Type(e.to_string()))
+        } else {
+            Err(DecodeError::Type(error.to_string()))
+        }
+    })
 }
 
 /// A JSON Schema with its validator, compiled on first use and kept.

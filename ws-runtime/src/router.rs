@@ -10,7 +10,7 @@ use crate::management::Access;
 use crate::message::Schema;
 use crate::metrics::Metrics;
 use crate::routes::{Route, Routes};
-use crate::security::{Security, Verify};
+use crate::security::{Scheme, Security, Verify};
 use crate::selection::Selection;
 use crate::server::App;
 use crate::shared::{Channel, Shared};
@@ -30,7 +30,7 @@ use crate::shared::{Channel, Shared};
 #[derive(Default)]
 pub struct Router {
     channels: Vec<ChannelSpec>,
-    limits: Limits,
+    pub(crate) limits: Limits,
     reveal_validation_errors: bool,
     validate_outbound: Option<bool>,
     management: Access,
@@ -160,6 +160,22 @@ pub enum RouterError {
     /// A channel's address is one the server answers itself.
     #[error("channel address `{0}` is where the server answers itself (health, metrics, docs)")]
     ReservedAddress(String),
+    /// A channel's security names a scheme no verifier checks ([`Router::verify`]): its
+    /// credentials would be let in unchecked.
+    #[error(
+        "channel `{channel}`: the security scheme `{scheme}` has no verifier: add one with `Router::verify(\"{scheme}\", …)`"
+    )]
+    NoVerifier {
+        /// The channel's address.
+        channel: String,
+        /// The scheme's name.
+        scheme: String,
+    },
+    /// A verifier was registered under a name no channel's security names (a misspelling, say).
+    #[error(
+        "a verifier is registered for the security scheme `{0}`, which no channel names (the channels name: {1})"
+    )]
+    VerifierForNoScheme(String, String),
     /// The document given to the docs page is not JSON.
     #[error("the document for the docs page is not JSON: {0}")]
     Document(String),
@@ -352,6 +368,7 @@ impl Router {
                 })?;
             }
         }
+        self.check_verifiers()?;
         if self.management.bearer.as_deref() == Some("") {
             return Err(RouterError::EmptyToken);
         }
@@ -406,6 +423,63 @@ impl Router {
             })
             .collect();
         Ok(App::new(shared, channels, self.management, document))
+    }
+}
+
+impl Router {
+    /// The security schemes the channels name, each once (by name), in the channels' order.
+    pub(crate) fn schemes(&self) -> impl Iterator<Item = &Scheme> {
+        let mut seen: Vec<&str> = Vec::new();
+        self.channels
+            .iter()
+            .filter_map(|channel| channel.options.security.as_ref())
+            .flat_map(|security| security.alternatives.iter().flatten())
+            .filter(move |scheme| {
+                let new = !seen.contains(&scheme.name.as_str());
+                if new {
+                    seen.push(&scheme.name);
+                }
+                new
+            })
+    }
+
+    /// Every scheme a channel names has a verifier, and every verifier a scheme some channel
+    /// names.
+    fn check_verifiers(&self) -> Result<(), RouterError> {
+        let mut named: Vec<&str> = Vec::new();
+        for channel in &self.channels {
+            let schemes = channel
+                .options
+                .security
+                .iter()
+                .flat_map(|security| security.alternatives.iter().flatten());
+            for scheme in schemes {
+                if !self.verifiers.iter().any(|(name, _)| *name == scheme.name) {
+                    return Err(RouterError::NoVerifier {
+                        channel: channel.address.clone(),
+                        scheme: scheme.name.clone(),
+                    });
+                }
+                if !named.contains(&scheme.name.as_str()) {
+                    named.push(&scheme.name);
+                }
+            }
+        }
+        match self
+            .verifiers
+            .iter()
+            .find(|(name, _)| !named.contains(&name.as_str()))
+        {
+            Some((name, _)) => {
+                let named = if named.is_empty() {
+                    "none".to_owned()
+                } else {
+                    named.join(", ")
+                };
+                Err(RouterError::VerifierForNoScheme(name.clone(), named))
+            }
+            None => Ok(()),
+        }
     }
 }
 

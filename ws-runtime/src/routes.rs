@@ -96,7 +96,7 @@ pub fn decode_route<M: crate::Message>(
 ) -> Result<M, DecodeError> {
     M::schema().validate(&json).map_err(DecodeError::Invalid)?;
     selection.remove_key(&mut json);
-    serde_json::from_value(json).map_err(|e| DecodeError::Type(e.to_string()))
+    crate::message::decode(&json)
 }
 
 /// [`decode_route`] from a frame's tree: validated where it lies, then deserialized from it with
@@ -111,17 +111,17 @@ pub fn decode_route_tree<M: crate::Message>(
     M::schema()
         .validate_tree(tree)
         .map_err(DecodeError::Invalid)?;
-    let decoded = match selection.single_path() {
+    match selection.single_path() {
         Some([name]) => tree.deserialize(Some(name)),
         // A nested route key: taken out of a `Value`, as `decode_route` does.
         Some(_) => {
             let mut json = tree.to_value();
             selection.remove_key(&mut json);
-            serde_json::from_value(json)
+            return crate::message::decode(&json);
         }
         None => tree.deserialize(None),
-    };
-    decoded.map_err(|e| DecodeError::Type(e.to_string()))
+    }
+    .map_err(|e| DecodeError::Type(e.to_string()))
 }
 
 /// Serializes a route's message with its key written once where the expression reads it.

@@ -180,7 +180,9 @@ fn find(
             .flat_map(|v| v.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
             .find(|(k, _)| k == name)
-            .map(|(_, v)| Credential::ApiKey(v.to_owned())),
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(|v| Credential::ApiKey(v.to_owned())),
         Location::Bearer => authorization("bearer")
             .or_else(|| {
                 query
@@ -201,6 +203,29 @@ fn find(
                 user: user.to_owned(),
                 password: password.to_owned(),
             })
+        }
+    }
+}
+
+/// Marks the handshake's credentials sensitive, so that no `Debug` of its headers prints them:
+/// `Authorization`, `Proxy-Authorization`, `Cookie`, and every header a scheme of `security`
+/// reads.
+pub(crate) fn mark_sensitive(headers: &mut HeaderMap, security: Option<&Security>) {
+    use axum::http::header::{AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION};
+    let read_by_a_scheme = |name: &str| {
+        security.is_some_and(|security| {
+            security.alternatives.iter().flatten().any(|scheme| {
+                matches!(&scheme.location, Location::Header(header) if header.eq_ignore_ascii_case(name))
+            })
+        })
+    };
+    for (name, value) in headers.iter_mut() {
+        if name == AUTHORIZATION
+            || name == PROXY_AUTHORIZATION
+            || name == COOKIE
+            || read_by_a_scheme(name.as_str())
+        {
+            value.set_sensitive(true);
         }
     }
 }
@@ -276,6 +301,16 @@ pub trait Verify: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Principal, String>> + Send;
 }
 
+/// One verifier for several schemes (a JWT verifier for two bearer schemes, say).
+impl<V: Verify> Verify for Arc<V> {
+    fn verify(
+        &self,
+        credential: &Credential,
+    ) -> impl Future<Output = Result<Principal, String>> + Send {
+        V::verify(self, credential)
+    }
+}
+
 /// A [`Verify`] behind a pointer: its future boxed, one allocation per verification.
 pub(crate) trait DynVerify: Send + Sync + 'static {
     fn verify_boxed<'a>(
@@ -296,9 +331,10 @@ impl<V: Verify> DynVerify for V {
 /// The router's verifiers, by scheme name.
 pub(crate) type Verifiers = Arc<Vec<(String, Arc<dyn DynVerify>)>>;
 
-/// What the verifiers make of `credentials`: `Ok(None)` when no scheme of them has a verifier;
-/// else one principal, the first verifier's, with every verifier's scopes and the earliest
-/// expiry. A refusal names its scheme.
+/// What the verifiers make of `credentials`: one principal, the first verifier's, with every
+/// verifier's scopes and the earliest expiry (`None` for no credentials). Every credential is
+/// checked: one whose scheme has no verifier is refused ([`crate::Router::build`] refuses such a
+/// router, so that takes a verifier list built some other way). A refusal names its scheme.
 pub(crate) async fn verify(
     verifiers: &[(String, Arc<dyn DynVerify>)],
     credentials: &Credentials,
@@ -306,7 +342,7 @@ pub(crate) async fn verify(
     let mut principal: Option<Principal> = None;
     for (scheme, credential) in credentials.iter() {
         let Some((_, verifier)) = verifiers.iter().find(|(name, _)| name == scheme) else {
-            continue;
+            return Err(format!("`{scheme}`: no verifier checks this scheme"));
         };
         let found = verifier
             .verify_boxed(credential)

@@ -34,7 +34,7 @@ use crate::management;
 use crate::metrics::{self, ErrorFrame};
 use crate::observe;
 use crate::security::{self, Credentials, TOKEN_EXPIRED};
-use crate::shared::{Channel, Shared};
+use crate::shared::{Channel, Shared, Slot};
 use crate::socket::{self, Inbound, Outbound, Socket};
 
 /// A checked router, ready to serve or to mount in an existing axum app.
@@ -400,6 +400,15 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
     if let Err(text) = handshake.check(&channel) {
         return status(StatusCode::BAD_REQUEST, text);
     }
+    // The verifiers and `authorize` finish within the handshake's deadline; `$connect` within
+    // its own timeout.
+    let deadline = parts
+        .extensions
+        .get::<listener::HandshakeDeadline>()
+        .map_or_else(
+            || after(Instant::now(), shared.limits.handshake_timeout),
+            |deadline| deadline.0,
+        );
     // Security: the credentials of one alternative, or 401 before anything runs; then what the
     // router's verifiers make of them (a refusal is 401, its reason only logged).
     let (credentials, verified) = match &channel.security {
@@ -408,20 +417,22 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
             let Some(credentials) = security.credentials(&handshake.query, &parts.headers) else {
                 return status(StatusCode::UNAUTHORIZED, "Unauthorized");
             };
-            match security::verify(&shared.verifiers, &credentials).await {
-                Ok(verified) => (credentials, verified),
-                Err(reason) => {
+            let verifying = security::verify(&shared.verifiers, &credentials);
+            match tokio::time::timeout_at(deadline, verifying).await {
+                Ok(Ok(verified)) => (credentials, verified),
+                Ok(Err(reason)) => {
                     tracing::debug!(%reason, channel = %channel.address, "credentials refused");
                     return status(StatusCode::UNAUTHORIZED, "Unauthorized");
                 }
+                Err(_) => return timed_out("the verifiers", &channel, None),
             }
         }
     };
-    // A slot is held from here until `$disconnect` has run.
-    if shared.slots.fetch_add(1, Ordering::AcqRel) >= shared.limits.max_connections {
-        shared.release();
+    // A slot is held from here until `$disconnect` has run, and given back however the
+    // handshake ends (a client that goes away while a hook runs drops this future).
+    let Some(slot) = Slot::take(&shared) else {
         return status(StatusCode::TOO_MANY_REQUESTS, "too many connections");
-    }
+    };
     let connection_id = shared.connections.new_id();
     let domain_name: Arc<str> = parts
         .headers
@@ -429,13 +440,15 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default()
         .into();
+    let mut headers = parts.headers;
+    security::mark_sensitive(&mut headers, channel.security.as_ref());
     let mut request = ConnectRequest {
         connection_id: connection_id.clone(),
         request_id: ids::event(),
         path: parts.uri.path().to_owned(),
         path_params: Arc::new(handshake.path_params),
         query: handshake.query,
-        headers: parts.headers,
+        headers,
         identity: handshake.identity,
         stage: Arc::clone(&shared.stage),
         domain_name,
@@ -446,20 +459,26 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
     };
     if channel.security.is_some() {
         let span = tracing::info_span!("authorize", connection_id = %connection_id, channel = %channel.address);
-        let authorized = channel
+        let authorizing = channel
             .dispatch
             .authorize(&request, verified)
-            .instrument(span)
-            .await;
-        match admitted(&shared, authorized, "authorize", &connection_id) {
+            .instrument(span);
+        let Ok(authorized) = tokio::time::timeout_at(deadline, authorizing).await else {
+            return timed_out("authorize", &channel, Some(&connection_id));
+        };
+        match admitted(authorized, "authorize", &connection_id) {
             Ok(principal) => request.principal = Some(principal),
             Err(response) => return response,
         }
     }
     let span =
         tracing::info_span!("connect", connection_id = %connection_id, channel = %channel.address);
-    let connected = channel.dispatch.connect(&request).instrument(span).await;
-    let accepted = match admitted(&shared, connected, "$connect", &connection_id) {
+    let connecting = channel.dispatch.connect(&request).instrument(span);
+    let Ok(connected) = tokio::time::timeout(shared.limits.connect_timeout, connecting).await
+    else {
+        return timed_out("$connect", &channel, Some(&connection_id));
+    };
+    let accepted = match admitted(connected, "$connect", &connection_id) {
         Ok(accept) => accept,
         Err(response) => return response,
     };
@@ -503,12 +522,13 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
         cx,
         entry,
         socket: None,
+        _slot: slot,
     }))));
     let failed = Arc::clone(&parts);
     upgrade
         .on_failed_upgrade(move |error| {
             let Some(parts) = take(&failed) else { return };
-            let Upgraded { shared, channel, mut cx, entry, .. } = *parts;
+            let Upgraded { shared, channel, mut cx, entry, _slot: slot, .. } = *parts;
             entry.outbox.close();
             tracing::warn!(%error, connection_id = %cx.connection_id, "the upgrade failed after $connect");
             tokio::spawn(async move {
@@ -517,6 +537,7 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
                     reason: "the upgrade failed".into(),
                 })
                 .await;
+                drop(slot);
             });
         })
         .on_upgrade(move |ws| {
@@ -531,29 +552,32 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
 }
 
 /// What a handshake hook (`authorize`, `$connect`) said: its value, or the response that refuses
-/// the handshake (its rejection, or 500 for a panic, logged), with the slot released.
+/// the handshake (its rejection, or 500 for a panic, logged).
 #[allow(clippy::result_large_err)] // the error is the response, built once per refused handshake
 fn admitted<T>(
-    shared: &Shared,
     outcome: Result<Result<T, Reject>, String>,
     hook: &str,
     connection_id: &ConnectionId,
 ) -> Result<T, Response> {
     match outcome {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(reject)) => {
-            shared.release();
-            Err(status(reject.status, reject.message))
-        }
+        Ok(Err(reject)) => Err(status(reject.status, reject.message)),
         Err(panic) => {
             tracing::error!(%panic, %connection_id, "{hook} panicked");
-            shared.release();
             Err(status(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Internal server error",
             ))
         }
     }
+}
+
+/// A handshake whose verifiers or `authorize` outlived the handshake's deadline, or whose
+/// `$connect` outlived `Limits::connect_timeout`: 504, as API Gateway answers an integration that
+/// does not answer in time (logged).
+fn timed_out(what: &str, channel: &Channel, connection_id: Option<&ConnectionId>) -> Response {
+    tracing::warn!(channel = %channel.address, ?connection_id, "{what} did not finish in time: the handshake is refused");
+    status(StatusCode::GATEWAY_TIMEOUT, "Endpoint request timed out")
 }
 
 /// What a connection's task is made of, between `$connect` and the upgrade.
@@ -564,6 +588,8 @@ struct Upgraded {
     entry: Arc<Entry>,
     /// The socket, once upgraded (dropped before `$disconnect`, which closes the TCP connection).
     socket: Option<Socket>,
+    /// The connection's slot: given back when these parts are dropped, after `$disconnect`.
+    _slot: Slot,
 }
 
 /// The parts, for the first callback that asks (the other finds none).
@@ -624,11 +650,31 @@ fn typed_object<'a>(
         .into()
 }
 
+/// How a `headers` schema spells the header `name` (a property or a required name equal to it but
+/// for case), or `name` as it came.
+pub(crate) fn header_spelling<'a>(schema: &'a serde_json::Value, name: &'a str) -> &'a str {
+    let properties = schema
+        .get("properties")
+        .and_then(serde_json::Value::as_object)
+        .into_iter()
+        .flat_map(|properties| properties.keys().map(String::as_str));
+    let required = schema
+        .get("required")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_str);
+    properties
+        .chain(required)
+        .find(|spelled| spelled.eq_ignore_ascii_case(name))
+        .unwrap_or(name)
+}
+
 /// A text value read as the type `schema` names: `true`/`false` for a boolean, a number for
 /// an integer or a number, comma-separated items for an array; anything that does not read as
 /// that type, and every value of a schema that allows strings, stays text (so the schema
 /// refuses it, or takes it, as written).
-fn typed_value(schema: Option<&serde_json::Value>, text: &str) -> serde_json::Value {
+pub(crate) fn typed_value(schema: Option<&serde_json::Value>, text: &str) -> serde_json::Value {
     use serde_json::Value;
     let types: Vec<&str> = match schema.and_then(|s| s.get("type")) {
         Some(Value::String(ty)) => vec![ty.as_str()],
@@ -671,7 +717,7 @@ fn typed_value(schema: Option<&serde_json::Value>, text: &str) -> serde_json::Va
 /// The query's `name=value` pairs, percent-decoded (`+` is a space). A pair that is not UTF-8
 /// once decoded is refused: `$connect` sees the query exactly as the client sent it, or not at
 /// all.
-fn query_pairs(query: &str) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn query_pairs(query: &str) -> Result<Vec<(String, String)>, String> {
     let decode = |part: &str| {
         let spaced = part.replace('+', " ");
         percent_encoding::percent_decode_str(&spaced)
@@ -750,12 +796,14 @@ impl Handshake {
                 .map_err(|errors| format!("Bad handshake: query: {errors}"))?;
         }
         if let Some(schema) = &channel.headers {
+            // Header names are case-insensitive (and arrive in lower case): each is checked
+            // under the name the schema spells it with, so `X-Api-Key` holds for `x-api-key`.
             let headers = self
                 .headers
                 .as_object()
                 .into_iter()
                 .flatten()
-                .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)));
+                .filter_map(|(k, v)| Some((header_spelling(schema.json(), k), v.as_str()?)));
             schema
                 .validate(&typed_object(schema.json(), headers))
                 .map_err(|errors| format!("Bad handshake: headers: {errors}"))?;
@@ -774,6 +822,7 @@ async fn run(mut parts: Box<Upgraded>) {
         cx,
         entry,
         socket: slot,
+        ..
     } = &mut *parts;
     let Some(socket) = slot.as_mut() else {
         return;
@@ -994,7 +1043,8 @@ async fn flush(socket: &mut Socket, entry: &Entry, channel: &Channel, within: st
     }
 }
 
-/// `$disconnect`, exactly once per accepted connection, then the slot is free.
+/// `$disconnect`, exactly once per accepted connection (its slot is given back after, with the
+/// connection's parts).
 async fn disconnect(shared: &Shared, channel: &Channel, cx: &mut Context, close: Close) {
     shared.connections.remove(&cx.connection_id);
     if let Some(metrics) = &channel.metrics {
@@ -1012,7 +1062,6 @@ async fn disconnect(shared: &Shared, channel: &Channel, cx: &mut Context, close:
     if let Err(panic) = channel.dispatch.disconnect(cx, &close).await {
         tracing::error!(%panic, "$disconnect panicked");
     }
-    shared.release();
 }
 
 /// One text message: route, validate, call the handler, and say what to send back.

@@ -111,11 +111,36 @@ impl Shared {
         }
     }
 
-    /// A connection is finished (its `$disconnect` has run): its slot is free.
-    pub fn release(&self) {
+    /// A slot is given back: its connection is finished (its `$disconnect` has run), or its
+    /// handshake did not become one.
+    fn release(&self) {
         if self.slots.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.idle.notify_waiters();
         }
+    }
+}
+
+/// One of `Limits::max_connections`, taken at the handshake and given back when dropped: on
+/// every path a handshake or a connection ends on, a request's future dropped by its client's
+/// going away included. [`crate::Server::shutdown`] waits for every slot.
+pub(crate) struct Slot {
+    shared: Arc<Shared>,
+}
+
+impl Slot {
+    /// A slot of `shared`'s, or `None` when all are taken.
+    pub fn take(shared: &Arc<Shared>) -> Option<Slot> {
+        let taken = shared.slots.fetch_add(1, Ordering::AcqRel);
+        let slot = Slot {
+            shared: Arc::clone(shared),
+        };
+        (taken < shared.limits.max_connections).then_some(slot)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.shared.release();
     }
 }
 

@@ -211,7 +211,10 @@ impl SigV4 {
             (&self.region, &self.service, time),
             SignableRequest::new(method, url, signed.into_iter(), SignableBody::Bytes(body)),
         )?;
-        if crate::ids::constant_time_eq(expected.as_bytes(), authorization.signature.as_bytes()) {
+        if bool::from(subtle::ConstantTimeEq::ct_eq(
+            expected.as_bytes(),
+            authorization.signature.as_bytes(),
+        )) {
             Ok(())
         } else {
             Err(Refusal::invalid(

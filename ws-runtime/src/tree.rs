@@ -221,6 +221,51 @@ impl<'de> DeserializeSeed<'de> for TreeSeed<'_, 'de> {
     }
 }
 
+/// `n` as the integer it is, when it has no fraction and fits `i64` or `u64` (`10.0`, `1e2`,
+/// `-0.0`). JSON Schema's `integer` takes any number with a zero fraction, so the types
+/// generated for it (`i64`, `u64`) must take those too; fractions and larger numbers stay floats.
+pub(crate) fn integral(n: f64) -> Option<Number> {
+    const I64_END: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    const U64_END: f64 = 18_446_744_073_709_551_616.0; // 2^64
+    if n.fract() != 0.0 || !n.is_finite() {
+        return None;
+    }
+    // Inside the bounds, each conversion is exact: the float is a whole number.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    if (-I64_END..I64_END).contains(&n) {
+        Some(Number::from(n as i64))
+    } else if (0.0..U64_END).contains(&n) {
+        Some(Number::from(n as u64))
+    } else {
+        None
+    }
+}
+
+/// Writes every number of `json` that [`integral`] reads as an integer as that integer; whether
+/// it wrote any.
+pub(crate) fn integral_numbers(json: &mut Value) -> bool {
+    match json {
+        Value::Number(number) => match number
+            .as_f64()
+            .filter(|_| number.is_f64())
+            .and_then(integral)
+        {
+            Some(integer) => {
+                *number = integer;
+                true
+            }
+            None => false,
+        },
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |any, item| integral_numbers(item) | any),
+        Value::Object(members) => members
+            .values_mut()
+            .fold(false, |any, member| integral_numbers(member) | any),
+        _ => false,
+    }
+}
+
 impl<'de> Visitor<'de> for TreeSeed<'_, 'de> {
     type Value = Tree<'de>;
 
@@ -245,7 +290,8 @@ impl<'de> Visitor<'de> for TreeSeed<'_, 'de> {
     }
 
     fn visit_f64<E: de::Error>(self, n: f64) -> Result<Tree<'de>, E> {
-        Number::from_f64(n)
+        integral(n)
+            .or_else(|| Number::from_f64(n))
             .map(Tree::Number)
             .ok_or_else(|| E::custom("a number JSON cannot hold"))
     }
@@ -677,11 +723,36 @@ impl<'de> de::VariantAccess<'de> for Variant<'_, '_> {
 mod tests {
     use super::*;
 
-    /// Parses `text` and compares its tree with the `Value` serde_json reads.
+    /// Parses `text` and compares its tree with the `Value` serde_json reads, whole numbers
+    /// written as integers (`1e3` is `1000`).
     fn same_as_value(text: &str) {
-        let value: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let mut value: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        integral_numbers(&mut value);
         let tree = Tree::read(text, |tree| tree.map(|t| t.to_value()));
         assert_eq!(tree.ok(), Some(value), "{text}");
+    }
+
+    #[test]
+    fn whole_numbers_are_integers_and_fractions_stay() {
+        for (text, expected) in [
+            ("10.0", Some(Number::from(10))),
+            ("1e2", Some(Number::from(100))),
+            ("-0.0", Some(Number::from(0))),
+            ("-9223372036854775808.0", Some(Number::from(i64::MIN))),
+            ("1.8e19", Some(Number::from(18_000_000_000_000_000_000u64))),
+            ("10.5", None),
+            ("1e300", None),
+        ] {
+            let n: f64 = text.parse().unwrap();
+            assert_eq!(integral(n), expected, "{text}");
+        }
+        let mut value = serde_json::json!({"a": [10.0, 10.5, 3], "b": {"c": 1e2}});
+        assert!(integral_numbers(&mut value));
+        assert_eq!(
+            value,
+            serde_json::json!({"a": [10, 10.5, 3], "b": {"c": 100}})
+        );
+        assert!(!integral_numbers(&mut value));
     }
 
     #[test]

@@ -288,6 +288,46 @@ async fn handshake_values_are_read_as_the_types_their_schema_names() {
 }
 
 #[tokio::test]
+async fn header_names_are_matched_whatever_their_case() {
+    bounded(30, async {
+        // Spelled as documents spell them; sent in any case, they arrive in lower case.
+        let headers = Schema::new(json!({
+            "type": "object", "required": ["X-Api-Key"],
+            "properties": {"X-Api-Key": {"type": "string", "minLength": 16}}
+        }));
+        let app = Router::new()
+            .channel_with(
+                "/chat",
+                Chat::default(),
+                ChannelOptions {
+                    headers: Some(headers),
+                    ..ChannelOptions::default()
+                },
+            )
+            .build()
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = app.serve(listener).await.unwrap();
+        let addr = server.local_addr();
+        for (header, expected) in [
+            ("X-Api-Key: short\r\n", 400),
+            ("x-api-key: short\r\n", 400),
+            ("X-API-KEY: 0123456789abcdef\r\n", 101),
+            ("x-api-key: 0123456789abcdef\r\n", 101),
+            ("", 400),
+        ] {
+            let (status, body) = http(addr, &upgrade("/chat", header)).await;
+            assert_eq!(status, expected, "{header}: {body}");
+            if status == 400 {
+                // The error names the header as the document spells it.
+                assert!(body.contains("X-Api-Key"), "{header}: {body}");
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn path_parameters_reach_the_context() {
     bounded(30, async {
         let (server, _) = start(|r| r).await;

@@ -10,6 +10,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use test_support::bounded;
@@ -17,8 +18,9 @@ use test_support::tls::P256;
 use test_support::ws::{Client, closed, recv, send};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use ws_runtime::{
-    ApiKeys, ChannelOptions, ConnectRequest, Context, Handler, HandlerError, Jwt, Location,
-    Message, Principal, Reject, Reply, Router, Routes, Scheme, Security,
+    Accept, ApiKeys, ChannelOptions, ConnectRequest, Context, Credential, Handler, HandlerError,
+    Jwt, Limits, Location, Message, Principal, Reject, Reply, Router, RouterError, Routes, Scheme,
+    Security, Verify,
 };
 
 const SECRET: &[u8] = b"a-long-random-secret-for-the-tests";
@@ -43,11 +45,26 @@ enum Feed {
 struct Desk;
 
 impl Handler<Feed> for Desk {
+    /// `?slow=connect` waits 20 s; `?debug` refuses with the request's `Debug` as the body.
+    async fn connect(&self, request: &ConnectRequest) -> Result<Accept, Reject> {
+        if request.query_param("slow") == Some("connect") {
+            tokio::time::sleep(Duration::from_secs(20)).await;
+        }
+        if request.query_param("debug").is_some() {
+            return Err(Reject::new(StatusCode::IM_A_TEAPOT, format!("{request:?}")));
+        }
+        Ok(Accept::new())
+    }
+
+    /// `?slow=authorize` waits 20 s.
     async fn authorize(
         &self,
-        _request: &ConnectRequest,
+        request: &ConnectRequest,
         verified: Option<Principal>,
     ) -> Result<Principal, Reject> {
+        if request.query_param("slow") == Some("authorize") {
+            tokio::time::sleep(Duration::from_secs(20)).await;
+        }
         let principal = verified.ok_or_else(Reject::unauthorized)?;
         if principal.subject == "mallory" {
             return Err(Reject::forbidden());
@@ -82,24 +99,34 @@ fn claims(subject: &str, scope: &str) -> serde_json::Value {
     json!({"sub": subject, "scope": scope, "exp": now() + 600, "iss": "https://auth.test/", "aud": "feed"})
 }
 
-/// A server whose `/feed` takes a bearer JWT (scheme `jwt`) or an API key in the query
-/// (scheme `key`); `place` needs `orders:write`.
-async fn serve(jwt: Jwt) -> ws_runtime::Server {
+/// `/feed`'s security: a bearer JWT (scheme `jwt`) or an API key in the query (scheme `key`).
+fn feed_options() -> ChannelOptions {
     let security = Security::all_of([Scheme::new("jwt", Location::Bearer)])
         .or([Scheme::new("key", Location::Query("api_key".into()))]);
-    let options = ChannelOptions {
+    ChannelOptions {
         security: Some(security),
         scopes: vec![("place".into(), vec!["orders:write".into()])],
         ..ChannelOptions::default()
-    };
+    }
+}
+
+/// A server whose `/feed` takes a bearer JWT (scheme `jwt`) or an API key in the query
+/// (scheme `key`); `place` needs `orders:write`.
+async fn serve(jwt: Jwt) -> ws_runtime::Server {
+    serve_with(jwt, Limits::default()).await
+}
+
+/// [`serve`] with these limits.
+async fn serve_with(jwt: Jwt, limits: Limits) -> ws_runtime::Server {
     let keys = ApiKeys::new().key(
         "k-reporting",
         Principal::new("reporting").with_scopes(["read"]),
     );
     Router::new()
-        .channel_with("/feed", Desk, options)
+        .channel_with("/feed", Desk, feed_options())
         .verify("jwt", jwt)
         .verify("key", keys)
+        .limits(limits)
         .management_api("m-token")
         .build()
         .unwrap()
@@ -378,4 +405,237 @@ async fn a_principal_over_its_message_rate_is_throttled_across_its_connections()
         assert_eq!(recv(&mut billing).await["subject"], "billing");
     })
     .await;
+}
+
+fn now_f64() -> f64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+#[tokio::test]
+async fn a_token_without_the_configured_issuer_or_audience_is_refused() {
+    bounded(30, async {
+        let strict = serve(hs256()).await;
+        let lenient = serve(Jwt::hs256(SECRET).unwrap()).await;
+        for missing in ["iss", "aud"] {
+            let mut without = claims("ada", "read");
+            without.as_object_mut().unwrap().remove(missing);
+            let token = token(without);
+            assert_eq!(
+                handshake(&strict, "/feed", Some(&token)).await.err(),
+                Some(401),
+                "a token without `{missing}`, when one is configured"
+            );
+            assert!(
+                handshake(&lenient, "/feed", Some(&token)).await.is_ok(),
+                "a token without `{missing}`, when none is configured"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_fractional_exp_closes_its_connection_with_4001_then() {
+    bounded(30, async {
+        let server = serve(hs256()).await;
+        let mut soon = claims("ada", "read");
+        soon["exp"] = json!(now_f64() + 1.5);
+        let started = std::time::Instant::now();
+        let mut ada = handshake(&server, "/feed", Some(&token(soon)))
+            .await
+            .unwrap();
+        assert_eq!(closed(&mut ada).await, 4001);
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(3), "{took:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_exp_past_what_the_clock_can_name_gets_an_answer_not_a_panic() {
+    bounded(30, async {
+        let server = serve(hs256()).await;
+        for exp in [json!(u64::MAX), json!(1u64 << 63), json!(1.8e19)] {
+            let mut forever = claims("ada", "read");
+            forever["exp"] = exp.clone();
+            let mut ada = handshake(&server, "/feed", Some(&token(forever)))
+                .await
+                .unwrap_or_else(|status| panic!("exp {exp}: HTTP {status}"));
+            send(&mut ada, json!({"action": "whoami"})).await;
+            assert_eq!(recv(&mut ada).await["subject"], "ada", "exp {exp}");
+        }
+    })
+    .await;
+}
+
+/// Sends the handshake for `path` with an API key, waits `wait`, and goes away.
+async fn abandon(server: &ws_runtime::Server, path: &str, wait: Duration) {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(server.local_addr())
+        .await
+        .unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(wait).await;
+}
+
+#[tokio::test]
+async fn a_client_gone_while_authorize_or_connect_waits_gives_its_slot_back() {
+    bounded(30, async {
+        let limits = Limits {
+            max_connections: 2,
+            handshake_timeout: Duration::from_secs(25),
+            connect_timeout: Duration::from_secs(25),
+            ..Limits::default()
+        };
+        let server = serve_with(hs256(), limits).await;
+        // Each hook waits 20 s, longer than this test waits for the slots: only the dropped
+        // future can give them back.
+        for slow in ["authorize", "connect", "authorize", "connect"] {
+            abandon(
+                &server,
+                &format!("/feed?api_key=k-reporting&slow={slow}"),
+                Duration::from_millis(200),
+            )
+            .await;
+        }
+        let path = "/feed?api_key=k-reporting";
+        let started = std::time::Instant::now();
+        let full = loop {
+            let first = handshake(&server, path, None).await;
+            let second = handshake(&server, path, None).await;
+            match (first, second) {
+                (Ok(a), Ok(b)) => break [a, b],
+                (first, second) => {
+                    assert!(
+                        started.elapsed() < Duration::from_secs(3),
+                        "slots still held 3 s after their clients left: {:?} {:?}",
+                        first.err(),
+                        second.err()
+                    );
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        };
+        // And `max_connections` still holds.
+        assert_eq!(handshake(&server, path, None).await.err(), Some(429));
+        drop(full);
+        let report = server.shutdown().await;
+        assert_eq!(report.unfinished, 0);
+    })
+    .await;
+}
+
+/// Lets any API key in, after 20 s.
+struct Sluggish;
+
+impl Verify for Sluggish {
+    async fn verify(&self, _credential: &Credential) -> Result<Principal, String> {
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        Ok(Principal::new("late"))
+    }
+}
+
+#[tokio::test]
+async fn slow_verifiers_authorize_and_connect_are_bounded() {
+    bounded(30, async {
+        let limits = Limits {
+            handshake_timeout: Duration::from_millis(800),
+            connect_timeout: Duration::from_millis(800),
+            ..Limits::default()
+        };
+        let server = serve_with(hs256(), limits.clone()).await;
+        for slow in ["authorize", "connect"] {
+            let started = std::time::Instant::now();
+            let path = format!("/feed?api_key=k-reporting&slow={slow}");
+            assert_eq!(
+                handshake(&server, &path, None).await.err(),
+                Some(504),
+                "{slow}"
+            );
+            assert!(started.elapsed() < Duration::from_secs(3), "{slow}");
+        }
+        let options = ChannelOptions {
+            security: Some(Security::all_of([Scheme::new(
+                "key",
+                Location::Query("api_key".into()),
+            )])),
+            ..ChannelOptions::default()
+        };
+        let sluggish = Router::new()
+            .channel_with("/feed", Desk, options)
+            .verify("key", Sluggish)
+            .limits(limits)
+            .build()
+            .unwrap()
+            .listen("127.0.0.1:0")
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        assert_eq!(
+            handshake(&sluggish, "/feed?api_key=any", None).await.err(),
+            Some(504)
+        );
+        assert!(started.elapsed() < Duration::from_secs(3));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn no_credential_reaches_the_handshakes_debug() {
+    bounded(30, async {
+        let server = serve(hs256()).await;
+        let jwt = token(claims("ada", "read"));
+        let request = format!(
+            "GET /feed?access_token={jwt}&debug=1&api_key=k-reporting HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer {jwt}\r\nCookie: session=c00kie-value\r\n\r\n"
+        );
+        let (status, body) = test_support::http::http(server.local_addr(), &request).await;
+        assert_eq!(status, 418, "{body}");
+        assert!(body.contains("ConnectRequest"), "{body}");
+        // The token's signature is its last part: no piece of it, of the API key or the cookie.
+        let signature = jwt.rsplit('.').next().unwrap();
+        for secret in [signature, "k-reporting", "c00kie-value"] {
+            assert!(!body.contains(secret), "`{secret}` in {body}");
+        }
+    })
+    .await;
+}
+
+#[test]
+fn a_scheme_without_a_verifier_or_a_verifier_without_a_scheme_stops_the_build() {
+    let keys = || ApiKeys::new().key("k", Principal::new("p"));
+    let error = Router::new()
+        .channel_with("/feed", Desk, feed_options())
+        .verify("jwt", hs256())
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(&error, RouterError::NoVerifier { scheme, .. } if scheme == "key"),
+        "{error}"
+    );
+    let error = Router::new()
+        .channel_with("/feed", Desk, feed_options())
+        .verify("jwt", hs256())
+        .verify("key", keys())
+        .verify("jtw", hs256())
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(&error, RouterError::VerifierForNoScheme(name, _) if name == "jtw"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("jwt, key"), "{error}");
+    assert!(
+        Router::new()
+            .channel_with("/feed", Desk, feed_options())
+            .verify("jwt", hs256())
+            .verify("key", keys())
+            .build()
+            .is_ok()
+    );
 }

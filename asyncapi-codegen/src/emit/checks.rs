@@ -14,6 +14,7 @@ use crate::plan::checks::{
     CheckPlan, Dependency, Function, Kind, Limit, Literal as Scalar, Step, Sub,
 };
 use crate::plan::{MessagePlan, Plan};
+use crate::scope::Scope;
 
 /// The name of a message's root check function (its schema file's stem: `send_message`).
 pub(crate) fn root_name(message: &MessagePlan) -> String {
@@ -21,10 +22,17 @@ pub(crate) fn root_name(message: &MessagePlan) -> String {
 }
 
 pub(crate) fn file(plan: &Plan) -> TokenStream {
-    let messages = plan.messages.iter().filter_map(|message| {
-        let check = message.check.as_ref().ok()?;
-        Some(functions(&root_name(message), &message.name, check))
-    });
+    let checked: Vec<_> = plan
+        .messages
+        .iter()
+        .filter_map(|message| Some((root_name(message), message, message.check.as_ref().ok()?)))
+        .collect();
+    let roots: Vec<&str> = checked.iter().map(|(root, ..)| root.as_str()).collect();
+    let mut scope = Scope::with(&roots);
+    let messages: Vec<TokenStream> = checked
+        .iter()
+        .map(|(root, message, check)| functions(root, &message.name, check, &mut scope))
+        .collect();
     quote! {
         #![doc = " Each message's schema compiled into checks of a frame's tree: what the runtime judges frames by (jsonschema is asked only about the frames they refuse, for what is wrong)."]
         #[allow(unused_imports)]
@@ -36,9 +44,12 @@ pub(crate) fn file(plan: &Plan) -> TokenStream {
 /// Checks of schemas outside a document (a benchmark's, a test suite's), printed as a module:
 /// each `(name, what, plan)` as [`functions`] writes it, after the import they need.
 pub fn standalone(checks: &[(&str, &str, &CheckPlan)]) -> String {
-    let functions = checks
+    let roots: Vec<&str> = checks.iter().map(|(name, ..)| *name).collect();
+    let mut scope = Scope::with(&roots);
+    let functions: Vec<TokenStream> = checks
         .iter()
-        .map(|(name, what, plan)| functions(name, what, plan));
+        .map(|(name, what, plan)| functions(name, what, plan, &mut scope))
+        .collect();
     super::print::pretty(quote! {
         #[allow(unused_imports)]
         use ::ws_runtime::__private::check::{self as c, Tree};
@@ -47,13 +58,12 @@ pub fn standalone(checks: &[(&str, &str, &CheckPlan)]) -> String {
 }
 
 /// The functions of one message's schema: `pub fn NAME` for the root, `NAME_1` … for its
-/// subschemas, `NAME_D0` … for the schemas delegated to jsonschema. The items refer to `c`
+/// subschemas, `NAME_D0` … for the schemas delegated to jsonschema (`NAME` without a trailing
+/// `_`, so that `type_` has `type_1`, snake case), each claimed in `scope`, which holds every
+/// root's name: a helper never takes another message's name. The items refer to `c`
 /// (`::ws_runtime::__private::check`) and `Tree`, which the enclosing module imports.
-pub fn functions(name: &str, wire_name: &str, check: &CheckPlan) -> TokenStream {
-    let emitter = Emitter {
-        name,
-        functions: &check.functions,
-    };
+fn functions(name: &str, wire_name: &str, check: &CheckPlan, scope: &mut Scope) -> TokenStream {
+    let emitter = Emitter::new(name, check, scope);
     let statics = check.delegated.iter().enumerate().map(|(index, schema)| {
         let static_name = emitter.delegated(index);
         let text = Literal::string(schema);
@@ -136,21 +146,39 @@ impl Test {
 }
 
 struct Emitter<'a> {
-    name: &'a str,
     functions: &'a [Function],
+    /// Each function's name, the root's first.
+    names: Vec<Ident>,
+    /// Each delegated schema's static.
+    statics: Vec<Ident>,
 }
 
-impl Emitter<'_> {
-    fn function(&self, index: usize) -> Ident {
-        if index == 0 {
-            ident(self.name)
-        } else {
-            ident(&format!("{}_{index}", self.name))
+impl<'a> Emitter<'a> {
+    fn new(name: &str, check: &'a CheckPlan, scope: &mut Scope) -> Emitter<'a> {
+        let base = name.trim_end_matches('_');
+        let names = (0..check.functions.len())
+            .map(|index| match index {
+                0 => ident(name),
+                _ => ident(&scope.claim(format!("{base}_{index}"))),
+            })
+            .collect();
+        let upper = base.to_uppercase();
+        let statics = (0..check.delegated.len())
+            .map(|index| ident(&scope.claim(format!("{upper}_D{index}"))))
+            .collect();
+        Emitter {
+            functions: &check.functions,
+            names,
+            statics,
         }
     }
 
+    fn function(&self, index: usize) -> Ident {
+        self.names[index].clone()
+    }
+
     fn delegated(&self, index: usize) -> Ident {
-        ident(&format!("{}_D{index}", self.name.to_uppercase()))
+        self.statics[index].clone()
     }
 
     /// A subschema written in place: a few plain tests, no function of its own (the root

@@ -10,6 +10,7 @@ use quote::quote;
 use super::print::pretty;
 use super::{File, FileKind, SchemaPlacement, Sides, ident, module_files};
 use crate::plan::Plan;
+use crate::plan::security::Location;
 
 /// Where a generated crate finds ws-runtime.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +69,9 @@ pub fn files(plan: &Plan, name: &str, runtime: &Runtime, sides: Sides) -> Vec<Fi
     files
 }
 
-/// `Cargo.toml`: the runtime, and tokio only when there is a `main`.
+/// `Cargo.toml`: the runtime, and tokio only when there is a `main`, with a feature for each of
+/// the runtime's optional parts its flags turn on (`jwt` on by default when the document's
+/// schemes take bearer tokens: without it, such a server cannot start).
 fn cargo_toml(plan: &Plan, name: &str, runtime: &Runtime, serves: bool, sides: Sides) -> String {
     let mut text = format!(
         "[package]\nname = {name:?}\nversion = \"0.1.0\"\nedition = \"2024\"\ndescription = {:?}\npublish = false\n\n[dependencies]\n{}\n",
@@ -76,11 +79,24 @@ fn cargo_toml(plan: &Plan, name: &str, runtime: &Runtime, serves: bool, sides: S
         runtime.dependency(sides)
     );
     if serves {
-        text.push_str(
-            "tokio = { version = \"1\", features = [\"rt-multi-thread\", \"macros\", \"net\"] }\n\n[features]\n# `--redis URL`: many nodes behind one load balancer, sharing connections through Redis.\nredis = [\"ws-runtime/redis\"]\n# `--tls-cert FILE --tls-key FILE`: serve wss:// (rustls).\ntls = [\"ws-runtime/tls\"]\n",
-        );
+        let default = if takes_bearer_tokens(plan) {
+            "# The document's schemes take bearer tokens: `--jwt-secret` or `--jwks` checks them.\ndefault = [\"jwt\"]\n"
+        } else {
+            ""
+        };
+        text.push_str(&format!(
+            "tokio = {{ version = \"1\", features = [\"rt-multi-thread\", \"macros\", \"net\"] }}\n\n[features]\n{default}# `--jwt-secret SECRET` or `--jwks FILE|URL`: JWT bearer tokens for the document's bearer schemes.\njwt = [\"ws-runtime/jwt\"]\n# `--redis URL`: many nodes behind one load balancer, sharing connections through Redis.\nredis = [\"ws-runtime/redis\"]\n# `--tls-cert FILE --tls-key FILE`: serve wss:// (rustls).\ntls = [\"ws-runtime/tls\"]\n# `--management-credentials FILE`: the management API for the AWS SDKs (SigV4).\nsigv4 = [\"ws-runtime/sigv4\"]\n",
+        ));
     }
     text
+}
+
+/// Whether a channel's security takes bearer tokens (`http` bearer, `oauth2`, `openIdConnect`).
+fn takes_bearer_tokens(plan: &Plan) -> bool {
+    plan.channels
+        .iter()
+        .flat_map(|c| c.security.iter().flatten())
+        .any(|scheme| scheme.location == Location::Bearer)
 }
 
 /// `README.md`: what is generated and what is the user's, how to run it, and its channels.
@@ -109,8 +125,16 @@ fn readme(plan: &Plan, name: &str, sides: Sides) -> String {
         );
         return text;
     }
+    if !plan.other_protocols.is_empty() {
+        let _ = writeln!(
+            text,
+            "**Not a {} server.** The document's servers speak {}; this crate serves its channels over\nWebSocket (ws-runtime), which that protocol's clients and brokers cannot reach. The types, their\nschemas and checks, and the contract tests serve any transport.\n",
+            plan.other_protocols.join(" or "),
+            plan.other_protocols.join(", ")
+        );
+    }
     text.push_str(
-        "Run it with `cargo run -- --addr 127.0.0.1:8080`; add `--docs` for the document and a docs page\nat `/docs`, `--metrics` for Prometheus metrics at `/metrics` (`/healthz` and `/readyz` always\nanswer). `cargo run --features tls -- --tls-cert cert.pem --tls-key key.pem` serves `wss://` (and\n`https://`) with that certificate chain and key (PEM). To run several nodes behind one load balancer,\nbuild with the `redis` feature and give each node the same Redis: `cargo run --features redis --\n--addr 127.0.0.1:8081 --redis redis://127.0.0.1:6379` (or set `REDIS_URL`); sends, broadcasts and\ngroups then reach the clients of every node.\n\n| channel | path | routes |\n|---|---|---|\n",
+        "Run it with `cargo run -- --addr 127.0.0.1:8080`. Every flag can be given as an environment\nvariable instead (`--jwt-secret` or `JWT_SECRET`: prefer the variable for secrets, which arguments\nshow to `ps`); `cargo run -- --help` lists them:\n\n- **Security**: each security scheme of the document needs its credentials checked, or the server\n  does not start: bearer schemes with `--jwt-secret SECRET` (HS256) or `--jwks FILE|URL` (an\n  identity provider's keys), and `--issuer`, `--audience` that tokens must name; API-key schemes\n  with `--api-keys FILE` (one `KEY SUBJECT [SCOPE ...]` a line).\n- **TLS**: `cargo run --features tls -- --tls-cert cert.pem --tls-key key.pem` serves `wss://` (and\n  `https://`) with that certificate chain and key (PEM).\n- **Limits** (API Gateway's by default): `--max-connections`, `--max-message-size`,\n  `--max-frame-size`, `--idle-timeout`, `--max-lifetime`; and rates, off by default:\n  `--message-rate 10/20` (per connection, per second with a burst), `--principal-rate`,\n  `--handshake-rate` (per source address).\n- **Operations**: `--docs` serves the document and a docs page at `/docs`, `--metrics` Prometheus\n  metrics at `/metrics` (`/healthz` and `/readyz` always answer); `--management-token TOKEN` (or,\n  with the `sigv4` feature, `--management-credentials FILE`) serves API Gateway's `@connections`\n  API.\n- **Many nodes** behind one load balancer: build with the `redis` feature and give each node the\n  same Redis: `cargo run --features redis -- --addr 127.0.0.1:8081 --redis redis://127.0.0.1:6379`\n  (or `REDIS_URL`); sends, broadcasts and groups then reach the clients of every node.\n\n| channel | path | routes |\n|---|---|---|\n",
     );
     for channel in &plan.channels {
         let routes: Vec<String> = channel
@@ -144,8 +168,8 @@ fn lib_rs(sides: Sides) -> String {
     })
 }
 
-/// `src/main.rs`: serves every channel with the scaffold handlers on `--addr HOST:PORT` (port 0
-/// picks a free one) and prints the bound address first.
+/// `src/main.rs`: serves every channel with the scaffold handlers as the operator's flags say
+/// ([`ws_runtime::Flags`]), and prints the bound address first.
 fn main_rs(plan: &Plan, crate_name: &str) -> String {
     let krate = ident(crate_name);
     let mounts = plan.channels.iter().map(|c| {
@@ -153,12 +177,13 @@ fn main_rs(plan: &Plan, crate_name: &str) -> String {
         let handler = ident(&c.prefix);
         quote! { let router = api::#module::mount(router, api::handlers::#handler); }
     });
-    let main = pretty(quote! {
-        //! Serves the API: `cargo run -- --addr 127.0.0.1:8080` (port 0 picks a free one). With
-        //! `--redis URL` (or `REDIS_URL`) and the `redis` feature, the node joins a cluster;
-        //! `--metrics` serves Prometheus metrics at `/metrics`, `--docs` the document and a docs
-        //! page at `/docs`. With `--tls-cert FILE --tls-key FILE` and the `tls` feature, it serves
-        //! `wss://`. `/healthz` and `/readyz` always answer.
+    let usage = format!("usage: {crate_name} [FLAGS]\n");
+    pretty(quote! {
+        //! Serves the API: `cargo run -- --addr 127.0.0.1:8080` (port 0 picks a free one). The
+        //! operator's flags, each also an environment variable, secure it (`--jwt-secret`,
+        //! `--jwks`, `--api-keys`), serve `wss://` (`--tls-cert`, `--tls-key`, feature `tls`),
+        //! limit it (`--max-connections`, `--message-rate`, …), join a cluster (`--redis`, feature
+        //! `redis`) and serve `/metrics`, `/docs` and the management API: `--help` lists them.
 
         use #krate::api;
 
@@ -168,33 +193,30 @@ fn main_rs(plan: &Plan, crate_name: &str) -> String {
         }
 
         async fn serve() -> std::process::ExitCode {
-            let args: Vec<String> = std::env::args().collect();
-            let flag = |name: &str| {
-                args.iter()
-                    .position(|a| a == name)
-                    .and_then(|i| args.get(i + 1))
-                    .cloned()
-            };
-            let switch = |name: &str| args.iter().any(|a| a == name);
-            let addr = flag("--addr").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-            let redis = flag("--redis").or_else(|| std::env::var("REDIS_URL").ok().filter(|url| !url.is_empty()));
-            let mut router = ws_runtime::Router::new();
-            if let Some(url) = redis {
-                match cluster(&url) {
-                    Ok(cluster) => router = router.cluster(cluster),
-                    Err(error) => {
-                        eprintln!("error: {error}");
-                        return std::process::ExitCode::from(2);
-                    }
+            let flags = match ws_runtime::Flags::from_env(std::env::args().skip(1), "127.0.0.1:8080") {
+                Ok(flags) => flags,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return std::process::ExitCode::from(error.exit_code());
                 }
+            };
+            if flags.help {
+                println!("{}{}", #usage, ws_runtime::Flags::help());
+                return std::process::ExitCode::SUCCESS;
             }
-            if switch("--metrics") {
-                router = router.metrics();
+            if let Some(unknown) = flags.rest.first() {
+                eprintln!("error: unknown argument `{unknown}` (`--help` lists the flags)");
+                return std::process::ExitCode::from(2);
             }
-            if switch("--docs") {
-                router = router.docs(api::ASYNCAPI);
-            }
+            let router = ws_runtime::Router::new();
             #(#mounts)*
+            let router = match flags.apply(router, api::ASYNCAPI).await {
+                Ok(router) => router,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return std::process::ExitCode::from(error.exit_code());
+                }
+            };
             let app = match router.build() {
                 Ok(app) => app,
                 Err(error) => {
@@ -202,29 +224,11 @@ fn main_rs(plan: &Plan, crate_name: &str) -> String {
                     return std::process::ExitCode::FAILURE;
                 }
             };
-            if let Some(node) = app.cluster() {
-                let wait = std::time::Duration::from_secs(10);
-                if tokio::time::timeout(wait, node.ready()).await.is_err() {
-                    eprintln!("warning: Redis did not answer within {wait:?}; joining the cluster when it does");
-                }
-            }
-            let listener = match tokio::net::TcpListener::bind(&addr).await {
-                Ok(listener) => listener,
-                Err(error) => {
-                    eprintln!("error: cannot listen on {addr}: {error}");
-                    return std::process::ExitCode::FAILURE;
-                }
-            };
-            let served = match (flag("--tls-cert"), flag("--tls-key")) {
-                (None, None) => app.serve(listener).await.map_err(|error| error.to_string()),
-                (Some(cert), Some(key)) => serve_tls(app, listener, &cert, &key).await,
-                _ => Err("--tls-cert and --tls-key go together".to_owned()),
-            };
-            let server = match served {
+            let server = match flags.serve(app).await {
                 Ok(server) => server,
                 Err(error) => {
                     eprintln!("error: {error}");
-                    return std::process::ExitCode::FAILURE;
+                    return std::process::ExitCode::from(error.exit_code());
                 }
             };
             // Until Ctrl-C or SIGTERM (a rolling deploy): then every client is closed with
@@ -233,50 +237,5 @@ fn main_rs(plan: &Plan, crate_name: &str) -> String {
             server.until_stopped(&banner).await;
             std::process::ExitCode::SUCCESS
         }
-    });
-    format!("{main}\n{CLUSTER}\n{TLS}")
+    })
 }
-
-/// The cluster of `--redis`, with the `redis` feature (as text: `#[cfg]` on items reads better
-/// than the printer's layout of two functions).
-const CLUSTER: &str = r#"/// The cluster of the nodes on the Redis at `url`.
-#[cfg(feature = "redis")]
-fn cluster(url: &str) -> Result<ws_runtime::Cluster, String> {
-    ws_runtime::Cluster::redis(url).map_err(|error| error.to_string())
-}
-
-/// Built without the `redis` feature: a cluster asked for is an error, not a silent single node.
-#[cfg(not(feature = "redis"))]
-fn cluster(url: &str) -> Result<ws_runtime::Cluster, String> {
-    Err(format!(
-        "`--redis {url}` (or REDIS_URL) needs the `redis` feature: `cargo run --features redis`"
-    ))
-}
-"#;
-
-/// TLS of `--tls-cert` and `--tls-key`, with the `tls` feature (as [`CLUSTER`]).
-const TLS: &str = r#"/// Serves over TLS with the certificate chain and key of these PEM files.
-#[cfg(feature = "tls")]
-async fn serve_tls(
-    app: ws_runtime::App,
-    listener: tokio::net::TcpListener,
-    cert: &str,
-    key: &str,
-) -> Result<ws_runtime::Server, String> {
-    let tls = ws_runtime::Tls::from_pem_files(cert, key).map_err(|error| error.to_string())?;
-    app.serve_tls(listener, tls)
-        .await
-        .map_err(|error| error.to_string())
-}
-
-/// Built without the `tls` feature: TLS asked for is an error, not a silent `ws://`.
-#[cfg(not(feature = "tls"))]
-async fn serve_tls(
-    _app: ws_runtime::App,
-    _listener: tokio::net::TcpListener,
-    _cert: &str,
-    _key: &str,
-) -> Result<ws_runtime::Server, String> {
-    Err("`--tls-cert` and `--tls-key` need the `tls` feature: `cargo run --features tls`".to_owned())
-}
-"#;

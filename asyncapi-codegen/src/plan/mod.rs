@@ -288,6 +288,12 @@ pub fn plan(api: &Api) -> Plan {
         .collect();
     other_protocols.sort();
     other_protocols.dedup();
+    if !other_protocols.is_empty() && !channels.is_empty() {
+        notes.push(format!(
+            "the document's servers speak {} (not WebSocket): the generated server serves its channels over WebSocket (ws-runtime), which those protocols' clients and brokers cannot reach",
+            other_protocols.join(", ")
+        ));
+    }
     for message in &messages {
         if let Err(why) = &message.check {
             notes.push(format!(

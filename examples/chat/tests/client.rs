@@ -118,11 +118,16 @@ async fn an_invalid_message_is_refused_before_it_is_sent() {
     bounded(30, async {
         let server = serve_on("127.0.0.1:0").await;
         let addr = server.local_addr();
-        let mut ada = join(addr, "Ada").await;
+        // Outgoing checks on, as in debug builds (a release build turns them off by default).
+        let options = ClientOptions::default().validate_outgoing(true);
+        let query = ChatQuery { name: "Ada".into() };
+        let mut ada = ChatClient::connect_with(&base(addr), &query, options)
+            .await
+            .unwrap();
         let mut bob = join(addr, "Bob").await;
         let _ = next(&mut ada).await; // Bob joined
 
-        // `text` has `minLength: 1`; tests are debug builds, where outgoing messages are checked.
+        // `text` has `minLength: 1`.
         let error = ada.send_message(SendMessage::new("")).await.unwrap_err();
         let ClientError::Invalid(errors) = error else {
             panic!("refused locally, not {error:?}");

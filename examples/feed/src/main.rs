@@ -1,28 +1,18 @@
-//! `feed (--jwt-secret SECRET | --jwks FILE|URL) [--addr HOST:PORT] [--issuer ISS] [--audience AUD]
-//! [--tick MS] [--heartbeat MS] [--verbose]`: serves the market feed on `/`. The first line of
-//! output is the bound address (port 0 picks a free port).
+//! `feed [FLAGS] [--tick MS] [--heartbeat MS] [--verbose]`: serves the market feed on `/`. The
+//! first line of output is the bound address (port 0 picks a free port). The operator's flags
+//! are ws-runtime's ([`ws_runtime::Flags`], each also an environment variable): the feed lets no
+//! one in without a token, so `--jwt-secret SECRET` (`JWT_SECRET`) or `--jwks FILE|URL`
+//! (`JWKS`) is required, with `--issuer` and `--audience` that tokens must name; then TLS,
+//! limits and rates, metrics and docs as every server takes them.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-const USAGE: &str = "usage: feed (--jwt-secret SECRET | --jwks FILE|URL) [--addr HOST:PORT] [--issuer ISS] [--audience AUD] [--tick MS] [--heartbeat MS] [--verbose]
-  --jwt-secret SECRET  accept tokens signed HS256 with SECRET (default: $FEED_JWT_SECRET)
-  --jwks FILE|URL      accept tokens signed with a key of this JWKS (RS, PS, ES, EdDSA), by `kid`: a file,
-                       or an identity provider's http(s):// jwks_uri; read again when a token names a key
-                       it lacks, and every 5 minutes
-  --addr HOST:PORT     where to listen (default 127.0.0.1:8090; port 0 picks a free port)
-  --issuer ISS         tokens must name this issuer (`iss`)
-  --audience AUD       tokens must name this audience (`aud`)
-  --tick MS            how often prices move and are pushed (default 250)
-  --heartbeat MS       how often every connection gets a heartbeat (default 5000)
-  --verbose            log at debug level, not only warnings and errors
-/healthz and /readyz always answer.";
+const USAGE: &str = "usage: feed (--jwt-secret SECRET | --jwks FILE|URL) [FLAGS] [--tick MS] [--heartbeat MS] [--verbose]";
 
-/// The command line, read.
+/// The feed's own options, beside the operator's flags.
 struct Options {
-    addr: String,
-    jwt: ws_runtime::Jwt,
     tick: Duration,
     heartbeat: Duration,
     verbose: bool,
@@ -34,12 +24,25 @@ fn main() -> ExitCode {
 }
 
 async fn serve() -> ExitCode {
-    let options = match options(std::env::args().skip(1)) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
+    let flags = match ws_runtime::Flags::from_env(std::env::args().skip(1), "127.0.0.1:8090") {
+        Ok(flags) => flags,
+        Err(e) => {
+            eprintln!("error: {e}\n{USAGE}");
+            return ExitCode::from(e.exit_code());
         }
+    };
+    if flags.help {
+        println!(
+            "{USAGE}\n  {:<38} how often prices move and are pushed (default 250)\n  {:<38} how often every connection gets a heartbeat (default 5000)\n  {:<38} log at debug level, not only warnings and errors\n{}",
+            "--tick MS",
+            "--heartbeat MS",
+            "--verbose",
+            ws_runtime::Flags::help()
+        );
+        return ExitCode::SUCCESS;
+    }
+    let options = match options(&flags.rest) {
+        Ok(options) => options,
         Err(e) => {
             eprintln!("error: {e}\n{USAGE}");
             return ExitCode::from(2);
@@ -55,100 +58,70 @@ async fn serve() -> ExitCode {
         .with_max_level(level)
         .with_ansi(false)
         .init();
-    // A JWKS URL is fetched now: a feed that cannot reach its identity provider does not start.
-    let jwt = match options.jwt.load().await {
-        Ok(jwt) => jwt,
+    let market = Arc::new(feed::market::Market::new());
+    // A JWKS URL is fetched here: a feed that cannot reach its identity provider does not start.
+    let router = match flags
+        .apply(feed::router(Arc::clone(&market)), feed::api::ASYNCAPI)
+        .await
+    {
+        Ok(router) => router,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(e.exit_code());
         }
     };
-    let market = Arc::new(feed::market::Market::new());
-    let app = match feed::router(Arc::clone(&market)).verify("jwt", jwt).build() {
+    let app = match router.build() {
         Ok(app) => app,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let server = match app.listen(&options.addr).await {
+    let server = match flags.serve(app).await {
         Ok(server) => server,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(e.exit_code());
         }
     };
     let publisher = tokio::spawn({
         let connections = server.connections();
         async move { feed::publish(&market, connections, options.tick, options.heartbeat).await }
     });
+    let ws = if flags.is_tls() { "wss" } else { "ws" };
     let bound = server.local_addr();
     let banner = format!(
-        "{bound}\nconnect to ws://{bound}/ with `Authorization: Bearer <a JWT>` (or ?access_token=<a JWT>)"
+        "{bound}\nconnect to {ws}://{bound}/ with `Authorization: Bearer <a JWT>` (or ?access_token=<a JWT>)"
     );
     server.until_stopped(&banner).await;
     publisher.abort();
     ExitCode::SUCCESS
 }
 
-/// Reads the command line; `Ok(None)` for `--help`.
-fn options(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
-    let mut addr = "127.0.0.1:8090".to_owned();
-    let mut secret = None;
-    let (mut jwks, mut issuer, mut audience) = (None, None, None);
-    let (mut tick, mut heartbeat) = (Duration::from_millis(250), Duration::from_secs(5));
-    let mut verbose = false;
+/// The feed's own options, from the arguments the operator's flags left.
+fn options(rest: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        tick: Duration::from_millis(250),
+        heartbeat: Duration::from_secs(5),
+        verbose: false,
+    };
+    let mut args = rest.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--verbose" => verbose = true,
-            "--addr" | "--jwt-secret" | "--jwks" | "--issuer" | "--audience" | "--tick"
-            | "--heartbeat" => {
+            "--verbose" => options.verbose = true,
+            "--tick" | "--heartbeat" => {
                 let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
-                match arg.as_str() {
-                    "--addr" => addr = value,
-                    "--jwt-secret" => secret = Some(value),
-                    "--jwks" => jwks = Some(value),
-                    "--issuer" => issuer = Some(value),
-                    "--audience" => audience = Some(value),
-                    "--tick" => tick = milliseconds(&arg, &value)?,
-                    _ => heartbeat = milliseconds(&arg, &value)?,
+                let every = milliseconds(arg, value)?;
+                if arg == "--tick" {
+                    options.tick = every;
+                } else {
+                    options.heartbeat = every;
                 }
             }
             _ => return Err(format!("unknown argument `{arg}`")),
         }
     }
-    if secret.is_none() && jwks.is_none() {
-        secret = std::env::var("FEED_JWT_SECRET")
-            .ok()
-            .filter(|s| !s.is_empty());
-    }
-    let mut jwt = match (secret, jwks) {
-        (Some(secret), None) => ws_runtime::Jwt::hs256(secret.as_bytes())?,
-        (None, Some(url)) if url.starts_with("http://") || url.starts_with("https://") => {
-            ws_runtime::Jwt::jwks_url(&url)?
-        }
-        (None, Some(file)) => ws_runtime::Jwt::jwks_file(file)?,
-        (None, None) => {
-            return Err(
-                "give --jwt-secret or --jwks: the feed lets no one in without a token".into(),
-            );
-        }
-        (Some(_), Some(_)) => return Err("give --jwt-secret or --jwks, not both".into()),
-    };
-    if let Some(issuer) = issuer {
-        jwt = jwt.issuer(&issuer);
-    }
-    if let Some(audience) = audience {
-        jwt = jwt.audience(&audience);
-    }
-    Ok(Some(Options {
-        addr,
-        jwt,
-        tick,
-        heartbeat,
-        verbose,
-    }))
+    Ok(options)
 }
 
 fn milliseconds(flag: &str, value: &str) -> Result<Duration, String> {

@@ -28,7 +28,7 @@ fn feed(args: &[&str]) -> Feed {
     let mut child = Command::new(env!("CARGO_BIN_EXE_feed"))
         .args(["--addr", "127.0.0.1:0", "--tick", "20"])
         .args(args)
-        .env_remove("FEED_JWT_SECRET")
+        .env_remove("JWT_SECRET")
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -205,13 +205,13 @@ fn followed_with_keys_of(jwks: &str, key: &P256) {
 fn the_feed_will_not_start_without_a_way_to_verify_tokens() {
     let output = Command::new(env!("CARGO_BIN_EXE_feed"))
         .args(["--addr", "127.0.0.1:0"])
-        .env_remove("FEED_JWT_SECRET")
+        .env_remove("JWT_SECRET")
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(
         text(&output.stderr).starts_with(
-            "error: give --jwt-secret or --jwks: the feed lets no one in without a token\n"
+            "error: the security scheme `jwt` takes bearer tokens: give --jwt-secret or --jwks (JWT_SECRET, JWKS)\n"
         ),
         "{}",
         text(&output.stderr)
@@ -222,7 +222,7 @@ fn the_feed_will_not_start_without_a_way_to_verify_tokens() {
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
     assert!(
-        text(&missing.stderr).starts_with("error: /nonexistent/jwks.json: "),
+        text(&missing.stderr).starts_with("error: --jwks: /nonexistent/jwks.json: "),
         "{}",
         text(&missing.stderr)
     );

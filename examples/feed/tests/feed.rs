@@ -306,7 +306,13 @@ async fn every_connection_gets_heartbeats() {
 async fn what_no_route_takes_and_what_the_schemas_refuse() {
     bounded(30, async {
         let feed = start(Duration::from_secs(60), Duration::from_secs(60)).await;
-        let mut ada = feed.connect(&token("ada", "orders:write")).await.unwrap();
+        // Outgoing checks on, as in debug builds (a release build turns them off by default).
+        let options = ClientOptions::default()
+            .bearer(&token("ada", "orders:write"))
+            .validate_outgoing(true);
+        let mut ada = FeedClient::connect_with(&feed.url(), options)
+            .await
+            .unwrap();
         // `$default` answers `error`.
         let dance = json!({"action": "dance"}).to_string();
         ada.inner_mut().send_text(dance).await.unwrap();

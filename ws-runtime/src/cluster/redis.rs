@@ -47,10 +47,7 @@ pub(crate) struct Redis {
 
 impl Redis {
     pub fn new(url: &str) -> Result<Redis, ClusterError> {
-        let client = redis::Client::open(url).map_err(|e| ClusterError::Url {
-            url: url.to_owned(),
-            message: e.to_string(),
-        })?;
+        // A URL's user and password stay out of errors, `Debug` and logs.
         let shown = match url.split_once("://") {
             Some((scheme, rest)) => {
                 format!(
@@ -60,6 +57,10 @@ impl Redis {
             }
             None => url.to_owned(),
         };
+        let client = redis::Client::open(url).map_err(|e| ClusterError::Url {
+            url: shown.clone(),
+            message: e.to_string(),
+        })?;
         Ok(Redis {
             client,
             renew: redis::Script::new(RENEW),

@@ -38,7 +38,8 @@ async fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
-    let mut options = ClientOptions::default();
+    // A terminal says what the document refuses before it goes out, in every build.
+    let mut options = ClientOptions::default().validate_outgoing(true);
     if let Some(file) = ca {
         let trusted = std::fs::read(&file)
             .map_err(|e| e.to_string())
