@@ -3,17 +3,6 @@
 //! schemes, TLS, API Gateway's limits and the rates, the cluster, the management API, metrics
 //! and docs. Generated `main`s and the examples all read them here, so every server built on
 //! ws-runtime is run, secured and limited the same way, without editing its `main`.
-//!
-//! ```no_run
-//! # use ws_runtime::{Flags, Router};
-//! # async fn run(router: Router, document: &str) -> Result<(), Box<dyn std::error::Error>> {
-//! let flags = Flags::from_env(std::env::args().skip(1), "127.0.0.1:8080")?;
-//! let router = flags.apply(router, document).await?;
-//! let server = flags.serve(router.build()?).await?;
-//! let banner = format!("listening on {}", server.local_addr());
-//! server.until_stopped(&banner).await;
-//! # Ok(()) }
-//! ```
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -402,8 +391,22 @@ enum JwtKeys {
     Jwks(String),
 }
 
-/// The flags, read (see the [module](self)): what [`Flags::apply`] and [`Flags::serve`] do with
-/// them. Secrets are kept out of `Debug`.
+/// The operator's flags, read: what a server's `main` takes from its command line, each flag also
+/// from an environment variable (`--jwt-secret` or `JWT_SECRET`): the verifiers of the API's
+/// security schemes, TLS, API Gateway's limits and the rates, the cluster, the management API,
+/// metrics and docs. [`Flags::apply`] puts them on a [`Router`], [`Flags::serve`] listens with
+/// them; [`Flags::help`] lists them. Secrets are kept out of `Debug`.
+///
+/// ```no_run
+/// # use ws_runtime::{Flags, Router};
+/// # async fn run(router: Router, document: &str) -> Result<(), Box<dyn std::error::Error>> {
+/// let flags = Flags::from_env(std::env::args().skip(1), "127.0.0.1:8080")?;
+/// let router = flags.apply(router, document).await?;
+/// let server = flags.serve(router.build()?).await?;
+/// let banner = format!("listening on {}", server.local_addr());
+/// server.until_stopped(&banner).await;
+/// # Ok(()) }
+/// ```
 pub struct Flags {
     /// Where to listen.
     pub addr: String,
