@@ -293,6 +293,7 @@ fn generate_typescript_alone_beside_the_rust_and_checked_for_drift() {
             "chat.js",
             "index.d.ts",
             "index.js",
+            "package.json",
             "runtime.d.ts",
             "runtime.js",
             "schemas.d.ts",

@@ -177,7 +177,8 @@ fn main_rs(plan: &Plan, crate_name: &str) -> String {
         let handler = ident(&c.prefix);
         quote! { let router = api::#module::mount(router, api::handlers::#handler); }
     });
-    let usage = format!("usage: {crate_name} [FLAGS]\n");
+    // A crate's name has no braces: the text is a format string as it is.
+    let usage = proc_macro2::Literal::string(&format!("usage: {crate_name} [FLAGS]\n{{}}"));
     pretty(quote! {
         //! Serves the API: `cargo run -- --addr 127.0.0.1:8080` (port 0 picks a free one). The
         //! operator's flags, each also an environment variable, secure it (`--jwt-secret`,
@@ -201,7 +202,7 @@ fn main_rs(plan: &Plan, crate_name: &str) -> String {
                 }
             };
             if flags.help {
-                println!("{}{}", #usage, ws_runtime::Flags::help());
+                println!(#usage, ws_runtime::Flags::help());
                 return std::process::ExitCode::SUCCESS;
             }
             if let Some(unknown) = flags.rest.first() {
