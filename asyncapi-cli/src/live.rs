@@ -391,9 +391,10 @@ fn judge(
             return (frame, false);
         }
     };
-    if let Some(gateway) = gateway_error(&json) {
+    if let Some(gateway) = ws_runtime::ErrorFrame::from_json(&json) {
         case.failures.push(format!(
-            "the server answered with API Gateway's error frame `{gateway}`: {}",
+            "the server answered with API Gateway's error frame `{}`: {}",
+            gateway.kind.as_str(),
             clip(text)
         ));
         return (frame, false);
@@ -423,23 +424,6 @@ fn judge(
         }
     }
     (frame, false)
-}
-
-/// `Forbidden`, `Bad request body` …: the frames API Gateway (and ws-runtime) send on errors.
-fn gateway_error(json: &Value) -> Option<&str> {
-    let map = json.as_object()?;
-    let known = [
-        "message",
-        "connectionId",
-        "requestId",
-        "messageId",
-        "errors",
-    ];
-    let only_known = map.keys().all(|k| known.contains(&k.as_str()));
-    let has_id = map.contains_key("requestId") || map.contains_key("messageId");
-    (only_known && map.contains_key("connectionId") && has_id)
-        .then(|| map.get("message")?.as_str())
-        .flatten()
 }
 
 fn clip(text: &str) -> String {

@@ -11,14 +11,14 @@
 //! schema forbids undeclared properties, so adding or dropping an optional one is compatible.
 //!
 //! ```
-//! use asyncapi_codegen::diff::diff;
+//! use asyncapi_codegen::diff::{Rule, diff};
 //!
 //! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/chat/asyncapi.yaml");
 //! let old = asyncapi_codegen::load(path.as_ref(), &Default::default()).unwrap();
 //! let text = std::fs::read_to_string(path).unwrap().replace("minLength: 1", "minLength: 2");
 //! let new = asyncapi_codegen::load_text(path.as_ref(), &text, &Default::default()).unwrap();
 //! let changes = diff(&old, &new);
-//! assert!(changes.iter().any(|c| c.breaks_clients && c.rule == "schema-narrowed"));
+//! assert!(changes.iter().any(|c| c.breaks_clients && c.rule == Rule::SchemaNarrowed));
 //! ```
 
 use std::collections::BTreeSet;
@@ -36,8 +36,8 @@ use crate::source::{Location, Span};
 /// One change between two documents.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
-    /// What kind of change (`channel-removed`, `schema-narrowed`, …; see [`RULES`]).
-    pub rule: &'static str,
+    /// What kind of change (`channel-removed`, `schema-narrowed`, …).
+    pub rule: Rule,
     /// Where in the API: `channel chat / route sendMessage / payload /text`.
     pub at: String,
     /// What changed, in words.
@@ -61,43 +61,133 @@ impl Change {
     }
 }
 
-/// Every rule, with what it reports.
-pub const RULES: &[(&str, &str)] = &[
-    ("channel-added", "a channel clients can open"),
-    ("channel-removed", "a channel clients can no longer open"),
-    ("channel-moved", "a channel at another address"),
-    ("route-added", "a route the server receives"),
-    ("route-removed", "a route the server no longer receives"),
-    (
-        "route-key-changed",
-        "a message reached by another route key",
-    ),
-    (
-        "selection-changed",
-        "a channel's route selection expression",
-    ),
-    ("message-added", "a message the server sends"),
-    ("message-removed", "a message the server no longer sends"),
-    ("reply-changed", "the reply of a two-way route"),
-    ("schema-narrowed", "a schema that accepts less"),
-    ("schema-widened", "a schema that accepts more"),
-    ("schema-changed", "a schema that accepts other messages"),
-    (
-        "property-added",
-        "an optional property (ignored by receivers that do not know it)",
-    ),
-    (
-        "property-removed",
-        "an optional property no longer described",
-    ),
-    (
-        "handshake-narrowed",
-        "a handshake (query, headers) that accepts less",
-    ),
-    ("handshake-widened", "a handshake that accepts more"),
-    ("security-added", "a security requirement on the servers"),
-    ("security-removed", "a security requirement dropped"),
-];
+/// What kind of change: each is reported under its name (`schema-narrowed`), which `diff`'s
+/// outputs print and JSON carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    /// A channel clients can open.
+    ChannelAdded,
+    /// A channel clients can no longer open.
+    ChannelRemoved,
+    /// A channel at another address.
+    ChannelMoved,
+    /// A route the server receives.
+    RouteAdded,
+    /// A route the server no longer receives.
+    RouteRemoved,
+    /// A message reached by another route key.
+    RouteKeyChanged,
+    /// A channel's route selection expression.
+    SelectionChanged,
+    /// A message the server sends.
+    MessageAdded,
+    /// A message the server no longer sends.
+    MessageRemoved,
+    /// The reply of a two-way route.
+    ReplyChanged,
+    /// A schema that accepts less.
+    SchemaNarrowed,
+    /// A schema that accepts more.
+    SchemaWidened,
+    /// A schema that accepts other messages.
+    SchemaChanged,
+    /// An optional property (ignored by receivers that do not know it).
+    PropertyAdded,
+    /// An optional property no longer described.
+    PropertyRemoved,
+    /// A handshake (query, headers) that accepts less.
+    HandshakeNarrowed,
+    /// A handshake that accepts more.
+    HandshakeWidened,
+    /// A security requirement on the servers.
+    SecurityAdded,
+    /// A security requirement dropped.
+    SecurityRemoved,
+}
+
+impl Rule {
+    /// Every rule, in the order the guide lists them.
+    pub const ALL: [Rule; 19] = [
+        Rule::ChannelAdded,
+        Rule::ChannelRemoved,
+        Rule::ChannelMoved,
+        Rule::RouteAdded,
+        Rule::RouteRemoved,
+        Rule::RouteKeyChanged,
+        Rule::SelectionChanged,
+        Rule::MessageAdded,
+        Rule::MessageRemoved,
+        Rule::ReplyChanged,
+        Rule::SchemaNarrowed,
+        Rule::SchemaWidened,
+        Rule::SchemaChanged,
+        Rule::PropertyAdded,
+        Rule::PropertyRemoved,
+        Rule::HandshakeNarrowed,
+        Rule::HandshakeWidened,
+        Rule::SecurityAdded,
+        Rule::SecurityRemoved,
+    ];
+
+    /// Its name, as reports print it (`schema-narrowed`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::ChannelAdded => "channel-added",
+            Rule::ChannelRemoved => "channel-removed",
+            Rule::ChannelMoved => "channel-moved",
+            Rule::RouteAdded => "route-added",
+            Rule::RouteRemoved => "route-removed",
+            Rule::RouteKeyChanged => "route-key-changed",
+            Rule::SelectionChanged => "selection-changed",
+            Rule::MessageAdded => "message-added",
+            Rule::MessageRemoved => "message-removed",
+            Rule::ReplyChanged => "reply-changed",
+            Rule::SchemaNarrowed => "schema-narrowed",
+            Rule::SchemaWidened => "schema-widened",
+            Rule::SchemaChanged => "schema-changed",
+            Rule::PropertyAdded => "property-added",
+            Rule::PropertyRemoved => "property-removed",
+            Rule::HandshakeNarrowed => "handshake-narrowed",
+            Rule::HandshakeWidened => "handshake-widened",
+            Rule::SecurityAdded => "security-added",
+            Rule::SecurityRemoved => "security-removed",
+        }
+    }
+
+    /// What it reports, in words.
+    pub fn reports(self) -> &'static str {
+        match self {
+            Rule::ChannelAdded => "a channel clients can open",
+            Rule::ChannelRemoved => "a channel clients can no longer open",
+            Rule::ChannelMoved => "a channel at another address",
+            Rule::RouteAdded => "a route the server receives",
+            Rule::RouteRemoved => "a route the server no longer receives",
+            Rule::RouteKeyChanged => "a message reached by another route key",
+            Rule::SelectionChanged => "a channel's route selection expression",
+            Rule::MessageAdded => "a message the server sends",
+            Rule::MessageRemoved => "a message the server no longer sends",
+            Rule::ReplyChanged => "the reply of a two-way route",
+            Rule::SchemaNarrowed => "a schema that accepts less",
+            Rule::SchemaWidened => "a schema that accepts more",
+            Rule::SchemaChanged => "a schema that accepts other messages",
+            Rule::PropertyAdded => {
+                "an optional property (ignored by receivers that do not know it)"
+            }
+            Rule::PropertyRemoved => "an optional property no longer described",
+            Rule::HandshakeNarrowed => "a handshake (query, headers) that accepts less",
+            Rule::HandshakeWidened => "a handshake that accepts more",
+            Rule::SecurityAdded => "a security requirement on the servers",
+            Rule::SecurityRemoved => "a security requirement dropped",
+        }
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// Who sends a message: the client (inbound to the server) or the server (outbound).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,7 +205,7 @@ enum Effect {
     Both,
     /// Accepted messages may differ, but receivers do not care (an optional property, which
     /// receivers that do not declare it ignore): the rule that says so.
-    Neutral(&'static str),
+    Neutral(Rule),
 }
 
 /// One change inside a schema.
@@ -190,7 +280,7 @@ impl Diff<'_> {
     #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
-        rule: &'static str,
+        rule: Rule,
         at: String,
         what: String,
         why: &str,
@@ -241,7 +331,7 @@ impl Diff<'_> {
                     let new_channel = &new.channels[index];
                     if address_of(new_channel) != address_of(old_channel) {
                         self.push(
-                            "channel-moved",
+                            Rule::ChannelMoved,
                             format!("channel {}", new_channel.id),
                             format!(
                                 "channel `{}` is at `{}`",
@@ -257,7 +347,7 @@ impl Diff<'_> {
                     self.channel(old, old_channel, new, new_channel);
                 }
                 None => self.push(
-                    "channel-removed",
+                    Rule::ChannelRemoved,
                     format!("channel {}", old_channel.id),
                     format!("channel `{}` is gone", address_of(old_channel)),
                     "clients that open it are refused",
@@ -270,7 +360,7 @@ impl Diff<'_> {
         for (index, channel) in new.channels.iter().enumerate() {
             if !matched.contains(&index) {
                 self.push(
-                    "channel-added",
+                    Rule::ChannelAdded,
                     format!("channel {}", channel.id),
                     format!("channel `{}` is new", address_of(channel)),
                     "servers of the old document do not serve it to the clients that open it",
@@ -294,7 +384,7 @@ impl Diff<'_> {
             && (routes(&old_routing) || routes(&new_routing))
         {
             self.push(
-                "selection-changed",
+                Rule::SelectionChanged,
                 at.clone(),
                 format!(
                     "route selection `{}` → `{}`",
@@ -326,7 +416,7 @@ impl Diff<'_> {
             let at = format!("{at} / route {new_key}");
             if old_key != new_key && (routes(&old_routing) || routes(&new_routing)) {
                 self.push(
-                    "route-key-changed",
+                    Rule::RouteKeyChanged,
                     at.clone(),
                     format!(
                         "`{}` is reached by `{new_key}`, not `{old_key}`",
@@ -346,7 +436,7 @@ impl Diff<'_> {
                 (Some(a), Some(b)) => self.message(a, b, Sender::Server, &format!("{at} / reply")),
                 (None, None) => {}
                 (a, b) => self.push(
-                    "reply-changed",
+                    Rule::ReplyChanged,
                     at.clone(),
                     match b {
                         Some(b) => format!(
@@ -366,7 +456,7 @@ impl Diff<'_> {
         for index in &pairs.removed {
             let message = &old.messages[*index];
             self.push(
-                "route-removed",
+                Rule::RouteRemoved,
                 format!("{at} / route {}", key_of(&old_routing, *index)),
                 format!("`{}` is no longer received", name_of(message)),
                 "clients that send it are refused (`Forbidden`, or `$default`)",
@@ -378,7 +468,7 @@ impl Diff<'_> {
         for index in &pairs.added {
             let message = &new.messages[*index];
             self.push(
-                "route-added",
+                Rule::RouteAdded,
                 format!("{at} / route {}", key_of(&new_routing, *index)),
                 format!("`{}` is received", name_of(message)),
                 "servers of the old document refuse it from clients that send it",
@@ -402,7 +492,7 @@ impl Diff<'_> {
         for index in &pairs.removed {
             let message = &old.messages[*index];
             self.push(
-                "message-removed",
+                Rule::MessageRemoved,
                 format!("{at} / sends {}", name_of(message)),
                 format!("`{}` is no longer sent", name_of(message)),
                 "clients that wait for it never get it",
@@ -414,7 +504,7 @@ impl Diff<'_> {
         for index in &pairs.added {
             let message = &new.messages[*index];
             self.push(
-                "message-added",
+                Rule::MessageAdded,
                 format!("{at} / sends {}", name_of(message)),
                 format!("`{}` is sent", name_of(message)),
                 "clients that do not know it receive an unknown message and may ignore it (generated clients: `Event::Unmatched`)",
@@ -450,16 +540,16 @@ impl Diff<'_> {
             );
             for change in changes {
                 let (rule, breaks) = match change.effect {
-                    Effect::Narrowed => ("handshake-narrowed", (true, false)),
-                    Effect::Widened => ("handshake-widened", (false, true)),
-                    Effect::Both => ("handshake-narrowed", (true, true)),
+                    Effect::Narrowed => (Rule::HandshakeNarrowed, (true, false)),
+                    Effect::Widened => (Rule::HandshakeWidened, (false, true)),
+                    Effect::Both => (Rule::HandshakeNarrowed, (true, true)),
                     Effect::Neutral(_) => continue,
                 };
                 self.push(
                     rule,
                     format!("{at} / handshake {part} {}", change.shown()),
                     change.what,
-                    if rule == "handshake-narrowed" {
+                    if rule == Rule::HandshakeNarrowed {
                         "clients' handshakes may now be refused"
                     } else {
                         "servers of the old document may refuse the handshakes of new clients"
@@ -522,7 +612,7 @@ impl Diff<'_> {
         let (old, new) = (names(self.old), names(self.new));
         for added in new.difference(&old) {
             self.push(
-                "security-added",
+                Rule::SecurityAdded,
                 "servers / security".into(),
                 format!("security scheme `{added}` is required"),
                 "clients that do not present it are refused",
@@ -533,7 +623,7 @@ impl Diff<'_> {
         }
         for removed in old.difference(&new) {
             self.push(
-                "security-removed",
+                Rule::SecurityRemoved,
                 "servers / security".into(),
                 format!("security scheme `{removed}` is no longer required"),
                 "servers of the old document refuse new clients that do not present it",
@@ -546,30 +636,30 @@ impl Diff<'_> {
 }
 
 /// The rule, whom it breaks, and why, for a schema change of a message `sender` sends.
-fn classify(effect: Effect, sender: Sender) -> (&'static str, (bool, bool), &'static str) {
+fn classify(effect: Effect, sender: Sender) -> (Rule, (bool, bool), &'static str) {
     match (effect, sender) {
         (Effect::Narrowed, Sender::Client) => (
-            "schema-narrowed",
+            Rule::SchemaNarrowed,
             (true, false),
             "clients send messages the new server refuses",
         ),
         (Effect::Narrowed, Sender::Server) => (
-            "schema-narrowed",
+            Rule::SchemaNarrowed,
             (false, true),
             "servers of the old document send messages new clients refuse",
         ),
         (Effect::Widened, Sender::Client) => (
-            "schema-widened",
+            Rule::SchemaWidened,
             (false, true),
             "new clients send messages servers of the old document refuse",
         ),
         (Effect::Widened, Sender::Server) => (
-            "schema-widened",
+            Rule::SchemaWidened,
             (true, false),
             "the server sends messages clients of the old document do not expect",
         ),
         (Effect::Both, _) => (
-            "schema-changed",
+            Rule::SchemaChanged,
             (true, true),
             "each side may send what the other refuses",
         ),
@@ -953,7 +1043,7 @@ fn compare(
                 &path,
                 &format!("{schema_path}/properties"),
                 format!("`{name}` is no longer described"),
-                Effect::Neutral("property-removed"),
+                Effect::Neutral(Rule::PropertyRemoved),
             ),
         }
     }
@@ -976,7 +1066,7 @@ fn compare(
             if closed(old_map) {
                 Effect::Widened
             } else {
-                Effect::Neutral("property-added")
+                Effect::Neutral(Rule::PropertyAdded)
             },
         );
     }

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use asyncapi_codegen::diff::{Change, RULES, diff};
+use asyncapi_codegen::diff::{Change, Rule, diff};
 
 const BASE: &str = r##"asyncapi: 3.0.0
 info: {title: Rules, version: '1'}
@@ -85,143 +85,137 @@ components:
 
 /// A fixture pair: the rule, its edit (`from` → `to`, once), whom it breaks (clients,
 /// servers), and where the change lands in the API.
-type Case = (
-    &'static str,
-    &'static str,
-    &'static str,
-    (bool, bool),
-    &'static str,
-);
+type Case = (Rule, &'static str, &'static str, (bool, bool), &'static str);
 
 const CASES: &[Case] = &[
     (
-        "channel-moved",
+        Rule::ChannelMoved,
         "address: /room",
         "address: /hall",
         (true, true),
         "channel room",
     ),
     (
-        "route-added",
+        Rule::RouteAdded,
         "    messages: [{$ref: '#/channels/room/messages/said'}]",
         "    messages: [{$ref: '#/channels/room/messages/said'}]\n  notice:\n    action: receive\n    channel: {$ref: '#/channels/room'}\n    messages: [{$ref: '#/channels/room/messages/notice'}]",
         (false, true),
         "channel room / route notice",
     ),
     (
-        "route-key-changed",
+        Rule::RouteKeyChanged,
         "action: {const: say}",
         "action: {const: speak}",
         (true, true),
         "channel room / route speak",
     ),
     (
-        "selection-changed",
+        Rule::SelectionChanged,
         "    address: /room",
         "    address: /room\n    x-route-selection-expression: $request.body.type",
         (true, true),
         "channel room",
     ),
     (
-        "message-removed",
+        Rule::MessageRemoved,
         "    action: send\n    channel: {$ref: '#/channels/room'}\n    messages: [{$ref: '#/channels/room/messages/said'}]",
         "    action: send\n    channel: {$ref: '#/channels/room'}\n    messages: [{$ref: '#/channels/room/messages/notice'}]",
         (true, false),
         "channel room / sends said",
     ),
     (
-        "reply-changed",
+        Rule::ReplyChanged,
         "    reply:\n      channel: {$ref: '#/channels/room'}\n      messages: [{$ref: '#/channels/room/messages/answer'}]\n",
         "",
         (true, true),
         "channel room / route ask",
     ),
     (
-        "schema-narrowed",
+        Rule::SchemaNarrowed,
         "maxLength: 100",
         "maxLength: 50",
         (true, false),
         "channel room / route say / payload /text",
     ),
     (
-        "schema-widened",
+        Rule::SchemaWidened,
         "maxLength: 100",
         "maxLength: 200",
         (false, true),
         "channel room / route say / payload /text",
     ),
     (
-        "schema-narrowed",
+        Rule::SchemaNarrowed,
         "required: [action, text]",
         "required: [action, text, tone]",
         (true, false),
         "channel room / route say / payload /",
     ),
     (
-        "schema-widened",
+        Rule::SchemaWidened,
         "enum: [plain, bold]",
         "enum: [plain, bold, italic]",
         (true, false),
         "channel room / sends said / payload /kind",
     ),
     (
-        "schema-narrowed",
+        Rule::SchemaNarrowed,
         "enum: [plain, bold]",
         "enum: [plain]",
         (false, true),
         "channel room / sends said / payload /kind",
     ),
     (
-        "schema-narrowed",
+        Rule::SchemaNarrowed,
         "          required: [n]\n          properties:\n            n: {type: integer}",
         "          required: [n]\n          properties:\n            n: {type: integer, minimum: 0}",
         (false, true),
         "channel room / route ask / reply / payload /n",
     ),
     (
-        "schema-changed",
+        Rule::SchemaChanged,
         "n: {type: integer}\n      answer",
         "n: {type: string}\n      answer",
         (true, true),
         "channel room / route ask / payload /n",
     ),
     (
-        "property-added",
+        Rule::PropertyAdded,
         "            kind: {type: string, enum: [plain, bold]}",
         "            kind: {type: string, enum: [plain, bold]}\n            at: {type: string}",
         (false, false),
         "channel room / sends said / payload /at",
     ),
     (
-        "property-removed",
+        Rule::PropertyRemoved,
         "            tone: {type: string}\n",
         "",
         (false, false),
         "channel room / route say / payload /tone",
     ),
     (
-        "handshake-narrowed",
+        Rule::HandshakeNarrowed,
         "minLength: 1",
         "minLength: 3",
         (true, false),
         "channel room / handshake query /name",
     ),
     (
-        "handshake-widened",
+        Rule::HandshakeWidened,
         "          required: [name]\n",
         "",
         (false, true),
         "channel room / handshake query /",
     ),
     (
-        "security-added",
+        Rule::SecurityAdded,
         "      - $ref: '#/components/securitySchemes/key'",
         "      - $ref: '#/components/securitySchemes/key'\n      - $ref: '#/components/securitySchemes/token'",
         (true, false),
         "servers / security",
     ),
     (
-        "security-removed",
+        Rule::SecurityRemoved,
         "    security:\n      - $ref: '#/components/securitySchemes/key'\n",
         "",
         (false, true),
@@ -282,12 +276,12 @@ fn each_rule_reports_its_fixture_pair_with_its_classification() {
     }
     // Every rule has its pair; these are covered by the tests below.
     let below = [
-        "route-removed",
-        "message-added",
-        "channel-removed",
-        "channel-added",
+        Rule::RouteRemoved,
+        Rule::MessageAdded,
+        Rule::ChannelRemoved,
+        Rule::ChannelAdded,
     ];
-    for (rule, _) in RULES {
+    for rule in &Rule::ALL {
         assert!(
             seen.contains(rule) || below.contains(rule),
             "rule `{rule}` has no fixture pair"
@@ -300,15 +294,15 @@ fn a_channel_under_another_key_and_address_is_one_removed_and_one_added() {
     let base = load(BASE);
     let edited = BASE.replace("room", "hall");
     let changes = diff(&base, &load(&edited));
-    let rules: Vec<(&str, &str, bool, bool)> = changes
+    let rules: Vec<(Rule, &str, bool, bool)> = changes
         .iter()
         .map(|c| (c.rule, c.at.as_str(), c.breaks_clients, c.breaks_servers))
         .collect();
     assert_eq!(
         rules,
         [
-            ("channel-removed", "channel room", true, false),
-            ("channel-added", "channel hall", false, true)
+            (Rule::ChannelRemoved, "channel room", true, false),
+            (Rule::ChannelAdded, "channel hall", false, true)
         ],
         "{}",
         show(&changes)
@@ -325,17 +319,17 @@ fn a_removed_route_breaks_clients_and_a_new_outbound_message_breaks_no_one() {
         1,
     );
     let changes = diff(&base, &load(&edited));
-    let rules: Vec<(&str, bool, bool)> = changes
+    let rules: Vec<(Rule, bool, bool)> = changes
         .iter()
         .map(|c| (c.rule, c.breaks_clients, c.breaks_servers))
         .collect();
     assert!(
-        rules.contains(&("route-removed", true, false)),
+        rules.contains(&(Rule::RouteRemoved, true, false)),
         "{}",
         show(&changes)
     );
     assert!(
-        rules.contains(&("message-added", false, false)),
+        rules.contains(&(Rule::MessageAdded, false, false)),
         "{}",
         show(&changes)
     );
@@ -348,7 +342,7 @@ fn changes_name_the_edited_line_on_the_new_side_and_the_old_line_on_the_old() {
     let changes = diff(&base, &load(&edited));
     let change = changes
         .iter()
-        .find(|c| c.rule == "schema-narrowed")
+        .find(|c| c.rule == Rule::SchemaNarrowed)
         .unwrap();
     let line = BASE
         .lines()
@@ -362,7 +356,7 @@ fn changes_name_the_edited_line_on_the_new_side_and_the_old_line_on_the_old() {
     let changes = diff(&base, &load(&moved));
     let change = changes
         .iter()
-        .find(|c| c.rule == "schema-narrowed")
+        .find(|c| c.rule == Rule::SchemaNarrowed)
         .unwrap();
     assert_eq!(change.new.as_ref().unwrap().line as usize, line + 2);
 }

@@ -1,6 +1,7 @@
 //! Imports run one way: each module of the engine and of the runtime names only modules of its
 //! own layer or below (ARCHITECTURE.md draws the same layers). A `crate::x` path, a
-//! `use crate::{x, …}` list, and a type the crate root re-exports from a module all count.
+//! `use crate::{x, …}` list, and a type the crate root re-exports from a module all count; in the
+//! runtime, a type named through the crate root at all is a problem (import from its module).
 
 #![allow(clippy::unwrap_used)]
 
@@ -20,30 +21,14 @@ const ENGINE: &[&[&str]] = &[
     &["generate", "build"],
 ];
 
-/// The runtime, lowest layer first.
+/// The runtime, lowest layer first: its folders (and its few files of their own).
 const RUNTIME: &[&[&str]] = &[
-    &[
-        "check",
-        "ids",
-        "limits",
-        "message",
-        "metrics",
-        "nullable",
-        "selection",
-        "tree",
-    ],
-    &[
-        "routes", "frames", "socket", "listener", "sigv4", "tls", "security", "jwt",
-    ],
-    &["connections", "client"],
-    &["cluster"],
-    &["handler"],
-    &["dispatch", "export", "lambda"],
-    &["shared"],
-    &["management", "observe", "docs"],
-    &["server"],
-    &["router"],
-    &["flags", "fuzz"],
+    &["messages", "transport", "access", "metrics"],
+    &["registry"],
+    &["dispatch"],
+    &["apigw"],
+    &["server", "client"],
+    &["fuzz"],
 ];
 
 /// The names `lib.rs` re-exports, by the module they come from (`pub use module::{A, B};`).
@@ -104,11 +89,19 @@ fn named_modules(text: &str, exported: &BTreeMap<String, String>) -> Vec<String>
     out
 }
 
-fn check(krate: &str, layers: &[&[&str]]) -> Vec<String> {
+/// Where each module of the crate at `src` imports from, against `layers`; with `from_defining`,
+/// a name the crate root re-exports (`crate::Router`) is a problem too: modules import from the
+/// module that defines a name, and `lib.rs` is the public face only.
+fn check(krate: &str, layers: &[&[&str]], from_defining: bool) -> Vec<String> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join(krate)
         .join("src");
+    check_dir(krate, &src, layers, from_defining)
+}
+
+fn check_dir(krate: &str, src: &Path, layers: &[&[&str]], from_defining: bool) -> Vec<String> {
+    let src = src.to_owned();
     let layer_of = |module: &str| layers.iter().position(|l| l.contains(&module));
     let exported = re_exports(&std::fs::read_to_string(src.join("lib.rs")).unwrap());
     let mut files = Vec::new();
@@ -143,6 +136,14 @@ fn check(krate: &str, layers: &[&[&str]]) -> Vec<String> {
             .filter(|l| !l.trim_start().starts_with("//"))
             .collect::<Vec<_>>()
             .join("\n");
+        if from_defining {
+            for name in root_names(&code) {
+                problems.push(format!(
+                    "{krate}/src/{}: names `crate::{name}` through the crate root; import it from its module",
+                    relative.display()
+                ));
+            }
+        }
         for named in named_modules(&code, &exported) {
             match layer_of(&named) {
                 Some(layer) if layer > own => problems.push(format!(
@@ -160,11 +161,68 @@ fn check(krate: &str, layers: &[&[&str]]) -> Vec<String> {
     problems
 }
 
+/// The types `text` names through the crate root (`crate::Router`).
+fn root_names(text: &str) -> Vec<String> {
+    text.match_indices("crate::")
+        .map(|(at, _)| &text[at + "crate::".len()..])
+        .filter(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
+        .map(|rest| {
+            rest.chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect()
+        })
+        .collect()
+}
+
 #[test]
 fn no_import_runs_up_a_layer() {
-    let mut problems = check("asyncapi-codegen", ENGINE);
-    problems.extend(check("ws-runtime", RUNTIME));
+    let mut problems = check("asyncapi-codegen", ENGINE, false);
+    problems.extend(check("ws-runtime", RUNTIME, true));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The check on a crate made up for it: an import up a layer, and one through the crate root,
+/// are each reported; the same crate without them passes.
+#[test]
+fn the_check_fails_on_an_import_that_runs_up_or_through_the_root() {
+    let src = std::env::temp_dir().join(format!("layers-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&src);
+    let write = |path: &str, text: &str| {
+        let path = src.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "lib.rs",
+        "mod transport;\nmod server;\npub use server::router::Router;\n",
+    );
+    write(
+        "server/mod.rs",
+        "pub(crate) mod router;\nuse crate::transport::socket::Socket;\n",
+    );
+    write("server/router.rs", "pub struct Router;\n");
+    write("transport/mod.rs", "pub(crate) mod socket;\n");
+    write("transport/socket.rs", "pub struct Socket;\n");
+    let layers: &[&[&str]] = &[&["transport"], &["server"]];
+    assert_eq!(
+        check_dir("made-up", &src, layers, true),
+        Vec::<String>::new()
+    );
+    write(
+        "transport/socket.rs",
+        "use crate::server::router::Router;\npub struct Socket(crate::Router);\n",
+    );
+    let problems = check_dir("made-up", &src, layers, true);
+    assert_eq!(
+        problems,
+        [
+            "made-up/src/transport/socket.rs: names `crate::Router` through the crate root; import it from its module",
+            "made-up/src/transport/socket.rs: `transport` (layer 0) imports `server` (layer 1)",
+            "made-up/src/transport/socket.rs: `transport` (layer 0) imports `server` (layer 1)",
+        ],
+        "{problems:#?}"
+    );
+    std::fs::remove_dir_all(&src).unwrap();
 }
 
 #[test]

@@ -321,3 +321,24 @@ fn the_client_imports_from_a_commonjs_package_and_one_without_a_type() {
         );
     }
 }
+
+/// The TypeScript client tells error frames apart by the same messages as the Rust client and
+/// the live runner (`ws_runtime::ErrorFrame::from_json`).
+#[test]
+fn the_typescript_client_knows_the_same_error_frames() {
+    let runtime = include_str!("../../asyncapi-codegen/src/emit/typescript/runtime.js");
+    let line = runtime
+        .lines()
+        .find(|l| l.starts_with("const ERROR_MESSAGES = "))
+        .expect("runtime.js lists ERROR_MESSAGES");
+    let listed: Vec<String> = serde_json::from_str(
+        line.trim_start_matches("const ERROR_MESSAGES = ")
+            .trim_end_matches(';'),
+    )
+    .unwrap();
+    let known: Vec<&str> = ws_runtime::ErrorKind::ALL
+        .iter()
+        .map(|kind| kind.as_str())
+        .collect();
+    assert_eq!(listed, known);
+}

@@ -45,9 +45,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self as ws, Message as Frame};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-pub use crate::frames::{ErrorFrame, ErrorKind};
-use crate::message::{DecodeError, Message, Schema, ValidationErrors};
-use crate::routes::Routes;
+pub use crate::messages::frames::{ErrorFrame, ErrorKind};
+use crate::messages::message::{DecodeError, Message, Schema, ValidationErrors};
+use crate::messages::routes::Routes;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -75,7 +75,7 @@ impl Incoming for Nothing {
 pub fn decode_if<M: Message>(json: &Value) -> Option<Result<M, DecodeError>> {
     M::schema()
         .is_valid(json)
-        .then(|| crate::message::decode(json))
+        .then(|| crate::messages::message::decode(json))
 }
 
 /// Where a route's reply is told apart from other frames: the document's `correlationId`, a
@@ -229,7 +229,7 @@ pub struct ClientOptions {
     query: Pairs,
     headers: Pairs,
     #[cfg(feature = "tls")]
-    tls: Option<crate::ClientTls>,
+    tls: Option<crate::transport::tls::ClientTls>,
 }
 
 impl Default for ClientOptions {
@@ -312,7 +312,7 @@ impl ClientOptions {
     /// What `wss://` connections trust (feature `tls`; without this option, the system's root
     /// certificates).
     #[cfg(feature = "tls")]
-    pub fn tls(mut self, tls: crate::ClientTls) -> ClientOptions {
+    pub fn tls(mut self, tls: crate::transport::tls::ClientTls) -> ClientOptions {
         self.tls = Some(tls);
         self
     }
@@ -566,7 +566,7 @@ impl<R: Routes, I: Incoming> Client<R, I> {
                 None => true,
             } && M::schema().is_valid(&json);
             if is_reply {
-                return crate::message::decode(&json).map_err(ClientError::Decode);
+                return crate::messages::message::decode(&json).map_err(ClientError::Decode);
             }
             self.events.push_back(decode(&text, &json));
         }
@@ -760,7 +760,7 @@ async fn open(target: &Target, options: &ClientOptions) -> Result<Socket, Client
             _ if !target.url().starts_with("wss:") => None,
             Some(tls) => Some(tls.config()),
             None => Some(
-                crate::ClientTls::system_roots()
+                crate::transport::tls::ClientTls::system_roots()
                     .map_err(|error| ClientError::Tls(error.to_string()))?
                     .config(),
             ),

@@ -8,10 +8,10 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use crate::security::{Location, Scheme, Security};
-use crate::selection::Selection;
+use crate::access::security::{Location, Scheme, Security};
+use crate::messages::selection::Selection;
+use crate::messages::tree::Tree;
 use crate::server::{header_spelling, query_pairs, typed_value};
-use crate::tree::Tree;
 
 /// Text as clients send it: printable, percent escapes, separators, and any character.
 fn text() -> impl Strategy<Value = String> {
@@ -95,7 +95,7 @@ proptest! {
         if let Some(credentials) = security.credentials(&query, &map) {
             prop_assert!(credentials.iter().count() == 1);
         }
-        crate::security::mark_sensitive(&mut map, Some(&security));
+        crate::access::security::mark_sensitive(&mut map, Some(&security));
     }
 
     #[test]
@@ -116,8 +116,8 @@ proptest! {
 #[cfg(feature = "jwt")]
 mod jwt {
     use super::*;
-    use crate::jwt::Jwt;
-    use crate::security::{Credential, Verify};
+    use crate::access::jwt::Jwt;
+    use crate::access::security::{Credential, Verify};
 
     const SECRET: &[u8] = b"the-secret-of-the-property-tests";
 

@@ -54,68 +54,48 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod check;
+mod access;
+mod apigw;
 #[cfg(feature = "client")]
 pub mod client;
-mod cluster;
-mod connections;
 mod dispatch;
-mod docs;
-mod export;
-mod flags;
-mod frames;
 #[cfg(test)]
 mod fuzz;
-mod handler;
-mod ids;
-#[cfg(feature = "jwt")]
-mod jwt;
-pub mod lambda;
-mod limits;
-mod listener;
-mod management;
-mod message;
+mod messages;
 mod metrics;
-pub mod nullable;
-mod observe;
-mod router;
-mod routes;
-mod security;
-mod selection;
+mod registry;
 mod server;
-mod shared;
-#[cfg(feature = "sigv4")]
-mod sigv4;
-mod socket;
-#[cfg(feature = "tls")]
-mod tls;
-mod tree;
+mod transport;
 
-pub use cluster::{Cluster, ClusterError, ClusterNode};
-pub use connections::{ConnectionId, ConnectionInfo, Connections, Identity, SendError};
-pub use export::{AsyncApi, to_yaml};
-pub use flags::{Flags, FlagsError};
-pub use handler::{
-    Accept, Close, ConnectRequest, Context, EventType, Handler, HandlerError, Reject, Reply,
-};
-pub use ids::EventId;
+pub use apigw::lambda;
+pub use messages::nullable;
+
 #[cfg(feature = "jwt")]
-pub use jwt::Jwt;
-pub use limits::{Limits, Rate};
-pub use message::{DecodeError, Message, Schema, ValidationError, ValidationErrors};
-pub use router::{ChannelOptions, Router, RouterError};
-pub use routes::{
-    AnyMessage, RawMessage, Route, Routes, decode_route, encode_route, encode_route_text,
-};
-pub use security::{
+pub use access::jwt::Jwt;
+pub use access::security::{
     ApiKeys, Credential, Credentials, Location, Principal, Scheme, Security, TOKEN_EXPIRED, Verify,
 };
-pub use selection::{Selection, SelectionError};
-pub use server::{App, Server, ShutdownReport, main, runtime, stop_signal};
 #[cfg(feature = "sigv4")]
-pub use sigv4::SigV4;
+pub use access::sigv4::SigV4;
+pub use dispatch::handler::{
+    Accept, Close, ConnectRequest, Context, EventType, Handler, HandlerError, Reject, Reply,
+};
+pub use messages::export::{AsyncApi, to_yaml};
+pub use messages::frames::{ErrorFrame, ErrorKind};
+pub use messages::message::{DecodeError, Message, Schema, ValidationError, ValidationErrors};
+pub use messages::routes::{
+    AnyMessage, RawMessage, Route, Routes, decode_route, encode_route, encode_route_text,
+};
+pub use messages::selection::{Selection, SelectionError};
+pub use registry::cluster::{Cluster, ClusterError, ClusterNode};
+pub use registry::connections::{ConnectionId, ConnectionInfo, Connections, Identity, SendError};
+pub use registry::ids::EventId;
+pub use server::flags::{Flags, FlagsError};
+pub use server::router::{ChannelOptions, Router, RouterError};
+pub use server::{App, Server, ShutdownReport, main, runtime, stop_signal};
+pub use transport::limits::{Limits, Rate};
 #[cfg(feature = "tls")]
-pub use tls::{ClientTls, Tls, TlsError};
+pub use transport::tls::{ClientTls, Tls, TlsError};
 
 pub use ws_runtime_macros::{Message, Routes};
 
@@ -125,13 +105,13 @@ pub mod __private {
     pub use serde;
     pub use serde_json;
 
-    pub use crate::routes::decode_route_tree;
-    pub use crate::tree::Tree;
+    pub use crate::messages::routes::decode_route_tree;
+    pub use crate::messages::tree::Tree;
 
     /// What compiled validators call (asyncapi-rs generates them from message schemas).
     pub mod check {
-        pub use crate::check::*;
-        pub use crate::tree::Tree;
+        pub use crate::messages::check::*;
+        pub use crate::messages::tree::Tree;
     }
     use crate::{RawMessage, Schema, Selection};
 
@@ -160,14 +140,16 @@ pub mod __private {
         }
         // The compiled check, when there is one, agrees.
         if let Some(check) = M::schema().compiled()
-            && !crate::tree::Tree::read(example, |tree| tree.is_ok_and(|tree| check(&tree)))
+            && !crate::messages::tree::Tree::read(example, |tree| {
+                tree.is_ok_and(|tree| check(&tree))
+            })
         {
             panic!(
                 "the example of `{}` is valid, but its compiled check refuses it",
                 M::NAME
             );
         }
-        let value: M = match crate::message::decode(&json) {
+        let value: M = match crate::messages::message::decode(&json) {
             Ok(value) => value,
             Err(error) => panic!("the example of `{}` does not deserialize: {error}", M::NAME),
         };

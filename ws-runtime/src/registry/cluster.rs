@@ -39,12 +39,12 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use crate::connections::{
+use crate::metrics::Metrics;
+use crate::registry::connections::{
     Audience, ConnectionId, ConnectionInfo, Connections, Outbound, Remote, SendError,
     WeakConnections,
 };
-use crate::ids;
-use crate::metrics::Metrics;
+use crate::registry::ids;
 
 /// The first wait after Redis was lost, doubled on each failed attempt up to `MAX_BACKOFF`.
 const MIN_BACKOFF: Duration = Duration::from_millis(100);

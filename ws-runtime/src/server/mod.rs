@@ -1,4 +1,11 @@
-//! Serving: the upgrade (`$connect`), one task per connection, limits, and graceful shutdown.
+//! Serving: the upgrade (`$connect`), one task per connection, limits, and graceful shutdown;
+//! the router that builds an `App` (`router`), the operator's flags (`flags`), and what the server
+//! answers itself: health and metrics (`observe`), the document and its docs page (`docs`).
+
+pub(crate) mod docs;
+pub(crate) mod flags;
+pub(crate) mod observe;
+pub(crate) mod router;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -21,21 +28,21 @@ use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until};
 use tracing::Instrument;
 
-use crate::cluster::ClusterNode;
-use crate::connections::{ConnectionId, Connections, Entry, Event, Identity, SLOW_READER};
+use crate::access::security::{self, Credentials, TOKEN_EXPIRED};
+use crate::apigw::management;
 use crate::dispatch::Outcome;
-use crate::docs;
-use crate::frames;
-use crate::handler::{Close, ConnectRequest, Context, EventType, Reject, Reply};
-use crate::ids;
-use crate::limits::{Bucket, Limits};
-use crate::listener;
-use crate::management;
+use crate::dispatch::handler::{Close, ConnectRequest, Context, EventType, Reject, Reply};
+use crate::dispatch::shared::{Channel, Shared, Slot};
+use crate::messages::frames;
 use crate::metrics::{self, ErrorFrame};
-use crate::observe;
-use crate::security::{self, Credentials, TOKEN_EXPIRED};
-use crate::shared::{Channel, Shared, Slot};
-use crate::socket::{self, Inbound, Outbound, Socket};
+use crate::registry::cluster::ClusterNode;
+use crate::registry::connections::{
+    ConnectionId, Connections, Entry, Event, Identity, SLOW_READER,
+};
+use crate::registry::ids;
+use crate::transport::limits::{Bucket, Limits};
+use crate::transport::listener;
+use crate::transport::socket::{self, Inbound, Outbound, Socket};
 
 /// A checked router, ready to serve or to mount in an existing axum app.
 pub struct App {
@@ -131,7 +138,11 @@ impl App {
     /// # Errors
     /// The address cannot be bound; the error names it.
     #[cfg(feature = "tls")]
-    pub async fn listen_tls(self, addr: &str, tls: crate::Tls) -> std::io::Result<Server> {
+    pub async fn listen_tls(
+        self,
+        addr: &str,
+        tls: crate::transport::tls::Tls,
+    ) -> std::io::Result<Server> {
         self.serve_tls(bind(addr).await?, tls).await
     }
 
@@ -143,7 +154,7 @@ impl App {
     pub async fn serve_tls(
         self,
         listener: TcpListener,
-        tls: crate::Tls,
+        tls: crate::transport::tls::Tls,
     ) -> std::io::Result<Server> {
         self.serve_with(listener, Some(tls.acceptor)).await
     }

@@ -15,7 +15,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 
-use crate::limits::Limits;
+use crate::transport::limits::Limits;
 
 /// When a request's handshake must be over: `Limits::handshake_timeout` after its TCP accept. It
 /// rides in the request's extensions, so that the verifiers and `authorize` are bounded by it too.

@@ -9,8 +9,8 @@ use axum::response::{Html, IntoResponse};
 use axum::routing::{MethodRouter, get};
 use serde_json::{Value, json};
 
-use crate::export;
-use crate::shared::Channel;
+use crate::dispatch::shared::Channel;
+use crate::messages::export;
 
 /// The page; it reads the two JSON documents below from the server that serves it.
 const PAGE: &str = include_str!("docs.html");

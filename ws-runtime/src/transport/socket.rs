@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 
-use crate::limits::Limits;
+use crate::transport::limits::Limits;
 
 /// What arrived from the client.
 pub(crate) enum Inbound {

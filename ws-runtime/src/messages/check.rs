@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use num_cmp::NumCmp;
 use serde_json::Number;
 
-use crate::tree::{Tree, TreeJson};
+use crate::messages::tree::{Tree, TreeJson};
 
 /// A limit of `minimum`, `maximum` and the exclusive ones, in the schema's own representation
 /// (an integer stays an integer, so comparisons are exact).

@@ -16,10 +16,10 @@ use futures_util::future::BoxFuture;
 use futures_util::task::AtomicWaker;
 use serde::{Deserialize, Serialize};
 
-use crate::ids;
-use crate::limits::Limits;
-use crate::security::Principal;
-pub(crate) use crate::socket::Outbound;
+use crate::access::security::Principal;
+use crate::registry::ids;
+use crate::transport::limits::Limits;
+pub(crate) use crate::transport::socket::Outbound;
 
 /// A connection's id: a random, unguessable string (128 bits, base64url).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
-use crate::security::{Credential, Principal, Verify};
+use crate::access::security::{Credential, Principal, Verify};
 
 /// Where the keys come from: a secret, or a JWKS's keys by `kid`, decoded once each.
 enum Keys {
@@ -36,7 +36,7 @@ enum Source {
     Url {
         uri: axum::http::Uri,
         #[cfg(feature = "tls")]
-        tls: Option<crate::ClientTls>,
+        tls: Option<crate::transport::tls::ClientTls>,
     },
 }
 
@@ -203,7 +203,7 @@ impl Jwt {
     /// What an `https://` JWKS URL is trusted by (feature `tls`): a CA of your own, say. The
     /// system's roots by default.
     #[cfg(feature = "tls")]
-    pub fn tls(mut self, client_tls: crate::ClientTls) -> Jwt {
+    pub fn tls(mut self, client_tls: crate::transport::tls::ClientTls) -> Jwt {
         if let Keys::Jwks(jwks) = &mut self.keys
             && let Source::Url { tls, .. } = &mut jwks.source
         {
@@ -406,7 +406,7 @@ fn parse_jwks(text: &str, what: &str) -> Result<JwksKeys, String> {
 /// `https://`: the body of a 200, as text.
 async fn fetch(
     uri: &axum::http::Uri,
-    #[cfg(feature = "tls")] tls: Option<&crate::ClientTls>,
+    #[cfg(feature = "tls")] tls: Option<&crate::transport::tls::ClientTls>,
 ) -> Result<String, String> {
     use axum::http::header;
     let host = uri.host().ok_or("no host")?;
@@ -430,7 +430,7 @@ async fn fetch(
     {
         let config = match tls {
             Some(tls) => tls.config(),
-            None => crate::ClientTls::system_roots()
+            None => crate::transport::tls::ClientTls::system_roots()
                 .map_err(|e| e.to_string())?
                 .config(),
         };

@@ -49,12 +49,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use crate::handler::{
+use crate::dispatch::handler::{
     Accept, Close, ConnectRequest, Context, Handler, HandlerError, Reject, Reply,
 };
-use crate::ids;
-use crate::routes::AnyMessage;
-use crate::selection::{Selection, SelectionError};
+use crate::messages::routes::AnyMessage;
+use crate::messages::selection::{Selection, SelectionError};
+use crate::registry::ids;
 
 /// A channel served by Lambda-style functions, one per route key. Mount it like any handler:
 /// `Router::new().channel("/", lambda)`.
@@ -170,7 +170,7 @@ impl Lambda {
         connection_id: &str,
         connected_at: u64,
         (stage, domain_name): (&str, &str),
-        identity: &crate::connections::Identity,
+        identity: &crate::registry::connections::Identity,
     ) -> Value {
         let now = ids::now_ms();
         let mut identity_json = json!({ "sourceIp": identity.source_ip.to_string() });

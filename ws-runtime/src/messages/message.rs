@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::tree::{Tree, TreeJson};
+use crate::messages::tree::{Tree, TreeJson};
 
 /// A message type: what a route receives or a server sends.
 ///
@@ -72,7 +72,7 @@ pub trait Message: Serialize + DeserializeOwned + Send + Sync + 'static {
 pub(crate) fn decode<T: DeserializeOwned>(json: &Value) -> Result<T, DecodeError> {
     T::deserialize(json).or_else(|error| {
         let mut integral = json.clone();
-        if crate::tree::integral_numbers(&mut integral) {
+        if crate::messages::tree::integral_numbers(&mut integral) {
             T::deserialize(&integral).map_err(|e| DecodeError::Type(e.to_string()))
         } else {
             Err(DecodeError::Type(error.to_string()))
@@ -87,7 +87,7 @@ pub(crate) fn decode<T: DeserializeOwned>(json: &Value) -> Result<T, DecodeError
 pub struct Schema {
     json: Value,
     validator: OnceLock<Result<jsonschema::Validator, String>>,
-    /// The same schema compiled for frames as the runtime parses them ([`crate::tree`]).
+    /// The same schema compiled for frames as the runtime parses them ([`crate::messages::tree`]).
     tree_validator: OnceLock<Option<jsonschema::Validator<TreeJson>>>,
     /// The schema compiled into Rust by asyncapi-rs, when it was: the verdict on a frame.
     check: Option<fn(&Tree<'_>) -> bool>,

@@ -8,7 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use crate::shared::Shared;
+use crate::dispatch::shared::Shared;
 
 /// Health, always; metrics when the shared state has them.
 pub(crate) fn routes(shared: Arc<Shared>) -> axum::Router {

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
 
-use crate::connections::{ConnectionId, Connections, Identity};
-use crate::ids::EventId;
-use crate::message::{Message, Schema};
-use crate::routes::Routes;
-use crate::security::{Credentials, Principal};
+use crate::access::security::{Credentials, Principal};
+use crate::messages::message::{Message, Schema};
+use crate::messages::routes::Routes;
+use crate::registry::connections::{ConnectionId, Connections, Identity};
+use crate::registry::ids::EventId;
 
 /// The handler of one channel: `$connect`, every route of `R`, and `$disconnect`.
 ///
@@ -330,7 +330,7 @@ impl Reply {
     /// API Gateway's `Forbidden` error frame, for a handler that routes messages itself and
     /// found no route ([`crate::AnyMessage`]).
     pub fn forbidden(cx: &Context) -> Reply {
-        Reply::Text(crate::frames::forbidden(
+        Reply::Text(crate::messages::frames::forbidden(
             cx.connection_id.as_str(),
             &cx.request_id,
         ))
@@ -338,8 +338,11 @@ impl Reply {
 
     /// API Gateway's `Bad request body` error frame, for a handler that checks messages itself;
     /// `errors` are revealed in the frame when given.
-    pub fn bad_request_body(cx: &Context, errors: Option<&crate::ValidationErrors>) -> Reply {
-        Reply::Text(crate::frames::bad_request_body(
+    pub fn bad_request_body(
+        cx: &Context,
+        errors: Option<&crate::messages::message::ValidationErrors>,
+    ) -> Reply {
+        Reply::Text(crate::messages::frames::bad_request_body(
             cx.connection_id.as_str(),
             cx.message_id.as_deref().unwrap_or_default(),
             errors,

@@ -8,10 +8,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::limits::{Limits, Rate};
-use crate::router::Router;
-use crate::security::{ApiKeys, Location};
+use crate::access::security::{ApiKeys, Location};
+use crate::server::router::Router;
 use crate::server::{App, Server};
+use crate::transport::limits::{Limits, Rate};
 
 /// Each flag, by what it sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -293,11 +293,11 @@ pub enum FlagsError {
     },
     /// The cluster's Redis URL.
     #[error(transparent)]
-    Cluster(#[from] crate::cluster::ClusterError),
+    Cluster(#[from] crate::registry::cluster::ClusterError),
     /// The TLS certificate or key.
     #[cfg(feature = "tls")]
     #[error(transparent)]
-    Tls(#[from] crate::tls::TlsError),
+    Tls(#[from] crate::transport::tls::TlsError),
     /// The address cannot be listened on.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -368,18 +368,18 @@ impl LimitFlags {
 
 /// What verifies bearer tokens: `Jwt` (feature `jwt`).
 #[cfg(feature = "jwt")]
-type JwtVerifier = crate::jwt::Jwt;
+type JwtVerifier = crate::access::jwt::Jwt;
 
 /// Without the `jwt` feature, nothing verifies bearer tokens: a verifier that cannot be made.
 #[cfg(not(feature = "jwt"))]
 enum JwtVerifier {}
 
 #[cfg(not(feature = "jwt"))]
-impl crate::security::Verify for JwtVerifier {
+impl crate::access::security::Verify for JwtVerifier {
     async fn verify(
         &self,
-        _: &crate::security::Credential,
-    ) -> Result<crate::security::Principal, String> {
+        _: &crate::access::security::Credential,
+    ) -> Result<crate::access::security::Principal, String> {
         match *self {}
     }
 }
@@ -674,7 +674,7 @@ impl Flags {
     /// The JWT verifier of `--jwt-secret` or `--jwks`, loaded, with its issuer and audience.
     #[cfg(feature = "jwt")]
     async fn jwt(&self) -> Result<Option<Arc<JwtVerifier>>, FlagsError> {
-        use crate::jwt::Jwt;
+        use crate::access::jwt::Jwt;
         let flag = match self.jwt {
             Some(JwtKeys::Secret(_)) => "--jwt-secret",
             _ => "--jwks",
@@ -735,7 +735,7 @@ impl Flags {
             None => app.listen(&self.addr).await.map_err(listen),
             #[cfg(feature = "tls")]
             Some((cert, key)) => {
-                let tls = crate::tls::Tls::from_pem_files(cert, key)?;
+                let tls = crate::transport::tls::Tls::from_pem_files(cert, key)?;
                 app.listen_tls(&self.addr, tls).await.map_err(listen)
             }
             #[cfg(not(feature = "tls"))]
@@ -820,13 +820,13 @@ impl Read {
 
 /// The cluster of `--redis`.
 #[cfg(feature = "redis")]
-fn cluster(url: &str) -> Result<crate::cluster::Cluster, FlagsError> {
-    Ok(crate::cluster::Cluster::redis(url)?)
+fn cluster(url: &str) -> Result<crate::registry::cluster::Cluster, FlagsError> {
+    Ok(crate::registry::cluster::Cluster::redis(url)?)
 }
 
 /// Without the `redis` feature: a cluster asked for is an error, not a silent single node.
 #[cfg(not(feature = "redis"))]
-fn cluster(_url: &str) -> Result<crate::cluster::Cluster, FlagsError> {
+fn cluster(_url: &str) -> Result<crate::registry::cluster::Cluster, FlagsError> {
     Err(FlagsError::NeedsFeature {
         flag: "--redis",
         feature: "redis",
@@ -846,7 +846,7 @@ fn management_sigv4(
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
-    let mut sigv4 = crate::sigv4::SigV4::new(region);
+    let mut sigv4 = crate::access::sigv4::SigV4::new(region);
     for (number, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {

@@ -2,18 +2,18 @@
 
 use std::sync::Arc;
 
-use crate::cluster::Cluster;
+use crate::access::security::{Scheme, Security, Verify};
+use crate::apigw::management::Access;
+use crate::dispatch::handler::Handler;
+use crate::dispatch::shared::{Channel, Shared};
 use crate::dispatch::{self, Dispatch};
-use crate::handler::Handler;
-use crate::limits::Limits;
-use crate::management::Access;
-use crate::message::Schema;
+use crate::messages::message::Schema;
+use crate::messages::routes::{Route, Routes};
+use crate::messages::selection::Selection;
 use crate::metrics::Metrics;
-use crate::routes::{Route, Routes};
-use crate::security::{Scheme, Security, Verify};
-use crate::selection::Selection;
+use crate::registry::cluster::Cluster;
 use crate::server::App;
-use crate::shared::{Channel, Shared};
+use crate::transport::limits::Limits;
 
 /// Builds the server: channels, their handlers, limits and options.
 ///
@@ -38,7 +38,7 @@ pub struct Router {
     cluster: Option<Cluster>,
     metrics: bool,
     document: Option<String>,
-    verifiers: Vec<(String, Arc<dyn crate::security::DynVerify>)>,
+    verifiers: Vec<(String, Arc<dyn crate::access::security::DynVerify>)>,
 }
 
 impl std::fmt::Debug for Router {
@@ -281,7 +281,7 @@ impl Router {
     /// Turns on the HTTP management API for requests signed with SigV4 by one of `sigv4`'s keys,
     /// as the AWS SDKs sign them (feature `sigv4`). With a bearer token as well, either is let in.
     #[cfg(feature = "sigv4")]
-    pub fn management_sigv4(mut self, sigv4: crate::sigv4::SigV4) -> Router {
+    pub fn management_sigv4(mut self, sigv4: crate::access::sigv4::SigV4) -> Router {
         self.management.sigv4 = Some(sigv4);
         self
     }

@@ -24,9 +24,9 @@ use axum::routing::any;
 use serde::Serialize;
 use subtle::ConstantTimeEq as _;
 
-use crate::connections::{ConnectionId, ConnectionInfo, SendError};
-use crate::ids;
-use crate::shared::Shared;
+use crate::dispatch::shared::Shared;
+use crate::registry::connections::{ConnectionId, ConnectionInfo, SendError};
+use crate::registry::ids;
 
 /// Who may call the management API.
 #[derive(Clone, Default)]
@@ -35,7 +35,7 @@ pub(crate) struct Access {
     pub bearer: Option<String>,
     /// SigV4 signatures with these keys.
     #[cfg(feature = "sigv4")]
-    pub sigv4: Option<crate::sigv4::SigV4>,
+    pub sigv4: Option<crate::access::sigv4::SigV4>,
 }
 
 impl std::fmt::Debug for Access {
@@ -283,7 +283,7 @@ struct Connection<'a> {
     /// Not in API Gateway's answer (an authorizer's context is not shown there); the SDKs read
     /// the fields they know and ignore this one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    principal: Option<&'a crate::security::Principal>,
+    principal: Option<&'a crate::access::security::Principal>,
 }
 
 #[derive(Serialize)]

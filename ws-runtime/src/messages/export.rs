@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
-use crate::message::Message;
-use crate::routes::Routes;
+use crate::messages::message::Message;
+use crate::messages::routes::Routes;
 
 /// Builds an AsyncAPI 3.0 document that says what a server really does: each channel's inbound
 /// routes (`action: receive`, the route key as `x-route-key`, the selection expression as

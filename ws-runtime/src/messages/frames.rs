@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::message::ValidationErrors;
+use crate::messages::message::ValidationErrors;
 
 /// Which error frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,16 +29,19 @@ impl ErrorKind {
         }
     }
 
-    #[cfg(feature = "client")]
+    /// Every error frame ws-runtime sends (the TypeScript client's `ERROR_MESSAGES` lists the
+    /// same: a test holds them together).
+    pub const ALL: [ErrorKind; 4] = [
+        ErrorKind::Forbidden,
+        ErrorKind::BadRequestBody,
+        ErrorKind::InternalServerError,
+        ErrorKind::TooManyRequests,
+    ];
+
     fn from_message(message: &str) -> Option<ErrorKind> {
-        [
-            ErrorKind::Forbidden,
-            ErrorKind::BadRequestBody,
-            ErrorKind::InternalServerError,
-            ErrorKind::TooManyRequests,
-        ]
-        .into_iter()
-        .find(|kind| kind.as_str() == message)
+        ErrorKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == message)
     }
 }
 
@@ -48,9 +51,8 @@ impl std::fmt::Display for ErrorKind {
     }
 }
 
-/// An error frame as a client receives it (feature `client`):
+/// An error frame as a client receives it:
 /// `{"message": "Forbidden", "connectionId": …, "requestId": …}`.
-#[cfg(feature = "client")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorFrame {
     /// Which error (its `message`).
@@ -62,10 +64,9 @@ pub struct ErrorFrame {
     /// `Bad request body` names the message.
     pub message_id: Option<String>,
     /// The schema's violations, for `Bad request body` when the server reveals them.
-    pub errors: Vec<crate::ValidationError>,
+    pub errors: Vec<crate::messages::message::ValidationError>,
 }
 
-#[cfg(feature = "client")]
 impl ErrorFrame {
     /// The error frame `json` is, or `None` when it is not one (an object whose `message` is one
     /// of the three and that has a `connectionId`).
@@ -77,7 +78,7 @@ impl ErrorFrame {
             request_id: Option<String>,
             message_id: Option<String>,
             #[serde(default)]
-            errors: Vec<crate::ValidationError>,
+            errors: Vec<crate::messages::message::ValidationError>,
         }
         let object = json.as_object()?;
         let kind = ErrorKind::from_message(object.get("message")?.as_str()?)?;
@@ -179,10 +180,9 @@ mod tests {
         );
     }
 
-    #[cfg(feature = "client")]
     #[test]
     fn what_the_server_renders_the_client_reads() {
-        let errors = ValidationErrors(vec![crate::ValidationError {
+        let errors = ValidationErrors(vec![crate::messages::message::ValidationError {
             instance_path: "/text".into(),
             schema_path: "/properties/text/minLength".into(),
             message: "too short".into(),

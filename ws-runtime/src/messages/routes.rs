@@ -2,9 +2,9 @@
 
 use serde_json::Value;
 
-use crate::message::{DecodeError, Schema};
-use crate::selection::Selection;
-use crate::tree::Tree;
+use crate::messages::message::{DecodeError, Schema};
+use crate::messages::selection::Selection;
+use crate::messages::tree::Tree;
 
 /// The inbound messages of one channel, one variant per route.
 ///
@@ -68,7 +68,7 @@ pub trait Routes: Sized + Send + 'static {
 pub struct Route {
     /// The route key.
     pub key: &'static str,
-    /// The message's name ([`crate::Message::NAME`]).
+    /// The message's name ([`crate::messages::message::Message::NAME`]).
     pub message: &'static str,
     /// The message's schema.
     pub schema: &'static Schema,
@@ -76,7 +76,7 @@ pub struct Route {
 
 impl Route {
     /// The route of message type `M` under `key`.
-    pub fn of<M: crate::Message>(key: &'static str) -> Route {
+    pub fn of<M: crate::messages::message::Message>(key: &'static str) -> Route {
         Route {
             key,
             message: M::NAME,
@@ -90,13 +90,13 @@ impl Route {
 ///
 /// # Errors
 /// The schema's violations, or a type mismatch.
-pub fn decode_route<M: crate::Message>(
+pub fn decode_route<M: crate::messages::message::Message>(
     selection: &Selection,
     mut json: Value,
 ) -> Result<M, DecodeError> {
     M::schema().validate(&json).map_err(DecodeError::Invalid)?;
     selection.remove_key(&mut json);
-    crate::message::decode(&json)
+    crate::messages::message::decode(&json)
 }
 
 /// [`decode_route`] from a frame's tree: validated where it lies, then deserialized from it with
@@ -104,7 +104,7 @@ pub fn decode_route<M: crate::Message>(
 ///
 /// # Errors
 /// The schema's violations, or a type mismatch.
-pub fn decode_route_tree<M: crate::Message>(
+pub fn decode_route_tree<M: crate::messages::message::Message>(
     selection: &Selection,
     tree: &Tree<'_>,
 ) -> Result<M, DecodeError> {
@@ -117,7 +117,7 @@ pub fn decode_route_tree<M: crate::Message>(
         Some(_) => {
             let mut json = tree.to_value();
             selection.remove_key(&mut json);
-            return crate::message::decode(&json);
+            return crate::messages::message::decode(&json);
         }
         None => tree.deserialize(None),
     }
@@ -128,7 +128,7 @@ pub fn decode_route_tree<M: crate::Message>(
 ///
 /// # Errors
 /// serde's error for a value that cannot be JSON.
-pub fn encode_route<M: crate::Message>(
+pub fn encode_route<M: crate::messages::message::Message>(
     selection: &Selection,
     message: &M,
     key: &str,
@@ -145,7 +145,7 @@ pub fn encode_route<M: crate::Message>(
 ///
 /// # Errors
 /// serde's error for a value that cannot be JSON.
-pub fn encode_route_text<M: crate::Message>(
+pub fn encode_route_text<M: crate::messages::message::Message>(
     selection: &Selection,
     message: &M,
     key: &str,
@@ -354,11 +354,13 @@ mod tests {
         text: String,
     }
 
-    impl crate::Message for Plain {
+    impl crate::messages::message::Message for Plain {
         const NAME: &'static str = "plain";
-        fn schema() -> &'static crate::Schema {
-            static SCHEMA: std::sync::LazyLock<crate::Schema> =
-                std::sync::LazyLock::new(|| crate::Schema::new(serde_json::json!({})));
+        fn schema() -> &'static crate::messages::message::Schema {
+            static SCHEMA: std::sync::LazyLock<crate::messages::message::Schema> =
+                std::sync::LazyLock::new(|| {
+                    crate::messages::message::Schema::new(serde_json::json!({}))
+                });
             &SCHEMA
         }
     }
@@ -369,14 +371,18 @@ mod tests {
         text: String,
     }
 
-    impl crate::Message for Keyed {
+    impl crate::messages::message::Message for Keyed {
         const NAME: &'static str = "keyed";
-        fn schema() -> &'static crate::Schema {
+        fn schema() -> &'static crate::messages::message::Schema {
             Plain::schema()
         }
     }
 
-    fn both<M: crate::Message>(expression: &str, message: &M, key: &str) -> (Value, Value) {
+    fn both<M: crate::messages::message::Message>(
+        expression: &str,
+        message: &M,
+        key: &str,
+    ) -> (Value, Value) {
         let selection = Selection::parse(expression).unwrap_or_else(|e| panic!("{e}"));
         let tree = encode_route(&selection, message, key).unwrap_or_default();
         let text = encode_route_text(&selection, message, key).unwrap_or_default();

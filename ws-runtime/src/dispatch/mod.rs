@@ -1,6 +1,10 @@
 //! One message through a channel's handler, with the handler's route type erased so one server
 //! holds many channels: decode and route the text, call the handler (catching panics), and say
-//! what came of it.
+//! what came of it. Beside it, what handlers implement and are given (`handler`), and what the
+//! connection tasks, the server and the management API share (`shared`).
+
+pub(crate) mod handler;
+pub(crate) mod shared;
 
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
@@ -10,11 +14,11 @@ use axum::extract::ws::Utf8Bytes;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
-use crate::handler::{Accept, Close, ConnectRequest, Context, Handler, Reject, Reply};
-use crate::message::{DecodeError, ValidationErrors};
-use crate::routes::{RawMessage, Routes};
-use crate::security::Principal;
-use crate::tree::Tree;
+use crate::access::security::Principal;
+use crate::dispatch::handler::{Accept, Close, ConnectRequest, Context, Handler, Reject, Reply};
+use crate::messages::message::{DecodeError, ValidationErrors};
+use crate::messages::routes::{RawMessage, Routes};
+use crate::messages::tree::Tree;
 
 /// What came of one message.
 pub(crate) enum Outcome {
@@ -156,11 +160,13 @@ fn route<R: Routes>(text: &Utf8Bytes) -> Result<R, (&'static str, Outcome)> {
                 DecodeError::Invalid(errors) => (known, Outcome::BadRequest(errors)),
                 DecodeError::Type(message) => (
                     known,
-                    Outcome::BadRequest(ValidationErrors(vec![crate::message::ValidationError {
-                        instance_path: String::new(),
-                        schema_path: String::new(),
-                        message,
-                    }])),
+                    Outcome::BadRequest(ValidationErrors(vec![
+                        crate::messages::message::ValidationError {
+                            instance_path: String::new(),
+                            schema_path: String::new(),
+                            message,
+                        },
+                    ])),
                 ),
                 DecodeError::UnknownRoute(_) => ("", Outcome::Forbidden),
             }),

@@ -8,14 +8,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::Notify;
 
-use crate::cluster::ClusterNode;
-use crate::connections::Connections;
+use crate::access::security::{Security, Verifiers};
 use crate::dispatch::Dispatch;
-use crate::limits::{Bucket, Limits, Rate};
-use crate::message::Schema;
+use crate::messages::message::Schema;
+use crate::messages::routes::Route;
 use crate::metrics::{ChannelMetrics, Metrics};
-use crate::routes::Route;
-use crate::security::{Security, Verifiers};
+use crate::registry::cluster::ClusterNode;
+use crate::registry::connections::Connections;
+use crate::transport::limits::{Bucket, Limits, Rate};
 
 /// What every connection task shares.
 /// A router's stage when none is set: API Gateway's name for the default stage.
