@@ -42,7 +42,7 @@ pub(crate) fn file(plan: &Plan) -> TokenStream {
 }
 
 /// Checks of schemas outside a document (a benchmark's, a test suite's), printed as a module:
-/// each `(name, what, plan)` as [`functions`] writes it, after the import they need.
+/// each `(name, what, plan)` written as a message's checks are, after the import they need.
 pub fn standalone(checks: &[(&str, &str, &CheckPlan)]) -> String {
     let roots: Vec<&str> = checks.iter().map(|(name, ..)| *name).collect();
     let mut scope = Scope::with(&roots);
