@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::messages::message::{DecodeError, Schema};
+use crate::messages::message::{DecodeError, Message, Schema};
 use crate::messages::selection::Selection;
 use crate::messages::tree::Tree;
 
@@ -68,7 +68,7 @@ pub trait Routes: Sized + Send + 'static {
 pub struct Route {
     /// The route key.
     pub key: &'static str,
-    /// The message's name ([`crate::messages::message::Message::NAME`]).
+    /// The message's name ([`crate::Message::NAME`]).
     pub message: &'static str,
     /// The message's schema.
     pub schema: &'static Schema,
@@ -76,7 +76,7 @@ pub struct Route {
 
 impl Route {
     /// The route of message type `M` under `key`.
-    pub fn of<M: crate::messages::message::Message>(key: &'static str) -> Route {
+    pub fn of<M: Message>(key: &'static str) -> Route {
         Route {
             key,
             message: M::NAME,
@@ -90,10 +90,7 @@ impl Route {
 ///
 /// # Errors
 /// The schema's violations, or a type mismatch.
-pub fn decode_route<M: crate::messages::message::Message>(
-    selection: &Selection,
-    mut json: Value,
-) -> Result<M, DecodeError> {
+pub fn decode_route<M: Message>(selection: &Selection, mut json: Value) -> Result<M, DecodeError> {
     M::schema().validate(&json).map_err(DecodeError::Invalid)?;
     selection.remove_key(&mut json);
     crate::messages::message::decode(&json)
@@ -104,7 +101,7 @@ pub fn decode_route<M: crate::messages::message::Message>(
 ///
 /// # Errors
 /// The schema's violations, or a type mismatch.
-pub fn decode_route_tree<M: crate::messages::message::Message>(
+pub fn decode_route_tree<M: Message>(
     selection: &Selection,
     tree: &Tree<'_>,
 ) -> Result<M, DecodeError> {
@@ -128,7 +125,7 @@ pub fn decode_route_tree<M: crate::messages::message::Message>(
 ///
 /// # Errors
 /// serde's error for a value that cannot be JSON.
-pub fn encode_route<M: crate::messages::message::Message>(
+pub fn encode_route<M: Message>(
     selection: &Selection,
     message: &M,
     key: &str,
@@ -145,7 +142,7 @@ pub fn encode_route<M: crate::messages::message::Message>(
 ///
 /// # Errors
 /// serde's error for a value that cannot be JSON.
-pub fn encode_route_text<M: crate::messages::message::Message>(
+pub fn encode_route_text<M: Message>(
     selection: &Selection,
     message: &M,
     key: &str,
@@ -354,13 +351,11 @@ mod tests {
         text: String,
     }
 
-    impl crate::messages::message::Message for Plain {
+    impl Message for Plain {
         const NAME: &'static str = "plain";
-        fn schema() -> &'static crate::messages::message::Schema {
-            static SCHEMA: std::sync::LazyLock<crate::messages::message::Schema> =
-                std::sync::LazyLock::new(|| {
-                    crate::messages::message::Schema::new(serde_json::json!({}))
-                });
+        fn schema() -> &'static Schema {
+            static SCHEMA: std::sync::LazyLock<Schema> =
+                std::sync::LazyLock::new(|| Schema::new(serde_json::json!({})));
             &SCHEMA
         }
     }
@@ -371,18 +366,14 @@ mod tests {
         text: String,
     }
 
-    impl crate::messages::message::Message for Keyed {
+    impl Message for Keyed {
         const NAME: &'static str = "keyed";
-        fn schema() -> &'static crate::messages::message::Schema {
+        fn schema() -> &'static Schema {
             Plain::schema()
         }
     }
 
-    fn both<M: crate::messages::message::Message>(
-        expression: &str,
-        message: &M,
-        key: &str,
-    ) -> (Value, Value) {
+    fn both<M: Message>(expression: &str, message: &M, key: &str) -> (Value, Value) {
         let selection = Selection::parse(expression).unwrap_or_else(|e| panic!("{e}"));
         let tree = encode_route(&selection, message, key).unwrap_or_default();
         let text = encode_route_text(&selection, message, key).unwrap_or_default();
