@@ -121,6 +121,13 @@ mod jwt {
 
     const SECRET: &[u8] = b"the-secret-of-the-property-tests";
 
+    /// A runtime for one case's verifications (a verifier may wait; these do not).
+    fn runtime() -> Result<tokio::runtime::Runtime, TestCaseError> {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map_err(|e| TestCaseError::fail(e.to_string()))
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -143,7 +150,7 @@ mod jwt {
             let key = jsonwebtoken::EncodingKey::from_secret(SECRET).map_err(|e| TestCaseError::fail(e.to_string()))?;
             let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key)
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
-            let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let runtime = runtime()?;
             for jwt in [Jwt::hs256(SECRET), Jwt::hs256(SECRET).map(|j| j.issuer("i").audience("a"))] {
                 let jwt = jwt.map_err(TestCaseError::fail)?;
                 let verdict = runtime.block_on(jwt.verify(&Credential::Bearer(token.clone())));
@@ -159,7 +166,7 @@ mod jwt {
 
         #[test]
         fn any_token_text_gets_a_verdict(token in text()) {
-            let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let runtime = runtime()?;
             let jwt = Jwt::hs256(SECRET).map_err(TestCaseError::fail)?;
             prop_assert!(runtime.block_on(jwt.verify(&Credential::Bearer(token))).is_err());
         }

@@ -135,6 +135,26 @@ async fn serve_with(jwt: Jwt, limits: Limits) -> ws_runtime::Server {
         .unwrap()
 }
 
+/// A server whose `/feed` takes an API key in the query (scheme `key`) only, checked by `keys`.
+async fn serve_keys(keys: impl Verify, limits: Limits) -> ws_runtime::Server {
+    let options = ChannelOptions {
+        security: Some(Security::all_of([Scheme::new(
+            "key",
+            Location::Query("api_key".into()),
+        )])),
+        ..ChannelOptions::default()
+    };
+    Router::new()
+        .channel_with("/feed", Desk, options)
+        .verify("key", keys)
+        .limits(limits)
+        .build()
+        .unwrap()
+        .listen("127.0.0.1:0")
+        .await
+        .unwrap()
+}
+
 fn hs256() -> Jwt {
     Jwt::hs256(SECRET)
         .unwrap()
@@ -369,30 +389,15 @@ fn scopes_for_a_route_the_channel_does_not_have_stop_the_build() {
 #[tokio::test]
 async fn a_principal_over_its_message_rate_is_throttled_across_its_connections() {
     bounded(30, async {
-        let options = ChannelOptions {
-            security: Some(Security::all_of([Scheme::new(
-                "key",
-                Location::Query("api_key".into()),
-            )])),
-            ..ChannelOptions::default()
-        };
-        let limits = ws_runtime::Limits {
+        let limits = Limits {
             principal_message_rate: Some(ws_runtime::Rate::new(1, 3)),
-            ..ws_runtime::Limits::default()
+            ..Limits::default()
         };
         let keys = ApiKeys::new()
             .key("k-1", Principal::new("reporting"))
             .key("k-2", Principal::new("reporting"))
             .key("k-3", Principal::new("billing"));
-        let server = Router::new()
-            .channel_with("/feed", Desk, options)
-            .verify("key", keys)
-            .limits(limits)
-            .build()
-            .unwrap()
-            .listen("127.0.0.1:0")
-            .await
-            .unwrap();
+        let server = serve_keys(keys, limits).await;
         // Two connections of one principal share its bucket of three.
         let mut clients = [
             handshake(&server, "/feed?api_key=k-1", None).await.unwrap(),
@@ -552,22 +557,7 @@ async fn slow_verifiers_authorize_and_connect_are_bounded() {
             );
             assert!(started.elapsed() < Duration::from_secs(3), "{slow}");
         }
-        let options = ChannelOptions {
-            security: Some(Security::all_of([Scheme::new(
-                "key",
-                Location::Query("api_key".into()),
-            )])),
-            ..ChannelOptions::default()
-        };
-        let sluggish = Router::new()
-            .channel_with("/feed", Desk, options)
-            .verify("key", Sluggish)
-            .limits(limits)
-            .build()
-            .unwrap()
-            .listen("127.0.0.1:0")
-            .await
-            .unwrap();
+        let sluggish = serve_keys(Sluggish, limits).await;
         let started = std::time::Instant::now();
         assert_eq!(
             handshake(&sluggish, "/feed?api_key=any", None).await.err(),

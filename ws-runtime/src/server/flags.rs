@@ -649,7 +649,7 @@ impl Flags {
                 _ => return Err(FlagsError::Unsupported(scheme)),
             };
         }
-        router.limits = self.limits.over(router.limits.clone());
+        router.limits = self.limits.over(std::mem::take(&mut router.limits));
         if let Some(url) = &self.redis {
             router = router.cluster(cluster(url)?);
         }
