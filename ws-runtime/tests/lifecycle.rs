@@ -331,6 +331,8 @@ async fn the_management_api() {
         assert!(head.to_ascii_lowercase().contains("x-amzn-errortype: forbiddenexception"), "{head}");
         assert_eq!(body, r#"{"message":"Forbidden"}"#);
         assert_eq!(http(addr, &request("DELETE", &path, "s3cret", "")).await.0, 204);
+        // Gone from the moment DELETE answers, before the close frame is read.
+        assert_eq!(http(addr, &request("GET", &path, "s3cret", "")).await.0, 410);
         assert_eq!(closed(&mut a).await, 1000);
         chat.wait_disconnect(&id).await;
         let (status, head, _) = exchange(addr, request("GET", &path, "s3cret", "").as_bytes()).await;

@@ -440,8 +440,15 @@ impl Connections {
         }
     }
 
+    /// The connection `id`, unless it is gone or going: once a close is asked for (by
+    /// `DELETE @connections`, an expired token, a slow reader), it is gone to every caller, as
+    /// API Gateway answers `GoneException` for a connection it is closing, even before its task
+    /// has written the close frame and run `$disconnect`.
     pub(crate) fn entry(&self, id: &ConnectionId) -> Option<Arc<Entry>> {
-        self.read().get(id).cloned()
+        self.read()
+            .get(id)
+            .filter(|entry| !entry.close_asked.load(Ordering::Acquire))
+            .cloned()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<ConnectionId, Arc<Entry>>> {
@@ -729,5 +736,47 @@ impl Connections {
         for entry in self.read().values() {
             entry.request_close(code, reason);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A registry holding one connection with no task behind it: nothing closes it but the test.
+    fn one() -> (Connections, ConnectionId, Arc<Entry>) {
+        let connections = Connections::default();
+        let id = connections.new_id();
+        let identity = Identity {
+            source_ip: IpAddr::from([127, 0, 0, 1]),
+            user_agent: None,
+        };
+        let entry = Arc::new(Entry::new(&Limits::default(), 0, identity, None));
+        connections.insert(id.clone(), entry.clone());
+        (connections, id, entry)
+    }
+
+    #[test]
+    fn a_connection_asked_to_close_is_gone_before_its_task_closes_it() {
+        let (connections, id, entry) = one();
+        assert!(connections.get_local(&id).is_some());
+        connections.disconnect_local(&id).unwrap();
+        assert!(entry.requested_close().is_some());
+        assert!(connections.get_local(&id).is_none());
+        let frame = Outbound::Text("x".into());
+        assert!(matches!(
+            connections.send_local(&id, frame),
+            Err(SendError::Gone)
+        ));
+        assert!(matches!(
+            connections.disconnect_local(&id),
+            Err(SendError::Gone)
+        ));
+        assert!(matches!(
+            connections.join_local(&id, "g"),
+            Err(SendError::Gone)
+        ));
+        // Still registered until its task has run `$disconnect` and removed it.
+        assert_eq!(connections.len(), 1);
     }
 }
