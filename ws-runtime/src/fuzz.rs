@@ -152,7 +152,7 @@ mod jwt {
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
             let runtime = runtime()?;
             for jwt in [Jwt::hs256(SECRET), Jwt::hs256(SECRET).map(|j| j.issuer("i").audience("a"))] {
-                let jwt = jwt.map_err(TestCaseError::fail)?;
+                let jwt = jwt.map_err(|e| TestCaseError::fail(e.to_string()))?;
                 let verdict = runtime.block_on(jwt.verify(&Credential::Bearer(token.clone())));
                 if let Ok(principal) = verdict {
                     // What was let in names its subject and, when it has one, an expiry after now.
@@ -167,7 +167,7 @@ mod jwt {
         #[test]
         fn any_token_text_gets_a_verdict(token in text()) {
             let runtime = runtime()?;
-            let jwt = Jwt::hs256(SECRET).map_err(TestCaseError::fail)?;
+            let jwt = Jwt::hs256(SECRET).map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert!(runtime.block_on(jwt.verify(&Credential::Bearer(token))).is_err());
         }
     }

@@ -71,9 +71,10 @@ pub use apigw::lambda;
 pub use messages::nullable;
 
 #[cfg(feature = "jwt")]
-pub use access::jwt::Jwt;
+pub use access::jwt::{FetchError, Jwt, JwtError};
 pub use access::security::{
-    ApiKeys, Credential, Credentials, Location, Principal, Scheme, Security, TOKEN_EXPIRED, Verify,
+    ApiKeyRefused, ApiKeys, ApiKeysError, BoxError, Credential, Credentials, Location, Principal,
+    Scheme, Security, Verify,
 };
 #[cfg(feature = "sigv4")]
 pub use access::sigv4::SigV4;
@@ -88,11 +89,14 @@ pub use messages::routes::{
 };
 pub use messages::selection::{Selection, SelectionError};
 pub use registry::cluster::{Cluster, ClusterError, ClusterNode};
-pub use registry::connections::{ConnectionId, ConnectionInfo, Connections, Identity, SendError};
+pub use registry::connections::{
+    BackendError, ConnectionId, ConnectionInfo, Connections, EngineError, Identity, SendError,
+};
 pub use registry::ids::EventId;
 pub use server::flags::{Flags, FlagsError};
 pub use server::router::{ChannelOptions, Router, RouterError};
 pub use server::{App, Server, ShutdownReport, main, runtime, stop_signal};
+pub use transport::close::CloseReason;
 pub use transport::limits::{Limits, Rate};
 #[cfg(feature = "tls")]
 pub use transport::tls::{ClientTls, Tls, TlsError};

@@ -126,7 +126,11 @@ async fn a_client_that_never_reads_is_closed_with_1008_and_holds_bounded_memory(
             "{refused:?}"
         );
         assert_eq!(chat.wait_disconnect(id.as_str()).await, [1008]);
-        assert_eq!(connections.get(&id).await, Err(SendError::Gone));
+        assert_eq!(
+            chat.closes(id.as_str()),
+            [(1008, Some(CloseReason::SlowReader))]
+        );
+        assert!(matches!(connections.get(&id).await, Err(SendError::Gone)));
     })
     .await;
 }

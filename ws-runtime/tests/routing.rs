@@ -472,8 +472,12 @@ async fn groups_and_broadcast() {
                 .is_empty()
         );
         assert_eq!(
-            server.connections().broadcast(r#"{"all":true}"#).await,
-            Ok(2)
+            server
+                .connections()
+                .broadcast(r#"{"all":true}"#)
+                .await
+                .unwrap(),
+            2
         );
         assert_eq!(recv(&mut b).await, json!({"all": true}));
         assert_eq!(recv(&mut c).await, json!({"all": true}));

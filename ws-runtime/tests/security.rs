@@ -532,7 +532,9 @@ async fn a_client_gone_while_authorize_or_connect_waits_gives_its_slot_back() {
 struct Sluggish;
 
 impl Verify for Sluggish {
-    async fn verify(&self, _credential: &Credential) -> Result<Principal, String> {
+    type Error = std::convert::Infallible;
+
+    async fn verify(&self, _credential: &Credential) -> Result<Principal, Self::Error> {
         tokio::time::sleep(Duration::from_secs(20)).await;
         Ok(Principal::new("late"))
     }

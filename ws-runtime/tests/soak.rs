@@ -68,8 +68,9 @@ async fn a_thousand_clients_a_hundred_messages_each() {
         server
             .connections()
             .broadcast(r#"{"type":"broadcast"}"#)
-            .await,
-        Ok(CLIENTS)
+            .await
+            .unwrap(),
+        CLIENTS
     );
     let receives = clients.into_iter().map(|mut client| {
         tokio::spawn(async move {

@@ -12,7 +12,133 @@ use std::time::{Duration, Instant, SystemTime};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
-use crate::access::security::{Credential, Principal, Verify};
+use crate::access::security::{BoxError, Credential, Principal, Verify};
+
+/// Why a [`Jwt`] could not be made, read its keys, or verify a token.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JwtError {
+    /// [`Jwt::hs256`] with an empty secret.
+    #[error("the JWT secret is empty")]
+    EmptySecret,
+    /// A JWKS URL that does not parse.
+    #[error("`{url}` is not a URL: {source}")]
+    NotAUrl {
+        /// The URL.
+        url: String,
+        /// Why.
+        #[source]
+        source: axum::http::uri::InvalidUri,
+    },
+    /// A JWKS URL without a host.
+    #[error("`{url}` names no host")]
+    NoHost {
+        /// The URL.
+        url: String,
+    },
+    /// A JWKS URL that is not `http://` or `https://`.
+    #[error("`{url}` is not an http:// or https:// URL")]
+    NotHttp {
+        /// The URL.
+        url: String,
+    },
+    /// An `https://` JWKS URL, in a build without feature `tls`.
+    #[error("`{url}`: fetching a JWKS over https needs ws-runtime's feature `tls`")]
+    HttpsNeedsTls {
+        /// The URL.
+        url: String,
+    },
+    /// A JWKS file that cannot be read.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A JWKS URL that could not be fetched.
+    #[error("{uri}: {source}")]
+    Fetch {
+        /// The URL.
+        uri: axum::http::Uri,
+        /// Why.
+        #[source]
+        source: FetchError,
+    },
+    /// A file or a body that is not a JWKS.
+    #[error("{origin}: not a JWKS: {source}")]
+    NotAJwks {
+        /// The file or URL.
+        origin: String,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A credential that is not a bearer token.
+    #[error("not a bearer token")]
+    NotBearer,
+    /// A token whose header does not decode.
+    #[error("the token's header: {0}")]
+    Header(#[source] jsonwebtoken::errors::Error),
+    /// A token signed with an algorithm this verifier does not take.
+    #[error("the algorithm {0:?} is not accepted")]
+    Algorithm(Algorithm),
+    /// A token for a JWKS that names no key.
+    #[error("the token names no key (`kid`)")]
+    NoKeyId,
+    /// A token naming a key the JWKS does not have.
+    #[error("no key `{kid}` in {origin}")]
+    UnknownKey {
+        /// The key id the token names.
+        kid: String,
+        /// The JWKS file or URL.
+        origin: String,
+    },
+    /// A token whose signature or claims (`exp`, `nbf`, `iss`, `aud`) are refused.
+    #[error("{0}")]
+    Token(#[source] jsonwebtoken::errors::Error),
+    /// A token whose claims are not of the types a JWT's are.
+    #[error("claims: {0}")]
+    Claims(#[source] serde_json::Error),
+}
+
+/// Why a JWKS URL could not be fetched.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// No answer within the fetch's time bound.
+    #[error("no answer within {0:?}")]
+    TimedOut(Duration),
+    /// The connection failed (TCP or TLS).
+    #[error("{0}")]
+    Connect(#[source] std::io::Error),
+    /// The request could not be made of the URL (a host that is no header value, say).
+    #[error("{0}")]
+    Request(#[source] axum::http::Error),
+    /// The host is not a name a TLS certificate can be checked against.
+    #[error("the host is not a DNS name or an IP address")]
+    ServerName,
+    /// An `https://` URL, in a build without feature `tls`.
+    #[error("https needs ws-runtime's feature `tls`")]
+    NeedsTls,
+    /// The system's root certificates could not be read.
+    #[cfg(feature = "tls")]
+    #[error("{0}")]
+    Roots(#[source] crate::transport::tls::TlsError),
+    /// HTTP failed.
+    #[error("{0}")]
+    Http(#[source] hyper::Error),
+    /// An answer other than 200.
+    #[error("HTTP {0}")]
+    Status(axum::http::StatusCode),
+    /// The body could not be read, or is larger than the bound.
+    #[error("the body: {0}")]
+    Body(#[source] BoxError),
+    /// The body is not UTF-8.
+    #[error("the body is not UTF-8")]
+    NotUtf8,
+}
 
 /// Where the keys come from: a secret, or a JWKS's keys by `kid`, decoded once each.
 enum Keys {
@@ -75,7 +201,7 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 /// let jwt = ws_runtime::Jwt::hs256(b"a-long-random-secret")?
 ///     .issuer("https://auth.example.com/")
 ///     .audience("feed");
-/// # Ok::<(), String>(())
+/// # Ok::<(), ws_runtime::JwtError>(())
 /// ```
 pub struct Jwt {
     keys: Keys,
@@ -125,13 +251,13 @@ impl Jwt {
     ///
     /// # Errors
     /// A secret `jsonwebtoken` refuses (an empty one).
-    pub fn hs256(secret: &[u8]) -> Result<Jwt, String> {
+    pub fn hs256(secret: &[u8]) -> Result<Jwt, JwtError> {
         if secret.is_empty() {
-            return Err("the JWT secret is empty".into());
+            return Err(JwtError::EmptySecret);
         }
         Ok(Jwt {
             keys: Keys::Secret(Arc::new(
-                DecodingKey::from_secret(secret).map_err(|e| e.to_string())?,
+                DecodingKey::from_secret(secret).map_err(JwtError::Token)?,
             )),
             validations: validations(&[Algorithm::HS256]),
         })
@@ -144,7 +270,7 @@ impl Jwt {
     ///
     /// # Errors
     /// The file cannot be read, or is not a JWKS; the error names it.
-    pub fn jwks_file(path: impl Into<PathBuf>) -> Result<Jwt, String> {
+    pub fn jwks_file(path: impl Into<PathBuf>) -> Result<Jwt, JwtError> {
         let path = path.into();
         let keys = parse_jwks(&read_file(&path)?, &path.display().to_string())?;
         Ok(Jwt::jwks(Source::File(path), Some(keys)))
@@ -161,7 +287,7 @@ impl Jwt {
     /// server does not start with a JWKS it cannot reach.
     ///
     /// ```no_run
-    /// # async fn run() -> Result<(), String> {
+    /// # async fn run() -> Result<(), ws_runtime::JwtError> {
     /// let jwt = ws_runtime::Jwt::jwks_url("https://auth.example.com/.well-known/jwks.json")?
     ///     .issuer("https://auth.example.com/")
     ///     .load()
@@ -171,24 +297,22 @@ impl Jwt {
     ///
     /// # Errors
     /// `url` is not an `http://` or `https://` URL with a host (`https://` needs feature `tls`).
-    pub fn jwks_url(url: &str) -> Result<Jwt, String> {
-        let uri: axum::http::Uri = url
-            .parse()
-            .map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+    pub fn jwks_url(url: &str) -> Result<Jwt, JwtError> {
+        let uri: axum::http::Uri = url.parse().map_err(|source| JwtError::NotAUrl {
+            url: url.to_owned(),
+            source,
+        })?;
+        let url = || url.to_owned();
         if uri.host().is_none() {
-            return Err(format!("`{url}` names no host"));
+            return Err(JwtError::NoHost { url: url() });
         }
         match uri.scheme_str() {
             Some("http") => {}
             #[cfg(feature = "tls")]
             Some("https") => {}
             #[cfg(not(feature = "tls"))]
-            Some("https") => {
-                return Err(format!(
-                    "`{url}`: fetching a JWKS over https needs ws-runtime's feature `tls`"
-                ));
-            }
-            _ => return Err(format!("`{url}` is not an http:// or https:// URL")),
+            Some("https") => return Err(JwtError::HttpsNeedsTls { url: url() }),
+            _ => return Err(JwtError::NotHttp { url: url() }),
         }
         Ok(Jwt::jwks(
             Source::Url {
@@ -225,7 +349,7 @@ impl Jwt {
     ///
     /// # Errors
     /// The JWKS cannot be read or fetched, or is not a JWKS; the error names it.
-    pub async fn load(self) -> Result<Jwt, String> {
+    pub async fn load(self) -> Result<Jwt, JwtError> {
         if let Keys::Jwks(jwks) = &self.keys {
             let read = jwks.keys.read().unwrap_or_else(PoisonError::into_inner).1;
             if read.is_none() {
@@ -289,10 +413,10 @@ impl Jwt {
         self
     }
 
-    async fn key(&self, kid: Option<&str>) -> Result<Arc<DecodingKey>, String> {
+    async fn key(&self, kid: Option<&str>) -> Result<Arc<DecodingKey>, JwtError> {
         match &self.keys {
             Keys::Secret(key) => Ok(Arc::clone(key)),
-            Keys::Jwks(jwks) => jwks.key(kid.ok_or("the token names no key (`kid`)")?).await,
+            Keys::Jwks(jwks) => jwks.key(kid.ok_or(JwtError::NoKeyId)?).await,
         }
     }
 }
@@ -300,7 +424,7 @@ impl Jwt {
 impl Jwks {
     /// The key `kid`, reading the JWKS again first when its keys are stale, or when `kid` is
     /// not among them and they were not read within the last second.
-    async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, String> {
+    async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, JwtError> {
         let find = |keys: &JwksKeys| {
             keys.iter()
                 .find(|(id, _)| id == kid)
@@ -317,7 +441,10 @@ impl Jwks {
                 (None, Some(age)) => Err(age >= REREAD_AT_MOST_EVERY),
             }
         };
-        let unknown = || format!("no key `{kid}` in {}", self.source);
+        let unknown = || JwtError::UnknownKey {
+            kid: kid.to_owned(),
+            origin: self.source.to_string(),
+        };
         match look() {
             Ok(key) => return Ok(key),
             Err(false) => return Err(unknown()),
@@ -359,7 +486,7 @@ impl Jwks {
 }
 
 impl Source {
-    async fn read(&self) -> Result<JwksKeys, String> {
+    async fn read(&self) -> Result<JwksKeys, JwtError> {
         match self {
             Source::File(path) => parse_jwks(&read_file(path)?, &self.to_string()),
             Source::Url {
@@ -374,23 +501,32 @@ impl Source {
                 );
                 let body = tokio::time::timeout(FETCH_TIMEOUT, fetched)
                     .await
-                    .map_err(|_| format!("{uri}: no answer within {FETCH_TIMEOUT:?}"))?
-                    .map_err(|e| format!("{uri}: {e}"))?;
+                    .unwrap_or(Err(FetchError::TimedOut(FETCH_TIMEOUT)))
+                    .map_err(|source| JwtError::Fetch {
+                        uri: uri.clone(),
+                        source,
+                    })?;
                 parse_jwks(&body, &self.to_string())
             }
         }
     }
 }
 
-fn read_file(path: &std::path::Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+fn read_file(path: &std::path::Path) -> Result<String, JwtError> {
+    std::fs::read_to_string(path).map_err(|source| JwtError::Read {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// The keys of a JWKS that have a `kid`, each decoded once. A key `jsonwebtoken` cannot use (an
 /// unknown curve, say) is left out: a token that names it is refused as for no key.
-fn parse_jwks(text: &str, what: &str) -> Result<JwksKeys, String> {
+fn parse_jwks(text: &str, origin: &str) -> Result<JwksKeys, JwtError> {
     let set: jsonwebtoken::jwk::JwkSet =
-        serde_json::from_str(text).map_err(|e| format!("{what}: not a JWKS: {e}"))?;
+        serde_json::from_str(text).map_err(|source| JwtError::NotAJwks {
+            origin: origin.to_owned(),
+            source,
+        })?;
     Ok(set
         .keys
         .iter()
@@ -407,22 +543,23 @@ fn parse_jwks(text: &str, what: &str) -> Result<JwksKeys, String> {
 async fn fetch(
     uri: &axum::http::Uri,
     #[cfg(feature = "tls")] tls: Option<&crate::transport::tls::ClientTls>,
-) -> Result<String, String> {
+) -> Result<String, FetchError> {
     use axum::http::header;
-    let host = uri.host().ok_or("no host")?;
+    // `jwks_url` took only URLs with a host.
+    let host = uri.host().unwrap_or_default();
     let https = uri.scheme_str() == Some("https");
     let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
     let bare_host = host.trim_start_matches('[').trim_end_matches(']');
     let tcp = tokio::net::TcpStream::connect((bare_host, port))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(FetchError::Connect)?;
     let authority = uri.authority().map_or(host, |a| a.as_str());
     let request = axum::http::Request::get(uri.path_and_query().map_or("/", |p| p.as_str()))
         .header(header::HOST, authority)
         .header(header::ACCEPT, "application/json")
         .header(header::USER_AGENT, "ws-runtime")
         .body(http_body_util::Empty::<axum::body::Bytes>::new())
-        .map_err(|e| e.to_string())?;
+        .map_err(FetchError::Request)?;
     if !https {
         return get(hyper_util::rt::TokioIo::new(tcp), request).await;
     }
@@ -431,48 +568,48 @@ async fn fetch(
         let config = match tls {
             Some(tls) => tls.config(),
             None => crate::transport::tls::ClientTls::system_roots()
-                .map_err(|e| e.to_string())?
+                .map_err(FetchError::Roots)?
                 .config(),
         };
         let name = rustls::pki_types::ServerName::try_from(bare_host.to_owned())
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| FetchError::ServerName)?;
         let stream = tokio_rustls::TlsConnector::from(config)
             .connect(name, tcp)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(FetchError::Connect)?;
         get(hyper_util::rt::TokioIo::new(stream), request).await
     }
     #[cfg(not(feature = "tls"))]
-    Err("https needs ws-runtime's feature `tls`".into())
+    Err(FetchError::NeedsTls)
 }
 
 /// `request` on `io`: the body of a 200 (at most [`FETCH_LIMIT`]), or why not.
 async fn get<IO>(
     io: IO,
     request: axum::http::Request<http_body_util::Empty<axum::body::Bytes>>,
-) -> Result<String, String>
+) -> Result<String, FetchError>
 where
     IO: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     use http_body_util::BodyExt as _;
     let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(FetchError::Http)?;
     let connection = tokio::spawn(connection);
     let result = async {
         let response = sender
             .send_request(request)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(FetchError::Http)?;
         if response.status() != axum::http::StatusCode::OK {
-            return Err(format!("HTTP {}", response.status()));
+            return Err(FetchError::Status(response.status()));
         }
         let body = http_body_util::Limited::new(response.into_body(), FETCH_LIMIT)
             .collect()
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(FetchError::Body)?
             .to_bytes();
-        String::from_utf8(body.to_vec()).map_err(|_| "the body is not UTF-8".to_owned())
+        String::from_utf8(body.to_vec()).map_err(|_| FetchError::NotUtf8)
     }
     .await;
     connection.abort();
@@ -480,20 +617,22 @@ where
 }
 
 impl Verify for Jwt {
-    async fn verify(&self, credential: &Credential) -> Result<Principal, String> {
+    type Error = JwtError;
+
+    async fn verify(&self, credential: &Credential) -> Result<Principal, JwtError> {
         let Credential::Bearer(token) = credential else {
-            return Err("not a bearer token".into());
+            return Err(JwtError::NotBearer);
         };
-        let header = jsonwebtoken::decode_header(token).map_err(|e| e.to_string())?;
+        let header = jsonwebtoken::decode_header(token).map_err(JwtError::Header)?;
         let validation = self
             .validations
             .iter()
             .find(|v| v.algorithms[0] == header.alg)
-            .ok_or_else(|| format!("the algorithm {:?} is not accepted", header.alg))?;
+            .ok_or(JwtError::Algorithm(header.alg))?;
         let key = self.key(header.kid.as_deref()).await?;
         let data = jsonwebtoken::decode::<serde_json::Value>(token, &key, validation)
-            .map_err(|e| e.to_string())?;
-        let claims = Claims::deserialize(&data.claims).map_err(|e| format!("claims: {e}"))?;
+            .map_err(JwtError::Token)?;
+        let claims = Claims::deserialize(&data.claims).map_err(JwtError::Claims)?;
         let scopes: Vec<String> = match (claims.scope, claims.scp) {
             (Some(scope), _) | (None, Some(Scopes::Text(scope))) => {
                 scope.split_whitespace().map(str::to_owned).collect()

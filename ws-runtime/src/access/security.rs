@@ -7,7 +7,7 @@
 //! identity source is missing). The credentials go to the router's verifier of each scheme
 //! ([`crate::Router::verify`]), then to the handler's `authorize`, whose principal every later
 //! event sees ([`crate::Context::principal`]) and `GET @connections` shows. A principal with an
-//! expiry is closed with [`TOKEN_EXPIRED`] when it comes. Routes that need scopes
+//! expiry is closed with [`CloseReason::TokenExpired`] when it comes. Routes that need scopes
 //! ([`crate::ChannelOptions::scopes`]) answer `Forbidden` to a principal without them.
 
 use std::collections::BTreeSet;
@@ -20,8 +20,8 @@ use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-/// The close code of a connection whose principal expired, and its reason.
-pub const TOKEN_EXPIRED: (u16, &str) = (4001, "the token expired");
+#[cfg(doc)]
+use crate::transport::close::CloseReason;
 
 /// Where a scheme's credential is in the handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,7 +241,7 @@ pub struct Principal {
     /// A token's claims (or anything a verifier keeps); `null` for none.
     #[serde(default)]
     pub claims: serde_json::Value,
-    /// When it stops being valid: the connection is closed with [`TOKEN_EXPIRED`] then.
+    /// When it stops being valid: the connection is closed with [`CloseReason::TokenExpired`] then.
     #[serde(skip)]
     pub expires_at: Option<SystemTime>,
 }
@@ -282,15 +282,20 @@ impl Principal {
 /// struct Sesame;
 ///
 /// impl Verify for Sesame {
-///     async fn verify(&self, credential: &Credential) -> Result<Principal, String> {
+///     type Error = &'static str;
+///
+///     async fn verify(&self, credential: &Credential) -> Result<Principal, Self::Error> {
 ///         match credential {
 ///             Credential::Bearer(token) if token == "open-sesame" => Ok(Principal::new("ali")),
-///             _ => Err("not the word".into()),
+///             _ => Err("not the word"),
 ///         }
 ///     }
 /// }
 /// ```
 pub trait Verify: Send + Sync + 'static {
+    /// Why a credential is refused: an error type, or text (`&'static str`, `String`).
+    type Error: Into<BoxError>;
+
     /// The principal `credential` stands for.
     ///
     /// # Errors
@@ -298,15 +303,20 @@ pub trait Verify: Send + Sync + 'static {
     fn verify(
         &self,
         credential: &Credential,
-    ) -> impl Future<Output = Result<Principal, String>> + Send;
+    ) -> impl Future<Output = Result<Principal, Self::Error>> + Send;
 }
+
+/// Any error, boxed: what a verifier's refusal becomes behind the router.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// One verifier for several schemes (a JWT verifier for two bearer schemes, say).
 impl<V: Verify> Verify for Arc<V> {
+    type Error = V::Error;
+
     fn verify(
         &self,
         credential: &Credential,
-    ) -> impl Future<Output = Result<Principal, String>> + Send {
+    ) -> impl Future<Output = Result<Principal, V::Error>> + Send {
         V::verify(self, credential)
     }
 }
@@ -316,16 +326,31 @@ pub(crate) trait DynVerify: Send + Sync + 'static {
     fn verify_boxed<'a>(
         &'a self,
         credential: &'a Credential,
-    ) -> Pin<Box<dyn Future<Output = Result<Principal, String>> + Send + 'a>>;
+    ) -> Pin<Box<dyn Future<Output = Result<Principal, BoxError>> + Send + 'a>>;
 }
 
 impl<V: Verify> DynVerify for V {
     fn verify_boxed<'a>(
         &'a self,
         credential: &'a Credential,
-    ) -> Pin<Box<dyn Future<Output = Result<Principal, String>> + Send + 'a>> {
-        Box::pin(self.verify(credential))
+    ) -> Pin<Box<dyn Future<Output = Result<Principal, BoxError>> + Send + 'a>> {
+        Box::pin(async move { self.verify(credential).await.map_err(Into::into) })
     }
+}
+
+/// Why the verifiers refused a handshake's credentials (logged; the client gets 401).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Refused {
+    /// A credential of a scheme that no verifier checks.
+    #[error("`{scheme}`: no verifier checks this scheme")]
+    NoVerifier { scheme: String },
+    /// The scheme's verifier refused it.
+    #[error("`{scheme}`: {source}")]
+    Verifier {
+        scheme: String,
+        #[source]
+        source: BoxError,
+    },
 }
 
 /// The router's verifiers, by scheme name.
@@ -338,16 +363,22 @@ pub(crate) type Verifiers = Arc<Vec<(String, Arc<dyn DynVerify>)>>;
 pub(crate) async fn verify(
     verifiers: &[(String, Arc<dyn DynVerify>)],
     credentials: &Credentials,
-) -> Result<Option<Principal>, String> {
+) -> Result<Option<Principal>, Refused> {
     let mut principal: Option<Principal> = None;
     for (scheme, credential) in credentials.iter() {
         let Some((_, verifier)) = verifiers.iter().find(|(name, _)| name == scheme) else {
-            return Err(format!("`{scheme}`: no verifier checks this scheme"));
+            return Err(Refused::NoVerifier {
+                scheme: scheme.to_owned(),
+            });
         };
-        let found = verifier
-            .verify_boxed(credential)
-            .await
-            .map_err(|error| format!("`{scheme}`: {error}"))?;
+        let found =
+            verifier
+                .verify_boxed(credential)
+                .await
+                .map_err(|source| Refused::Verifier {
+                    scheme: scheme.to_owned(),
+                    source,
+                })?;
         principal = Some(match principal {
             None => found,
             Some(mut first) => {
@@ -400,7 +431,37 @@ impl ApiKeys {
     ///
     /// # Errors
     /// A line with a key and no subject, with its number.
-    pub fn parse(text: &str) -> Result<ApiKeys, String> {
+    pub fn parse(text: &str) -> Result<ApiKeys, ApiKeysError> {
+        ApiKeys::parse_from(text, "the text")
+    }
+
+    /// Keys from a file, as [`ApiKeys::parse`] reads them.
+    ///
+    /// # Errors
+    /// The file cannot be read, or a line is malformed; the error names the file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<ApiKeys, ApiKeysError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| ApiKeysError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        ApiKeys::parse_from(&text, &path.display().to_string())
+    }
+
+    /// Keys from the environment variable `name`, as [`ApiKeys::parse`] reads them (lines or
+    /// `;`-separated entries).
+    ///
+    /// # Errors
+    /// The variable is not set, or an entry is malformed.
+    pub fn from_env(name: &str) -> Result<ApiKeys, ApiKeysError> {
+        let text = std::env::var(name).map_err(|source| ApiKeysError::Variable {
+            name: name.to_owned(),
+            source,
+        })?;
+        ApiKeys::parse_from(&text.replace(';', "\n"), &format!("${name}"))
+    }
+
+    fn parse_from(text: &str, origin: &str) -> Result<ApiKeys, ApiKeysError> {
         let mut keys = ApiKeys::new();
         for (number, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -409,43 +470,69 @@ impl ApiKeys {
             }
             let mut words = line.split_whitespace();
             let (Some(key), Some(subject)) = (words.next(), words.next()) else {
-                return Err(format!(
-                    "line {}: expected `KEY SUBJECT [SCOPE …]`",
-                    number + 1
-                ));
+                return Err(ApiKeysError::Malformed {
+                    origin: origin.to_owned(),
+                    line: number + 1,
+                });
             };
             keys = keys.key(key, Principal::new(subject).with_scopes(words));
         }
         Ok(keys)
     }
+}
 
-    /// Keys from a file, as [`ApiKeys::parse`] reads them.
-    ///
-    /// # Errors
-    /// The file cannot be read, or a line is malformed; the error names the file.
-    pub fn from_file(path: impl AsRef<Path>) -> Result<ApiKeys, String> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        ApiKeys::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
-    }
+/// Why API keys could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiKeysError {
+    /// The file cannot be read.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The environment variable is not set, or not UTF-8.
+    #[error("${name}: {source}")]
+    Variable {
+        /// The variable.
+        name: String,
+        /// Why.
+        #[source]
+        source: std::env::VarError,
+    },
+    /// A line with a key and no subject.
+    #[error("{origin}: line {line}: expected `KEY SUBJECT [SCOPE …]`")]
+    Malformed {
+        /// Where the line is: a file, `$VARIABLE`, or the text.
+        origin: String,
+        /// Its number, from 1.
+        line: usize,
+    },
+}
 
-    /// Keys from the environment variable `name`, as [`ApiKeys::parse`] reads them (lines or
-    /// `;`-separated entries).
-    ///
-    /// # Errors
-    /// The variable is not set, or an entry is malformed.
-    pub fn from_env(name: &str) -> Result<ApiKeys, String> {
-        let text = std::env::var(name).map_err(|e| format!("${name}: {e}"))?;
-        ApiKeys::parse(&text.replace(';', "\n")).map_err(|e| format!("${name}: {e}"))
-    }
+/// Why [`ApiKeys`] refused a credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiKeyRefused {
+    /// The credential is a user and password, not a key.
+    #[error("not an API key")]
+    NotAKey,
+    /// No key matches.
+    #[error("an unknown API key")]
+    Unknown,
 }
 
 impl Verify for ApiKeys {
+    type Error = ApiKeyRefused;
+
     /// Every key is compared, each in constant time, so the time taken says nothing about which
     /// key came close.
-    async fn verify(&self, credential: &Credential) -> Result<Principal, String> {
+    async fn verify(&self, credential: &Credential) -> Result<Principal, ApiKeyRefused> {
         let (Credential::ApiKey(given) | Credential::Bearer(given)) = credential else {
-            return Err("not an API key".into());
+            return Err(ApiKeyRefused::NotAKey);
         };
         let mut found = None;
         for (key, principal) in &self.keys {
@@ -453,7 +540,7 @@ impl Verify for ApiKeys {
                 found = Some(principal);
             }
         }
-        found.cloned().ok_or_else(|| "an unknown API key".into())
+        found.cloned().ok_or(ApiKeyRefused::Unknown)
     }
 }
 
@@ -550,9 +637,26 @@ mod tests {
                 .subject,
             "bob"
         );
-        assert!(keys.verify(&Credential::ApiKey("k3".into())).await.is_err());
-        assert!(keys.verify(&Credential::ApiKey("k".into())).await.is_err());
-        assert!(ApiKeys::parse("lonely").unwrap_err().contains("line 1"));
+        let refused = async |key: &str| keys.verify(&Credential::ApiKey(key.into())).await;
+        assert_eq!(refused("k3").await.unwrap_err(), ApiKeyRefused::Unknown);
+        assert_eq!(refused("k").await.unwrap_err(), ApiKeyRefused::Unknown);
+        let basic = Credential::Basic {
+            user: "k1".into(),
+            password: "k1".into(),
+        };
+        assert_eq!(
+            keys.verify(&basic).await.unwrap_err(),
+            ApiKeyRefused::NotAKey
+        );
+        let malformed = ApiKeys::parse("k1 ada\nlonely").unwrap_err();
+        assert!(
+            matches!(malformed, ApiKeysError::Malformed { line: 2, .. }),
+            "{malformed:?}"
+        );
+        assert_eq!(
+            malformed.to_string(),
+            "the text: line 2: expected `KEY SUBJECT [SCOPE …]`"
+        );
         assert_eq!(
             format!("{:?}", Credential::ApiKey("secret".into())),
             "ApiKey(…)"

@@ -162,7 +162,7 @@ async fn answer(shared: &Shared, access: &Access, request: Request) -> Result<Re
         SendError::Backend(why) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "ServiceUnavailableException",
-            why,
+            why.to_string(),
         ),
     };
     match parts.method {

@@ -14,6 +14,7 @@ use crate::messages::message::{Message, Schema};
 use crate::messages::routes::Routes;
 use crate::registry::connections::{ConnectionId, Connections, Identity};
 use crate::registry::ids::EventId;
+use crate::transport::close::CloseReason;
 
 /// The handler of one channel: `$connect`, every route of `R`, and `$disconnect`.
 ///
@@ -285,10 +286,23 @@ impl Reject {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Close {
     /// 1000 normal, 1001 going away (idle, lifetime, shutdown), 1005 no status, 1006 abnormal,
-    /// 1003/1008/1009 closes the server made for a limit.
+    /// 1003/1008/1009 closes the server made for a limit, 4001 an expired token.
     pub code: u16,
     /// The close reason (often empty).
     pub reason: String,
+    /// Why the server closed it, when it did; `None` when the client closed it or the
+    /// connection was lost.
+    pub by_server: Option<CloseReason>,
+}
+
+impl From<CloseReason> for Close {
+    fn from(reason: CloseReason) -> Close {
+        Close {
+            code: reason.code(),
+            reason: reason.text().to_owned(),
+            by_server: Some(reason),
+        }
+    }
 }
 
 /// What a handler sends back on the same connection.

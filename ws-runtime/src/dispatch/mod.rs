@@ -15,7 +15,9 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
 use crate::access::security::Principal;
-use crate::dispatch::handler::{Accept, Close, ConnectRequest, Context, Handler, Reject, Reply};
+use crate::dispatch::handler::{
+    Accept, Close, ConnectRequest, Context, Handler, HandlerError, Reject, Reply,
+};
 use crate::messages::message::{DecodeError, ValidationErrors};
 use crate::messages::routes::{RawMessage, Routes};
 use crate::messages::tree::Tree;
@@ -27,8 +29,27 @@ pub(crate) enum Outcome {
     Forbidden,
     /// The message broke its route's schema (or did not fit its type).
     BadRequest(ValidationErrors),
-    Failed(String),
-    Panicked(String),
+    Failed(HandlerError),
+    Panicked(Panicked),
+}
+
+/// A handler that panicked, with the panic's message (for the log: the client is told only that
+/// its request failed).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub(crate) struct Panicked {
+    message: String,
+}
+
+impl Panicked {
+    fn new(panic: &(dyn std::any::Any + Send)) -> Panicked {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic with no message".to_owned());
+        Panicked { message }
+    }
 }
 
 /// A channel's handler with its route type erased, so one server holds many channels.
@@ -37,11 +58,11 @@ pub(crate) trait Dispatch: Send + Sync + 'static {
         &'a self,
         request: &'a ConnectRequest,
         verified: Option<Principal>,
-    ) -> BoxFuture<'a, Result<Result<Principal, Reject>, String>>;
+    ) -> BoxFuture<'a, Result<Result<Principal, Reject>, Panicked>>;
     fn connect<'a>(
         &'a self,
         request: &'a ConnectRequest,
-    ) -> BoxFuture<'a, Result<Result<Accept, Reject>, String>>;
+    ) -> BoxFuture<'a, Result<Result<Accept, Reject>, Panicked>>;
     /// Routes `text` and runs its handler, unless the route needs `scopes` the connection's
     /// principal lacks (then `Forbidden`).
     fn message<'a>(
@@ -54,7 +75,7 @@ pub(crate) trait Dispatch: Send + Sync + 'static {
         &'a self,
         cx: &'a Context,
         close: &'a Close,
-    ) -> BoxFuture<'a, Result<(), String>>;
+    ) -> BoxFuture<'a, Result<(), Panicked>>;
 }
 
 struct Typed<R, H> {
@@ -62,37 +83,29 @@ struct Typed<R, H> {
     routes: PhantomData<fn() -> R>,
 }
 
-fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic with no message".to_owned())
-}
-
 impl<R: Routes, H: Handler<R>> Dispatch for Typed<R, H> {
     fn authorize<'a>(
         &'a self,
         request: &'a ConnectRequest,
         verified: Option<Principal>,
-    ) -> BoxFuture<'a, Result<Result<Principal, Reject>, String>> {
+    ) -> BoxFuture<'a, Result<Result<Principal, Reject>, Panicked>> {
         Box::pin(async move {
             AssertUnwindSafe(self.handler.authorize(request, verified))
                 .catch_unwind()
                 .await
-                .map_err(|p| panic_text(&*p))
+                .map_err(|p| Panicked::new(&*p))
         })
     }
 
     fn connect<'a>(
         &'a self,
         request: &'a ConnectRequest,
-    ) -> BoxFuture<'a, Result<Result<Accept, Reject>, String>> {
+    ) -> BoxFuture<'a, Result<Result<Accept, Reject>, Panicked>> {
         Box::pin(async move {
             AssertUnwindSafe(self.handler.connect(request))
                 .catch_unwind()
                 .await
-                .map_err(|p| panic_text(&*p))
+                .map_err(|p| Panicked::new(&*p))
         })
     }
 
@@ -123,8 +136,8 @@ impl<R: Routes, H: Handler<R>> Dispatch for Typed<R, H> {
                 .await
             {
                 Ok(Ok(reply)) => Outcome::Reply(reply),
-                Ok(Err(error)) => Outcome::Failed(error.message),
-                Err(panic) => Outcome::Panicked(panic_text(&*panic)),
+                Ok(Err(error)) => Outcome::Failed(error),
+                Err(panic) => Outcome::Panicked(Panicked::new(&*panic)),
             }
         })
     }
@@ -133,12 +146,12 @@ impl<R: Routes, H: Handler<R>> Dispatch for Typed<R, H> {
         &'a self,
         cx: &'a Context,
         close: &'a Close,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), Panicked>> {
         Box::pin(async move {
             AssertUnwindSafe(self.handler.disconnect(cx, close))
                 .catch_unwind()
                 .await
-                .map_err(|p| panic_text(&*p))
+                .map_err(|p| Panicked::new(&*p))
         })
     }
 }

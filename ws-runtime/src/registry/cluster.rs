@@ -41,8 +41,8 @@ use tokio::time::Instant;
 
 use crate::metrics::Metrics;
 use crate::registry::connections::{
-    Audience, ConnectionId, ConnectionInfo, Connections, Outbound, Remote, SendError,
-    WeakConnections,
+    Audience, BackendError, ConnectionId, ConnectionInfo, Connections, EngineError, Outbound,
+    Remote, SendError, WeakConnections,
 };
 use crate::registry::ids;
 
@@ -233,7 +233,8 @@ pub(crate) trait Engine: Send + Sync + 'static {
     /// Where it connects, for logs (without credentials).
     fn describe(&self) -> String;
     /// Connects and subscribes to `topics`: the link for commands, and the messages received.
-    fn connect<'a>(&'a self, topics: &'a [String]) -> BoxFuture<'a, Result<Connected, String>>;
+    fn connect<'a>(&'a self, topics: &'a [String])
+    -> BoxFuture<'a, Result<Connected, EngineError>>;
 }
 
 /// A connected engine: the link for commands, and the messages received on the subscription.
@@ -242,7 +243,7 @@ pub(crate) type Connected = (Arc<dyn Link>, BoxStream<'static, Vec<u8>>);
 /// A connected engine.
 pub(crate) trait Link: Send + Sync + 'static {
     /// Publishes; answers how many subscribers received it.
-    fn publish(&self, topic: &str, payload: Vec<u8>) -> BoxFuture<'_, Result<usize, String>>;
+    fn publish(&self, topic: &str, payload: Vec<u8>) -> BoxFuture<'_, Result<usize, EngineError>>;
     /// Renews `node`'s lease in the set `key`, drops expired leases, and answers every live
     /// node with the time its lease has left.
     fn renew<'a>(
@@ -250,9 +251,13 @@ pub(crate) trait Link: Send + Sync + 'static {
         key: &'a str,
         node: &'a str,
         lease: Duration,
-    ) -> BoxFuture<'a, Result<Vec<(String, Duration)>, String>>;
+    ) -> BoxFuture<'a, Result<Vec<(String, Duration)>, EngineError>>;
     /// Gives up `node`'s lease.
-    fn withdraw<'a>(&'a self, key: &'a str, node: &'a str) -> BoxFuture<'a, Result<(), String>>;
+    fn withdraw<'a>(
+        &'a self,
+        key: &'a str,
+        node: &'a str,
+    ) -> BoxFuture<'a, Result<(), EngineError>>;
 }
 
 /// One node's side of the cluster.
@@ -403,7 +408,7 @@ impl Node {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
-            .ok_or_else(|| SendError::Backend("this node is not connected to the cluster".into()))
+            .ok_or(SendError::Backend(BackendError::NotConnected))
     }
 
     fn is_live(&self, node: &str) -> bool {
@@ -452,21 +457,21 @@ impl Node {
         let received = link
             .publish(&self.topic(owner), header.encode(body))
             .await
-            .map_err(SendError::Backend)?;
+            .map_err(|e| SendError::Backend(BackendError::Engine(e)))?;
         if received == 0 {
-            return Err(SendError::Backend(format!(
-                "node {owner} holds a lease but is not listening (restarting, or cut off from Redis)"
-            )));
+            return Err(SendError::Backend(BackendError::NotListening {
+                node: owner.to_owned(),
+            }));
         }
         match tokio::time::timeout(self.options.request_timeout, rx).await {
             Ok(Ok(answer)) => Ok(answer),
-            Ok(Err(_)) => Err(SendError::Backend(format!(
-                "the connection to the cluster was lost before node {owner} answered"
-            ))),
-            Err(_) => Err(SendError::Backend(format!(
-                "node {owner} did not answer within {:?}",
-                self.options.request_timeout
-            ))),
+            Ok(Err(_)) => Err(SendError::Backend(BackendError::Lost {
+                node: owner.to_owned(),
+            })),
+            Err(_) => Err(SendError::Backend(BackendError::NoAnswer {
+                node: owner.to_owned(),
+                within: self.options.request_timeout,
+            })),
         }
     }
 
@@ -481,7 +486,7 @@ impl Node {
         let received = link
             .publish(&self.all_topic(), header.encode(body))
             .await
-            .map_err(SendError::Backend)?;
+            .map_err(|e| SendError::Backend(BackendError::Engine(e)))?;
         // This node listens on the channel too, and does not answer itself.
         let expected = received.saturating_sub(1);
         let deadline = Instant::now() + self.options.request_timeout;
@@ -490,11 +495,11 @@ impl Node {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
                 Ok(Some(answer)) => answers.push(answer),
                 _ => {
-                    return Err(SendError::Backend(format!(
-                        "{} of {expected} nodes answered within {:?}",
-                        answers.len(),
-                        self.options.request_timeout
-                    )));
+                    return Err(SendError::Backend(BackendError::TooFewAnswers {
+                        answered: answers.len(),
+                        expected,
+                        within: self.options.request_timeout,
+                    }));
                 }
             }
         }
@@ -818,7 +823,7 @@ async fn run(node: Arc<Node>, engine: Arc<dyn Engine>) {
                             }
                             Some(()) = answers.next(), if !answers.is_empty() => {}
                             message = messages.next(), if answers.len() < MAX_IN_FLIGHT => match message {
-                                None => break "the subscription was closed".to_owned(),
+                                None => break EngineError::SubscriptionClosed,
                                 Some(bytes) => match node.handle(&bytes) {
                                     None => return,
                                     Some(Some(answer)) => answers.push(answer),
@@ -827,7 +832,7 @@ async fn run(node: Arc<Node>, engine: Arc<dyn Engine>) {
                             },
                             _ = heartbeat.tick() => match link.renew(&key, &node.id, lease).await {
                                 Ok(leases) => node.see(leases),
-                                Err(error) => break format!("renewing the lease failed: {error}"),
+                                Err(error) => break EngineError::Renewal(Box::new(error)),
                             },
                         }
                     };

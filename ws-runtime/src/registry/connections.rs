@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::security::Principal;
 use crate::registry::ids;
+use crate::transport::close::CloseReason;
 use crate::transport::limits::Limits;
 pub(crate) use crate::transport::socket::Outbound;
 
@@ -90,7 +91,8 @@ pub struct ConnectionInfo {
 }
 
 /// Why a send did not happen.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum SendError {
     /// No such connection (it closed, or never was): API Gateway's 410.
     #[error("the connection is gone")]
@@ -101,17 +103,89 @@ pub enum SendError {
     SlowReader,
     /// The value could not be serialized to JSON (`send_json`); nothing was sent.
     #[error("the message cannot be JSON: {0}")]
-    NotJson(String),
+    NotJson(#[source] Arc<serde_json::Error>),
     /// The cluster could not carry it: Redis is unreachable, or the node that holds the
     /// connection did not answer in time. The message may or may not have arrived (delivery is
     /// at most once); local connections are unaffected.
     #[error("the cluster backend failed: {0}")]
-    Backend(String),
+    Backend(#[source] BackendError),
 }
 
-/// Close code for a reader that cannot keep up (policy violation).
-pub(crate) const SLOW_READER: (u16, &str) =
-    (1008, "outbound queue full: the client reads too slowly");
+/// How the cluster failed to carry an operation to another node.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum BackendError {
+    /// This node has no connection to the engine (it keeps trying).
+    #[error("this node is not connected to the cluster")]
+    NotConnected,
+    /// The engine failed the publish.
+    #[error("{0}")]
+    Engine(#[source] EngineError),
+    /// The node that holds the connection has a lease but no subscription: restarting, or cut
+    /// off from the engine.
+    #[error(
+        "node {node} holds a lease but is not listening (restarting, or cut off from the engine)"
+    )]
+    NotListening {
+        /// The node.
+        node: String,
+    },
+    /// This node's connection to the engine was lost before the answer came.
+    #[error("the connection to the cluster was lost before node {node} answered")]
+    Lost {
+        /// The node asked.
+        node: String,
+    },
+    /// The node did not answer in time.
+    #[error("node {node} did not answer within {within:?}")]
+    NoAnswer {
+        /// The node asked.
+        node: String,
+        /// The request timeout.
+        within: std::time::Duration,
+    },
+    /// Not every node answered a request to all in time.
+    #[error("{answered} of {expected} nodes answered within {within:?}")]
+    TooFewAnswers {
+        /// How many answered.
+        answered: usize,
+        /// How many were listening.
+        expected: usize,
+        /// The request timeout.
+        within: std::time::Duration,
+    },
+}
+
+/// What the cluster's engine (Redis) failed with. Cloned: one failed batch of publishes fails
+/// each of them.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The engine's client failed: a refused connection, a timeout, an error reply.
+    #[error("{0}")]
+    Client(#[source] Arc<dyn std::error::Error + Send + Sync>),
+    /// Subscribing to the node's topics took longer than the bound.
+    #[error("subscribing took over {0:?}")]
+    SubscribeTimedOut(std::time::Duration),
+    /// The connection to the engine closed.
+    #[error("the connection to the engine closed")]
+    Closed,
+    /// The engine closed the node's subscription.
+    #[error("the subscription was closed")]
+    SubscriptionClosed,
+    /// Renewing the node's lease failed.
+    #[error("renewing the lease failed: {0}")]
+    Renewal(#[source] Box<EngineError>),
+    /// Too many publishes wait for the engine already.
+    #[error("{0} publishes are already waiting for the engine")]
+    QueueFull(usize),
+    /// The engine answered fewer publishes than were sent.
+    #[error("the engine answered fewer publishes than sent")]
+    ShortAnswer,
+    /// The lease script answered something else than the time and the leases.
+    #[error("the lease script's answer is not the time and the leases")]
+    Leases,
+}
 
 /// Every open connection of a server. Cheap to clone; all clones share one registry.
 #[derive(Clone, Default)]
@@ -181,10 +255,8 @@ pub(crate) struct Entry {
     pub outbox: Outbox,
     /// What is queued and not yet written, counted against the bounds.
     pub backlog: Backlog,
-    /// The first close asked for, and whether there is one (read without the lock, twice per
-    /// turn of the connection's loop).
-    close: Mutex<Option<(u16, String)>>,
-    close_asked: AtomicBool,
+    /// The first close asked for (read without a lock, twice per turn of the connection's loop).
+    close: OnceLock<CloseReason>,
     /// The one wake-up of the connection's task: a frame queued, the backlog over a bound, or a
     /// close asked for. There is one waiter, which looks at all three after registering, so a
     /// waker slot is enough (a `Notify` would lock its waiter list twice per turn of the loop).
@@ -236,8 +308,8 @@ impl Outbox {
 /// What a connection's task acts on besides its socket and its timers, most urgent first.
 #[derive(Debug)]
 pub(crate) enum Event {
-    /// A close was asked for (the first request's code and reason).
-    Close(u16, String),
+    /// A close was asked for (the first request's reason).
+    Close(CloseReason),
     /// The backlog went over a bound: the grace period starts.
     Behind,
     /// The next queued frame.
@@ -302,8 +374,7 @@ impl Entry {
         Entry {
             outbox: Outbox::default(),
             backlog: Backlog::new(limits),
-            close: Mutex::new(None),
-            close_asked: AtomicBool::new(false),
+            close: OnceLock::new(),
             wake: AtomicWaker::new(),
             connected_at,
             last_active_at: AtomicU64::new(connected_at),
@@ -323,7 +394,7 @@ impl Entry {
     fn push(&self, frame: Outbound) -> Result<(), SendError> {
         let len = frame.len();
         if !self.backlog.admit(len) {
-            self.request_close(SLOW_READER.0, SLOW_READER.1);
+            self.request_close(CloseReason::SlowReader);
             return Err(SendError::SlowReader);
         }
         let queued = self.outbox.push(frame).map_err(|_| {
@@ -336,21 +407,14 @@ impl Entry {
 
     /// Asks the connection's task to close the connection; the first request wins. It is seen
     /// even when the queue is full.
-    pub fn request_close(&self, code: u16, reason: &str) {
-        let mut slot = self.close.lock().unwrap_or_else(|e| e.into_inner());
-        if slot.is_none() {
-            *slot = Some((code, reason.to_owned()));
-            self.close_asked.store(true, Ordering::Release);
-        }
-        drop(slot);
+    pub fn request_close(&self, reason: CloseReason) {
+        // The first request wins: a later one changes nothing.
+        let _ = self.close.set(reason);
         self.wake.wake();
     }
 
-    fn requested_close(&self) -> Option<(u16, String)> {
-        if !self.close_asked.load(Ordering::Acquire) {
-            return None;
-        }
-        self.close.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    fn requested_close(&self) -> Option<CloseReason> {
+        self.close.get().copied()
     }
 
     /// Waits for the next [`Event`]: a close request first, then (when `watch_backlog`) a backlog
@@ -361,8 +425,8 @@ impl Entry {
     pub async fn next_event(&self, watch_backlog: bool) -> Event {
         tokio::task::consume_budget().await;
         self.woken(|| {
-            if let Some((code, reason)) = self.requested_close() {
-                return Some(Event::Close(code, reason));
+            if let Some(reason) = self.requested_close() {
+                return Some(Event::Close(reason));
             }
             if watch_backlog && self.backlog.is_behind() {
                 return Some(Event::Behind);
@@ -378,7 +442,7 @@ impl Entry {
     }
 
     /// Waits for a close request (while a write is under way).
-    pub async fn until_close_requested(&self) -> (u16, String) {
+    pub async fn until_close_requested(&self) -> CloseReason {
         self.woken(|| self.requested_close()).await
     }
 
@@ -447,7 +511,7 @@ impl Connections {
     pub(crate) fn entry(&self, id: &ConnectionId) -> Option<Arc<Entry>> {
         self.read()
             .get(id)
-            .filter(|entry| !entry.close_asked.load(Ordering::Acquire))
+            .filter(|entry| entry.requested_close().is_none())
             .cloned()
     }
 
@@ -542,7 +606,7 @@ impl Connections {
         id: &ConnectionId,
         value: &T,
     ) -> Result<(), SendError> {
-        let text = serde_json::to_string(value).map_err(|e| SendError::NotJson(e.to_string()))?;
+        let text = serde_json::to_string(value).map_err(|e| SendError::NotJson(Arc::new(e)))?;
         self.send(id, text).await
     }
 
@@ -579,7 +643,7 @@ impl Connections {
 
     pub(crate) fn disconnect_local(&self, id: &ConnectionId) -> Result<(), SendError> {
         let entry = self.entry(id).ok_or(SendError::Gone)?;
-        entry.request_close(1000, "disconnected by the server");
+        entry.request_close(CloseReason::Disconnected);
         Ok(())
     }
 
@@ -732,9 +796,9 @@ impl Connections {
     }
 
     /// Asks every connection of this node to close (server shutdown).
-    pub(crate) fn close_all(&self, code: u16, reason: &str) {
+    pub(crate) fn close_all(&self, reason: CloseReason) {
         for entry in self.read().values() {
-            entry.request_close(code, reason);
+            entry.request_close(reason);
         }
     }
 }

@@ -276,12 +276,13 @@ pub enum FlagsError {
     },
     /// A verifier that cannot be made: a JWKS that cannot be read, an API-key file that cannot
     /// be parsed.
-    #[error("{flag}: {message}")]
+    #[error("{flag}: {source}")]
     Verifier {
         /// The flag.
         flag: &'static str,
         /// What is wrong.
-        message: String,
+        #[source]
+        source: crate::access::security::BoxError,
     },
     /// A management credentials file that cannot be read or parsed.
     #[error("{path}: {message}")]
@@ -376,10 +377,12 @@ enum JwtVerifier {}
 
 #[cfg(not(feature = "jwt"))]
 impl crate::access::security::Verify for JwtVerifier {
+    type Error = std::convert::Infallible;
+
     async fn verify(
         &self,
         _: &crate::access::security::Credential,
-    ) -> Result<crate::access::security::Principal, String> {
+    ) -> Result<crate::access::security::Principal, Self::Error> {
         match *self {}
     }
 }
@@ -616,9 +619,9 @@ impl Flags {
         let keys = match &self.api_keys {
             Some(path) if takes_keys => {
                 Some(
-                    ApiKeys::from_file(path).map_err(|message| FlagsError::Verifier {
+                    ApiKeys::from_file(path).map_err(|error| FlagsError::Verifier {
                         flag: "--api-keys",
-                        message,
+                        source: error.into(),
                     })?,
                 )
             }
@@ -679,7 +682,10 @@ impl Flags {
             Some(JwtKeys::Secret(_)) => "--jwt-secret",
             _ => "--jwks",
         };
-        let error = |message: String| FlagsError::Verifier { flag, message };
+        let error = |error: crate::access::jwt::JwtError| FlagsError::Verifier {
+            flag,
+            source: error.into(),
+        };
         let mut jwt = match &self.jwt {
             None => return Ok(None),
             Some(JwtKeys::Secret(secret)) => Jwt::hs256(secret.as_bytes()).map_err(error)?,

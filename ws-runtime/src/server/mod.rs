@@ -28,18 +28,17 @@ use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until};
 use tracing::Instrument;
 
-use crate::access::security::{self, Credentials, TOKEN_EXPIRED};
+use crate::access::security::{self, Credentials};
 use crate::apigw::management;
-use crate::dispatch::Outcome;
 use crate::dispatch::handler::{Close, ConnectRequest, Context, EventType, Reject, Reply};
 use crate::dispatch::shared::{Channel, Shared, Slot};
+use crate::dispatch::{Outcome, Panicked};
 use crate::messages::frames;
 use crate::metrics::{self, ErrorFrame};
 use crate::registry::cluster::ClusterNode;
-use crate::registry::connections::{
-    ConnectionId, Connections, Entry, Event, Identity, SLOW_READER,
-};
+use crate::registry::connections::{ConnectionId, Connections, Entry, Event, Identity};
 use crate::registry::ids;
+use crate::transport::close::CloseReason;
 use crate::transport::limits::{Bucket, Limits};
 use crate::transport::listener;
 use crate::transport::socket::{self, Inbound, Outbound, Socket};
@@ -269,9 +268,7 @@ impl Server {
     pub async fn shutdown(mut self) -> ShutdownReport {
         let shared = Arc::clone(&self.shared);
         shared.shutting_down.store(true, Ordering::Release);
-        shared
-            .connections
-            .close_all(1001, "the server is shutting down");
+        shared.connections.close_all(CloseReason::ShuttingDown);
         let deadline = Instant::now() + shared.limits.shutdown_deadline;
         loop {
             let idle = shared.idle.notified();
@@ -546,6 +543,7 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
                 disconnect(&shared, &channel, &mut cx, Close {
                     code: 1006,
                     reason: "the upgrade failed".into(),
+                    by_server: None,
                 })
                 .await;
                 drop(slot);
@@ -566,7 +564,7 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
 /// the handshake (its rejection, or 500 for a panic, logged).
 #[allow(clippy::result_large_err)] // the error is the response, built once per refused handshake
 fn admitted<T>(
-    outcome: Result<Result<T, Reject>, String>,
+    outcome: Result<Result<T, Reject>, Panicked>,
     hook: &str,
     connection_id: &ConnectionId,
 ) -> Result<T, Response> {
@@ -840,7 +838,7 @@ async fn run(mut parts: Box<Upgraded>) {
     };
     let limits = &shared.limits;
     if shared.shutting_down.load(Ordering::Acquire) {
-        entry.request_close(1001, "the server is shutting down");
+        entry.request_close(CloseReason::ShuttingDown);
     }
     // One timer for the three deadlines (a connection task's size is mostly its waits). A
     // message moves the idle deadline without touching the timer: when the timer fires early,
@@ -870,17 +868,17 @@ async fn run(mut parts: Box<Upgraded>) {
             () = &mut timer => {
                 let now = Instant::now();
                 if token_ends.is_some_and(|t| now >= t) {
-                    break closing(socket, TOKEN_EXPIRED.0, TOKEN_EXPIRED.1).await;
+                    break closing(socket, CloseReason::TokenExpired).await;
                 }
                 if now >= lifetime_ends {
-                    break closing(socket, 1001, "the connection reached its maximum lifetime").await;
+                    break closing(socket, CloseReason::MaxLifetime).await;
                 }
                 if now >= idle_ends {
-                    break closing(socket, 1001, "the connection was idle too long").await;
+                    break closing(socket, CloseReason::Idle).await;
                 }
                 if grace_ends.is_some_and(|ends| now >= ends) {
                     if entry.backlog.is_behind() {
-                        break closing(socket, SLOW_READER.0, SLOW_READER.1).await;
+                        break closing(socket, CloseReason::SlowReader).await;
                     }
                     grace_ends = None;
                 }
@@ -888,13 +886,13 @@ async fn run(mut parts: Box<Upgraded>) {
                 timer.as_mut().reset(next.min(lifetime_ends));
             }
             event = entry.next_event(grace_ends.is_none()) => match event {
-                Event::Close(code, reason) => {
+                Event::Close(reason) => {
                     // What was queued before the close is delivered first, unless the client
                     // is not reading it anyway.
-                    if code != SLOW_READER.0 {
+                    if reason != CloseReason::SlowReader {
                         Box::pin(flush(socket, entry, channel, limits.slow_reader_grace)).await;
                     }
-                    break closing(socket, code, &reason).await;
+                    break closing(socket, reason).await;
                 }
                 Event::Behind => {
                     let ends = after(Instant::now(), limits.slow_reader_grace);
@@ -942,21 +940,12 @@ async fn run(mut parts: Box<Upgraded>) {
                     channel.sent();
                 }
                 Inbound::Control => {}
-                Inbound::Binary => {
-                    let reason = "binary frames are not accepted: this API speaks JSON text";
-                    break closing(socket, 1003, reason).await;
-                }
-                Inbound::TooBig => {
-                    let reason = "the message is larger than the server accepts";
-                    break closing(socket, 1009, reason).await;
-                }
-                Inbound::Invalid(code) => {
-                    let reason = if code == 1007 { "the text is not UTF-8" } else { "WebSocket protocol error" };
-                    break closing(socket, code, reason).await;
-                }
+                Inbound::Binary => break closing(socket, CloseReason::BinaryFrame).await,
+                Inbound::TooBig => break closing(socket, CloseReason::TooBig).await,
+                Inbound::Invalid(reason) => break closing(socket, reason).await,
                 Inbound::Close(code, reason) => {
                     socket.finish().await;
-                    break Close { code, reason };
+                    break Close { code, reason, by_server: None };
                 }
                 Inbound::Broken => break lost(),
             },
@@ -987,7 +976,7 @@ async fn write(
     /// How a write that had to wait ended.
     enum Waited {
         Sent(bool),
-        CloseAsked(u16, String),
+        CloseAsked(CloseReason),
         TimedOut,
     }
     let waited = {
@@ -996,23 +985,25 @@ async fn write(
         match std::future::poll_fn(|task| Poll::Ready(send.as_mut().poll(task))).await {
             Poll::Ready(sent) => Waited::Sent(sent),
             // The rest is boxed: the connection's task is as large as its largest wait.
-            Poll::Pending => Box::pin(async {
-                tokio::select! {
-                    biased;
-                    (code, reason) = entry.until_close_requested() => Waited::CloseAsked(code, reason),
-                    sent = tokio::time::timeout(limits.slow_reader_grace, send) => {
-                        sent.map_or(Waited::TimedOut, Waited::Sent)
+            Poll::Pending => {
+                Box::pin(async {
+                    tokio::select! {
+                        biased;
+                        reason = entry.until_close_requested() => Waited::CloseAsked(reason),
+                        sent = tokio::time::timeout(limits.slow_reader_grace, send) => {
+                            sent.map_or(Waited::TimedOut, Waited::Sent)
+                        }
                     }
-                }
-            })
-            .await,
+                })
+                .await
+            }
         }
     };
     match waited {
         Waited::Sent(true) => Ok(()),
         Waited::Sent(false) => Err(lost()),
-        Waited::CloseAsked(code, reason) => Err(closing(socket, code, &reason).await),
-        Waited::TimedOut => Err(closing(socket, SLOW_READER.0, SLOW_READER.1).await),
+        Waited::CloseAsked(reason) => Err(closing(socket, reason).await),
+        Waited::TimedOut => Err(closing(socket, CloseReason::SlowReader).await),
     }
 }
 
@@ -1021,22 +1012,16 @@ fn lost() -> Close {
     Close {
         code: 1006,
         reason: "the connection was lost".into(),
+        by_server: None,
     }
 }
 
 /// Sends a close frame (bounded in time) and says what closed the connection. Boxed: a close
 /// happens once, and its wait would otherwise be room in every connection's task.
-fn closing<'a>(
-    socket: &'a mut Socket,
-    code: u16,
-    reason: &'a str,
-) -> futures_util::future::BoxFuture<'a, Close> {
+fn closing(socket: &mut Socket, reason: CloseReason) -> futures_util::future::BoxFuture<'_, Close> {
     Box::pin(async move {
-        socket.close(code, reason).await;
-        Close {
-            code,
-            reason: reason.into(),
-        }
+        socket.close(reason).await;
+        Close::from(reason)
     })
 }
 
@@ -1061,7 +1046,7 @@ async fn disconnect(shared: &Shared, channel: &Channel, cx: &mut Context, close:
     if let Some(metrics) = &channel.metrics {
         metrics.open.dec();
         metrics.disconnect(close.code);
-        if (close.code, close.reason.as_str()) == SLOW_READER {
+        if close.by_server == Some(CloseReason::SlowReader) {
             metrics.slow_readers.inc();
         }
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 
+use crate::transport::close::CloseReason;
 use crate::transport::limits::Limits;
 
 /// What arrived from the client.
@@ -18,8 +19,8 @@ pub(crate) enum Inbound {
     Close(u16, String),
     /// A frame or message over the size limits.
     TooBig,
-    /// A protocol violation (1002) or text that is not UTF-8 (1007).
-    Invalid(u16),
+    /// A protocol violation or text that is not UTF-8.
+    Invalid(CloseReason),
     /// The connection broke without a close handshake.
     Broken,
 }
@@ -86,8 +87,10 @@ impl Socket {
                     .map(|e| *e)
                 {
                     Ok(tungstenite::Error::Capacity(_)) => Inbound::TooBig,
-                    Ok(tungstenite::Error::Utf8(_)) => Inbound::Invalid(1007),
-                    Ok(tungstenite::Error::Protocol(_)) => Inbound::Invalid(1002),
+                    Ok(tungstenite::Error::Utf8(_)) => Inbound::Invalid(CloseReason::NotUtf8),
+                    Ok(tungstenite::Error::Protocol(_)) => {
+                        Inbound::Invalid(CloseReason::ProtocolError)
+                    }
                     _ => Inbound::Broken,
                 }
             }
@@ -110,15 +113,11 @@ impl Socket {
     }
 
     /// Sends a close frame (best effort) and flushes.
-    pub async fn close(&mut self, code: u16, reason: &str) {
-        // Close reasons are limited to 123 bytes by RFC 6455.
-        let mut end = reason.len().min(123);
-        while !reason.is_char_boundary(end) {
-            end -= 1;
-        }
+    pub async fn close(&mut self, reason: CloseReason) {
+        // Every reason's text is within RFC 6455's 123 bytes (a test says so).
         let frame = CloseFrame {
-            code,
-            reason: Utf8Bytes::from(&reason[..end]),
+            code: reason.code(),
+            reason: Utf8Bytes::from_static(reason.text()),
         };
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
             let _ = self.0.send(Message::Close(Some(frame))).await;

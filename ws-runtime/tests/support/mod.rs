@@ -252,6 +252,7 @@ pub enum Event {
     Disconnect {
         connection: String,
         code: u16,
+        by_server: Option<CloseReason>,
     },
 }
 
@@ -266,13 +267,23 @@ impl Chat {
     }
 
     pub fn disconnects(&self, connection: &str) -> Vec<u16> {
+        self.closes(connection)
+            .into_iter()
+            .map(|(code, _)| code)
+            .collect()
+    }
+
+    /// The close code and the server's reason (if the server closed it) of each `$disconnect`
+    /// of `connection`.
+    pub fn closes(&self, connection: &str) -> Vec<(u16, Option<CloseReason>)> {
         self.events()
             .into_iter()
             .filter_map(|e| match e {
                 Event::Disconnect {
                     connection: c,
                     code,
-                } if c == connection => Some(code),
+                    by_server,
+                } if c == connection => Some((code, by_server)),
                 _ => None,
             })
             .collect()
@@ -405,6 +416,7 @@ impl Handler<ChatRoute> for Chat {
         self.events.lock().unwrap().push(Event::Disconnect {
             connection: cx.connection_id.to_string(),
             code: close.code,
+            by_server: close.by_server,
         });
     }
 }

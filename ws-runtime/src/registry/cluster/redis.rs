@@ -16,6 +16,7 @@ use redis::aio::MultiplexedConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{ClusterError, Connected, Engine, Link};
+use crate::registry::connections::EngineError;
 
 /// How long connecting, and any one command, may take before the node counts Redis as lost.
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -74,7 +75,10 @@ impl Engine for Redis {
         format!("Redis at {}", self.shown)
     }
 
-    fn connect<'a>(&'a self, topics: &'a [String]) -> BoxFuture<'a, Result<Connected, String>> {
+    fn connect<'a>(
+        &'a self,
+        topics: &'a [String],
+    ) -> BoxFuture<'a, Result<Connected, EngineError>> {
         Box::pin(async move {
             let config = AsyncConnectionConfig::new()
                 .set_connection_timeout(Some(TIMEOUT))
@@ -83,7 +87,7 @@ impl Engine for Redis {
                 .client
                 .get_multiplexed_async_connection_with_config(&config)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(client)?;
             let subscribe = async {
                 let mut pubsub = self.client.get_async_pubsub().await?;
                 for topic in topics {
@@ -93,8 +97,8 @@ impl Engine for Redis {
             };
             let pubsub = tokio::time::timeout(TIMEOUT, subscribe)
                 .await
-                .map_err(|_| format!("subscribing took over {TIMEOUT:?}"))?
-                .map_err(|e| e.to_string())?;
+                .map_err(|_| EngineError::SubscribeTimedOut(TIMEOUT))?
+                .map_err(client)?;
             let messages = pubsub
                 .into_on_message()
                 .map(|message| message.get_payload_bytes().to_vec())
@@ -121,7 +125,7 @@ struct RedisLink {
 struct Publish {
     topic: String,
     payload: Vec<u8>,
-    done: oneshot::Sender<Result<usize, String>>,
+    done: oneshot::Sender<Result<usize, EngineError>>,
 }
 
 /// The writer: everything queued, in order, one pipeline per batch. Ends with its link.
@@ -142,7 +146,7 @@ async fn write(mut commands: MultiplexedConnection, mut outbox: mpsc::Receiver<P
                 }
             }
             Err(error) => {
-                let error = error.to_string();
+                let error = client(error);
                 for publish in batch.drain(..) {
                     let _ = publish.done.send(Err(error.clone()));
                 }
@@ -150,15 +154,13 @@ async fn write(mut commands: MultiplexedConnection, mut outbox: mpsc::Receiver<P
         }
         // Any the answer was short of.
         for publish in batch.drain(..) {
-            let _ = publish
-                .done
-                .send(Err("Redis answered fewer publishes than sent".into()));
+            let _ = publish.done.send(Err(EngineError::ShortAnswer));
         }
     }
 }
 
 impl Link for RedisLink {
-    fn publish(&self, topic: &str, payload: Vec<u8>) -> BoxFuture<'_, Result<usize, String>> {
+    fn publish(&self, topic: &str, payload: Vec<u8>) -> BoxFuture<'_, Result<usize, EngineError>> {
         // Queued now, not when the future is first polled: the order of calls is kept.
         let (done, answer) = oneshot::channel();
         let queued = self.queue.try_send(Publish {
@@ -168,15 +170,9 @@ impl Link for RedisLink {
         });
         Box::pin(async move {
             match queued {
-                Ok(()) => answer
-                    .await
-                    .unwrap_or_else(|_| Err("the connection to Redis closed".into())),
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    Err(format!("{QUEUE} publishes are already waiting for Redis"))
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => {
-                    Err("the connection to Redis closed".into())
-                }
+                Ok(()) => answer.await.unwrap_or(Err(EngineError::Closed)),
+                Err(mpsc::error::TrySendError::Full(_)) => Err(EngineError::QueueFull(QUEUE)),
+                Err(mpsc::error::TrySendError::Closed(_)) => Err(EngineError::Closed),
             }
         })
     }
@@ -186,7 +182,7 @@ impl Link for RedisLink {
         key: &'a str,
         node: &'a str,
         lease: Duration,
-    ) -> BoxFuture<'a, Result<Vec<(String, Duration)>, String>> {
+    ) -> BoxFuture<'a, Result<Vec<(String, Duration)>, EngineError>> {
         let mut commands = self.commands.clone();
         Box::pin(async move {
             let answer: Vec<String> = self
@@ -196,16 +192,16 @@ impl Link for RedisLink {
                 .arg(u64::try_from(lease.as_millis()).unwrap_or(u64::MAX))
                 .invoke_async(&mut commands)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(client)?;
             let mut fields = answer.iter();
             let now = fields
                 .next()
                 .and_then(|n| n.parse::<u64>().ok())
-                .ok_or("the lease script answered without the time")?;
+                .ok_or(EngineError::Leases)?;
             let mut leases = Vec::new();
             while let (Some(node), Some(ends)) = (fields.next(), fields.next()) {
                 // Scores come back as text, sometimes in floating-point notation.
-                let ends = ends.parse::<f64>().map_err(|e| e.to_string())?;
+                let ends = ends.parse::<f64>().map_err(|_| EngineError::Leases)?;
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 let left = (ends as u64).saturating_sub(now);
                 leases.push((node.clone(), Duration::from_millis(left)));
@@ -214,7 +210,11 @@ impl Link for RedisLink {
         })
     }
 
-    fn withdraw<'a>(&'a self, key: &'a str, node: &'a str) -> BoxFuture<'a, Result<(), String>> {
+    fn withdraw<'a>(
+        &'a self,
+        key: &'a str,
+        node: &'a str,
+    ) -> BoxFuture<'a, Result<(), EngineError>> {
         let mut commands = self.commands.clone();
         Box::pin(async move {
             redis::cmd("ZREM")
@@ -222,7 +222,12 @@ impl Link for RedisLink {
                 .arg(node)
                 .query_async::<()>(&mut commands)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(client)
         })
     }
+}
+
+/// A Redis client's error, as the cluster sees an engine's.
+fn client(error: redis::RedisError) -> EngineError {
+    EngineError::Client(Arc::new(error))
 }
