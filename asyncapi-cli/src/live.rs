@@ -273,9 +273,12 @@ fn run_case(
         Ok(url) => url,
         Err(why) => return skip(case, why),
     };
-    let exchanged = exchange(
-        contract, channel, reply, &mut case, payload, &headers, options, started,
-    );
+    let expected = Expected {
+        contract,
+        channel,
+        reply,
+    };
+    let exchanged = exchange(&expected, &mut case, (payload, &headers), options, started);
     if let Err(failure) = exchanged {
         case.failures.push(failure);
     }
@@ -286,20 +289,25 @@ fn run_case(
     case
 }
 
-/// Connects, sends the example, and reads frames until the server is quiet (or the case's
-/// time is up). Each frame's problems, and a reply that never came, are pushed into
-/// `case.failures`; `Err` is a failure that ends the exchange.
-#[allow(clippy::too_many_arguments)]
-fn exchange(
-    contract: &Contract,
-    channel: &ChannelContract,
+/// What a case's frames are judged against: the channel's messages, and the reply its route
+/// must send, if any.
+struct Expected<'a> {
+    contract: &'a Contract,
+    channel: &'a ChannelContract,
     reply: Option<usize>,
+}
+
+/// Connects with the handshake's `headers`, sends the example's `payload`, and reads frames until
+/// the server is quiet (or the case's time is up). Each frame's problems, and a reply that never
+/// came, are pushed into `case.failures`; `Err` is a failure that ends the exchange.
+fn exchange(
+    expected: &Expected<'_>,
     case: &mut Case,
-    payload: &Value,
-    headers: &[(String, String)],
+    (payload, headers): (&Value, &[(String, String)]),
     options: &LiveOptions,
     started: Instant,
 ) -> Result<(), String> {
+    let reply = expected.reply;
     let deadline = started + options.timeout;
     let left = || deadline.saturating_duration_since(Instant::now());
     let mut socket = connect(&case.url, headers, options.timeout)?;
@@ -324,7 +332,7 @@ fn exchange(
             .map_err(|e| e.to_string())?;
         match socket.read() {
             Ok(tungstenite::Message::Text(text)) => {
-                let (frame, is_reply) = judge(contract, channel, reply, case, text.as_str());
+                let (frame, is_reply) = judge(expected, case, text.as_str());
                 replied |= is_reply;
                 case.frames.push(frame);
             }
@@ -372,13 +380,12 @@ fn exchange(
 
 /// What a frame is: the route's reply (then `true`), or one of the channel's outbound
 /// messages. A frame that is neither is a failure, said as precisely as the checker can.
-fn judge(
-    contract: &Contract,
-    channel: &ChannelContract,
-    reply: Option<usize>,
-    case: &mut Case,
-    text: &str,
-) -> (Frame, bool) {
+fn judge(expected: &Expected<'_>, case: &mut Case, text: &str) -> (Frame, bool) {
+    let Expected {
+        contract,
+        channel,
+        reply,
+    } = *expected;
     let mut frame = Frame {
         text: text.to_owned(),
         message: None,

@@ -268,6 +268,45 @@ fn name_of(message: &Message) -> &str {
         .unwrap_or(&message.key)
 }
 
+/// A change as the comparison finds it, before its spans are placed in their documents.
+struct Found {
+    rule: Rule,
+    at: String,
+    what: String,
+    why: &'static str,
+    breaks: Breaks,
+    old: Option<Span>,
+    new: Option<Span>,
+}
+
+/// Whom a change breaks.
+#[derive(Debug, Clone, Copy)]
+struct Breaks {
+    /// Clients of the old document, with a server of the new one.
+    clients: bool,
+    /// Servers of the old document, with clients of the new one.
+    servers: bool,
+}
+
+impl Breaks {
+    const NEITHER: Breaks = Breaks {
+        clients: false,
+        servers: false,
+    };
+    const CLIENTS: Breaks = Breaks {
+        clients: true,
+        servers: false,
+    };
+    const SERVERS: Breaks = Breaks {
+        clients: false,
+        servers: true,
+    };
+    const BOTH: Breaks = Breaks {
+        clients: true,
+        servers: true,
+    };
+}
+
 impl Diff<'_> {
     fn old_at(&self, span: Span) -> Location {
         self.old.documents.sources().location(span)
@@ -277,28 +316,16 @@ impl Diff<'_> {
         self.new.documents.sources().location(span)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn push(
-        &mut self,
-        rule: Rule,
-        at: String,
-        what: String,
-        why: &str,
-        (breaks_clients, breaks_servers): (bool, bool),
-        old: Option<Span>,
-        new: Option<Span>,
-    ) {
-        let old = old.map(|s| self.old_at(s));
-        let new = new.map(|s| self.new_at(s));
+    fn push(&mut self, found: Found) {
         self.out.push(Change {
-            rule,
-            at,
-            what,
-            why: why.to_owned(),
-            breaks_clients,
-            breaks_servers,
-            old,
-            new,
+            rule: found.rule,
+            at: found.at,
+            what: found.what,
+            why: found.why.to_owned(),
+            breaks_clients: found.breaks.clients,
+            breaks_servers: found.breaks.servers,
+            old: found.old.map(|s| self.old_at(s)),
+            new: found.new.map(|s| self.new_at(s)),
         });
     }
 
@@ -330,44 +357,45 @@ impl Diff<'_> {
                 Some(index) => {
                     let new_channel = &new.channels[index];
                     if address_of(new_channel) != address_of(old_channel) {
-                        self.push(
-                            Rule::ChannelMoved,
-                            format!("channel {}", new_channel.id),
-                            format!(
+                        let why = "clients open the old address, servers of the old document serve only it";
+                        self.push(Found {
+                            rule: Rule::ChannelMoved,
+                            at: format!("channel {}", new_channel.id),
+                            what: format!(
                                 "channel `{}` is at `{}`",
                                 address_of(old_channel),
                                 address_of(new_channel)
                             ),
-                            "clients open the old address, servers of the old document serve only it",
-                            (true, true),
-                            Some(old_channel.span),
-                            Some(new_channel.span),
-                        );
+                            why,
+                            breaks: Breaks::BOTH,
+                            old: Some(old_channel.span),
+                            new: Some(new_channel.span),
+                        });
                     }
                     self.channel(old, old_channel, new, new_channel);
                 }
-                None => self.push(
-                    Rule::ChannelRemoved,
-                    format!("channel {}", old_channel.id),
-                    format!("channel `{}` is gone", address_of(old_channel)),
-                    "clients that open it are refused",
-                    (true, false),
-                    Some(old_channel.span),
-                    None,
-                ),
+                None => self.push(Found {
+                    rule: Rule::ChannelRemoved,
+                    at: format!("channel {}", old_channel.id),
+                    what: format!("channel `{}` is gone", address_of(old_channel)),
+                    why: "clients that open it are refused",
+                    breaks: Breaks::CLIENTS,
+                    old: Some(old_channel.span),
+                    new: None,
+                }),
             }
         }
         for (index, channel) in new.channels.iter().enumerate() {
             if !matched.contains(&index) {
-                self.push(
-                    Rule::ChannelAdded,
-                    format!("channel {}", channel.id),
-                    format!("channel `{}` is new", address_of(channel)),
-                    "servers of the old document do not serve it to the clients that open it",
-                    (false, true),
-                    None,
-                    Some(channel.span),
-                );
+                self.push(Found {
+                    rule: Rule::ChannelAdded,
+                    at: format!("channel {}", channel.id),
+                    what: format!("channel `{}` is new", address_of(channel)),
+                    why: "servers of the old document do not serve it to the clients that open it",
+                    breaks: Breaks::SERVERS,
+                    old: None,
+                    new: Some(channel.span),
+                });
             }
         }
         self.security();
@@ -383,18 +411,18 @@ impl Diff<'_> {
         if old_routing.selection != new_routing.selection
             && (routes(&old_routing) || routes(&new_routing))
         {
-            self.push(
-                Rule::SelectionChanged,
-                at.clone(),
-                format!(
+            self.push(Found {
+                rule: Rule::SelectionChanged,
+                at: at.clone(),
+                what: format!(
                     "route selection `{}` → `{}`",
                     old_routing.selection, new_routing.selection
                 ),
-                "clients written to one expression reach other routes under the other",
-                (true, true),
-                Some(old.span),
-                Some(new.span),
-            );
+                why: "clients written to one expression reach other routes under the other",
+                breaks: Breaks::BOTH,
+                old: Some(old.span),
+                new: Some(new.span),
+            });
         }
         self.handshake(old, new, &at);
         // Inbound: the routes.
@@ -415,18 +443,18 @@ impl Diff<'_> {
             );
             let at = format!("{at} / route {new_key}");
             if old_key != new_key && (routes(&old_routing) || routes(&new_routing)) {
-                self.push(
-                    Rule::RouteKeyChanged,
-                    at.clone(),
-                    format!(
+                self.push(Found {
+                    rule: Rule::RouteKeyChanged,
+                    at: at.clone(),
+                    what: format!(
                         "`{}` is reached by `{new_key}`, not `{old_key}`",
                         name_of(new_message)
                     ),
-                    "clients send the old key, which the new server routes elsewhere",
-                    (true, true),
-                    Some(old_message.span),
-                    Some(new_message.span),
-                );
+                    why: "clients send the old key, which the new server routes elsewhere",
+                    breaks: Breaks::BOTH,
+                    old: Some(old_message.span),
+                    new: Some(new_message.span),
+                });
             }
             self.message(old_message, new_message, Sender::Client, &at);
             // The reply of a two-way route.
@@ -435,10 +463,10 @@ impl Diff<'_> {
             match (old_reply, new_reply) {
                 (Some(a), Some(b)) => self.message(a, b, Sender::Server, &format!("{at} / reply")),
                 (None, None) => {}
-                (a, b) => self.push(
-                    Rule::ReplyChanged,
-                    at.clone(),
-                    match b {
+                (a, b) => self.push(Found {
+                    rule: Rule::ReplyChanged,
+                    at: at.clone(),
+                    what: match b {
                         Some(b) => format!(
                             "`{}` now answers with `{}`",
                             name_of(new_message),
@@ -446,36 +474,36 @@ impl Diff<'_> {
                         ),
                         None => format!("`{}` no longer answers", name_of(new_message)),
                     },
-                    "clients that wait for the old reply (or do not expect one) fail",
-                    (true, true),
-                    a.map(|m| m.span),
-                    b.map(|m| m.span),
-                ),
+                    why: "clients that wait for the old reply (or do not expect one) fail",
+                    breaks: Breaks::BOTH,
+                    old: a.map(|m| m.span),
+                    new: b.map(|m| m.span),
+                }),
             }
         }
         for index in &pairs.removed {
             let message = &old.messages[*index];
-            self.push(
-                Rule::RouteRemoved,
-                format!("{at} / route {}", key_of(&old_routing, *index)),
-                format!("`{}` is no longer received", name_of(message)),
-                "clients that send it are refused (`Forbidden`, or `$default`)",
-                (true, false),
-                Some(message.span),
-                None,
-            );
+            self.push(Found {
+                rule: Rule::RouteRemoved,
+                at: format!("{at} / route {}", key_of(&old_routing, *index)),
+                what: format!("`{}` is no longer received", name_of(message)),
+                why: "clients that send it are refused (`Forbidden`, or `$default`)",
+                breaks: Breaks::CLIENTS,
+                old: Some(message.span),
+                new: None,
+            });
         }
         for index in &pairs.added {
             let message = &new.messages[*index];
-            self.push(
-                Rule::RouteAdded,
-                format!("{at} / route {}", key_of(&new_routing, *index)),
-                format!("`{}` is received", name_of(message)),
-                "servers of the old document refuse it from clients that send it",
-                (false, true),
-                None,
-                Some(message.span),
-            );
+            self.push(Found {
+                rule: Rule::RouteAdded,
+                at: format!("{at} / route {}", key_of(&new_routing, *index)),
+                what: format!("`{}` is received", name_of(message)),
+                why: "servers of the old document refuse it from clients that send it",
+                breaks: Breaks::SERVERS,
+                old: None,
+                new: Some(message.span),
+            });
         }
         // Outbound: what the server sends, but for the replies, compared with their routes above.
         let (old_sent, new_sent) = (sent(old_api, old), sent(new_api, new));
@@ -491,27 +519,28 @@ impl Diff<'_> {
         }
         for index in &pairs.removed {
             let message = &old.messages[*index];
-            self.push(
-                Rule::MessageRemoved,
-                format!("{at} / sends {}", name_of(message)),
-                format!("`{}` is no longer sent", name_of(message)),
-                "clients that wait for it never get it",
-                (true, false),
-                Some(message.span),
-                None,
-            );
+            self.push(Found {
+                rule: Rule::MessageRemoved,
+                at: format!("{at} / sends {}", name_of(message)),
+                what: format!("`{}` is no longer sent", name_of(message)),
+                why: "clients that wait for it never get it",
+                breaks: Breaks::CLIENTS,
+                old: Some(message.span),
+                new: None,
+            });
         }
         for index in &pairs.added {
             let message = &new.messages[*index];
-            self.push(
-                Rule::MessageAdded,
-                format!("{at} / sends {}", name_of(message)),
-                format!("`{}` is sent", name_of(message)),
-                "clients that do not know it receive an unknown message and may ignore it (generated clients: `Event::Unmatched`)",
-                (false, false),
-                None,
-                Some(message.span),
-            );
+            let why = "clients that do not know it receive an unknown message and may ignore it (generated clients: `Event::Unmatched`)";
+            self.push(Found {
+                rule: Rule::MessageAdded,
+                at: format!("{at} / sends {}", name_of(message)),
+                what: format!("`{}` is sent", name_of(message)),
+                why,
+                breaks: Breaks::NEITHER,
+                old: None,
+                new: Some(message.span),
+            });
         }
     }
 
@@ -540,24 +569,24 @@ impl Diff<'_> {
             );
             for change in changes {
                 let (rule, breaks) = match change.effect {
-                    Effect::Narrowed => (Rule::HandshakeNarrowed, (true, false)),
-                    Effect::Widened => (Rule::HandshakeWidened, (false, true)),
-                    Effect::Both => (Rule::HandshakeNarrowed, (true, true)),
+                    Effect::Narrowed => (Rule::HandshakeNarrowed, Breaks::CLIENTS),
+                    Effect::Widened => (Rule::HandshakeWidened, Breaks::SERVERS),
+                    Effect::Both => (Rule::HandshakeNarrowed, Breaks::BOTH),
                     Effect::Neutral(_) => continue,
                 };
-                self.push(
+                self.push(Found {
                     rule,
-                    format!("{at} / handshake {part} {}", change.shown()),
-                    change.what,
-                    if rule == Rule::HandshakeNarrowed {
+                    at: format!("{at} / handshake {part} {}", change.shown()),
+                    what: change.what,
+                    why: if rule == Rule::HandshakeNarrowed {
                         "clients' handshakes may now be refused"
                     } else {
                         "servers of the old document may refuse the handshakes of new clients"
                     },
                     breaks,
-                    Some(old.span),
-                    Some(new.span),
-                );
+                    old: Some(old.span),
+                    new: Some(new.span),
+                });
             }
         }
     }
@@ -583,15 +612,15 @@ impl Diff<'_> {
                 let new_span = b
                     .and_then(|s| s.keyword_span(&change.schema_path))
                     .or(Some(new.span));
-                self.push(
+                self.push(Found {
                     rule,
-                    format!("{at} / {part} {}", change.shown()),
-                    change.what,
+                    at: format!("{at} / {part} {}", change.shown()),
+                    what: change.what,
                     why,
                     breaks,
-                    old_span,
-                    new_span,
-                );
+                    old: old_span,
+                    new: new_span,
+                });
             }
         }
     }
@@ -611,61 +640,61 @@ impl Diff<'_> {
         };
         let (old, new) = (names(self.old), names(self.new));
         for added in new.difference(&old) {
-            self.push(
-                Rule::SecurityAdded,
-                "servers / security".into(),
-                format!("security scheme `{added}` is required"),
-                "clients that do not present it are refused",
-                (true, false),
-                None,
-                None,
-            );
+            self.push(Found {
+                rule: Rule::SecurityAdded,
+                at: "servers / security".into(),
+                what: format!("security scheme `{added}` is required"),
+                why: "clients that do not present it are refused",
+                breaks: Breaks::CLIENTS,
+                old: None,
+                new: None,
+            });
         }
         for removed in old.difference(&new) {
-            self.push(
-                Rule::SecurityRemoved,
-                "servers / security".into(),
-                format!("security scheme `{removed}` is no longer required"),
-                "servers of the old document refuse new clients that do not present it",
-                (false, true),
-                None,
-                None,
-            );
+            self.push(Found {
+                rule: Rule::SecurityRemoved,
+                at: "servers / security".into(),
+                what: format!("security scheme `{removed}` is no longer required"),
+                why: "servers of the old document refuse new clients that do not present it",
+                breaks: Breaks::SERVERS,
+                old: None,
+                new: None,
+            });
         }
     }
 }
 
 /// The rule, whom it breaks, and why, for a schema change of a message `sender` sends.
-fn classify(effect: Effect, sender: Sender) -> (Rule, (bool, bool), &'static str) {
+fn classify(effect: Effect, sender: Sender) -> (Rule, Breaks, &'static str) {
     match (effect, sender) {
         (Effect::Narrowed, Sender::Client) => (
             Rule::SchemaNarrowed,
-            (true, false),
+            Breaks::CLIENTS,
             "clients send messages the new server refuses",
         ),
         (Effect::Narrowed, Sender::Server) => (
             Rule::SchemaNarrowed,
-            (false, true),
+            Breaks::SERVERS,
             "servers of the old document send messages new clients refuse",
         ),
         (Effect::Widened, Sender::Client) => (
             Rule::SchemaWidened,
-            (false, true),
+            Breaks::SERVERS,
             "new clients send messages servers of the old document refuse",
         ),
         (Effect::Widened, Sender::Server) => (
             Rule::SchemaWidened,
-            (true, false),
+            Breaks::CLIENTS,
             "the server sends messages clients of the old document do not expect",
         ),
         (Effect::Both, _) => (
             Rule::SchemaChanged,
-            (true, true),
+            Breaks::BOTH,
             "each side may send what the other refuses",
         ),
         (Effect::Neutral(rule), _) => (
             rule,
-            (false, false),
+            Breaks::NEITHER,
             "receivers ignore properties they do not declare",
         ),
     }

@@ -183,7 +183,7 @@ fn read_channel<'d>(
     let parameters = read_parameters(r, &obj);
     check_parameters(r, name, name, name_span, &parameters);
 
-    let mut channel = Channel {
+    let channel = Channel {
         id: name.to_owned(),
         address: Some(name.to_owned()),
         title: None,
@@ -198,9 +198,12 @@ fn read_channel<'d>(
         outbound: Vec::new(),
         span: obj.span(),
     };
-    // Message identity inside the channel: where a `$ref` landed, so a message used by both
-    // operations is one message.
-    let mut identities: Vec<Option<Target>> = Vec::new();
+    let mut reading = Reading {
+        name,
+        version,
+        channel,
+        identities: Vec::new(),
+    };
     for (field, direction) in [
         ("publish", Direction::Inbound),
         ("subscribe", Direction::Outbound),
@@ -212,21 +215,11 @@ fn read_channel<'d>(
             Side::Server => direction,
             Side::Client => direction.flip(),
         };
-        if let Some(op) = read_operation(
-            r,
-            op_at,
-            name,
-            field,
-            direction,
-            version,
-            ids,
-            &mut channel,
-            &mut identities,
-        ) {
-            channel.operations.push(op);
+        if let Some(op) = read_operation(r, op_at, (field, direction), ids, &mut reading) {
+            reading.channel.operations.push(op);
         }
     }
-    Some(channel)
+    Some(reading.channel)
 }
 
 fn read_parameters<'d>(r: &mut Reader<'d>, channel: &Obj<'d>) -> Vec<Parameter> {
@@ -258,18 +251,32 @@ fn read_parameters<'d>(r: &mut Reader<'d>, channel: &Obj<'d>) -> Vec<Parameter> 
     out
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A v2 channel as its operations are read into it.
+struct Reading<'c> {
+    name: &'c str,
+    version: SpecVersion,
+    channel: Channel,
+    /// Message identity inside the channel: where each message's `$ref` landed, so a message
+    /// used by both operations is one message.
+    identities: Vec<Option<Target>>,
+}
+
+/// The operation `field` (`publish` or `subscribe`) of the channel being read; its messages go
+/// into the channel.
 fn read_operation<'d>(
     r: &mut Reader<'d>,
     at: At<'d>,
-    channel_name: &str,
-    field: &str,
-    direction: Direction,
-    version: SpecVersion,
+    (field, direction): (&str, Direction),
     ids: &mut Ids,
-    channel: &mut Channel,
-    identities: &mut Vec<Option<Target>>,
+    reading: &mut Reading<'_>,
 ) -> Option<Operation> {
+    let Reading {
+        name: channel_name,
+        version,
+        channel,
+        identities,
+    } = reading;
+    let (channel_name, version) = (*channel_name, *version);
     let obj = r.object(
         at,
         format!("the {field} operation of channel `{channel_name}`"),

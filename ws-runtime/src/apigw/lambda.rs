@@ -50,10 +50,11 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::dispatch::handler::{
-    Accept, Close, ConnectRequest, Context, Handler, HandlerError, Reject, Reply,
+    Accept, Close, ConnectRequest, Context, EventType, Handler, HandlerError, Reject, Reply,
 };
 use crate::messages::routes::AnyMessage;
 use crate::messages::selection::{Selection, SelectionError};
+use crate::registry::connections::Identity;
 use crate::registry::ids;
 
 /// A channel served by Lambda-style functions, one per route key. Mount it like any handler:
@@ -161,37 +162,70 @@ impl Lambda {
     }
 
     /// The request context API Gateway gives every event.
-    #[allow(clippy::too_many_arguments)]
-    fn request_context(
-        &self,
-        route_key: &str,
-        event_type: &str,
-        request_id: &str,
-        connection_id: &str,
-        connected_at: u64,
-        (stage, domain_name): (&str, &str),
-        identity: &crate::registry::connections::Identity,
-    ) -> Value {
+    fn request_context(&self, event: &Event<'_>) -> Value {
         let now = ids::now_ms();
+        let identity = event.identity;
         let mut identity_json = json!({ "sourceIp": identity.source_ip.to_string() });
         if let Some(user_agent) = &identity.user_agent {
             identity_json["userAgent"] = json!(user_agent);
         }
         json!({
-            "routeKey": route_key,
-            "eventType": event_type,
-            "extendedRequestId": request_id,
+            "routeKey": event.route_key,
+            "eventType": event.event_type,
+            "extendedRequestId": event.request_id,
             "requestTime": request_time(now),
             "messageDirection": "IN",
-            "stage": stage,
-            "connectedAt": connected_at,
+            "stage": event.stage,
+            "connectedAt": event.connected_at,
             "requestTimeEpoch": now,
             "identity": identity_json,
-            "requestId": request_id,
-            "domainName": domain_name,
-            "connectionId": connection_id,
+            "requestId": event.request_id,
+            "domainName": event.domain_name,
+            "connectionId": event.connection_id,
             "apiId": self.api_id,
         })
+    }
+}
+
+/// What an event's request context is made of: the route it went to, and the connection's facts.
+struct Event<'a> {
+    route_key: &'a str,
+    event_type: EventType,
+    request_id: &'a str,
+    connection_id: &'a str,
+    connected_at: u64,
+    stage: &'a str,
+    domain_name: &'a str,
+    identity: &'a Identity,
+}
+
+impl<'a> Event<'a> {
+    /// A message or `$disconnect` on route `route_key`.
+    fn of(cx: &'a Context, route_key: &'a str) -> Event<'a> {
+        Event {
+            route_key,
+            event_type: cx.event_type,
+            request_id: cx.request_id.as_str(),
+            connection_id: cx.connection_id.as_str(),
+            connected_at: cx.connected_at,
+            stage: &cx.stage,
+            domain_name: &cx.domain_name,
+            identity: &cx.identity,
+        }
+    }
+
+    /// `$connect`.
+    fn connect(request: &'a ConnectRequest) -> Event<'a> {
+        Event {
+            route_key: "$connect",
+            event_type: EventType::Connect,
+            request_id: request.request_id.as_str(),
+            connection_id: request.connection_id.as_str(),
+            connected_at: request.connected_at,
+            stage: &request.stage,
+            domain_name: &request.domain_name,
+            identity: &request.identity,
+        }
     }
 }
 
@@ -276,15 +310,7 @@ impl Handler<AnyMessage> for Lambda {
             event.insert("queryStringParameters".into(), query);
             event.insert("multiValueQueryStringParameters".into(), multi_value_query);
         }
-        let context = self.request_context(
-            "$connect",
-            "CONNECT",
-            &request.request_id,
-            request.connection_id.as_str(),
-            request.connected_at,
-            (&request.stage, &request.domain_name),
-            &request.identity,
-        );
+        let context = self.request_context(&Event::connect(request));
         event.insert("requestContext".into(), context);
         event.insert("isBase64Encoded".into(), json!(false));
         match function.call(Value::Object(event)).await {
@@ -322,15 +348,7 @@ impl Handler<AnyMessage> for Lambda {
                 None => return Ok(Reply::forbidden(cx)),
             },
         };
-        let mut context = self.request_context(
-            route_key,
-            "MESSAGE",
-            &cx.request_id,
-            cx.connection_id.as_str(),
-            cx.connected_at,
-            (&cx.stage, &cx.domain_name),
-            &cx.identity,
-        );
+        let mut context = self.request_context(&Event::of(cx, route_key));
         context["messageId"] = json!(cx.message_id);
         let event = json!({
             "requestContext": context,
@@ -349,15 +367,7 @@ impl Handler<AnyMessage> for Lambda {
         let Some(function) = &self.disconnect else {
             return;
         };
-        let mut context = self.request_context(
-            "$disconnect",
-            "DISCONNECT",
-            &cx.request_id,
-            cx.connection_id.as_str(),
-            cx.connected_at,
-            (&cx.stage, &cx.domain_name),
-            &cx.identity,
-        );
+        let mut context = self.request_context(&Event::of(cx, "$disconnect"));
         context["disconnectStatusCode"] = json!(close.code);
         context["disconnectReason"] = json!(close.reason);
         let event = json!({ "requestContext": context, "isBase64Encoded": false });
