@@ -3,6 +3,8 @@
 //! `-D warnings`; then that crate's tests (generated from each document's examples) run: every
 //! example is accepted by the validator, deserializes into its type, and serializes back equal.
 //! Examples that break their own schema are the document's problem: listed by name, not counted.
+//! A document that generates exactly the code of an earlier one (the same document in two places
+//! of the corpus) is listed, not compiled twice.
 //!
 //! The same crate tests the validators compiled into the generated types (`checks.rs`):
 //! - differentially: each message's compiled check and jsonschema judge the same instances
@@ -73,8 +75,22 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
     let generatable = generatable(&corpus);
     let skipped_no_messages = generatable.without_messages;
     let load_failures = generatable.load_failures;
+    // Documents that generate exactly the code an earlier one did (the same document kept in
+    // two places of the corpus) are compiled once: each file's path and contents, by document.
+    let mut generated: std::collections::HashMap<Vec<(String, String)>, String> =
+        std::collections::HashMap::new();
+    let mut same_code = Vec::new();
     for (index, path, loaded) in &generatable.documents {
         let plan = asyncapi_codegen::plan::plan(&loaded.api);
+        let files: Vec<(String, String)> =
+            asyncapi_codegen::emit::module_files(&plan, SchemaPlacement::Files, Sides::BOTH)
+                .into_iter()
+                .map(|file| (file.path, file.contents))
+                .collect();
+        if let Some(earlier) = generated.get(&files) {
+            same_code.push(format!("{path} (as {earlier})"));
+            continue;
+        }
         for message in &plan.messages {
             for example in &message.examples {
                 match &example.invalid {
@@ -91,12 +107,12 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
         }
         let module = format!("d{index:03}_{}", slug(path));
         agreements.extend(agreement_calls(&module, &plan));
-        for file in asyncapi_codegen::emit::module_files(&plan, SchemaPlacement::Files, Sides::BOTH)
-        {
-            let path = krate.join("src").join(&module).join(&file.path);
+        for (file, contents) in &files {
+            let path = krate.join("src").join(&module).join(file);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, file.contents).unwrap();
+            std::fs::write(path, contents).unwrap();
         }
+        generated.insert(files, path.clone());
         modules.push((module, path.clone()));
     }
     assert!(
@@ -224,9 +240,11 @@ fn every_valid_corpus_document_generates_compiles_and_round_trips_its_examples()
         text.push_str(&format!("  {line}\n"));
     }
     text.push_str(&format!(
-        "corpus compile: {} documents generated, {} compiled, {} examples round-tripped ({} with an explicit null), {} examples invalid in their document ({} valid documents have no message)",
+        "corpus compile: {} documents generated, {} compiled ({} generate the code of another: {}), {} examples round-tripped ({} with an explicit null), {} examples invalid in their document ({} valid documents have no message)",
+        modules.len() + same_code.len(),
         modules.len(),
-        modules.len(),
+        same_code.len(),
+        same_code.join(", "),
         passed,
         with_null,
         invalid_examples.len(),
