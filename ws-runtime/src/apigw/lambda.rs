@@ -57,6 +57,9 @@ use crate::messages::selection::{Selection, SelectionError};
 use crate::registry::connections::Identity;
 use crate::registry::ids;
 
+#[cfg(feature = "functions")]
+pub use crate::apigw::functions::{FunctionError, Process};
+
 /// A channel served by Lambda-style functions, one per route key. Mount it like any handler:
 /// `Router::new().channel("/", lambda)`.
 pub struct Lambda {

@@ -1,5 +1,8 @@
 //! Amazon API Gateway's own interfaces: the `@connections` management API on its wire, and
-//! routes served by Lambda functions, called with the events API Gateway sends.
+//! routes served by Lambda functions, called with the events API Gateway sends: functions in the
+//! server's process, or in processes of their own in any Lambda runtime (`functions`).
 
+#[cfg(feature = "functions")]
+pub(crate) mod functions;
 pub mod lambda;
 pub(crate) mod management;
