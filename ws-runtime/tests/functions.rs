@@ -164,6 +164,12 @@ async fn invoke_says_why_there_is_no_response() {
             let pids = std::collections::BTreeSet::from([pid(a.unwrap()), pid(b.unwrap())]);
             assert_eq!(pids.len(), processes, "concurrency {concurrency}: {pids:?}");
         }
+        // A timeout past what the clock can name is no panic.
+        let forever = handler("echo").timeout(Duration::MAX);
+        assert_eq!(
+            forever.invoke(event.clone()).await.unwrap()["statusCode"],
+            200
+        );
         let absent = Process::new("absent", "/nonexistent/runtime")
             .invoke(event)
             .await

@@ -164,7 +164,11 @@ impl Process {
     /// See [`FunctionError`].
     pub async fn invoke(&self, event: Value) -> Result<Value, FunctionError> {
         let timeout = self.spec.timeout;
-        let deadline = tokio::time::Instant::now() + timeout;
+        // A timeout past what the clock can name is a day (no function runs that long on Lambda).
+        let now = tokio::time::Instant::now();
+        let deadline = now
+            .checked_add(timeout)
+            .unwrap_or_else(|| now + Duration::from_secs(86_400));
         // The instance is held for the invocation: back in the pool on success or on the
         // function's own error, killed (dropped) on anything else.
         let _permit = tokio::time::timeout_at(deadline, self.pool.permits.acquire())
