@@ -4,6 +4,7 @@
 mod bundle;
 mod diff;
 mod generate;
+mod local;
 mod mock;
 mod test;
 mod validate;
@@ -31,7 +32,8 @@ Examples:
   asyncapi-rs test examples/chat/asyncapi.yaml --url ws://127.0.0.1:8080 --junit report.xml
   asyncapi-rs mock examples/chat/asyncapi.yaml --addr 127.0.0.1:8080
   asyncapi-rs bundle spec.yaml -o bundled.yaml
-  asyncapi-rs diff v1/asyncapi.yaml v2/asyncapi.yaml --format markdown";
+  asyncapi-rs diff v1/asyncapi.yaml v2/asyncapi.yaml --format markdown
+  asyncapi-rs local template.yaml --python .venv/bin/python";
 
 #[derive(Debug, Parser)]
 #[command(name = "asyncapi-rs", version, about = ABOUT, after_help = EXAMPLES)]
@@ -61,6 +63,10 @@ enum Command {
     /// Compare two documents as APIs: every change, and whom it breaks.
     #[command(after_help = diff::EXAMPLES)]
     Diff(diff::Args),
+    /// Serve a SAM or CloudFormation template's WebSocket API here: its routes, authorizer and
+    /// stage, each function a process in its Lambda runtime.
+    #[command(after_help = local::EXAMPLES)]
+    Local(local::Args),
     /// Write the document as one file, every other file it references inlined.
     #[command(after_help = bundle::EXAMPLES)]
     Bundle(bundle::Args),
@@ -168,6 +174,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Generate(args) => generate::run(&args),
         Command::Mock(args) => mock::run(&args),
+        Command::Local(args) => local::run(&args),
         Command::Bundle(args) => bundle::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Validate(args) => validate::run(&args),

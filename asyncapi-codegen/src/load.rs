@@ -29,9 +29,35 @@ pub const MAX_ALIAS_NODES: usize = 100_000;
 /// A syntax error, a duplicate key, a complex key, an alias to an unknown anchor, an unsupported
 /// tag, several documents in one file, or an empty file.
 pub fn parse(file: FileId, text: &str, format: &'static str) -> Result<Node, Diagnostic> {
+    parse_with(file, text, format, Tags::Core)
+}
+
+/// The tags a file may carry beyond the YAML 1.2 core schema's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tags {
+    /// Only the core schema's (`!!str`, `!!int`, …) and the lone `!`: AsyncAPI documents.
+    Core,
+    /// Also CloudFormation's short forms of its intrinsic functions, read as their long forms
+    /// (as CloudFormation reads them): `!Ref X` is `{"Ref": "X"}`, `!GetAtt A.B` is
+    /// `{"Fn::GetAtt": ["A", "B"]}`, `!Condition C` is `{"Condition": "C"}`, and any other
+    /// `!Name value` is `{"Fn::Name": value}`.
+    CloudFormation,
+}
+
+/// [`parse`], for a file whose tags are `tags`: a CloudFormation or SAM template, say.
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_with(
+    file: FileId,
+    text: &str,
+    format: &'static str,
+    tags: Tags,
+) -> Result<Node, Diagnostic> {
     let mut builder = Builder {
         file,
         format,
+        tags,
         stack: Vec::new(),
         anchors: HashMap::new(),
         documents: Vec::new(),
@@ -84,6 +110,8 @@ enum Open {
         items: Vec<Node>,
         start: Span,
         anchor: usize,
+        /// The CloudFormation function its tag names (`Fn::Join`), wrapped around it at its end.
+        function: Option<String>,
     },
     Mapping {
         map: Map,
@@ -93,12 +121,14 @@ enum Open {
         merges: Vec<Node>,
         start: Span,
         anchor: usize,
+        function: Option<String>,
     },
 }
 
 struct Builder {
     file: FileId,
     format: &'static str,
+    tags: Tags,
     stack: Vec<Open>,
     /// Anchored nodes, with their node counts.
     anchors: HashMap<usize, (Node, usize)>,
@@ -127,26 +157,39 @@ impl Builder {
         }
         match event {
             Event::Scalar(text, style, anchor, tag) => {
+                if let Some(function) = self.function(tag.as_deref()) {
+                    let value = Value::String(text.into_owned());
+                    let node = wrap(&function, Node::new(value, span));
+                    return self.finish(node, anchor);
+                }
                 let value = self.scalar(&text, style, tag.as_deref(), span)?;
                 self.finish(Node::new(value, span), anchor)
             }
             Event::SequenceStart(anchor, tag) => {
-                self.check_collection_tag(tag.as_deref(), "seq", span)?;
+                let function = self.function(tag.as_deref());
+                if function.is_none() {
+                    self.check_collection_tag(tag.as_deref(), "seq", span)?;
+                }
                 self.stack.push(Open::Sequence {
                     items: Vec::new(),
                     start: span,
                     anchor,
+                    function,
                 });
                 Ok(())
             }
             Event::MappingStart(anchor, tag) => {
-                self.check_collection_tag(tag.as_deref(), "map", span)?;
+                let function = self.function(tag.as_deref());
+                if function.is_none() {
+                    self.check_collection_tag(tag.as_deref(), "map", span)?;
+                }
                 self.stack.push(Open::Mapping {
                     map: Map::default(),
                     key: None,
                     merges: Vec::new(),
                     start: span,
                     anchor,
+                    function,
                 });
                 Ok(())
             }
@@ -155,12 +198,18 @@ impl Builder {
                     items,
                     start,
                     anchor,
+                    function,
                 }) => {
                     let span = Span {
                         end: span.end,
                         ..start
                     };
-                    self.finish(Node::new(Value::Array(items), span), anchor)
+                    let node = Node::new(Value::Array(items), span);
+                    let node = match function {
+                        Some(function) => wrap(&function, node),
+                        None => node,
+                    };
+                    self.finish(node, anchor)
                 }
                 _ => Err(self.internal(span)),
             },
@@ -170,6 +219,7 @@ impl Builder {
                     merges,
                     start,
                     anchor,
+                    function,
                     ..
                 }) => {
                     for merged in merges {
@@ -179,7 +229,12 @@ impl Builder {
                         end: span.end,
                         ..start
                     };
-                    self.finish(Node::new(Value::Object(map), span), anchor)
+                    let node = Node::new(Value::Object(map), span);
+                    let node = match function {
+                        Some(function) => wrap(&function, node),
+                        None => node,
+                    };
+                    self.finish(node, anchor)
                 }
                 _ => Err(self.internal(span)),
             },
@@ -210,6 +265,19 @@ impl Builder {
             | Event::DocumentStart(_)
             | Event::DocumentEnd => Ok(()),
         }
+    }
+
+    /// The CloudFormation function a tag names, when the file may carry them: `!Ref` is
+    /// `Ref`, `!Condition` is `Condition`, and `!Name` is `Fn::Name`.
+    fn function(&self, tag: Option<&Tag>) -> Option<String> {
+        let tag = tag?;
+        if self.tags != Tags::CloudFormation || tag.handle != "!" || tag.suffix.is_empty() {
+            return None;
+        }
+        Some(match tag.suffix.as_str() {
+            "Ref" | "Condition" => tag.suffix.clone(),
+            other => format!("Fn::{other}"),
+        })
     }
 
     fn limit(&self, what: String, span: Span) -> Diagnostic {
@@ -355,6 +423,35 @@ impl Builder {
             _ => Value::String(text.to_string()),
         })
     }
+}
+
+/// `{function: node}`, CloudFormation's long form of a tagged node. `!GetAtt A.B.C`, a string,
+/// is the pair `["A", "B.C"]` (the logical id is the part before the first dot).
+fn wrap(function: &str, node: Node) -> Node {
+    let span = node.span;
+    let node = match (function, &node.value) {
+        ("Fn::GetAtt", Value::String(text)) => match text.split_once('.') {
+            Some((resource, attribute)) => Node::new(
+                Value::Array(vec![
+                    Node::new(Value::String(resource.to_owned()), span),
+                    Node::new(Value::String(attribute.to_owned()), span),
+                ]),
+                span,
+            ),
+            None => node,
+        },
+        _ => node,
+    };
+    let key = Key {
+        name: function.to_owned(),
+        span,
+    };
+    Node::new(
+        Value::Object(Map {
+            entries: vec![(key, node)],
+        }),
+        span,
+    )
 }
 
 /// Nodes in a tree.
@@ -521,6 +618,29 @@ mod tests {
         let error = parse(FileId(0), "{\"a\": 1,\n \"a\": 2}", "JSON").unwrap_err();
         assert!(matches!(error.kind, ErrorKind::DuplicateKey { .. }));
         assert_eq!(error.span.unwrap().start.line, 2);
+    }
+
+    #[test]
+    fn cloudformation_short_forms_read_as_their_long_forms() {
+        let text = "a: !Ref Api\nb: !GetAtt Fn.Arn\nc: !Sub 'x-${AWS::Region}'\n\
+                    d: !Join ['/', [integrations, !Ref I]]\ne: !If [C, !GetAtt [T, Arn], 1]\n\
+                    f: !Condition IsProd\ng: !GetAtt Api.Outputs.Url\n";
+        let node = parse_with(FileId(0), text, "YAML", Tags::CloudFormation).unwrap();
+        assert_eq!(
+            node.to_json(),
+            serde_json::json!({
+                "a": {"Ref": "Api"},
+                "b": {"Fn::GetAtt": ["Fn", "Arn"]},
+                "c": {"Fn::Sub": "x-${AWS::Region}"},
+                "d": {"Fn::Join": ["/", ["integrations", {"Ref": "I"}]]},
+                "e": {"Fn::If": ["C", {"Fn::GetAtt": ["T", "Arn"]}, 1]},
+                "f": {"Condition": "IsProd"},
+                "g": {"Fn::GetAtt": ["Api", "Outputs.Url"]},
+            })
+        );
+        // The same tags are still refused in an AsyncAPI document.
+        let error = load("a: !Ref Api\n").unwrap_err();
+        assert!(matches!(error.kind, ErrorKind::UnsupportedTag { .. }));
     }
 
     #[test]

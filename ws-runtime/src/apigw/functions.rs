@@ -46,6 +46,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+use crate::apigw::LOCAL_ACCOUNT;
 use crate::apigw::lambda::AsyncFn;
 use crate::registry::ids;
 
@@ -306,7 +307,7 @@ impl Instance {
         let (invocations, waiting) = mpsc::channel(1);
         let state = Arc::new(ApiState {
             function_arn: format!(
-                "arn:aws:lambda:{}:000000000000:function:{}",
+                "arn:aws:lambda:{}:{LOCAL_ACCOUNT}:function:{}",
                 spec.region, spec.name
             ),
             waiting: tokio::sync::Mutex::new(waiting),

@@ -49,6 +49,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
+use crate::apigw::LOCAL_ACCOUNT;
 use crate::dispatch::handler::{
     Accept, Close, ConnectRequest, Context, EventType, Handler, HandlerError, Reject, Reply,
 };
@@ -61,13 +62,16 @@ use crate::registry::ids;
 pub use crate::apigw::functions::{FunctionError, Process};
 
 /// A channel served by Lambda-style functions, one per route key. Mount it like any handler:
-/// `Router::new().channel("/", lambda)`.
+/// `Router::new().channel("/", lambda)`. Clones share the functions (a channel on two paths).
+#[derive(Clone)]
 pub struct Lambda {
+    authorizer: Option<Authorizer>,
     connect: Option<Arc<dyn Function>>,
     disconnect: Option<Arc<dyn Function>>,
     routes: HashMap<String, (Arc<dyn Function>, bool)>,
     selection: Selection,
     api_id: String,
+    region: String,
 }
 
 impl std::fmt::Debug for Lambda {
@@ -86,15 +90,18 @@ impl Default for Lambda {
 }
 
 impl Lambda {
-    /// No function yet, routes selected by `$request.body.action`, the API id `local`.
+    /// No function yet, routes selected by `$request.body.action`, the API id `local`, the
+    /// region `us-east-1`.
     pub fn new() -> Lambda {
         Lambda {
+            authorizer: None,
             connect: None,
             disconnect: None,
             routes: HashMap::new(),
             selection: Selection::parse("$request.body.action")
                 .unwrap_or_else(|_| unreachable!("the default expression parses")),
             api_id: "local".into(),
+            region: "us-east-1".into(),
         }
     }
 
@@ -110,6 +117,32 @@ impl Lambda {
     /// The `apiId` of every event's request context.
     pub fn api_id(mut self, api_id: impl Into<String>) -> Lambda {
         self.api_id = api_id.into();
+        self
+    }
+
+    /// A `REQUEST` authorizer on `$connect`: `function` is asked first, with the handshake's
+    /// identity sources (each one must be present, else 401), and answers an IAM policy.
+    pub fn authorizer<F, E, R, Er>(
+        mut self,
+        identity_sources: impl IntoIterator<Item = IdentitySource>,
+        function: F,
+    ) -> Lambda
+    where
+        F: AsyncFn<E, R, Er>,
+        E: DeserializeOwned + Send + 'static,
+        R: Serialize + Send + 'static,
+        Er: Display + Send + 'static,
+    {
+        self.authorizer = Some(Authorizer {
+            identity_sources: identity_sources.into_iter().collect(),
+            function: Arc::new(Typed::new(function)),
+        });
+        self
+    }
+
+    /// The region of the ARNs events carry (an authorizer's `methodArn`); `us-east-1` by default.
+    pub fn region(mut self, region: impl Into<String>) -> Lambda {
+        self.region = region.into();
         self
     }
 
@@ -164,8 +197,17 @@ impl Lambda {
         self
     }
 
-    /// The request context API Gateway gives every event.
-    fn request_context(&self, event: &Event<'_>) -> Value {
+    /// The request context API Gateway gives every event, with what the authorizer said.
+    fn request_context(&self, event: &Event<'_>, authorized: Option<&Authorized>) -> Value {
+        let mut context = self.plain_request_context(event);
+        if let Some(Authorized(authorizer)) = authorized {
+            context["authorizer"] = Value::Object(authorizer.clone());
+        }
+        context
+    }
+
+    /// The request context of an event, without an authorizer's say.
+    fn plain_request_context(&self, event: &Event<'_>) -> Value {
         let now = ids::now_ms();
         let identity = event.identity;
         let mut identity_json = json!({ "sourceIp": identity.source_ip.to_string() });
@@ -264,6 +306,204 @@ fn single_and_multi(pairs: impl Iterator<Item = (String, String)>) -> (Value, Va
     (Value::Object(single), Value::Object(multi))
 }
 
+/// A `$connect` or authorizer event's handshake part: its headers and query, single- and
+/// multi-valued.
+fn handshake_event(request: &ConnectRequest) -> Map<String, Value> {
+    let mut event = Map::new();
+    let headers = request.headers.iter().map(|(name, value)| {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        (name.as_str().to_owned(), value)
+    });
+    let (headers, multi_value_headers) = single_and_multi(headers);
+    event.insert("headers".into(), headers);
+    event.insert("multiValueHeaders".into(), multi_value_headers);
+    if !request.query.is_empty() {
+        let (query, multi_value_query) = single_and_multi(request.query.iter().cloned());
+        event.insert("queryStringParameters".into(), query);
+        event.insert("multiValueQueryStringParameters".into(), multi_value_query);
+    }
+    event
+}
+
+/// Where a `REQUEST` authorizer's identity comes from (API Gateway's `IdentitySource`): a
+/// handshake header or query parameter that must be present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentitySource {
+    /// `route.request.header.NAME` (matched case-insensitively, as HTTP header names are).
+    Header(String),
+    /// `route.request.querystring.NAME`.
+    Query(String),
+}
+
+/// An identity source API Gateway would not take.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{0}` is not an identity source: expected `route.request.header.NAME` or `route.request.querystring.NAME`"
+)]
+pub struct IdentitySourceError(String);
+
+impl std::str::FromStr for IdentitySource {
+    type Err = IdentitySourceError;
+
+    /// `route.request.header.Auth` or `route.request.querystring.token`.
+    fn from_str(text: &str) -> Result<IdentitySource, IdentitySourceError> {
+        let named = |prefix: &str| {
+            text.strip_prefix(prefix)
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned)
+        };
+        if let Some(name) = named("route.request.header.") {
+            Ok(IdentitySource::Header(name))
+        } else if let Some(name) = named("route.request.querystring.") {
+            Ok(IdentitySource::Query(name))
+        } else {
+            Err(IdentitySourceError(text.to_owned()))
+        }
+    }
+}
+
+impl IdentitySource {
+    fn present_in(&self, request: &ConnectRequest) -> bool {
+        match self {
+            IdentitySource::Header(name) => request
+                .headers
+                .get(name.as_str())
+                .is_some_and(|value| !value.is_empty()),
+            IdentitySource::Query(name) => request
+                .query
+                .iter()
+                .any(|(key, value)| key == name && !value.is_empty()),
+        }
+    }
+}
+
+/// A `REQUEST` authorizer: its identity sources and its function.
+#[derive(Clone)]
+struct Authorizer {
+    identity_sources: Vec<IdentitySource>,
+    function: Arc<dyn Function>,
+}
+
+/// What an authorizer allowed a connection with: `principalId` and its `context`'s entries, the
+/// `requestContext.authorizer` of the connection's events.
+#[derive(Debug, Clone)]
+struct Authorized(Map<String, Value>);
+
+impl Lambda {
+    /// Runs the authorizer on a handshake: what it allowed, or API Gateway's refusal.
+    async fn authorize(
+        &self,
+        authorizer: &Authorizer,
+        request: &ConnectRequest,
+    ) -> Result<Authorized, Reject> {
+        if !authorizer
+            .identity_sources
+            .iter()
+            .all(|source| source.present_in(request))
+        {
+            return Err(Reject::unauthorized());
+        }
+        let method_arn = format!(
+            "arn:aws:execute-api:{}:{LOCAL_ACCOUNT}:{}/{}/$connect",
+            self.region, self.api_id, request.stage
+        );
+        let mut event = handshake_event(request);
+        event.insert("type".into(), json!("REQUEST"));
+        event.insert("methodArn".into(), json!(method_arn));
+        event.insert("stageVariables".into(), json!({}));
+        event.insert(
+            "requestContext".into(),
+            self.plain_request_context(&Event::connect(request)),
+        );
+        let answer = match authorizer.function.call(Value::Object(event)).await {
+            Ok(answer) => answer,
+            Err(error) if error == "Unauthorized" || error.ends_with(": Unauthorized") => {
+                return Err(Reject::unauthorized());
+            }
+            Err(error) => {
+                tracing::error!(%error, connection_id = %request.connection_id, "the authorizer failed");
+                return Err(Reject::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal server error",
+                ));
+            }
+        };
+        if !policy_allows(&answer["policyDocument"], &method_arn) {
+            return Err(Reject::forbidden());
+        }
+        let mut authorized = Map::new();
+        if let Some(Value::Object(context)) = answer.get("context") {
+            authorized.extend(context.clone());
+        }
+        if let Some(principal) = answer.get("principalId") {
+            authorized.insert("principalId".into(), principal.clone());
+        }
+        Ok(Authorized(authorized))
+    }
+}
+
+/// Whether an IAM policy allows `execute-api:Invoke` on `arn`: some statement allows it and none
+/// denies it (statements, actions and resources each one or a list; `*` and `?` as IAM matches).
+fn policy_allows(policy: &Value, arn: &str) -> bool {
+    fn list(value: &Value) -> Vec<&Value> {
+        match value {
+            Value::Array(items) => items.iter().collect(),
+            Value::Null => Vec::new(),
+            one => vec![one],
+        }
+    }
+    let matches = |statement: &Value| {
+        let action = list(&statement["Action"]).into_iter().any(|action| {
+            action
+                .as_str()
+                .is_some_and(|a| wildcard_matches(&a.to_ascii_lowercase(), "execute-api:invoke"))
+        });
+        let resource = list(&statement["Resource"])
+            .into_iter()
+            .any(|resource| resource.as_str().is_some_and(|r| wildcard_matches(r, arn)));
+        action && resource
+    };
+    let statements = list(&policy["Statement"]);
+    let effect = |effect: &str| {
+        statements
+            .iter()
+            .filter(|s| s["Effect"].as_str() == Some(effect))
+            .any(|s| matches(s))
+    };
+    effect("Allow") && !effect("Deny")
+}
+
+/// IAM's wildcards: `*` any run of characters, `?` any one.
+fn wildcard_matches(pattern: &str, text: &str) -> bool {
+    let (pattern, text): (Vec<char>, Vec<char>) =
+        (pattern.chars().collect(), text.chars().collect());
+    // The classic two-pointer match with backtracking to the last `*`: linear in practice,
+    // O(pattern × text) at worst, no recursion.
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some('*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(&c) if c == '?' || c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((star_p, star_t)) => {
+                    p = star_p + 1;
+                    t = star_t + 1;
+                    star = Some((star_p, star_t + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|&c| c == '*')
+}
+
 /// A proxy response as API Gateway reads it.
 struct Response {
     status: u16,
@@ -297,30 +537,26 @@ impl Response {
 
 impl Handler<AnyMessage> for Lambda {
     async fn connect(&self, request: &ConnectRequest) -> Result<Accept, Reject> {
-        let Some(function) = &self.connect else {
-            return Ok(Accept::new());
+        let authorized = match &self.authorizer {
+            Some(authorizer) => Some(self.authorize(authorizer, request).await?),
+            None => None,
         };
-        let mut event = Map::new();
-        let headers = request.headers.iter().map(|(name, value)| {
-            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-            (name.as_str().to_owned(), value)
-        });
-        let (headers, multi_value_headers) = single_and_multi(headers);
-        event.insert("headers".into(), headers);
-        event.insert("multiValueHeaders".into(), multi_value_headers);
-        if !request.query.is_empty() {
-            let (query, multi_value_query) = single_and_multi(request.query.iter().cloned());
-            event.insert("queryStringParameters".into(), query);
-            event.insert("multiValueQueryStringParameters".into(), multi_value_query);
-        }
-        let context = self.request_context(&Event::connect(request));
+        let accept = |authorized: Option<Authorized>| match authorized {
+            Some(authorized) => Accept::new().attach(authorized),
+            None => Accept::new(),
+        };
+        let Some(function) = &self.connect else {
+            return Ok(accept(authorized));
+        };
+        let mut event = handshake_event(request);
+        let context = self.request_context(&Event::connect(request), authorized.as_ref());
         event.insert("requestContext".into(), context);
         event.insert("isBase64Encoded".into(), json!(false));
         match function.call(Value::Object(event)).await {
             Ok(value) => {
                 let response = Response::read(&value);
                 if (200..300).contains(&response.status) {
-                    Ok(Accept::new())
+                    Ok(accept(authorized))
                 } else {
                     let status = StatusCode::from_u16(response.status)
                         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -351,7 +587,7 @@ impl Handler<AnyMessage> for Lambda {
                 None => return Ok(Reply::forbidden(cx)),
             },
         };
-        let mut context = self.request_context(&Event::of(cx, route_key));
+        let mut context = self.request_context(&Event::of(cx, route_key), cx.attached());
         context["messageId"] = json!(cx.message_id);
         let event = json!({
             "requestContext": context,
@@ -370,7 +606,7 @@ impl Handler<AnyMessage> for Lambda {
         let Some(function) = &self.disconnect else {
             return;
         };
-        let mut context = self.request_context(&Event::of(cx, "$disconnect"));
+        let mut context = self.request_context(&Event::of(cx, "$disconnect"), cx.attached());
         context["disconnectStatusCode"] = json!(close.code);
         context["disconnectReason"] = json!(close.reason);
         let event = json!({ "requestContext": context, "isBase64Encoded": false });
@@ -448,6 +684,69 @@ mod tests {
             "05/Dec/2025:16:49:48 +0000"
         );
         assert_eq!(request_time(0), "01/Jan/1970:00:00:00 +0000");
+    }
+
+    #[test]
+    fn policies_allow_as_iam_does() {
+        let arn = "arn:aws:execute-api:us-east-1:000000000000:local/Prod/$connect";
+        let policy = |effect: &str, resource: Value| {
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}
+            ]})
+        };
+        assert!(policy_allows(&policy("Allow", json!(arn)), arn));
+        assert!(policy_allows(
+            &policy("Allow", json!("arn:aws:execute-api:*")),
+            arn
+        ));
+        assert!(policy_allows(
+            &policy("Allow", json!(["x", "*/Prod/$connect"])),
+            arn
+        ));
+        assert!(!policy_allows(&policy("Allow", json!("*/Dev/*")), arn));
+        assert!(!policy_allows(&policy("Deny", json!(arn)), arn));
+        assert!(!policy_allows(&json!({}), arn));
+        assert!(!policy_allows(&json!("Allow"), arn));
+        let both = json!({"Statement": [
+            {"Action": "*", "Effect": "Allow", "Resource": "*"},
+            {"Action": "execute-api:*", "Effect": "Deny", "Resource": arn},
+        ]});
+        assert!(!policy_allows(&both, arn));
+        let other_action =
+            json!({"Statement": {"Action": "s3:GetObject", "Effect": "Allow", "Resource": "*"}});
+        assert!(!policy_allows(&other_action, arn));
+    }
+
+    #[test]
+    fn wildcards_match_as_iam_does() {
+        assert!(wildcard_matches("a*c", "abbbc"));
+        assert!(wildcard_matches("a?c", "abc"));
+        assert!(!wildcard_matches("a?c", "abbc"));
+        assert!(wildcard_matches("*", ""));
+        assert!(!wildcard_matches("", "a"));
+        assert!(wildcard_matches(
+            "*a*a*a*b",
+            &"a".repeat(40).replace("aa", "ab")
+        ));
+        assert!(!wildcard_matches("*a*a*a*c", &"a".repeat(10_000)));
+    }
+
+    #[test]
+    fn identity_sources_are_api_gateways() {
+        assert_eq!(
+            "route.request.header.Auth".parse(),
+            Ok(IdentitySource::Header("Auth".into()))
+        );
+        assert_eq!(
+            "route.request.querystring.token".parse(),
+            Ok(IdentitySource::Query("token".into()))
+        );
+        assert!("route.request.header.".parse::<IdentitySource>().is_err());
+        assert!(
+            "method.request.header.Auth"
+                .parse::<IdentitySource>()
+                .is_err()
+        );
     }
 
     #[test]

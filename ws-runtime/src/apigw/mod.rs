@@ -6,3 +6,6 @@
 pub(crate) mod functions;
 pub mod lambda;
 pub(crate) mod management;
+
+/// The AWS account of the ARNs made locally (a function's, an authorizer's `methodArn`).
+pub(crate) const LOCAL_ACCOUNT: &str = "000000000000";

@@ -1,0 +1,181 @@
+//! `asyncapi-rs local`: serve a SAM or CloudFormation template's WebSocket API on this machine
+//! (see `asyncapi_cli::local_server`).
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use asyncapi_cli::local_server::app::{Integration, WebSocketApi};
+use asyncapi_cli::local_server::{LocalError, Options, Resolver, Template, TemplateError, router};
+
+pub(crate) const EXAMPLES: &str = "\
+Examples:
+  asyncapi-rs local template.yaml
+      serving SimpleChatWebSocket on ws://127.0.0.1:3001/Prod
+      $connect     -> OnConnectFunction (python3.12, app.handler)
+      sendmessage  -> SendMessageFunction (python3.12, app.handler)
+      $disconnect  -> OnDisconnectFunction (python3.12, app.handler)
+      management API for the functions: http://127.0.0.1:3001/Prod/@connections/{id}
+  asyncapi-rs local template.yaml --parameter TableName=connections --addr 127.0.0.1:0
+  asyncapi-rs local template.yaml --python .venv/bin/python
+  asyncapi-rs local template.yaml --bootstrap ChatFunction=target/release/chat
+
+Each function runs as Lambda runs it: a process of its own in its runtime (Python through
+AWS's `awslambdaric`; `provided.*` functions through their `bootstrap`), asking for its events
+over the Lambda Runtime API, with Lambda's environment. The functions reach this server's
+management API through `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`; set `AWS_ENDPOINT_URL_*` for
+the other services they use (a local DynamoDB, say). Ctrl-C stops it.";
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The SAM or CloudFormation template (YAML or JSON).
+    template: PathBuf,
+    /// Where to listen (port 0 picks a free port; the first line of output names it).
+    #[arg(long, default_value = "127.0.0.1:3001")]
+    addr: SocketAddr,
+    /// A template parameter's value (its `Default` otherwise). Repeatable.
+    #[arg(long = "parameter", value_name = "NAME=VALUE", value_parser = parse_pair)]
+    parameters: Vec<(String, String)>,
+    /// The WebSocket API to serve, by logical id, when the template has several.
+    #[arg(long)]
+    api: Option<String>,
+    /// The region the functions run in (`AWS_REGION`, and the ARNs').
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// The Python that runs Python functions: one with `awslambdaric` installed (and `boto3`,
+    /// for functions that use the AWS SDK, as Lambda's Python runtime has it).
+    #[arg(long, default_value = "python3")]
+    python: OsString,
+    /// The `bootstrap` of a `provided.*` function, where it is not `CodeUri/bootstrap`.
+    /// Repeatable.
+    #[arg(long = "bootstrap", value_name = "FUNCTION=PATH", value_parser = parse_pair)]
+    bootstraps: Vec<(String, String)>,
+}
+
+fn parse_pair(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("expected NAME=VALUE, found `{text}`")),
+    }
+}
+
+pub(crate) fn run(args: &Args) -> ExitCode {
+    let template = match Template::read(&args.template) {
+        Ok(template) => template,
+        Err(TemplateError::Syntax(report)) => {
+            eprint!("{}", report.render(super::color()));
+            eprintln!("{}: not served", args.template.display());
+            return ExitCode::FAILURE;
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    ws_runtime::main(serve(template, args))
+}
+
+async fn serve(template: Template, args: &Args) -> ExitCode {
+    let listener = match tokio::net::TcpListener::bind(args.addr).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("error: cannot listen on {}: {error}", args.addr);
+            return ExitCode::FAILURE;
+        }
+    };
+    let Ok(addr) = listener.local_addr() else {
+        return ExitCode::FAILURE;
+    };
+    let options = Options {
+        region: args.region.clone(),
+        python: args.python.clone(),
+        bootstraps: args
+            .bootstraps
+            .iter()
+            .map(|(name, path)| (name.clone(), PathBuf::from(path)))
+            .collect::<BTreeMap<_, _>>(),
+    };
+    let api = match read(&template, args, addr) {
+        Ok(api) => api,
+        Err(error) => {
+            eprintln!("error: {}: {error}", args.template.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let app = match router(&api, addr, &options).map(ws_runtime::Router::build) {
+        Ok(Ok(app)) => app,
+        Ok(Err(error)) => {
+            eprintln!("error: {}: {error}", args.template.display());
+            return ExitCode::FAILURE;
+        }
+        Err(error) => {
+            eprintln!("error: {}: {error}", args.template.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let server = match app.serve(listener).await {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "serving {} on ws://{addr}/{}", api.name, api.stage);
+    for line in describe(&api) {
+        let _ = writeln!(stdout, "{line}");
+    }
+    let _ = writeln!(
+        stdout,
+        "management API for the functions: http://{addr}/{}/@connections/{{id}}",
+        api.stage
+    );
+    let _ = stdout.flush();
+    drop(stdout);
+    ws_runtime::stop_signal().await;
+    server.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+/// The template's WebSocket API, its intrinsic functions resolved for a server at `addr`.
+fn read(template: &Template, args: &Args, addr: SocketAddr) -> Result<WebSocketApi, LocalError> {
+    let parameters = template.parameter_values(&args.parameters)?;
+    let resolver = Resolver::new(template, parameters, &args.region, format!("ws://{addr}"));
+    Ok(WebSocketApi::read(
+        template,
+        &resolver,
+        args.api.as_deref(),
+    )?)
+}
+
+/// A line per route (and the authorizer): its key and what serves it.
+fn describe(api: &WebSocketApi) -> Vec<String> {
+    let width = api.routes.iter().map(|r| r.key.len()).max().unwrap_or(0);
+    let mut lines = Vec::new();
+    if let Some(authorizer) = &api.authorizer {
+        let function = &authorizer.function;
+        lines.push(format!(
+            "  {:width$}  authorizer {} -> {} ({}, {})",
+            "$connect",
+            authorizer.logical_id,
+            function.logical_id,
+            function.runtime,
+            function.handler
+        ));
+    }
+    for route in &api.routes {
+        let target = match &route.integration {
+            Integration::Function(function) => format!(
+                "{} ({}, {})",
+                function.logical_id, function.runtime, function.handler
+            ),
+            Integration::Http { url } => format!("HTTP_PROXY {url}"),
+        };
+        let answers = if route.two_way { ", answers" } else { "" };
+        lines.push(format!("  {:width$}  -> {target}{answers}", route.key));
+    }
+    lines
+}

@@ -1,0 +1,149 @@
+//! A [`WebSocketApi`] on ws-runtime: each function a process of its own in its Lambda runtime
+//! ([`Process`]), the routes, the authorizer and the stage as the template declares them, and
+//! the management API the functions post through, signed with a key made for this run.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ws_runtime::lambda::{Lambda, Process};
+use ws_runtime::{Router, SigV4};
+
+use super::LocalError;
+use super::app::{Function, Integration, Runtime, WebSocketApi};
+
+/// How the functions are run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The region of the run: every function's `AWS_REGION`, and the ARNs'.
+    pub region: String,
+    /// The Python that runs Python functions: one with `awslambdaric` (`pip install
+    /// awslambdaric`, and `boto3` for functions that use the AWS SDK).
+    pub python: OsString,
+    /// The `bootstrap` of a `provided.*` function, by logical id, where it is not
+    /// `CodeUri/bootstrap` (a binary built with cargo, say).
+    pub bootstraps: BTreeMap<String, PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            region: "us-east-1".into(),
+            python: "python3".into(),
+            bootstraps: BTreeMap::new(),
+        }
+    }
+}
+
+/// The access key the functions sign management requests with (`AWS_ACCESS_KEY_ID`).
+pub const ACCESS_KEY_ID: &str = "LOCALFUNCTIONS";
+
+/// The router that serves `api` at `addr` (where its listener is bound): its channel at `/` and
+/// at `/{stage}` (the path of API Gateway's URL), and the management API.
+///
+/// # Errors
+/// A function that cannot be run here (its runtime, a missing bootstrap), or a route selection
+/// expression ws-runtime does not take.
+pub fn router(
+    api: &WebSocketApi,
+    addr: SocketAddr,
+    options: &Options,
+) -> Result<Router, LocalError> {
+    let secret = secret()?;
+    let management = format!("http://{addr}/{}", api.stage);
+    let environment = [
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID.to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", secret.clone()),
+        ("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", management),
+    ];
+    let mut processes: BTreeMap<String, Process> = BTreeMap::new();
+    let mut process = |function: &Function| -> Result<Process, LocalError> {
+        if let Some(process) = processes.get(&function.logical_id) {
+            return Ok(process.clone());
+        }
+        let mut process = start(function, options)?;
+        for (name, value) in &environment {
+            process = process.env(name, value);
+        }
+        processes.insert(function.logical_id.clone(), process.clone());
+        Ok(process)
+    };
+    let mut lambda = Lambda::new()
+        .selection(&api.selection)
+        .map_err(LocalError::Selection)?
+        .api_id(&api.api_id)
+        .region(&options.region);
+    if let Some(authorizer) = &api.authorizer {
+        lambda = lambda.authorizer(
+            authorizer.identity_sources.clone(),
+            process(&authorizer.function)?,
+        );
+    }
+    for route in &api.routes {
+        let Integration::Function(function) = &route.integration else {
+            return Err(LocalError::HttpIntegration(route.logical_id.clone()));
+        };
+        let function = process(function)?;
+        lambda = match (route.key.as_str(), route.two_way) {
+            ("$connect", _) => lambda.connect(function),
+            ("$disconnect", _) => lambda.disconnect(function),
+            (key, true) => lambda.two_way_route(key, function),
+            (key, false) => lambda.route(key, function),
+        };
+    }
+    Ok(Router::new()
+        .stage(&api.stage)
+        .management_sigv4(SigV4::new(&options.region).key(ACCESS_KEY_ID, secret))
+        .channel("/", lambda.clone())
+        .channel(&format!("/{}", api.stage), lambda))
+}
+
+/// How Lambda would start `function`: its runtime's interface client, or its bootstrap.
+fn start(function: &Function, options: &Options) -> Result<Process, LocalError> {
+    let process = match &function.runtime {
+        Runtime::Python(_) => Process::new(&function.name, &options.python).args([
+            "-m",
+            "awslambdaric",
+            &function.handler,
+        ]),
+        Runtime::Provided(_) => {
+            let bootstrap = options
+                .bootstraps
+                .get(&function.logical_id)
+                .cloned()
+                .unwrap_or_else(|| function.code_dir.join("bootstrap"));
+            if !bootstrap.is_file() {
+                return Err(LocalError::NoBootstrap {
+                    function: function.logical_id.clone(),
+                    path: bootstrap,
+                });
+            }
+            Process::new(&function.name, bootstrap)
+        }
+        Runtime::Node(runtime) => {
+            return Err(LocalError::Runtime {
+                function: function.logical_id.clone(),
+                runtime: runtime.clone(),
+            });
+        }
+    };
+    let mut process = process
+        .handler(&function.handler)
+        .task_root(&function.code_dir)
+        .memory_mb(function.memory_mb)
+        .timeout(Duration::from_secs(function.timeout_s))
+        .region(&options.region);
+    for (name, value) in &function.environment {
+        process = process.env(name, value);
+    }
+    Ok(process)
+}
+
+/// A secret key for this run: 20 random bytes, in hex.
+fn secret() -> Result<String, LocalError> {
+    let mut bytes = [0u8; 20];
+    getrandom::fill(&mut bytes).map_err(LocalError::Randomness)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}

@@ -1,0 +1,315 @@
+//! `asyncapi-rs local` on a SAM template written as AWS's tutorials write them: AWS's chat in
+//! Python (`tests/local/`), each function a process of its own run by AWS's runtime interface
+//! client (`awslambdaric`, with `boto3` as Lambda's Python runtime bundles it; `tests/run`
+//! installs both into `target/python-functions`), a `REQUEST` authorizer, a two-way route, and
+//! functions that fail, time out and die. And templates it cannot serve, refused with the
+//! resource and why.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use test_support::bounded;
+use test_support::ws::{Client, connect, recv, send, silent, try_connect};
+
+/// The Python with `awslambdaric` and `boto3`: `$FUNCTIONS_PYTHON`, else the one `tests/run`
+/// installs.
+fn python() -> PathBuf {
+    if let Some(python) = std::env::var_os("FUNCTIONS_PYTHON") {
+        return python.into();
+    }
+    let python =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/python-functions/bin/python3");
+    assert!(
+        python.exists(),
+        "{} is missing: `bash tests/run` installs awslambdaric and boto3 there (or set FUNCTIONS_PYTHON)",
+        python.display()
+    );
+    python
+}
+
+fn template() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/local/template.yaml")
+}
+
+/// A folder of this test's own, empty.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("asyncapi-rs-local-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `asyncapi-rs local` running; killed when dropped.
+struct Local {
+    child: Child,
+    addr: SocketAddr,
+    /// What it printed after the first line.
+    lines: Vec<String>,
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Local {
+    fn start(template: &Path, args: &[&str]) -> Local {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_asyncapi-rs"))
+            .arg("local")
+            .arg(template)
+            .args(["--addr", "127.0.0.1:0", "--region", "eu-west-1", "--python"])
+            .arg(python())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        // `serving ChatWebSocket on ws://127.0.0.1:PORT/Prod`
+        let url = first.trim().rsplit(' ').next().unwrap().to_owned();
+        let addr = url
+            .trim_start_matches("ws://")
+            .split('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap_or_else(|_| panic!("no address in {first:?}"));
+        let mut lines = Vec::new();
+        loop {
+            let mut line = String::new();
+            if stdout.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            let last = line.starts_with("management API");
+            lines.push(line.trim_end().to_owned());
+            if last {
+                break;
+            }
+        }
+        Local { child, addr, lines }
+    }
+}
+
+async fn ask(client: &mut Client, action: &str) -> Value {
+    send(client, json!({ "action": action })).await;
+    recv(client).await
+}
+
+fn status(error: tokio_tungstenite::tungstenite::Error) -> u16 {
+    match error {
+        tokio_tungstenite::tungstenite::Error::Http(response) => response.status().as_u16(),
+        other => panic!("expected an HTTP refusal, got {other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sam_chat_in_python_runs_unchanged_with_its_authorizer_and_failures() {
+    bounded(180, async {
+        let table = scratch("chat");
+        let table_arg = format!("TableDir={}", table.display());
+        let local = Local::start(
+            &template(),
+            &["--parameter", &table_arg, "--parameter", "Greeting=hi"],
+        );
+        let addr = local.addr;
+        let printed = local.lines.join("\n");
+        assert!(
+            printed.contains(
+                "authorizer TokenAuthorizer -> AuthorizerFunction (python3.12, chat.authorize)"
+            ),
+            "{printed}"
+        );
+        assert!(
+            printed.contains("whoami")
+                && printed.contains("-> WhoAmIFunction (python3.12, chat.whoami), answers"),
+            "{printed}"
+        );
+        assert!(
+            printed.contains(&format!("http://{addr}/Prod/@connections/{{id}}")),
+            "{printed}"
+        );
+
+        // The authorizer, as API Gateway runs it: no identity source is 401 without a call; a
+        // deny is 403; `Unauthorized` is 401.
+        assert_eq!(status(try_connect(addr, "/Prod").await.unwrap_err()), 401);
+        assert_eq!(
+            status(try_connect(addr, "/Prod?token=nobody").await.unwrap_err()),
+            403
+        );
+        assert_eq!(
+            status(try_connect(addr, "/Prod?token=boom").await.unwrap_err()),
+            401
+        );
+
+        let mut alice = connect(addr, "/Prod?token=user-alice").await;
+        let mut bob = connect(addr, "/?token=user-bob").await;
+
+        // A two-way route: its function's body comes back, with what the authorizer allowed,
+        // the parameter overridden on the command line and the function's own settings.
+        let me = ask(&mut alice, "whoami").await;
+        assert_eq!(me["authorizer"]["user"], "alice", "{me}");
+        assert_eq!(me["authorizer"]["principalId"], "user-alice", "{me}");
+        assert_eq!(me["apiId"], "chatwebsocket");
+        assert_eq!(me["stage"], "Prod");
+        assert_eq!(me["routeKey"], "whoami");
+        assert_eq!(me["greeting"], "hi");
+        assert_eq!(me["function"], "local-whoami");
+        assert_eq!(me["memory"], "512");
+        assert_eq!(me["region"], "eu-west-1");
+
+        // `$connect` stored both connections; `sendmessage` posts to the other one through
+        // the management API with boto3, signed with the run's key, and answers nothing.
+        assert_eq!(std::fs::read_dir(&table).unwrap().count(), 2);
+        send(
+            &mut alice,
+            json!({"action": "sendmessage", "data": "hello bob"}),
+        )
+        .await;
+        assert_eq!(
+            recv(&mut bob).await,
+            json!({"from": "alice", "data": "hello bob"})
+        );
+        silent(&mut alice).await;
+
+        // Failures are API Gateway's: the client gets `Internal server error`, and the server
+        // keeps serving (a fresh instance after a timeout or a death).
+        for route in ["fail", "slow", "die"] {
+            let error = ask(&mut alice, route).await;
+            assert_eq!(
+                error["message"], "Internal server error",
+                "{route}: {error}"
+            );
+        }
+        assert_eq!(
+            ask(&mut alice, "whoami").await["authorizer"]["user"],
+            "alice"
+        );
+
+        // `$disconnect` removes bob from the table.
+        bob.close(None).await.unwrap();
+        for _ in 0..100 {
+            if std::fs::read_dir(&table).unwrap().count() == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(std::fs::read_dir(&table).unwrap().count(), 1);
+        drop(local);
+        let _ = std::fs::remove_dir_all(&table);
+    })
+    .await;
+}
+
+/// Runs `asyncapi-rs local` on `template` (written to a scratch folder) and returns its exit
+/// success and standard error.
+fn refused(name: &str, template: &str, args: &[&str]) -> String {
+    let dir = scratch(name);
+    let path = dir.join("template.yaml");
+    std::fs::write(&path, template).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_asyncapi-rs"))
+        .arg("local")
+        .arg(&path)
+        .args(["--addr", "127.0.0.1:0"])
+        .args(args)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!output.status.success(), "{name} was served");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+const API: &str = "
+Resources:
+  Api:
+    Type: AWS::ApiGatewayV2::Api
+    Properties:
+      ProtocolType: WEBSOCKET
+      RouteSelectionExpression: $request.body.action
+  Route:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Api
+      RouteKey: $default
+      Target: !Sub integrations/${Integ}
+  Integ:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      ApiId: !Ref Api
+      IntegrationType: AWS_PROXY
+      IntegrationUri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations
+";
+
+#[test]
+fn templates_it_cannot_serve_are_refused_with_the_resource_and_why() {
+    let function = |properties: &str| {
+        format!("{API}  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n{properties}")
+    };
+    let cases = [
+        (
+            "runtime",
+            function("      Runtime: java21\n      Handler: a.B\n"),
+            vec![],
+            "Fn.Runtime (the target of Route): Runtime `java21` is not served locally",
+        ),
+        (
+            "bootstrap",
+            function("      Runtime: provided.al2023\n      CodeUri: nowhere/\n"),
+            vec![],
+            "Fn: no bootstrap at",
+        ),
+        (
+            "integration",
+            API.replace("AWS_PROXY", "MOCK"),
+            vec![],
+            "Integ.IntegrationType (the target of Route): IntegrationType `MOCK` is not served locally",
+        ),
+        (
+            "ref",
+            API.replace("${Fn.Arn}", "${Nothing.Arn}"),
+            vec![],
+            "Integ.IntegrationUri (the target of Route): `Fn::GetAtt` of `Nothing`, which is not a resource",
+        ),
+        (
+            "parameter",
+            format!("Parameters:\n  Stage:\n    Type: String\n{API}"),
+            vec![],
+            "parameter Stage: has no `Default`: give it a value with `--parameter Stage=VALUE`",
+        ),
+        (
+            "override",
+            function("      Runtime: python3.12\n      Handler: a.b\n"),
+            vec!["--parameter", "Nope=1"],
+            "parameter Nope: the template declares no such parameter",
+        ),
+        (
+            "no-api",
+            "Resources:\n  Table:\n    Type: AWS::DynamoDB::Table\n".to_owned(),
+            vec![],
+            "Resources: the template has no AWS::ApiGatewayV2::Api with ProtocolType WEBSOCKET",
+        ),
+        (
+            "import",
+            API.replace(
+                "!Ref Api\n      RouteKey",
+                "!ImportValue Other\n      RouteKey",
+            ),
+            vec![],
+            "Route.ApiId: `Fn::ImportValue` cannot be resolved locally",
+        ),
+        ("syntax", "Resources: [\n".to_owned(), vec![], "not served"),
+    ];
+    for (name, template, args, expected) in cases {
+        let stderr = refused(name, &template, &args);
+        assert!(stderr.contains(expected), "{name}: {stderr}");
+    }
+}

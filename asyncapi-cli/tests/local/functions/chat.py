@@ -1,0 +1,101 @@
+"""AWS's serverless WebSocket chat (simple-websockets-chat-app), in Python as its tutorial writes
+it, with what `asyncapi-rs local`'s test also needs: an authorizer, a two-way route, and functions
+that fail, time out or die. The connections table is a folder (TABLE_DIR), one file per
+connection, so every process of every function sees it."""
+
+import json
+import os
+import time
+
+import boto3
+
+TABLE = os.environ["TABLE_DIR"]
+
+
+def authorize(event, context):
+    """A REQUEST authorizer: `?token=user-NAME` is allowed as NAME, `boom` fails as
+    `Unauthorized`, anything else is denied."""
+    token = (event.get("queryStringParameters") or {}).get("token", "")
+    if token == "boom":
+        raise Exception("Unauthorized")
+    allowed = token.startswith("user-")
+    return {
+        "principalId": token,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Action": "execute-api:Invoke",
+                    "Effect": "Allow" if allowed else "Deny",
+                    "Resource": event["methodArn"],
+                }
+            ],
+        },
+        "context": {"user": token[len("user-"):]},
+    }
+
+
+def on_connect(event, context):
+    context_ = event["requestContext"]
+    with open(os.path.join(TABLE, context_["connectionId"]), "w") as row:
+        row.write(context_["authorizer"]["user"])
+    return {"statusCode": 200, "body": "Connected."}
+
+
+def on_disconnect(event, context):
+    try:
+        os.remove(os.path.join(TABLE, event["requestContext"]["connectionId"]))
+    except FileNotFoundError:
+        pass
+    return {"statusCode": 200, "body": "Disconnected."}
+
+
+def send_message(event, context):
+    """Posts `data` to every other connection through the management API: the endpoint is
+    the one Lambda's environment names (AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI)."""
+    management = boto3.client("apigatewaymanagementapi")
+    me = event["requestContext"]["connectionId"]
+    user = event["requestContext"]["authorizer"]["user"]
+    data = json.loads(event["body"])["data"]
+    for other in os.listdir(TABLE):
+        if other == me:
+            continue
+        message = json.dumps({"from": user, "data": data}).encode()
+        try:
+            management.post_to_connection(ConnectionId=other, Data=message)
+        except management.exceptions.GoneException:
+            os.remove(os.path.join(TABLE, other))
+    return {"statusCode": 200, "body": "Data sent."}
+
+
+def whoami(event, context):
+    """A two-way route: answers with what API Gateway and Lambda told it."""
+    request = event["requestContext"]
+    return {
+        "statusCode": 200,
+        "body": json.dumps(
+            {
+                "authorizer": request.get("authorizer"),
+                "apiId": request["apiId"],
+                "stage": request["stage"],
+                "routeKey": request["routeKey"],
+                "greeting": os.environ["GREETING"],
+                "function": context.function_name,
+                "memory": context.memory_limit_in_mb,
+                "region": os.environ["AWS_REGION"],
+            }
+        ),
+    }
+
+
+def fail(event, context):
+    raise ValueError("the handler failed on purpose")
+
+
+def slow(event, context):
+    time.sleep(10)
+    return {"statusCode": 200, "body": "too late"}
+
+
+def die(event, context):
+    os._exit(3)
