@@ -20,11 +20,12 @@ Examples:
       $disconnect  -> OnDisconnectFunction (python3.12, app.handler)
       management API for the functions: http://127.0.0.1:3001/Prod/@connections/{id}
   asyncapi-rs local template.yaml --parameter TableName=connections --addr 127.0.0.1:0
-  asyncapi-rs local template.yaml --python .venv/bin/python
+  asyncapi-rs local template.yaml --python .venv/bin/python --node-modules sdk/node_modules
   asyncapi-rs local template.yaml --bootstrap ChatFunction=target/release/chat
 
 Each function runs as Lambda runs it: a process of its own in its runtime (Python through
-AWS's `awslambdaric`; `provided.*` functions through their `bootstrap`), asking for its events
+AWS's `awslambdaric`; Node.js, CommonJS or ES modules, through a Runtime API client of
+asyncapi-rs's own; `provided.*` functions through their `bootstrap`), asking for its events
 over the Lambda Runtime API, with Lambda's environment. The functions reach this server's
 management API through `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`; set `AWS_ENDPOINT_URL_*` for
 the other services they use (a local DynamoDB, say). Ctrl-C stops it.";
@@ -49,6 +50,14 @@ pub(crate) struct Args {
     /// for functions that use the AWS SDK, as Lambda's Python runtime has it).
     #[arg(long, default_value = "python3")]
     python: OsString,
+    /// The Node.js (20 or later) that runs Node.js functions.
+    #[arg(long, default_value = "node")]
+    node: OsString,
+    /// A `node_modules` folder with what Lambda's Node.js runtime bundles (the AWS SDK for
+    /// JavaScript v3: `npm install --prefix DIR @aws-sdk/client-apigatewaymanagementapi`, and
+    /// any other client the functions import without listing). Repeatable.
+    #[arg(long = "node-modules", value_name = "DIR")]
+    node_modules: Vec<PathBuf>,
     /// The `bootstrap` of a `provided.*` function, where it is not `CodeUri/bootstrap`.
     /// Repeatable.
     #[arg(long = "bootstrap", value_name = "FUNCTION=PATH", value_parser = parse_pair)]
@@ -92,6 +101,8 @@ async fn serve(template: Template, args: &Args) -> ExitCode {
     let options = Options {
         region: args.region.clone(),
         python: args.python.clone(),
+        node: args.node.clone(),
+        node_modules: args.node_modules.clone(),
         bootstraps: args
             .bootstraps
             .iter()

@@ -1,8 +1,9 @@
 //! `asyncapi-rs local` on a SAM template written as AWS's tutorials write them: AWS's chat in
-//! Python (`tests/local/`), each function a process of its own run by AWS's runtime interface
-//! client (`awslambdaric`, with `boto3` as Lambda's Python runtime bundles it; `tests/run`
-//! installs both into `target/python-functions`), a `REQUEST` authorizer, a two-way route, and
-//! functions that fail, time out and die. And templates it cannot serve, refused with the
+//! Python and Node.js (`tests/local/`), each function a process of its own: Python run by AWS's
+//! runtime interface client (`awslambdaric`, with `boto3` as Lambda's Python runtime bundles it;
+//! `tests/run` installs both into `target/python-functions`), Node.js (CommonJS and an ES
+//! module) by the command's own client, with the AWS SDK for JavaScript v3 from the chat's Node
+//! tests; a `REQUEST` authorizer, two-way routes, and functions that fail, time out and die. And templates it cannot serve, refused with the
 //! resource and why.
 
 #![allow(clippy::unwrap_used)]
@@ -31,6 +32,19 @@ fn python() -> PathBuf {
         python.display()
     );
     python
+}
+
+/// What stands for the AWS SDK Lambda's Node.js runtime bundles: the chat's Node tests'
+/// `node_modules` (`tests/run` installs it), which has the SDK's management client.
+fn node_modules() -> PathBuf {
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/chat/tests/node/node_modules");
+    assert!(
+        dir.join("@aws-sdk/client-apigatewaymanagementapi").exists(),
+        "{} has no AWS SDK: `bash tests/run` installs it",
+        dir.display()
+    );
+    dir
 }
 
 fn template() -> PathBuf {
@@ -67,6 +81,8 @@ impl Local {
             .arg(template)
             .args(["--addr", "127.0.0.1:0", "--region", "eu-west-1", "--python"])
             .arg(python())
+            .arg("--node-modules")
+            .arg(node_modules())
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -113,7 +129,7 @@ fn status(error: tokio_tungstenite::tungstenite::Error) -> u16 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sam_chat_in_python_runs_unchanged_with_its_authorizer_and_failures() {
+async fn a_sam_chat_in_python_and_node_runs_unchanged_with_its_authorizer_and_failures() {
     bounded(180, async {
         let table = scratch("chat");
         let table_arg = format!("TableDir={}", table.display());
@@ -180,6 +196,27 @@ async fn a_sam_chat_in_python_runs_unchanged_with_its_authorizer_and_failures() 
             json!({"from": "alice", "data": "hello bob"})
         );
         silent(&mut alice).await;
+
+        // The same in Node.js: CommonJS with the SDK's client, and an ES module in callback
+        // style that imports the SDK too.
+        send(
+            &mut bob,
+            json!({"action": "broadcast", "data": "hello alice"}),
+        )
+        .await;
+        assert_eq!(
+            recv(&mut alice).await,
+            json!({"from": "bob", "data": "hello alice", "via": "node"})
+        );
+        silent(&mut bob).await;
+        let me = ask(&mut bob, "whoaminode").await;
+        assert_eq!(me["authorizer"]["user"], "bob", "{me}");
+        assert_eq!(me["routeKey"], "whoaminode");
+        assert_eq!(me["function"], "WhoAmINodeFunction");
+        assert_eq!(me["remaining"], true);
+        assert_eq!(me["sdk"], "function");
+        send(&mut bob, json!({"action": "whoaminode", "fail": true})).await;
+        assert_eq!(recv(&mut bob).await["message"], "Internal server error");
 
         // Failures are API Gateway's: the client gets `Internal server error`, and the server
         // keeps serving (a fresh instance after a timeout or a death).

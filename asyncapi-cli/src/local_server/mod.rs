@@ -23,16 +23,18 @@ pub enum LocalError {
     /// A route selection expression ws-runtime does not take.
     #[error("RouteSelectionExpression: {0}")]
     Selection(#[source] ws_runtime::SelectionError),
-    /// A function of a runtime not served here.
-    #[error(
-        "{function}.Runtime: {runtime} functions are not served locally yet (served: pythonX.Y and provided.*)"
-    )]
-    Runtime {
-        /// The function's logical id.
-        function: String,
-        /// Its runtime.
-        runtime: String,
+    /// The Node.js runtime client could not be written where `node` loads it from.
+    #[error("cannot write the Node.js runtime client to {}: {source}", path.display())]
+    NodeRuntime {
+        /// Where.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
     },
+    /// `node_modules` folders that cannot be one `NODE_PATH` (a name with the path separator).
+    #[error("these folders cannot be one NODE_PATH: {0:?}")]
+    NodePath(Vec<PathBuf>),
     /// A `provided.*` function with no bootstrap to run.
     #[error("{function}: no bootstrap at {}: build it (`sam build`, `cargo lambda build`) or name it with `--bootstrap {function}=PATH`", path.display())]
     NoBootstrap {

@@ -22,6 +22,11 @@ pub struct Options {
     /// The Python that runs Python functions: one with `awslambdaric` (`pip install
     /// awslambdaric`, and `boto3` for functions that use the AWS SDK).
     pub python: OsString,
+    /// The Node.js that runs Node.js functions (20 or later).
+    pub node: OsString,
+    /// What Lambda's Node.js runtime bundles (the AWS SDK for JavaScript v3): `node_modules`
+    /// folders the functions' imports are also looked up in (`NODE_PATH`).
+    pub node_modules: Vec<PathBuf>,
     /// The `bootstrap` of a `provided.*` function, by logical id, where it is not
     /// `CodeUri/bootstrap` (a binary built with cargo, say).
     pub bootstraps: BTreeMap<String, PathBuf>,
@@ -32,6 +37,8 @@ impl Default for Options {
         Options {
             region: "us-east-1".into(),
             python: "python3".into(),
+            node: "node".into(),
+            node_modules: Vec::new(),
             bootstraps: BTreeMap::new(),
         }
     }
@@ -122,11 +129,12 @@ fn start(function: &Function, options: &Options) -> Result<Process, LocalError> 
             }
             Process::new(&function.name, bootstrap)
         }
-        Runtime::Node(runtime) => {
-            return Err(LocalError::Runtime {
-                function: function.logical_id.clone(),
-                runtime: runtime.clone(),
-            });
+        Runtime::Node(_) => {
+            let node_path = std::env::join_paths(&options.node_modules)
+                .map_err(|_| LocalError::NodePath(options.node_modules.clone()))?;
+            Process::new(&function.name, &options.node)
+                .args([node_runtime()?])
+                .env("NODE_PATH", node_path)
         }
     };
     let mut process = process
@@ -139,6 +147,33 @@ fn start(function: &Function, options: &Options) -> Result<Process, LocalError> 
         process = process.env(name, value);
     }
     Ok(process)
+}
+
+/// The Runtime API client Node.js functions are run with (`node_runtime.mjs`), written where
+/// `node` can load it: a file named for its content, so runs share it and a new version never
+/// meets an old file.
+fn node_runtime() -> Result<PathBuf, LocalError> {
+    const SOURCE: &str = include_str!("node_runtime.mjs");
+    // FNV-1a: a name for the content, not a defence.
+    let hash = SOURCE
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let path = std::env::temp_dir().join(format!("asyncapi-rs-node-runtime-{hash:016x}.mjs"));
+    if std::fs::read_to_string(&path).is_ok_and(|text| text == SOURCE) {
+        return Ok(path);
+    }
+    // Written beside it and renamed into place, so a run starting at the same time never reads
+    // half a file.
+    let partial = path.with_extension(format!("{}.partial", std::process::id()));
+    std::fs::write(&partial, SOURCE)
+        .and_then(|()| std::fs::rename(&partial, &path))
+        .map_err(|source| LocalError::NodeRuntime {
+            path: path.clone(),
+            source,
+        })?;
+    Ok(path)
 }
 
 /// A secret key for this run: 20 random bytes, in hex.
