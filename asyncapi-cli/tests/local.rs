@@ -2,8 +2,10 @@
 //! Python and Node.js (`tests/local/`), each function a process of its own: Python run by AWS's
 //! runtime interface client (`awslambdaric`, with `boto3` as Lambda's Python runtime bundles it;
 //! `tests/run` installs both into `target/python-functions`), Node.js (CommonJS and an ES
-//! module) by the command's own client, with the AWS SDK for JavaScript v3 from the chat's Node
-//! tests; a `REQUEST` authorizer, two-way routes, and functions that fail, time out and die. And templates it cannot serve, refused with the
+//! module) by the command's own client, with the AWS SDK for JavaScript v3 (`tests/local/sdk`);
+//! the connections in a local DynamoDB (dynalite, from npm) reached through
+//! `AWS_ENDPOINT_URL_DYNAMODB`; a `REQUEST` authorizer, two-way routes, and functions that
+//! fail, time out and die. And templates it cannot serve, refused with the
 //! resource and why.
 
 #![allow(clippy::unwrap_used)]
@@ -34,24 +36,62 @@ fn python() -> PathBuf {
     python
 }
 
-/// What stands for the AWS SDK Lambda's Node.js runtime bundles: the chat's Node tests'
-/// `node_modules` (`tests/run` installs it), which has the SDK's management client.
-fn node_modules() -> PathBuf {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/chat/tests/node/node_modules");
+/// The test's npm packages (`tests/local/sdk`, installed by `tests/run`): what stands for the
+/// AWS SDK Lambda's Node.js runtime bundles (its management API and DynamoDB clients), and
+/// dynalite, the local DynamoDB.
+fn sdk() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/local/sdk");
     assert!(
-        dir.join("@aws-sdk/client-apigatewaymanagementapi").exists(),
-        "{} has no AWS SDK: `bash tests/run` installs it",
+        dir.join("node_modules/dynalite").exists(),
+        "{}/node_modules is missing: `bash tests/run` installs it",
         dir.display()
     );
     dir
+}
+
+/// The table the template's `ConnectionsTable` names (`${AWS::StackName}-connections`).
+const TABLE: &str = "local-connections";
+
+/// A local DynamoDB (dynalite) with the template's table; stopped when dropped.
+struct DynamoDb {
+    child: Child,
+    endpoint: String,
+}
+
+impl DynamoDb {
+    fn start() -> DynamoDb {
+        let mut child = Command::new("node")
+            .arg(sdk().join("dynamodb.mjs"))
+            .arg(TABLE)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut endpoint = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut endpoint)
+            .unwrap();
+        assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint:?}");
+        DynamoDb {
+            child,
+            endpoint: endpoint.trim().to_owned(),
+        }
+    }
+}
+
+impl Drop for DynamoDb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn template() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/local/template.yaml")
 }
 
-/// A folder of this test's own, empty.
+/// A folder of this test's own, empty (a template written by the test goes there).
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("asyncapi-rs-local-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -75,15 +115,16 @@ impl Drop for Local {
 }
 
 impl Local {
-    fn start(template: &Path, args: &[&str]) -> Local {
+    fn start(template: &Path, dynamodb: &DynamoDb, args: &[&str]) -> Local {
         let mut child = Command::new(env!("CARGO_BIN_EXE_asyncapi-rs"))
             .arg("local")
             .arg(template)
             .args(["--addr", "127.0.0.1:0", "--region", "eu-west-1", "--python"])
             .arg(python())
             .arg("--node-modules")
-            .arg(node_modules())
+            .arg(sdk().join("node_modules"))
             .args(args)
+            .env("AWS_ENDPOINT_URL_DYNAMODB", &dynamodb.endpoint)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -131,12 +172,8 @@ fn status(error: tokio_tungstenite::tungstenite::Error) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sam_chat_in_python_and_node_runs_unchanged_with_its_authorizer_and_failures() {
     bounded(180, async {
-        let table = scratch("chat");
-        let table_arg = format!("TableDir={}", table.display());
-        let local = Local::start(
-            &template(),
-            &["--parameter", &table_arg, "--parameter", "Greeting=hi"],
-        );
+        let dynamodb = DynamoDb::start();
+        let local = Local::start(&template(), &dynamodb, &["--parameter", "Greeting=hi"]);
         let addr = local.addr;
         let printed = local.lines.join("\n");
         assert!(
@@ -183,9 +220,9 @@ async fn a_sam_chat_in_python_and_node_runs_unchanged_with_its_authorizer_and_fa
         assert_eq!(me["memory"], "512");
         assert_eq!(me["region"], "eu-west-1");
 
-        // `$connect` stored both connections; `sendmessage` posts to the other one through
-        // the management API with boto3, signed with the run's key, and answers nothing.
-        assert_eq!(std::fs::read_dir(&table).unwrap().count(), 2);
+        // `$connect` stored both connections in DynamoDB; `sendmessage` posts to the other one
+        // through the management API with boto3, signed with the run's key, and answers nothing.
+        assert_eq!(me["connections"], 2, "{me}");
         send(
             &mut alice,
             json!({"action": "sendmessage", "data": "hello bob"}),
@@ -234,15 +271,16 @@ async fn a_sam_chat_in_python_and_node_runs_unchanged_with_its_authorizer_and_fa
 
         // `$disconnect` removes bob from the table.
         bob.close(None).await.unwrap();
+        let mut left = Value::Null;
         for _ in 0..100 {
-            if std::fs::read_dir(&table).unwrap().count() == 1 {
+            left = ask(&mut alice, "whoami").await["connections"].clone();
+            if left == 1 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert_eq!(std::fs::read_dir(&table).unwrap().count(), 1);
+        assert_eq!(left, 1);
         drop(local);
-        let _ = std::fs::remove_dir_all(&table);
     })
     .await;
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 use ws_runtime::lambda::IdentitySource;
 
-use super::template::{Resolver, Template, TemplateError, Why, physical_id};
+use super::template::{Resolver, Template, TemplateError, Why};
 
 /// A WebSocket API read from a template.
 #[derive(Debug)]
@@ -177,7 +177,9 @@ impl WebSocketApi {
         let name = string("Name")?.unwrap_or_else(|| logical_id.to_owned());
         let selection = string("RouteSelectionExpression")?
             .ok_or_else(|| refused(logical_id, Why::Missing("RouteSelectionExpression")))?;
-        let api_id = physical_id(logical_id, resource);
+        let api_id = resolver
+            .physical_id(logical_id)
+            .map_err(|why| refused(logical_id, why))?;
         let belongs = |resource: &Value, id: &str| -> Result<bool, TemplateError> {
             let api = resolver.property(id, &resource["Properties"], "ApiId")?;
             Ok(api.as_ref().and_then(Value::as_str) == Some(api_id.as_str()))
@@ -186,7 +188,7 @@ impl WebSocketApi {
         let mut stage = None;
         for (id, resource) in template.of_type(STAGE) {
             if belongs(resource, id)? && stage.is_none() {
-                stage = Some(physical_id(id, resource));
+                stage = Some(resolver.physical_id(id).map_err(|why| refused(id, why))?);
             }
         }
         let stage = stage.unwrap_or_else(|| "Prod".to_owned());
@@ -290,7 +292,7 @@ fn integration(
 ) -> Result<Integration, TemplateError> {
     let Some((id, resource)) = template
         .of_type(INTEGRATION)
-        .find(|(logical_id, resource)| physical_id(logical_id, resource) == id)
+        .find(|(logical_id, _)| resolver.physical_id(logical_id).is_ok_and(|p| p == id))
     else {
         return Err(refused(id, Why::UnknownRef(id.to_owned())));
     };
@@ -343,7 +345,7 @@ fn function_of_uri(
     let found = template
         .of_type(SAM_FUNCTION)
         .chain(template.of_type(LAMBDA_FUNCTION))
-        .find(|(id, resource)| physical_id(id, resource) == name);
+        .find(|(id, _)| resolver.physical_id(id).is_ok_and(|p| p == name));
     match found {
         Some((id, resource)) => function(template, resolver, id, resource),
         None => Err(refused(
@@ -447,9 +449,11 @@ fn function(
         }
     }
     let memory_mb = number("MemorySize", 128)?;
-    // The name the function is told (`!Sub ${AWS::StackName}-chat`, say); ARNs name it by its
-    // physical id, which integrations are matched on.
-    let name = text("FunctionName")?.unwrap_or_else(|| physical_id(id, resource));
+    // Its name (`!Sub ${AWS::StackName}-chat`, say): what it is told, what its ARN names, and
+    // what integrations are matched on.
+    let name = resolver
+        .physical_id(id)
+        .map_err(|why| refused(format!("{id}.FunctionName"), why))?;
     Ok(Function {
         logical_id: id.to_owned(),
         name,
@@ -495,7 +499,7 @@ fn read_authorizer(
 ) -> Result<Authorizer, TemplateError> {
     let Some((logical_id, resource)) = template
         .of_type(AUTHORIZER)
-        .find(|(logical_id, resource)| physical_id(logical_id, resource) == id)
+        .find(|(logical_id, _)| resolver.physical_id(logical_id).is_ok_and(|p| p == id))
     else {
         return Err(refused(id, Why::UnknownRef(id.to_owned())));
     };

@@ -346,7 +346,7 @@ impl<'t> Resolver<'t> {
                 if target == NO_VALUE {
                     return Ok(None);
                 }
-                self.reference(target).map(Some)
+                self.reference(target, depth).map(Some)
             }
             "Fn::GetAtt" => {
                 let (resource, attribute) = match argument.as_array().map(Vec::as_slice) {
@@ -359,7 +359,7 @@ impl<'t> Resolver<'t> {
                         None => return bad("Fn::GetAtt", "[resource, attribute]"),
                     },
                 };
-                self.attribute(&resource, &attribute).map(Some)
+                self.attribute(&resource, &attribute, depth).map(Some)
             }
             "Fn::Sub" => {
                 let (text, variables) = match argument {
@@ -570,12 +570,12 @@ impl<'t> Resolver<'t> {
             } else if let Some(value) = variables.and_then(|v| v.get(name)) {
                 out.push_str(&self.string(value, "Fn::Sub", "string variables", depth)?);
             } else if let Some((resource, attribute)) = name.split_once('.') {
-                match self.attribute(resource, attribute)? {
+                match self.attribute(resource, attribute, depth)? {
                     Value::String(value) => out.push_str(&value),
                     other => out.push_str(&other.to_string()),
                 }
             } else {
-                match self.reference(name)? {
+                match self.reference(name, depth)? {
                     Value::String(value) => out.push_str(&value),
                     Value::Array(items) => {
                         let items: Vec<String> = items
@@ -595,7 +595,7 @@ impl<'t> Resolver<'t> {
 
     /// What `Ref` to `name` is: a parameter's value, a pseudo parameter, or a resource's
     /// physical id.
-    fn reference(&self, name: &str) -> Result<Value, Why> {
+    fn reference(&self, name: &str, depth: usize) -> Result<Value, Why> {
         if let Some(value) = self.parameters.get(name) {
             return Ok(value.clone());
         }
@@ -615,18 +615,53 @@ impl<'t> Resolver<'t> {
             return Ok(Value::String(pseudo));
         }
         match self.template.resources.get(name) {
-            Some(resource) => Ok(Value::String(physical_id(name, resource))),
+            Some(_) => self.physical_id_at(name, depth).map(Value::String),
             None => Err(Why::UnknownRef(name.to_owned())),
         }
     }
 
+    /// A resource's physical id (what `Ref` gives): the name it gives itself (`FunctionName`,
+    /// `TableName`, a stage's `StageName`, …), resolved, else its logical id. A WebSocket API's
+    /// id is its logical id in lower case (API Gateway's ids are lower-case).
+    ///
+    /// # Errors
+    /// Its name property cannot be resolved.
+    pub fn physical_id(&self, logical_id: &str) -> Result<String, Why> {
+        self.physical_id_at(logical_id, 0)
+    }
+
+    fn physical_id_at(&self, logical_id: &str, depth: usize) -> Result<String, Why> {
+        let Some(resource) = self.template.resources.get(logical_id) else {
+            return Err(Why::UnknownRef(logical_id.to_owned()));
+        };
+        let kind = resource["Type"].as_str().unwrap_or_default();
+        let named = match kind {
+            "AWS::Serverless::Function" | "AWS::Lambda::Function" => "FunctionName",
+            "AWS::DynamoDB::Table" | "AWS::Serverless::SimpleTable" => "TableName",
+            "AWS::ApiGatewayV2::Stage" => "StageName",
+            "AWS::IAM::Role" => "RoleName",
+            "AWS::SQS::Queue" => "QueueName",
+            "AWS::SNS::Topic" => "TopicName",
+            "AWS::ApiGatewayV2::Api" => return Ok(logical_id.to_ascii_lowercase()),
+            _ => return Ok(logical_id.to_owned()),
+        };
+        match resource["Properties"].get(named) {
+            None => Ok(logical_id.to_owned()),
+            Some(name) => match self.resolve_at(name, depth + 1)? {
+                Some(Value::String(name)) => Ok(name),
+                None => Ok(logical_id.to_owned()),
+                Some(_) => Err(Why::NotAString(named)),
+            },
+        }
+    }
+
     /// `Fn::GetAtt` of a resource: the attributes the local run can give a value.
-    fn attribute(&self, resource: &str, attribute: &str) -> Result<Value, Why> {
+    fn attribute(&self, resource: &str, attribute: &str, depth: usize) -> Result<Value, Why> {
         let Some(declared) = self.template.resources.get(resource) else {
             return Err(Why::UnknownResource(resource.to_owned()));
         };
         let kind = declared["Type"].as_str().unwrap_or_default();
-        let id = physical_id(resource, declared);
+        let id = self.physical_id_at(resource, depth)?;
         let region = &self.region;
         let value = match (kind, attribute) {
             ("AWS::Serverless::Function" | "AWS::Lambda::Function", "Arn") => {
@@ -652,27 +687,6 @@ impl<'t> Resolver<'t> {
             }
         };
         Ok(Value::String(value))
-    }
-}
-
-/// A resource's physical id: the name it gives itself (`FunctionName`, `TableName`, a stage's
-/// `StageName`, …) when that is a plain string, else its logical id. A WebSocket API's id is its
-/// logical id in lower case (API Gateway's ids are lower-case).
-pub fn physical_id(logical_id: &str, resource: &Value) -> String {
-    let kind = resource["Type"].as_str().unwrap_or_default();
-    let named = match kind {
-        "AWS::Serverless::Function" | "AWS::Lambda::Function" => "FunctionName",
-        "AWS::DynamoDB::Table" | "AWS::Serverless::SimpleTable" => "TableName",
-        "AWS::ApiGatewayV2::Stage" => "StageName",
-        "AWS::IAM::Role" => "RoleName",
-        "AWS::SQS::Queue" => "QueueName",
-        "AWS::SNS::Topic" => "TopicName",
-        "AWS::ApiGatewayV2::Api" => return logical_id.to_ascii_lowercase(),
-        _ => return logical_id.to_owned(),
-    };
-    match resource["Properties"][named].as_str() {
-        Some(name) => name.to_owned(),
-        None => logical_id.to_owned(),
     }
 }
 
@@ -706,6 +720,7 @@ mod tests {
                 "OnConnect": {"Type": "AWS::Serverless::Function"},
                 "Named": {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": "named"}},
                 "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {"TableName": "conns"}},
+                "Made": {"Type": "AWS::DynamoDB::Table", "Properties": {"TableName": {"Fn::Sub": "${AWS::StackName}-${TableName}"}}},
                 "ChatApi": {"Type": "AWS::ApiGatewayV2::Api"},
             }),
             json!({
@@ -734,6 +749,11 @@ mod tests {
         );
         assert_eq!(resolve(json!({"Ref": "Table"})), json!("conns"));
         assert_eq!(resolve(json!({"Ref": "TableName"})), json!("t"));
+        assert_eq!(resolve(json!({"Ref": "Made"})), json!("local-t"));
+        assert_eq!(
+            resolve(json!({"Fn::GetAtt": ["Made", "Arn"]})),
+            json!("arn:aws:dynamodb:eu-west-1:000000000000:table/local-t")
+        );
         assert_eq!(
             resolve(json!({"Fn::GetAtt": ["ChatApi", "ApiEndpoint"]})),
             json!("ws://127.0.0.1:9")
@@ -761,7 +781,10 @@ mod tests {
     #[test]
     fn what_cannot_be_resolved_says_why() {
         let template = template(
-            json!({"Queue": {"Type": "AWS::Kinesis::Stream"}}),
+            json!({
+                "Queue": {"Type": "AWS::Kinesis::Stream"},
+                "Itself": {"Type": "AWS::DynamoDB::Table", "Properties": {"TableName": {"Ref": "Itself"}}},
+            }),
             json!({"Conditions": {"Loop": {"Condition": "Loop"}}, "Parameters": {"Key": {}}}),
         );
         assert_eq!(
@@ -790,6 +813,7 @@ mod tests {
             Why::Unsupported("Fn::ImportValue".into())
         );
         assert_eq!(why(json!({"Fn::If": ["Loop", 1, 2]})), Why::TooDeep);
+        assert_eq!(why(json!({"Ref": "Itself"})), Why::TooDeep);
         assert!(matches!(
             why(json!({"Fn::Join": ["/"]})),
             Why::BadArguments { .. }

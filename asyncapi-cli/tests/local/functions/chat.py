@@ -1,7 +1,7 @@
 """AWS's serverless WebSocket chat (simple-websockets-chat-app), in Python as its tutorial writes
 it, with what `asyncapi-rs local`'s test also needs: an authorizer, a two-way route, and functions
-that fail, time out or die. The connections table is a folder (TABLE_DIR), one file per
-connection, so every process of every function sees it."""
+that fail, time out or die. Connections are kept in DynamoDB (TABLE_NAME); boto3 reaches the
+endpoints the environment names (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI)."""
 
 import json
 import os
@@ -9,7 +9,17 @@ import time
 
 import boto3
 
-TABLE = os.environ["TABLE_DIR"]
+TABLE = os.environ["TABLE_NAME"]
+dynamodb = boto3.client("dynamodb")
+
+
+def connections():
+    items = dynamodb.scan(TableName=TABLE, ProjectionExpression="connectionId")["Items"]
+    return [item["connectionId"]["S"] for item in items]
+
+
+def forget(connection_id):
+    dynamodb.delete_item(TableName=TABLE, Key={"connectionId": {"S": connection_id}})
 
 
 def authorize(event, context):
@@ -36,17 +46,17 @@ def authorize(event, context):
 
 
 def on_connect(event, context):
-    context_ = event["requestContext"]
-    with open(os.path.join(TABLE, context_["connectionId"]), "w") as row:
-        row.write(context_["authorizer"]["user"])
+    request = event["requestContext"]
+    item = {
+        "connectionId": {"S": request["connectionId"]},
+        "user": {"S": request["authorizer"]["user"]},
+    }
+    dynamodb.put_item(TableName=TABLE, Item=item)
     return {"statusCode": 200, "body": "Connected."}
 
 
 def on_disconnect(event, context):
-    try:
-        os.remove(os.path.join(TABLE, event["requestContext"]["connectionId"]))
-    except FileNotFoundError:
-        pass
+    forget(event["requestContext"]["connectionId"])
     return {"statusCode": 200, "body": "Disconnected."}
 
 
@@ -57,14 +67,14 @@ def send_message(event, context):
     me = event["requestContext"]["connectionId"]
     user = event["requestContext"]["authorizer"]["user"]
     data = json.loads(event["body"])["data"]
-    for other in os.listdir(TABLE):
+    for other in connections():
         if other == me:
             continue
         message = json.dumps({"from": user, "data": data}).encode()
         try:
             management.post_to_connection(ConnectionId=other, Data=message)
         except management.exceptions.GoneException:
-            os.remove(os.path.join(TABLE, other))
+            forget(other)
     return {"statusCode": 200, "body": "Data sent."}
 
 
@@ -83,6 +93,7 @@ def whoami(event, context):
                 "function": context.function_name,
                 "memory": context.memory_limit_in_mb,
                 "region": os.environ["AWS_REGION"],
+                "connections": len(connections()),
             }
         ),
     }

@@ -1,0 +1,28 @@
+// A local DynamoDB for `tests/local.rs`: dynalite (in memory) on a free loopback port, with the
+// tables named on the command line (`node dynamodb.mjs TABLE…`, each keyed by a string
+// `connectionId`) created and active. Prints its endpoint, then serves until standard input
+// closes (the test holds it open, and its end ends the emulator).
+import dynalite from "dynalite";
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+
+const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const endpoint = `http://127.0.0.1:${server.address().port}`;
+const client = new DynamoDBClient({
+  endpoint,
+  region: "us-east-1",
+  credentials: { accessKeyId: "local", secretAccessKey: "local" },
+});
+for (const name of process.argv.slice(2)) {
+  await client.send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: [{ AttributeName: "connectionId", AttributeType: "S" }],
+      KeySchema: [{ AttributeName: "connectionId", KeyType: "HASH" }],
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
+}
+console.log(endpoint);
+process.stdin.resume();
+process.stdin.on("end", () => process.exit(0));
