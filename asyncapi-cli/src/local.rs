@@ -1,7 +1,6 @@
 //! `asyncapi-rs local`: serve a SAM or CloudFormation template's WebSocket API on this machine
 //! (see `asyncapi_cli::local_server`).
 
-use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -9,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use asyncapi_cli::local_server::app::{Integration, WebSocketApi};
-use asyncapi_cli::local_server::{LocalError, Options, Resolver, Template, TemplateError, router};
+use asyncapi_cli::local_server::{self, Options, Serve, Template, TemplateError};
 
 pub(crate) const EXAMPLES: &str = "\
 Examples:
@@ -58,10 +57,15 @@ pub(crate) struct Args {
     /// any other client the functions import without listing). Repeatable.
     #[arg(long = "node-modules", value_name = "DIR")]
     node_modules: Vec<PathBuf>,
-    /// The `bootstrap` of a `provided.*` function, where it is not `CodeUri/bootstrap`.
+    /// The `bootstrap` of a `provided.*` function, where it is none of `.aws-sam/build/FUNCTION/`
+    /// (`sam build`), `CodeUri/` and, for Rust, `target/lambda/BINARY/` (`cargo lambda build`).
     /// Repeatable.
     #[arg(long = "bootstrap", value_name = "FUNCTION=PATH", value_parser = parse_pair)]
     bootstraps: Vec<(String, String)>,
+    /// A variable every function gets (`AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000`, say;
+    /// they also inherit this command's environment). Repeatable.
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_pair)]
+    environment: Vec<(String, String)>,
 }
 
 fn parse_pair(text: &str) -> Result<(String, String), String> {
@@ -95,9 +99,6 @@ async fn serve(template: Template, args: &Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let Ok(addr) = listener.local_addr() else {
-        return ExitCode::FAILURE;
-    };
     let options = Options {
         region: args.region.clone(),
         python: args.python.clone(),
@@ -107,33 +108,23 @@ async fn serve(template: Template, args: &Args) -> ExitCode {
             .bootstraps
             .iter()
             .map(|(name, path)| (name.clone(), PathBuf::from(path)))
-            .collect::<BTreeMap<_, _>>(),
+            .collect(),
+        environment: args.environment.iter().cloned().collect(),
     };
-    let api = match read(&template, args, addr) {
-        Ok(api) => api,
+    let what = Serve {
+        template: &template,
+        parameters: &args.parameters,
+        api: args.api.as_deref(),
+        options: &options,
+    };
+    let (api, server) = match local_server::serve(listener, what).await {
+        Ok(served) => served,
         Err(error) => {
             eprintln!("error: {}: {error}", args.template.display());
             return ExitCode::FAILURE;
         }
     };
-    let app = match router(&api, addr, &options).map(ws_runtime::Router::build) {
-        Ok(Ok(app)) => app,
-        Ok(Err(error)) => {
-            eprintln!("error: {}: {error}", args.template.display());
-            return ExitCode::FAILURE;
-        }
-        Err(error) => {
-            eprintln!("error: {}: {error}", args.template.display());
-            return ExitCode::FAILURE;
-        }
-    };
-    let server = match app.serve(listener).await {
-        Ok(server) => server,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let addr = server.local_addr();
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "serving {} on ws://{addr}/{}", api.name, api.stage);
     for line in describe(&api) {
@@ -149,17 +140,6 @@ async fn serve(template: Template, args: &Args) -> ExitCode {
     ws_runtime::stop_signal().await;
     server.shutdown().await;
     ExitCode::SUCCESS
-}
-
-/// The template's WebSocket API, its intrinsic functions resolved for a server at `addr`.
-fn read(template: &Template, args: &Args, addr: SocketAddr) -> Result<WebSocketApi, LocalError> {
-    let parameters = template.parameter_values(&args.parameters)?;
-    let resolver = Resolver::new(template, parameters, &args.region, format!("ws://{addr}"));
-    Ok(WebSocketApi::read(
-        template,
-        &resolver,
-        args.api.as_deref(),
-    )?)
 }
 
 /// A line per route (and the authorizer): its key and what serves it.

@@ -67,6 +67,11 @@ pub struct Function {
     pub handler: String,
     /// The folder its code is in (`CodeUri`, relative to the template).
     pub code_dir: PathBuf,
+    /// Where a `provided.*` function's `bootstrap` is looked for, in order: what `sam build`
+    /// writes beside the template (`.aws-sam/build/{LogicalId}/bootstrap`), `CodeUri/bootstrap`,
+    /// and for `BuildMethod: rust-cargolambda`, what `cargo lambda build` writes
+    /// (`target/lambda/{Binary}/bootstrap` in `CodeUri` or a folder above it).
+    pub bootstraps: Vec<PathBuf>,
     /// Its environment (`Environment.Variables`, `Globals` included), resolved.
     pub environment: BTreeMap<String, String>,
     /// Its timeout in seconds (`Timeout`; 3, Lambda's default).
@@ -454,9 +459,32 @@ fn function(
     let name = resolver
         .physical_id(id)
         .map_err(|why| refused(format!("{id}.FunctionName"), why))?;
+    let mut bootstraps = vec![
+        template
+            .dir
+            .join(".aws-sam/build")
+            .join(id)
+            .join("bootstrap"),
+        code_dir.join("bootstrap"),
+    ];
+    let metadata = &resource["Metadata"];
+    if metadata["BuildMethod"].as_str() == Some("rust-cargolambda") {
+        let binary = metadata["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or(id)
+            .to_owned();
+        let mut dir = Some(code_dir.as_path());
+        while let Some(here) = dir {
+            bootstraps.push(here.join("target/lambda").join(&binary).join("bootstrap"));
+            dir = here
+                .parent()
+                .filter(|parent| !parent.as_os_str().is_empty());
+        }
+    }
     Ok(Function {
         logical_id: id.to_owned(),
         name,
+        bootstraps,
         runtime,
         handler,
         code_dir,

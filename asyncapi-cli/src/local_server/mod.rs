@@ -9,9 +9,49 @@ pub mod template;
 
 use std::path::PathBuf;
 
+use tokio::net::TcpListener;
+
 pub use app::WebSocketApi;
 pub use serve::{Options, router};
 pub use template::{Resolver, Template, TemplateError};
+
+/// What to serve: a template, the values of its parameters that are not their defaults, and
+/// which of its WebSocket APIs (when it has several).
+#[derive(Debug, Clone, Copy)]
+pub struct Serve<'a> {
+    /// The template.
+    pub template: &'a Template,
+    /// `NAME=VALUE` overrides of its parameters.
+    pub parameters: &'a [(String, String)],
+    /// The logical id of the WebSocket API to serve.
+    pub api: Option<&'a str>,
+    /// How the functions run.
+    pub options: &'a Options,
+}
+
+/// Serves a template's WebSocket API on `listener`: the API as read, and its running server.
+///
+/// # Errors
+/// The template cannot be served (with the resource and why), or the listener fails.
+pub async fn serve(
+    listener: TcpListener,
+    what: Serve<'_>,
+) -> Result<(WebSocketApi, ws_runtime::Server), LocalError> {
+    let addr = listener.local_addr().map_err(LocalError::Listen)?;
+    let parameters = what.template.parameter_values(what.parameters)?;
+    let resolver = Resolver::new(
+        what.template,
+        parameters,
+        &what.options.region,
+        format!("ws://{addr}"),
+    );
+    let api = WebSocketApi::read(what.template, &resolver, what.api)?;
+    let app = router(&api, addr, what.options)?
+        .build()
+        .map_err(LocalError::Router)?;
+    let server = app.serve(listener).await.map_err(LocalError::Listen)?;
+    Ok((api, server))
+}
 
 /// Why a template cannot be served.
 #[derive(Debug, thiserror::Error)]
@@ -36,16 +76,25 @@ pub enum LocalError {
     #[error("these folders cannot be one NODE_PATH: {0:?}")]
     NodePath(Vec<PathBuf>),
     /// A `provided.*` function with no bootstrap to run.
-    #[error("{function}: no bootstrap at {}: build it (`sam build`, `cargo lambda build`) or name it with `--bootstrap {function}=PATH`", path.display())]
+    #[error(
+        "{function}: no bootstrap at {}: build it (`sam build`, `cargo lambda build`) or name it with `--bootstrap {function}=PATH`",
+        looked_at.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
     NoBootstrap {
         /// The function's logical id.
         function: String,
-        /// Where it was looked for.
-        path: PathBuf,
+        /// Where it was looked for, in order.
+        looked_at: Vec<PathBuf>,
     },
     /// A route whose integration is `HTTP_PROXY`.
     #[error("{0}: HTTP_PROXY integrations are not served locally yet")]
     HttpIntegration(String),
+    /// The API's routes could not be built into a server.
+    #[error("{0}")]
+    Router(#[source] ws_runtime::RouterError),
+    /// The listener failed.
+    #[error("{0}")]
+    Listen(#[source] std::io::Error),
     /// The operating system gave no randomness for the run's management key.
     #[error("no randomness for the management API's key: {0}")]
     Randomness(#[source] getrandom::Error),

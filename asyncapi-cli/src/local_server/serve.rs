@@ -27,9 +27,12 @@ pub struct Options {
     /// What Lambda's Node.js runtime bundles (the AWS SDK for JavaScript v3): `node_modules`
     /// folders the functions' imports are also looked up in (`NODE_PATH`).
     pub node_modules: Vec<PathBuf>,
-    /// The `bootstrap` of a `provided.*` function, by logical id, where it is not
-    /// `CodeUri/bootstrap` (a binary built with cargo, say).
+    /// The `bootstrap` of a `provided.*` function, by logical id, where it is none of the
+    /// places it is looked for (a binary built with cargo, say).
     pub bootstraps: BTreeMap<String, PathBuf>,
+    /// Variables every function gets beside its own (`AWS_ENDPOINT_URL_DYNAMODB`, say; the
+    /// functions also inherit this process's environment).
+    pub environment: BTreeMap<String, String>,
 }
 
 impl Default for Options {
@@ -40,6 +43,7 @@ impl Default for Options {
             node: "node".into(),
             node_modules: Vec::new(),
             bootstraps: BTreeMap::new(),
+            environment: BTreeMap::new(),
         }
     }
 }
@@ -71,7 +75,11 @@ pub fn router(
             return Ok(process.clone());
         }
         let mut process = start(function, options)?;
-        for (name, value) in &environment {
+        let shared = options
+            .environment
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.clone()));
+        for (name, value) in shared.chain(environment.iter().cloned()) {
             process = process.env(name, value);
         }
         processes.insert(function.logical_id.clone(), process.clone());
@@ -116,17 +124,23 @@ fn start(function: &Function, options: &Options) -> Result<Process, LocalError> 
             &function.handler,
         ]),
         Runtime::Provided(_) => {
-            let bootstrap = options
-                .bootstraps
-                .get(&function.logical_id)
-                .cloned()
-                .unwrap_or_else(|| function.code_dir.join("bootstrap"));
-            if !bootstrap.is_file() {
+            let bootstrap = match options.bootstraps.get(&function.logical_id) {
+                Some(path) => Some(path.clone()),
+                None => function
+                    .bootstraps
+                    .iter()
+                    .find(|path| path.is_file())
+                    .cloned(),
+            };
+            let Some(bootstrap) = bootstrap.filter(|path| path.is_file()) else {
                 return Err(LocalError::NoBootstrap {
                     function: function.logical_id.clone(),
-                    path: bootstrap,
+                    looked_at: match options.bootstraps.get(&function.logical_id) {
+                        Some(path) => vec![path.clone()],
+                        None => function.bootstraps.clone(),
+                    },
                 });
-            }
+            };
             Process::new(&function.name, bootstrap)
         }
         Runtime::Node(_) => {

@@ -2,8 +2,12 @@
 //! as they are deployed on Lambda: each takes API Gateway's WebSocket event and answers a proxy
 //! response. Nothing here knows about ws-runtime.
 //!
-//! The sample keeps connection ids in DynamoDB; here the table is a trait (`Connections`), so a
-//! deployment passes its DynamoDB client and a local run an in-process set.
+//! The sample keeps connection ids in DynamoDB; here the table is a trait (`Connections`), so the
+//! functions run one by one (`src/bin`, as Lambda runs them) pass DynamoDB
+//! ([`crate::aws::DynamoTable`]) and the server that runs them in its own process an in-process
+//! set ([`crate::Table`]).
+
+use std::future::Future;
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use aws_sdk_apigatewaymanagement::Client as Management;
@@ -16,11 +20,11 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 /// The table of connected clients (DynamoDB's `connections` table in the sample).
 pub trait Connections: Send + Sync {
     /// Stores a connection id.
-    fn put(&self, connection_id: &str);
+    fn put(&self, connection_id: &str) -> impl Future<Output = Result<(), Error>> + Send;
     /// Removes a connection id.
-    fn delete(&self, connection_id: &str);
+    fn delete(&self, connection_id: &str) -> impl Future<Output = Result<(), Error>> + Send;
     /// Every stored connection id.
-    fn scan(&self) -> Vec<String>;
+    fn scan(&self) -> impl Future<Output = Result<Vec<String>, Error>> + Send;
 }
 
 fn response(status_code: i64, body: &str) -> ApiGatewayProxyResponse {
@@ -40,26 +44,26 @@ fn connection_id(event: &ApiGatewayWebsocketProxyRequest) -> Result<&str, Error>
 
 /// `$connect`: remember the connection.
 pub async fn on_connect(
-    table: &dyn Connections,
+    table: &impl Connections,
     event: ApiGatewayWebsocketProxyRequest,
 ) -> Result<ApiGatewayProxyResponse, Error> {
-    table.put(connection_id(&event)?);
+    table.put(connection_id(&event)?).await?;
     Ok(response(200, "Connected."))
 }
 
 /// `$disconnect`: forget it.
 pub async fn on_disconnect(
-    table: &dyn Connections,
+    table: &impl Connections,
     event: ApiGatewayWebsocketProxyRequest,
 ) -> Result<ApiGatewayProxyResponse, Error> {
-    table.delete(connection_id(&event)?);
+    table.delete(connection_id(&event)?).await?;
     Ok(response(200, "Disconnected."))
 }
 
 /// `sendmessage`: `{"action": "sendmessage", "data": "…"}` posts `data` to every connection
 /// through the management API, and forgets the connections that are gone.
 pub async fn send_message(
-    table: &dyn Connections,
+    table: &impl Connections,
     management: &Management,
     event: ApiGatewayWebsocketProxyRequest,
 ) -> Result<ApiGatewayProxyResponse, Error> {
@@ -68,7 +72,7 @@ pub async fn send_message(
         Value::String(text) => text.clone(),
         other => other.to_string(),
     };
-    for id in table.scan() {
+    for id in table.scan().await? {
         let posted = management
             .post_to_connection()
             .connection_id(&id)
@@ -81,7 +85,7 @@ pub async fn send_message(
                 .is_some_and(|e| e.is_gone_exception())
             {
                 // Found stale connection, deleting.
-                table.delete(&id);
+                table.delete(&id).await?;
             } else {
                 return Err(error.into());
             }

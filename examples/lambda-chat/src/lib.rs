@@ -1,9 +1,11 @@
-//! AWS's serverless WebSocket chat sample, as Rust Lambda functions ([`handlers`]), served by
-//! ws-runtime: [`router`] is the only code that is not the functions' own, what a deployment's
-//! `main` (with `lambda_runtime`) would be on Lambda.
+//! AWS's serverless WebSocket chat sample, as Rust Lambda functions ([`handlers`]), run two
+//! ways: in one server's process ([`router`], the `lambda-chat` binary), or as the sample is
+//! deployed, each function a binary of its own on `lambda_runtime` (`src/bin`) behind the
+//! sample's SAM template (`template.yaml`), which `asyncapi-rs local template.yaml` serves.
 
 #![deny(warnings)]
 
+pub mod aws;
 pub mod handlers;
 
 use std::collections::BTreeSet;
@@ -21,16 +23,18 @@ use ws_runtime::{Router, SigV4};
 pub struct Table(Mutex<BTreeSet<String>>);
 
 impl handlers::Connections for Table {
-    fn put(&self, connection_id: &str) {
+    async fn put(&self, connection_id: &str) -> Result<(), handlers::Error> {
         self.set().insert(connection_id.to_owned());
+        Ok(())
     }
 
-    fn delete(&self, connection_id: &str) {
+    async fn delete(&self, connection_id: &str) -> Result<(), handlers::Error> {
         self.set().remove(connection_id);
+        Ok(())
     }
 
-    fn scan(&self) -> Vec<String> {
-        self.set().iter().cloned().collect()
+    async fn scan(&self) -> Result<Vec<String>, handlers::Error> {
+        Ok(self.set().iter().cloned().collect())
     }
 }
 

@@ -1,14 +1,25 @@
-//! The sample chat's Lambda functions on ws-runtime, over real sockets: `$connect` stores each
-//! client, `sendmessage` reaches every client through the AWS SDK and the management API (and
-//! drops a stale id on `GoneException`), `$disconnect` forgets the client, an unknown action is
-//! `Forbidden` (the sample has no `$default`). ws-runtime's `tests/lambda.rs` covers the rest of
-//! the adapter (events field by field, refusals, two-way routes, failures).
+//! The sample chat's Lambda functions over real sockets, run two ways with the same checks:
+//! in the server's process (`lambda_chat::router`), and as the sample is deployed, from its SAM
+//! template (`template.yaml`) with each function a `lambda_runtime` binary of its own
+//! (`src/bin`), its connections in DynamoDB (dynalite, a local DynamoDB from npm), served by
+//! `asyncapi-rs local`'s library. `$connect` stores each client, `sendmessage` reaches every
+//! client through the AWS SDK and the management API (and drops a stale id on
+//! `GoneException`), `$disconnect` forgets the client, an unknown action is `Forbidden` (the
+//! sample has no `$default`). ws-runtime's `tests/lambda.rs` covers the rest of the adapter
+//! (events field by field, refusals, two-way routes, failures).
 
 #![allow(clippy::unwrap_used)]
 
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
+use asyncapi_cli::local_server::{self, Options, Serve, Template};
 use futures_util::SinkExt;
+use lambda_chat::aws::DynamoTable;
 use lambda_chat::handlers::Connections;
 use lambda_chat::{Table, router};
 use serde_json::json;
@@ -32,8 +43,8 @@ async fn text(client: &mut Client) -> String {
 }
 
 /// Waits until the table holds `count` connections (the functions run as the clients act).
-async fn table_holds(table: &Table, count: usize) {
-    while table.scan().len() != count {
+async fn table_holds(table: &impl Connections, count: usize) {
+    while table.scan().await.unwrap().len() != count {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 }
@@ -46,11 +57,120 @@ async fn the_sample_chat_runs_unchanged_on_ws_runtime() {
         let table = Arc::new(Table::default());
         let app = router(addr, Arc::clone(&table)).build().unwrap();
         let server = app.serve(listener).await.unwrap();
+        the_chat(addr, "/", &*table).await;
+        server.shutdown().await;
+        let left = table.scan().await.unwrap();
+        assert!(left.is_empty(), "{left:?}");
+    })
+    .await;
+}
 
-        let mut ada = connect(addr, "/").await;
-        let mut bob = connect(addr, "/").await;
-        let mut cy = connect(addr, "/").await;
-        table_holds(&table, 3).await;
+/// A local DynamoDB (dynalite, with `asyncapi-cli`'s test script and packages, which
+/// `tests/run` installs) with one table; stopped when dropped.
+struct DynamoDb {
+    child: Child,
+    endpoint: String,
+}
+
+impl DynamoDb {
+    fn start(table: &str) -> DynamoDb {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../asyncapi-cli/tests/local/sdk/dynamodb.mjs");
+        let mut child = Command::new("node")
+            .arg(script)
+            .arg(table)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut endpoint = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut endpoint)
+            .unwrap();
+        assert!(
+            endpoint.starts_with("http://127.0.0.1:"),
+            "no DynamoDB: {endpoint:?} (`bash tests/run` installs dynalite)"
+        );
+        DynamoDb {
+            child,
+            endpoint: endpoint.trim().to_owned(),
+        }
+    }
+
+    /// The table, through the AWS SDK for Rust.
+    fn table(&self, name: &str) -> DynamoTable {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "local", "local", None, None, "test",
+            ))
+            .endpoint_url(&self.endpoint)
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build();
+        DynamoTable::new(aws_sdk_dynamodb::Client::from_conf(config), name)
+    }
+}
+
+impl Drop for DynamoDb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sample_chat_runs_unchanged_from_its_sam_template_each_function_a_process() {
+    bounded(120, async {
+        const TABLE: &str = "simplechat-connections-table";
+        let dynamodb = DynamoDb::start(TABLE);
+        let template =
+            Template::read(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("template.yaml"))
+                .unwrap();
+        // The functions as cargo built them for this test (`cargo lambda build` puts them in
+        // `target/lambda/{binary}/bootstrap`, where `asyncapi-rs local` also looks).
+        let bootstraps = [
+            ("OnConnectFunction", env!("CARGO_BIN_EXE_on_connect")),
+            ("OnDisconnectFunction", env!("CARGO_BIN_EXE_on_disconnect")),
+            ("SendMessageFunction", env!("CARGO_BIN_EXE_send_message")),
+        ];
+        let options = Options {
+            bootstraps: bootstraps
+                .into_iter()
+                .map(|(function, path)| (function.to_owned(), PathBuf::from(path)))
+                .collect(),
+            environment: BTreeMap::from([(
+                "AWS_ENDPOINT_URL_DYNAMODB".to_owned(),
+                dynamodb.endpoint.clone(),
+            )]),
+            ..Options::default()
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let what = Serve {
+            template: &template,
+            parameters: &[],
+            api: None,
+            options: &options,
+        };
+        let (api, server) = local_server::serve(listener, what).await.unwrap();
+        assert_eq!(api.stage, "Prod");
+        let table = dynamodb.table(TABLE);
+        the_chat(server.local_addr(), "/Prod", &table).await;
+        server.shutdown().await;
+        let left = table.scan().await.unwrap();
+        assert!(left.is_empty(), "{left:?}");
+    })
+    .await;
+}
+
+/// The chat, end to end, on the server at `addr`, whose functions keep their connections in
+/// `table`.
+async fn the_chat(addr: SocketAddr, path: &str, table: &impl Connections) {
+    {
+        let mut ada = connect(addr, path).await;
+        let mut bob = connect(addr, path).await;
+        let mut cy = connect(addr, path).await;
+        table_holds(table, 3).await;
 
         say(
             &mut ada,
@@ -64,14 +184,15 @@ async fn the_sample_chat_runs_unchanged_on_ws_runtime() {
         // A client that leaves is forgotten by `$disconnect`; a stale id (one the table kept
         // after its client left, as DynamoDB may) is dropped when the SDK gets GoneException.
         cy.close(None).await.unwrap();
-        table_holds(&table, 2).await;
-        table.put("stale-connection-id");
+        table_holds(table, 2).await;
+        table.put("stale-connection-id").await.unwrap();
         say(&mut bob, r#"{"action":"sendmessage","data":"still here?"}"#).await;
         for client in [&mut ada, &mut bob] {
             assert_eq!(text(client).await, "still here?");
         }
-        table_holds(&table, 2).await;
-        assert!(!table.scan().contains(&"stale-connection-id".to_owned()));
+        table_holds(table, 2).await;
+        let ids = table.scan().await.unwrap();
+        assert!(!ids.contains(&"stale-connection-id".to_owned()), "{ids:?}");
 
         // No route and no `$default`: API Gateway's Forbidden frame.
         say(&mut ada, r#"{"action":"dance"}"#).await;
@@ -90,8 +211,5 @@ async fn the_sample_chat_runs_unchanged_on_ws_runtime() {
         for client in [&mut ada, &mut bob] {
             assert_eq!(text(client).await, json!({"nested": true}).to_string());
         }
-        server.shutdown().await;
-        assert!(table.scan().is_empty(), "{:?}", table.scan());
-    })
-    .await;
+    }
 }
