@@ -163,7 +163,10 @@ fn describe(api: &WebSocketApi) -> Vec<String> {
                 "{} ({}, {})",
                 function.logical_id, function.runtime, function.handler
             ),
-            Integration::Http { url } => format!("HTTP_PROXY {url}"),
+            Integration::Http(http) => format!(
+                "{} HTTP_PROXY {} {}",
+                http.logical_id, http.method, http.url
+            ),
         };
         let answers = if route.two_way { ", answers" } else { "" };
         lines.push(format!("  {:width$}  -> {target}{answers}", route.key));

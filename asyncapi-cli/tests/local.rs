@@ -173,7 +173,13 @@ fn status(error: tokio_tungstenite::tungstenite::Error) -> u16 {
 async fn a_sam_chat_in_python_and_node_runs_unchanged_with_its_authorizer_and_failures() {
     bounded(180, async {
         let dynamodb = DynamoDb::start();
-        let local = Local::start(&template(), &dynamodb, &["--parameter", "Greeting=hi"]);
+        let backend = backend().await;
+        let backend_url = format!("BackendUrl=http://{backend}");
+        let local = Local::start(
+            &template(),
+            &dynamodb,
+            &["--parameter", "Greeting=hi", "--parameter", &backend_url],
+        );
         let addr = local.addr;
         let printed = local.lines.join("\n");
         assert!(
@@ -255,9 +261,29 @@ async fn a_sam_chat_in_python_and_node_runs_unchanged_with_its_authorizer_and_fa
         send(&mut bob, json!({"action": "whoaminode", "fail": true})).await;
         assert_eq!(recv(&mut bob).await["message"], "Internal server error");
 
+        // An HTTP_PROXY route: the message goes to the backend as the body of a PUT, with the
+        // request parameters as headers and query; its answer is the route's response.
+        send(&mut alice, json!({"action": "quote", "symbol": "ACME"})).await;
+        let seen = recv(&mut alice).await;
+        assert_eq!(seen["method"], "PUT", "{seen}");
+        assert_eq!(seen["path"], "/quote", "{seen}");
+        assert_eq!(seen["query"], "source=template&symbol=ACME", "{seen}");
+        assert_eq!(seen["user"], "alice", "{seen}");
+        assert_eq!(seen["origin"], "local", "{seen}");
+        assert_eq!(
+            seen["body"],
+            json!({"action": "quote", "symbol": "ACME"}).to_string()
+        );
+        assert!(
+            seen["connectionId"]
+                .as_str()
+                .is_some_and(|id| !id.is_empty()),
+            "{seen}"
+        );
+
         // Failures are API Gateway's: the client gets `Internal server error`, and the server
         // keeps serving (a fresh instance after a timeout or a death).
-        for route in ["fail", "slow", "die"] {
+        for route in ["fail", "slow", "die", "slowquote"] {
             let error = ask(&mut alice, route).await;
             assert_eq!(
                 error["message"], "Internal server error",
@@ -283,6 +309,38 @@ async fn a_sam_chat_in_python_and_node_runs_unchanged_with_its_authorizer_and_fa
         drop(local);
     })
     .await;
+}
+
+/// An HTTP backend on a free loopback port: answers every request with what it saw (`/slow`
+/// after 10 s).
+async fn backend() -> SocketAddr {
+    use axum::http::{HeaderMap, Method, Uri};
+    async fn seen(method: Method, uri: Uri, headers: HeaderMap, body: String) -> String {
+        if uri.path() == "/slow" {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        }
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        json!({
+            "method": method.as_str(),
+            "path": uri.path(),
+            "query": uri.query(),
+            "connectionId": header("connectionid"),
+            "user": header("x-user"),
+            "origin": header("x-origin"),
+            "body": body,
+        })
+        .to_string()
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().fallback(seen);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
 }
 
 /// Runs `asyncapi-rs local` on `template` (written to a scratch folder) and returns its exit

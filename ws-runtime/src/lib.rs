@@ -71,7 +71,7 @@ pub use apigw::lambda;
 pub use messages::nullable;
 
 #[cfg(feature = "jwt")]
-pub use access::jwt::{FetchError, Jwt, JwtError};
+pub use access::jwt::{Jwt, JwtError};
 pub use access::security::{
     ApiKeyRefused, ApiKeys, ApiKeysError, BoxError, Credential, Credentials, Location, Principal,
     Scheme, Security, Verify,
@@ -97,6 +97,8 @@ pub use server::flags::{Flags, FlagsError};
 pub use server::router::{ChannelOptions, Router, RouterError};
 pub use server::{App, Server, ShutdownReport, main, runtime, stop_signal};
 pub use transport::close::CloseReason;
+#[cfg(any(feature = "jwt", feature = "functions"))]
+pub use transport::http_client::FetchError;
 pub use transport::limits::{Limits, Rate};
 #[cfg(feature = "tls")]
 pub use transport::tls::{ClientTls, Tls, TlsError};

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
+use axum::http::Method;
 use serde_json::Value;
 use ws_runtime::lambda::IdentitySource;
 
@@ -47,11 +48,23 @@ pub struct Route {
 pub enum Integration {
     /// `AWS_PROXY` to a function of the template.
     Function(Function),
-    /// `HTTP_PROXY`: the event POSTed to a URL.
-    Http {
-        /// The URL.
-        url: String,
-    },
+    /// `HTTP_PROXY`: the message sent to a URL.
+    Http(HttpIntegration),
+}
+
+/// An `HTTP_PROXY` integration.
+#[derive(Debug, Clone)]
+pub struct HttpIntegration {
+    /// Its logical id.
+    pub logical_id: String,
+    /// `IntegrationUri`.
+    pub url: String,
+    /// `IntegrationMethod` (`POST` when absent).
+    pub method: Method,
+    /// `TimeoutInMillis` (API Gateway's 29 s when absent).
+    pub timeout_ms: Option<u64>,
+    /// `RequestParameters`: where each header or query parameter of the request comes from.
+    pub request_parameters: Vec<(String, String)>,
 }
 
 /// A function of the template: how Lambda would run it.
@@ -315,9 +328,56 @@ fn integration(
             let uri = text("IntegrationUri")?;
             function_of_uri(template, resolver, id, &uri).map(Integration::Function)
         }
-        "HTTP_PROXY" => Ok(Integration::Http {
-            url: text("IntegrationUri")?,
-        }),
+        "HTTP_PROXY" => {
+            let method = match resolver.property(id, properties, "IntegrationMethod")? {
+                None => Method::POST,
+                Some(Value::String(method)) => {
+                    Method::from_bytes(method.as_bytes()).map_err(|_| {
+                        refused(
+                            format!("{id}.IntegrationMethod"),
+                            Why::NotServed {
+                                property: "IntegrationMethod",
+                                found: method.clone(),
+                                reason: "an HTTP method",
+                            },
+                        )
+                    })?
+                }
+                Some(_) => {
+                    return Err(refused(
+                        format!("{id}.IntegrationMethod"),
+                        Why::NotAString("IntegrationMethod"),
+                    ));
+                }
+            };
+            let timeout_ms = match resolver.property(id, properties, "TimeoutInMillis")? {
+                None => None,
+                Some(Value::Number(n)) => n.as_u64(),
+                Some(Value::String(text)) => text.parse().ok(),
+                Some(_) => None,
+            };
+            let mut request_parameters = Vec::new();
+            if let Some(Value::Object(parameters)) =
+                resolver.property(id, properties, "RequestParameters")?
+            {
+                for (name, value) in parameters {
+                    let Value::String(value) = value else {
+                        return Err(refused(
+                            format!("{id}.RequestParameters.{name}"),
+                            Why::NotAString("RequestParameters"),
+                        ));
+                    };
+                    request_parameters.push((name, value));
+                }
+            }
+            Ok(Integration::Http(HttpIntegration {
+                logical_id: id.to_owned(),
+                url: text("IntegrationUri")?,
+                method,
+                timeout_ms,
+                request_parameters,
+            }))
+        }
         other => Err(refused(
             format!("{id}.IntegrationType"),
             Why::NotServed {

@@ -86,9 +86,15 @@ pub enum LocalError {
         /// Where it was looked for, in order.
         looked_at: Vec<PathBuf>,
     },
-    /// A route whose integration is `HTTP_PROXY`.
-    #[error("{0}: HTTP_PROXY integrations are not served locally yet")]
-    HttpIntegration(String),
+    /// An `HTTP_PROXY` integration that cannot be made.
+    #[error("{integration}: {source}")]
+    Http {
+        /// The integration's logical id.
+        integration: String,
+        /// Why.
+        #[source]
+        source: ws_runtime::lambda::HttpProxyError,
+    },
     /// The API's routes could not be built into a server.
     #[error("{0}")]
     Router(#[source] ws_runtime::RouterError),

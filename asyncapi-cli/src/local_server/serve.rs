@@ -8,11 +8,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ws_runtime::lambda::{Lambda, Process};
+use ws_runtime::lambda::{HttpProxy, HttpProxyError, Lambda, Process};
 use ws_runtime::{Router, SigV4};
 
 use super::LocalError;
-use super::app::{Function, Integration, Runtime, WebSocketApi};
+use super::app::{Function, HttpIntegration, Integration, Runtime, WebSocketApi};
 
 /// How the functions are run.
 #[derive(Debug, Clone)]
@@ -97,15 +97,28 @@ pub fn router(
         );
     }
     for route in &api.routes {
-        let Integration::Function(function) = &route.integration else {
-            return Err(LocalError::HttpIntegration(route.logical_id.clone()));
-        };
-        let function = process(function)?;
-        lambda = match (route.key.as_str(), route.two_way) {
-            ("$connect", _) => lambda.connect(function),
-            ("$disconnect", _) => lambda.disconnect(function),
-            (key, true) => lambda.two_way_route(key, function),
-            (key, false) => lambda.route(key, function),
+        lambda = match &route.integration {
+            Integration::Function(function) => {
+                let function = process(function)?;
+                match (route.key.as_str(), route.two_way) {
+                    ("$connect", _) => lambda.connect(function),
+                    ("$disconnect", _) => lambda.disconnect(function),
+                    (key, true) => lambda.two_way_route(key, function),
+                    (key, false) => lambda.route(key, function),
+                }
+            }
+            Integration::Http(integration) => {
+                let proxy = http_proxy(integration).map_err(|source| LocalError::Http {
+                    integration: integration.logical_id.clone(),
+                    source,
+                })?;
+                match (route.key.as_str(), route.two_way) {
+                    ("$connect", _) => lambda.connect(proxy),
+                    ("$disconnect", _) => lambda.disconnect(proxy),
+                    (key, true) => lambda.two_way_route(key, proxy),
+                    (key, false) => lambda.route(key, proxy),
+                }
+            }
         };
     }
     Ok(Router::new()
@@ -113,6 +126,18 @@ pub fn router(
         .management_sigv4(SigV4::new(&options.region).key(ACCESS_KEY_ID, secret))
         .channel("/", lambda.clone())
         .channel(&format!("/{}", api.stage), lambda))
+}
+
+/// An `HTTP_PROXY` integration as API Gateway calls it.
+fn http_proxy(integration: &HttpIntegration) -> Result<HttpProxy, HttpProxyError> {
+    let mut proxy = HttpProxy::new(&integration.url)?.method(integration.method.clone());
+    if let Some(ms) = integration.timeout_ms {
+        proxy = proxy.timeout(Duration::from_millis(ms));
+    }
+    for (name, value) in &integration.request_parameters {
+        proxy = proxy.request_parameter(name, value)?;
+    }
+    Ok(proxy)
 }
 
 /// How Lambda would start `function`: its runtime's interface client, or its bootstrap.

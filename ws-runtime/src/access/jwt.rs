@@ -12,7 +12,8 @@ use std::time::{Duration, Instant, SystemTime};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
-use crate::access::security::{BoxError, Credential, Principal, Verify};
+use crate::access::security::{Credential, Principal, Verify};
+use crate::transport::http_client::{self, FetchError, Outgoing};
 
 /// Why a [`Jwt`] could not be made, read its keys, or verify a token.
 #[derive(Debug, thiserror::Error)]
@@ -101,43 +102,6 @@ pub enum JwtError {
     /// A token whose claims are not of the types a JWT's are.
     #[error("claims: {0}")]
     Claims(#[source] serde_json::Error),
-}
-
-/// Why a JWKS URL could not be fetched.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum FetchError {
-    /// No answer within the fetch's time bound.
-    #[error("no answer within {0:?}")]
-    TimedOut(Duration),
-    /// The connection failed (TCP or TLS).
-    #[error("{0}")]
-    Connect(#[source] std::io::Error),
-    /// The request could not be made of the URL (a host that is no header value, say).
-    #[error("{0}")]
-    Request(#[source] axum::http::Error),
-    /// The host is not a name a TLS certificate can be checked against.
-    #[error("the host is not a DNS name or an IP address")]
-    ServerName,
-    /// An `https://` URL, in a build without feature `tls`.
-    #[error("https needs ws-runtime's feature `tls`")]
-    NeedsTls,
-    /// The system's root certificates could not be read.
-    #[cfg(feature = "tls")]
-    #[error("{0}")]
-    Roots(#[source] crate::transport::tls::TlsError),
-    /// HTTP failed.
-    #[error("{0}")]
-    Http(#[source] hyper::Error),
-    /// An answer other than 200.
-    #[error("HTTP {0}")]
-    Status(axum::http::StatusCode),
-    /// The body could not be read, or is larger than the bound.
-    #[error("the body: {0}")]
-    Body(#[source] BoxError),
-    /// The body is not UTF-8.
-    #[error("the body is not UTF-8")]
-    NotUtf8,
 }
 
 /// Where the keys come from: a secret, or a JWKS's keys by `kid`, decoded once each.
@@ -538,82 +502,30 @@ fn parse_jwks(text: &str, origin: &str) -> Result<JwksKeys, JwtError> {
         .collect())
 }
 
-/// A GET of `uri` with hyper's HTTP/1.1 client (the HTTP stack axum serves with), over TLS for
-/// `https://`: the body of a 200, as text.
+/// A GET of a JWKS URL: the body of a 200 (at most [`FETCH_LIMIT`]), as text.
 async fn fetch(
     uri: &axum::http::Uri,
     #[cfg(feature = "tls")] tls: Option<&crate::transport::tls::ClientTls>,
 ) -> Result<String, FetchError> {
-    use axum::http::header;
-    // `jwks_url` took only URLs with a host.
-    let host = uri.host().unwrap_or_default();
-    let https = uri.scheme_str() == Some("https");
-    let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-    let bare_host = host.trim_start_matches('[').trim_end_matches(']');
-    let tcp = tokio::net::TcpStream::connect((bare_host, port))
-        .await
-        .map_err(FetchError::Connect)?;
-    let authority = uri.authority().map_or(host, |a| a.as_str());
-    let request = axum::http::Request::get(uri.path_and_query().map_or("/", |p| p.as_str()))
-        .header(header::HOST, authority)
-        .header(header::ACCEPT, "application/json")
-        .header(header::USER_AGENT, "ws-runtime")
-        .body(http_body_util::Empty::<axum::body::Bytes>::new())
-        .map_err(FetchError::Request)?;
-    if !https {
-        return get(hyper_util::rt::TokioIo::new(tcp), request).await;
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert(
+        axum::http::header::ACCEPT,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    let request = Outgoing {
+        method: axum::http::Method::GET,
+        uri,
+        headers,
+        body: axum::body::Bytes::new(),
+        limit: FETCH_LIMIT,
+        #[cfg(feature = "tls")]
+        tls,
+    };
+    let answer = http_client::send(request).await?;
+    if answer.status != axum::http::StatusCode::OK {
+        return Err(FetchError::Status(answer.status));
     }
-    #[cfg(feature = "tls")]
-    {
-        let config = match tls {
-            Some(tls) => tls.config(),
-            None => crate::transport::tls::ClientTls::system_roots()
-                .map_err(FetchError::Roots)?
-                .config(),
-        };
-        let name = rustls::pki_types::ServerName::try_from(bare_host.to_owned())
-            .map_err(|_| FetchError::ServerName)?;
-        let stream = tokio_rustls::TlsConnector::from(config)
-            .connect(name, tcp)
-            .await
-            .map_err(FetchError::Connect)?;
-        get(hyper_util::rt::TokioIo::new(stream), request).await
-    }
-    #[cfg(not(feature = "tls"))]
-    Err(FetchError::NeedsTls)
-}
-
-/// `request` on `io`: the body of a 200 (at most [`FETCH_LIMIT`]), or why not.
-async fn get<IO>(
-    io: IO,
-    request: axum::http::Request<http_body_util::Empty<axum::body::Bytes>>,
-) -> Result<String, FetchError>
-where
-    IO: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    use http_body_util::BodyExt as _;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
-        .await
-        .map_err(FetchError::Http)?;
-    let connection = tokio::spawn(connection);
-    let result = async {
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(FetchError::Http)?;
-        if response.status() != axum::http::StatusCode::OK {
-            return Err(FetchError::Status(response.status()));
-        }
-        let body = http_body_util::Limited::new(response.into_body(), FETCH_LIMIT)
-            .collect()
-            .await
-            .map_err(FetchError::Body)?
-            .to_bytes();
-        String::from_utf8(body.to_vec()).map_err(|_| FetchError::NotUtf8)
-    }
-    .await;
-    connection.abort();
-    result
+    String::from_utf8(answer.body.to_vec()).map_err(|_| FetchError::NotUtf8)
 }
 
 impl Verify for Jwt {

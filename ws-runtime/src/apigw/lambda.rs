@@ -60,6 +60,8 @@ use crate::registry::ids;
 
 #[cfg(feature = "functions")]
 pub use crate::apigw::functions::{FunctionError, Process};
+#[cfg(feature = "functions")]
+pub use crate::apigw::http_proxy::{HttpProxy, HttpProxyError};
 
 /// A channel served by Lambda-style functions, one per route key. Mount it like any handler:
 /// `Router::new().channel("/", lambda)`. Clones share the functions (a channel on two paths).

@@ -1,9 +1,12 @@
 //! Amazon API Gateway's own interfaces: the `@connections` management API on its wire, and
 //! routes served by Lambda functions, called with the events API Gateway sends: functions in the
-//! server's process, or in processes of their own in any Lambda runtime (`functions`).
+//! server's process, or in processes of their own in any Lambda runtime (`functions`); and HTTP
+//! backends behind `HTTP_PROXY` integrations (`functions`).
 
 #[cfg(feature = "functions")]
 pub(crate) mod functions;
+#[cfg(feature = "functions")]
+pub(crate) mod http_proxy;
 pub mod lambda;
 pub(crate) mod management;
 
