@@ -45,11 +45,14 @@ if (searchPath.length > 0) {
   register(`data:text/javascript,${encodeURIComponent(hooks)}`);
 }
 
+// One connection to the Runtime API, kept open between requests.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
 function call(method, route, body, headers = {}) {
   return new Promise((resolve, reject) => {
     const request = http.request(
       `http://${api}/2018-06-01/runtime/${route}`,
-      { method, headers: { "content-type": "application/json", ...headers } },
+      { method, agent, headers: { "content-type": "application/json", ...headers } },
       (response) => {
         const chunks = [];
         response.on("data", (chunk) => chunks.push(chunk));
