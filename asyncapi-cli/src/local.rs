@@ -6,8 +6,15 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use asyncapi_codegen::LoadOptions;
+
+use super::count;
+use asyncapi_codegen::contract::Contract;
 
 use asyncapi_cli::local_server::app::{Integration, WebSocketApi};
+use asyncapi_cli::local_server::document::starting_document;
 use asyncapi_cli::local_server::{self, Options, Serve, Template, TemplateError};
 
 pub(crate) const EXAMPLES: &str = "\
@@ -21,6 +28,8 @@ Examples:
   asyncapi-rs local template.yaml --parameter TableName=connections --addr 127.0.0.1:0
   asyncapi-rs local template.yaml --python .venv/bin/python --node-modules sdk/node_modules
   asyncapi-rs local template.yaml --bootstrap ChatFunction=target/release/chat
+  asyncapi-rs local template.yaml --asyncapi asyncapi.yaml   # frames checked against it
+  asyncapi-rs local template.yaml --write-asyncapi asyncapi.yaml   # a starting document
 
 Each function runs as Lambda runs it: a process of its own in its runtime (Python through
 AWS's `awslambdaric`; Node.js, CommonJS or ES modules, through a Runtime API client of
@@ -62,6 +71,14 @@ pub(crate) struct Args {
     /// Repeatable.
     #[arg(long = "bootstrap", value_name = "FUNCTION=PATH", value_parser = parse_pair)]
     bootstraps: Vec<(String, String)>,
+    /// An AsyncAPI document of the API: each frame is routed and checked against it before a
+    /// function is invoked, as a generated server checks it (`Bad request body`, `Forbidden`).
+    #[arg(long, value_name = "SPEC")]
+    asyncapi: Option<PathBuf>,
+    /// Write a starting AsyncAPI document of the API to FILE (its routes, payloads open) and
+    /// exit, instead of serving. An existing FILE is not overwritten.
+    #[arg(long, value_name = "FILE", conflicts_with = "asyncapi")]
+    write_asyncapi: Option<PathBuf>,
     /// A variable every function gets (`AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000`, say;
     /// they also inherit this command's environment). Repeatable.
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_pair)]
@@ -88,10 +105,31 @@ pub(crate) fn run(args: &Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    ws_runtime::main(serve(template, args))
+    if let Some(out) = &args.write_asyncapi {
+        return write_asyncapi(&template, args, out);
+    }
+    let contract = match &args.asyncapi {
+        None => None,
+        Some(spec) => match asyncapi_codegen::load(spec, &LoadOptions::default()) {
+            Ok(loaded) => Some(Arc::new(Contract::new(&loaded))),
+            Err(report) => {
+                eprint!("{}", report.render(super::color()));
+                eprintln!("{}: not served", spec.display());
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    // What the functions print, and each failure the runtime sees (a function that raised, timed
+    // out or died; an authorizer that failed), on standard error, as `sam local` shows them.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(super::color())
+        .init();
+    ws_runtime::main(serve(template, contract, args))
 }
 
-async fn serve(template: Template, args: &Args) -> ExitCode {
+async fn serve(template: Template, contract: Option<Arc<Contract>>, args: &Args) -> ExitCode {
     let listener = match tokio::net::TcpListener::bind(args.addr).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -110,6 +148,7 @@ async fn serve(template: Template, args: &Args) -> ExitCode {
             .map(|(name, path)| (name.clone(), PathBuf::from(path)))
             .collect(),
         environment: args.environment.iter().cloned().collect(),
+        asyncapi: contract,
     };
     let what = Serve {
         template: &template,
@@ -140,6 +179,47 @@ async fn serve(template: Template, args: &Args) -> ExitCode {
     ws_runtime::stop_signal().await;
     server.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// `--write-asyncapi`: the starting document of the template's API, written to `out`.
+fn write_asyncapi(template: &Template, args: &Args, out: &std::path::Path) -> ExitCode {
+    let api = match local_server::read_api(
+        template,
+        &args.parameters,
+        args.api.as_deref(),
+        &args.region,
+    ) {
+        Ok(api) => api,
+        Err(error) => {
+            eprintln!("error: {}: {error}", args.template.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let document = starting_document(&api, &args.template.display().to_string());
+    let messages = api
+        .routes
+        .iter()
+        .filter(|route| !matches!(route.key.as_str(), "$connect" | "$disconnect"))
+        .count();
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .and_then(|mut file| file.write_all(ws_runtime::to_yaml(&document).as_bytes()));
+    match written {
+        Ok(()) => {
+            println!(
+                "wrote {} ({}): check it with `asyncapi-rs validate {0}`, serve with `--asyncapi {0}`",
+                out.display(),
+                count(messages, "route")
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: cannot write {}: {error}", out.display());
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// A line per route (and the authorizer): its key and what serves it.

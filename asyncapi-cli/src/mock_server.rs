@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use asyncapi_codegen::contract::{ChannelContract, Contract, Routed, Verdict};
+use asyncapi_codegen::contract::{ChannelContract, Contract, Rejection, Routed, Verdict};
 use serde_json::Value;
 use ws_runtime::{
     Accept, AnyMessage, ChannelOptions, Close, ConnectRequest, ConnectionId, Context, Handler,
@@ -321,62 +321,36 @@ impl Handler<AnyMessage> for ChannelMock {
         };
         // Text that is not JSON selects no route: `$default`, as the server does.
         let json = raw.json.clone().unwrap_or(Value::Null);
-        // The first channel that takes it; else the first rejection, else Forbidden.
-        let mut rejected = None;
-        let mut no_route = None;
-        for &index in &self.channels {
-            let channel = self.channel(index);
-            let (route, candidates) = match channel.route(&json) {
-                Routed::Unrouted => (None, channel.inbound.clone()),
-                Routed::Route(key, index) => (Some(key.to_owned()), vec![index]),
-                Routed::NoRoute(key) => {
-                    no_route.get_or_insert(key);
-                    continue;
-                }
-            };
-            match self.contract.verdict(route, &candidates, &json) {
-                Verdict::Valid { message, route } => {
-                    let request = candidates
-                        .iter()
-                        .copied()
-                        .find(|&i| self.contract.message(i).key == message)
-                        .unwrap_or(candidates[0]);
-                    let label = self.contract.message(request).label();
-                    let via = route.map(|r| format!(" (route `{r}`)")).unwrap_or_default();
-                    return Ok(match self.reply(channel, request, &json) {
-                        Some((reply, payload)) => {
-                            let reply = self.contract.message(reply).label();
-                            log(&format!("valid `{label}`{via} → reply `{reply}` {payload}"));
-                            Reply::text(payload.to_string())
-                        }
-                        None => {
-                            log(&format!("valid `{label}`{via}"));
-                            Reply::none()
-                        }
-                    });
-                }
-                Verdict::Rejected(rejection) => {
-                    rejected.get_or_insert(rejection);
-                }
+        match check(&self.contract, &self.channels, &json) {
+            Checked::Valid {
+                channel,
+                message: request,
+                route,
+            } => {
+                let channel = self.channel(channel);
+                let label = self.contract.message(request).label();
+                let via = route.map(|r| format!(" (route `{r}`)")).unwrap_or_default();
+                Ok(match self.reply(channel, request, &json) {
+                    Some((reply, payload)) => {
+                        let reply = self.contract.message(reply).label();
+                        log(&format!("valid `{label}`{via} → reply `{reply}` {payload}"));
+                        Reply::text(payload.to_string())
+                    }
+                    None => {
+                        log(&format!("valid `{label}`{via}"));
+                        Reply::none()
+                    }
+                })
+            }
+            Checked::NoRoute(key) => {
+                log(&format!("Forbidden (no route `{key}` and no `$default`)"));
+                Ok(Reply::forbidden(cx))
+            }
+            Checked::Rejected(rejection) => {
+                log(&format!("Bad request body: {rejection}"));
+                Ok(bad_request_body(cx, &rejection))
             }
         }
-        let Some(rejection) = rejected else {
-            let key = no_route.unwrap_or_default();
-            log(&format!("Forbidden (no route `{key}` and no `$default`)"));
-            return Ok(Reply::forbidden(cx));
-        };
-        log(&format!("Bad request body: {rejection}"));
-        let errors = rejection
-            .candidates
-            .iter()
-            .flat_map(|c| &c.violations)
-            .map(|v| ValidationError {
-                instance_path: v.instance_path.clone(),
-                schema_path: v.schema_path.clone(),
-                message: v.error.clone(),
-            })
-            .collect();
-        Ok(Reply::bad_request_body(cx, Some(&ValidationErrors(errors))))
     }
 
     async fn disconnect(&self, cx: &Context, close: &Close) {
@@ -390,6 +364,79 @@ impl Handler<AnyMessage> for ChannelMock {
             close.code
         ));
     }
+}
+
+/// What the document says of an inbound message on an endpoint serving `channels` (indices):
+/// as a generated server checks it.
+#[derive(Debug)]
+pub enum Checked {
+    /// Valid: as message `message` of channel `channel`, through `route` when routed.
+    Valid {
+        /// The channel's index.
+        channel: usize,
+        /// The message's index.
+        message: usize,
+        /// The route key it was routed by.
+        route: Option<String>,
+    },
+    /// No channel has a route for its key, nor a `$default`: `Forbidden`.
+    NoRoute(String),
+    /// It breaks its message's schema: `Bad request body`.
+    Rejected(Rejection),
+}
+
+/// Checks `json` against the channels at one address: the first channel that takes it; else
+/// the first rejection; else `Forbidden`.
+pub fn check(contract: &Contract, channels: &[usize], json: &Value) -> Checked {
+    let mut rejected = None;
+    let mut no_route = None;
+    for &index in channels {
+        let channel = &contract.channels()[index];
+        let (route, candidates) = match channel.route(json) {
+            Routed::Unrouted => (None, channel.inbound.clone()),
+            Routed::Route(key, message) => (Some(key.to_owned()), vec![message]),
+            Routed::NoRoute(key) => {
+                no_route.get_or_insert(key);
+                continue;
+            }
+        };
+        match contract.verdict(route, &candidates, json) {
+            Verdict::Valid { message, route } => {
+                let message = candidates
+                    .iter()
+                    .copied()
+                    .find(|&i| contract.message(i).key == message)
+                    .unwrap_or(candidates[0]);
+                return Checked::Valid {
+                    channel: index,
+                    message,
+                    route,
+                };
+            }
+            Verdict::Rejected(rejection) => {
+                rejected.get_or_insert(rejection);
+            }
+        }
+    }
+    match rejected {
+        Some(rejection) => Checked::Rejected(rejection),
+        None => Checked::NoRoute(no_route.unwrap_or_default()),
+    }
+}
+
+/// The `Bad request body` frame of a rejection, with each violation.
+pub fn bad_request_body(cx: &Context, rejection: &Rejection) -> Reply {
+    let errors = rejection
+        .candidates
+        .iter()
+        .flat_map(|c| &c.violations)
+        .map(|v| ValidationError {
+            instance_path: v.instance_path.clone(),
+            schema_path: v.schema_path.clone(),
+            message: v.error.clone(),
+        })
+        .collect();
+    Reply::bad_request_body(cx, Some(&ValidationErrors(errors)))
 }
 
 /// `app` with the files of `dir` served to plain GETs (a front end developed against the

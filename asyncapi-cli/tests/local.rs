@@ -343,6 +343,105 @@ async fn backend() -> SocketAddr {
     addr
 }
 
+/// The document `--write-asyncapi` wrote, as JSON.
+fn read_yaml(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut sources = asyncapi_codegen::source::Sources::default();
+    let file = sources.add(path.to_owned(), text.clone());
+    asyncapi_codegen::load::parse(file, &text, "YAML")
+        .unwrap()
+        .to_json()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_written_from_the_template_then_checks_its_frames() {
+    bounded(120, async {
+        // A starting document from the template's routes: valid, a message per route.
+        let dir = scratch("document");
+        let written = dir.join("asyncapi.yaml");
+        let output = Command::new(env!("CARGO_BIN_EXE_asyncapi-rs"))
+            .arg("local")
+            .arg(template())
+            .arg("--write-asyncapi")
+            .arg(&written)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(stdout.contains("(9 routes)"), "{stdout}");
+        let validated = Command::new(env!("CARGO_BIN_EXE_asyncapi-rs"))
+            .arg("validate")
+            .arg(&written)
+            .output()
+            .unwrap();
+        assert!(
+            validated.status.success(),
+            "{}",
+            String::from_utf8_lossy(&validated.stderr)
+        );
+        let mut document = read_yaml(&written);
+        let messages = &document["channels"]["api"]["messages"];
+        assert_eq!(
+            messages["sendmessage"]["payload"]["properties"]["action"]["const"],
+            "sendmessage"
+        );
+        assert_eq!(messages["whoami"]["x-route-key"], "whoami");
+        assert!(messages["whoamiReply"].is_object(), "{messages}");
+        assert!(document["operations"]["whoami"]["reply"].is_object());
+        // Not written over.
+        let again = Command::new(env!("CARGO_BIN_EXE_asyncapi-rs"))
+            .arg("local")
+            .arg(template())
+            .arg("--write-asyncapi")
+            .arg(&written)
+            .output()
+            .unwrap();
+        assert!(!again.status.success());
+
+        // The team fills it in: `sendmessage` carries a string `data`, and `fail` is no route.
+        let sendmessage = &mut document["channels"]["api"]["messages"]["sendmessage"]["payload"];
+        sendmessage["properties"]["data"] = json!({"type": "string"});
+        sendmessage["required"] = json!(["action", "data"]);
+        document["channels"]["api"]["messages"]
+            .as_object_mut()
+            .unwrap()
+            .remove("fail");
+        document["operations"]
+            .as_object_mut()
+            .unwrap()
+            .remove("fail");
+        std::fs::write(&written, ws_runtime::to_yaml(&document)).unwrap();
+
+        // Served with it: frames are checked before a function is invoked.
+        let dynamodb = DynamoDb::start();
+        let spec = written.display().to_string();
+        let local = Local::start(&template(), &dynamodb, &["--asyncapi", &spec]);
+        let mut alice = connect(local.addr, "/Prod?token=user-alice").await;
+        let mut bob = connect(local.addr, "/Prod?token=user-bob").await;
+        send(&mut alice, json!({"action": "sendmessage", "data": 5})).await;
+        let refused = recv(&mut alice).await;
+        assert_eq!(refused["message"], "Bad request body", "{refused}");
+        assert!(refused["errors"].to_string().contains("/data"), "{refused}");
+        silent(&mut bob).await;
+        // Without the document `fail` reaches its function (`Internal server error`); with it,
+        // no route takes it.
+        assert_eq!(ask(&mut alice, "fail").await["message"], "Forbidden");
+        send(&mut alice, json!({"action": "sendmessage", "data": "hi"})).await;
+        assert_eq!(recv(&mut bob).await, json!({"from": "alice", "data": "hi"}));
+        assert_eq!(
+            ask(&mut alice, "whoami").await["authorizer"]["user"],
+            "alice"
+        );
+        drop(local);
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await;
+}
+
 /// Runs `asyncapi-rs local` on `template` (written to a scratch folder) and returns its exit
 /// success and standard error.
 fn refused(name: &str, template: &str, args: &[&str]) -> String {

@@ -1,11 +1,15 @@
 //! What `asyncapi-rs local` serves: an API Gateway WebSocket app, as a SAM or CloudFormation template
 //! declares it, served on this machine. The template's WebSocket API is read ([`app`]), its
 //! intrinsic functions resolved to local values ([`template`]), and the API served by ws-runtime
-//! with each function a process of its own in its Lambda runtime ([`serve`]).
+//! with each function a process of its own in its Lambda runtime ([`serve`]), its frames checked
+//! against an AsyncAPI document when one is given ([`validated`]); or a starting document written
+//! from the template's routes ([`document`]).
 
 pub mod app;
+pub mod document;
 pub mod serve;
 pub mod template;
+pub mod validated;
 
 use std::path::PathBuf;
 
@@ -27,6 +31,22 @@ pub struct Serve<'a> {
     pub api: Option<&'a str>,
     /// How the functions run.
     pub options: &'a Options,
+}
+
+/// A template's WebSocket API, read with these parameter overrides in `region` (for a server
+/// not yet listening: `ApiEndpoint` is `ws://127.0.0.1:3001`).
+///
+/// # Errors
+/// The template cannot be served, with the resource and why.
+pub fn read_api(
+    template: &Template,
+    parameters: &[(String, String)],
+    api: Option<&str>,
+    region: &str,
+) -> Result<WebSocketApi, LocalError> {
+    let values = template.parameter_values(parameters)?;
+    let resolver = Resolver::new(template, values, region, "ws://127.0.0.1:3001");
+    Ok(WebSocketApi::read(template, &resolver, api)?)
 }
 
 /// Serves a template's WebSocket API on `listener`: the API as read, and its running server.

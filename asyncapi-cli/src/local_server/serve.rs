@@ -6,13 +6,16 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use asyncapi_codegen::contract::Contract;
 use ws_runtime::lambda::{HttpProxy, HttpProxyError, Lambda, Process};
 use ws_runtime::{Router, SigV4};
 
 use super::LocalError;
 use super::app::{Function, HttpIntegration, Integration, Runtime, WebSocketApi};
+use super::validated::Validated;
 
 /// How the functions are run.
 #[derive(Debug, Clone)]
@@ -30,6 +33,8 @@ pub struct Options {
     /// The `bootstrap` of a `provided.*` function, by logical id, where it is none of the
     /// places it is looked for (a binary built with cargo, say).
     pub bootstraps: BTreeMap<String, PathBuf>,
+    /// The AsyncAPI document frames are checked against before a function is invoked.
+    pub asyncapi: Option<Arc<Contract>>,
     /// Variables every function gets beside its own (`AWS_ENDPOINT_URL_DYNAMODB`, say; the
     /// functions also inherit this process's environment).
     pub environment: BTreeMap<String, String>,
@@ -44,6 +49,7 @@ impl Default for Options {
             node_modules: Vec::new(),
             bootstraps: BTreeMap::new(),
             environment: BTreeMap::new(),
+            asyncapi: None,
         }
     }
 }
@@ -121,11 +127,18 @@ pub fn router(
             }
         };
     }
-    Ok(Router::new()
+    let router = Router::new()
         .stage(&api.stage)
-        .management_sigv4(SigV4::new(&options.region).key(ACCESS_KEY_ID, secret))
-        .channel("/", lambda.clone())
-        .channel(&format!("/{}", api.stage), lambda))
+        .management_sigv4(SigV4::new(&options.region).key(ACCESS_KEY_ID, secret));
+    let stage_path = format!("/{}", api.stage);
+    Ok(match &options.asyncapi {
+        Some(contract) => router
+            .channel("/", Validated::new(lambda.clone(), Arc::clone(contract)))
+            .channel(&stage_path, Validated::new(lambda, Arc::clone(contract))),
+        None => router
+            .channel("/", lambda.clone())
+            .channel(&stage_path, lambda),
+    })
 }
 
 /// An `HTTP_PROXY` integration as API Gateway calls it.

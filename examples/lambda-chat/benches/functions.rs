@@ -27,14 +27,19 @@ use ws_runtime::lambda::Lambda;
 
 fn python() -> PathBuf {
     std::env::var_os("FUNCTIONS_PYTHON").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/python-functions/bin/python3"),
+        || {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/python-functions/bin/python3")
+        },
         PathBuf::from,
     )
 }
 
 fn template() -> Template {
-    Template::read(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/functions/template.yaml"))
-        .unwrap()
+    Template::read(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/functions/template.yaml"),
+    )
+    .unwrap()
 }
 
 fn options() -> Options {
