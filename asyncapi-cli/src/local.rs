@@ -149,6 +149,7 @@ async fn serve(template: Template, contract: Option<Arc<Contract>>, args: &Args)
             .collect(),
         environment: args.environment.iter().cloned().collect(),
         asyncapi: contract,
+        iam: iam_keys(&args.region),
     };
     let what = Serve {
         template: &template,
@@ -179,6 +180,14 @@ async fn serve(template: Template, contract: Option<Arc<Contract>>, args: &Args)
     ws_runtime::stop_signal().await;
     server.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// Who may sign `AWS_IAM` handshakes: the key of this command's environment, as the AWS CLI and
+/// SDKs read it.
+fn iam_keys(region: &str) -> Option<ws_runtime::SigV4> {
+    let id = std::env::var("AWS_ACCESS_KEY_ID").ok()?;
+    let secret = std::env::var("AWS_SECRET_ACCESS_KEY").ok()?;
+    Some(ws_runtime::SigV4::new(region).key(id, secret))
 }
 
 /// `--write-asyncapi`: the starting document of the template's API, written to `out`.
@@ -226,6 +235,12 @@ fn write_asyncapi(template: &Template, args: &Args, out: &std::path::Path) -> Ex
 fn describe(api: &WebSocketApi) -> Vec<String> {
     let width = api.routes.iter().map(|r| r.key.len()).max().unwrap_or(0);
     let mut lines = Vec::new();
+    if api.iam {
+        lines.push(format!(
+            "  {:width$}  AWS_IAM: handshakes signed with SigV4 by AWS_ACCESS_KEY_ID",
+            "$connect"
+        ));
+    }
     if let Some(authorizer) = &api.authorizer {
         let function = &authorizer.function;
         lines.push(format!(

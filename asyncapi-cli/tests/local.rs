@@ -116,6 +116,15 @@ impl Drop for Local {
 
 impl Local {
     fn start(template: &Path, dynamodb: &DynamoDb, args: &[&str]) -> Local {
+        Local::start_with(
+            template,
+            &[("AWS_ENDPOINT_URL_DYNAMODB", &dynamodb.endpoint)],
+            args,
+        )
+    }
+
+    /// `asyncapi-rs local template ARGS…` with `env` in its environment.
+    fn start_with(template: &Path, env: &[(&str, &str)], args: &[&str]) -> Local {
         let mut child = Command::new(env!("CARGO_BIN_EXE_asyncapi-rs"))
             .arg("local")
             .arg(template)
@@ -124,7 +133,7 @@ impl Local {
             .arg("--node-modules")
             .arg(sdk().join("node_modules"))
             .args(args)
-            .env("AWS_ENDPOINT_URL_DYNAMODB", &dynamodb.endpoint)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -435,6 +444,110 @@ async fn a_document_written_from_the_template_then_checks_its_frames() {
         assert_eq!(
             ask(&mut alice, "whoami").await["authorizer"]["user"],
             "alice"
+        );
+        drop(local);
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await;
+}
+
+/// A `ws://` URL presigned with SigV4 by `key`, as an AWS SDK presigns one for `AWS_IAM`.
+fn presigned(addr: SocketAddr, path: &str, (key, secret): (&str, &str)) -> String {
+    use aws_sigv4::http_request::{
+        SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
+    };
+    let identity = aws_credential_types::Credentials::new(key, secret, None, None, "test").into();
+    let mut settings = SigningSettings::default();
+    settings.signature_location = SignatureLocation::QueryParams;
+    settings.expires_in = Some(Duration::from_secs(60));
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("eu-west-1")
+        .name("execute-api")
+        .time(std::time::SystemTime::now())
+        .settings(settings)
+        .build()
+        .unwrap()
+        .into();
+    let url = format!("http://{addr}{path}");
+    let host = addr.to_string();
+    let request = SignableRequest::new(
+        "GET",
+        &url,
+        [("host", host.as_str())].into_iter(),
+        SignableBody::Bytes(b""),
+    )
+    .unwrap();
+    let (instructions, _) = sign(request, &params).unwrap().into_parts();
+    let mut request = axum::http::Request::get(&url).body(()).unwrap();
+    instructions.apply_to_request_http1x(&mut request);
+    format!("ws://{addr}{}", request.uri().path_and_query().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_iam_on_connect_takes_handshakes_presigned_by_the_local_key() {
+    bounded(60, async {
+        let dir = scratch("iam");
+        let functions = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/local/functions");
+        // The refusal test's API, its `$default` two-way, with `$connect` behind AWS_IAM.
+        let two_way = API.replace(
+            "RouteKey: $default\n",
+            "RouteKey: $default\n      RouteResponseSelectionExpression: $default\n",
+        );
+        let template = format!(
+            "{two_way}  Connect:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Api
+      RouteKey: $connect
+      AuthorizationType: AWS_IAM
+      Target: !Sub integrations/${{Integ}}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      CodeUri: {}
+      Handler: iam.identity
+",
+            functions.display()
+        );
+        let path = dir.join("template.yaml");
+        std::fs::write(&path, template).unwrap();
+        let key = ("AKIDLOCAL", "the-local-secret");
+        let local = Local::start_with(
+            &path,
+            &[
+                ("AWS_ACCESS_KEY_ID", key.0),
+                ("AWS_SECRET_ACCESS_KEY", key.1),
+            ],
+            &[],
+        );
+        let addr = local.addr;
+        // Unsigned, or signed by another key or secret: API Gateway's 403.
+        assert_eq!(status(try_connect(addr, "/Prod").await.unwrap_err()), 403);
+        let other = presigned(addr, "/Prod", ("AKIDLOCAL", "not-the-secret"));
+        assert_eq!(
+            status(test_support::ws::try_connect_url(&other).await.unwrap_err()),
+            403
+        );
+        let unknown = presigned(addr, "/Prod", ("SOMEONE", "the-local-secret"));
+        assert_eq!(
+            status(
+                test_support::ws::try_connect_url(&unknown)
+                    .await
+                    .unwrap_err()
+            ),
+            403
+        );
+        // Presigned by the local key: in, and the key is the events' caller.
+        let url = presigned(addr, "/Prod", key);
+        let mut client = test_support::ws::try_connect_url(&url).await.unwrap();
+        send(&mut client, json!({"action": "anything"})).await;
+        let identity = recv(&mut client).await;
+        assert_eq!(identity["accessKey"], "AKIDLOCAL", "{identity}");
+        assert_eq!(
+            identity["userArn"],
+            "arn:aws:iam::000000000000:user/AKIDLOCAL"
         );
         drop(local);
         let _ = std::fs::remove_dir_all(&dir);

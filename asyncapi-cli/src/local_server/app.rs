@@ -28,6 +28,8 @@ pub struct WebSocketApi {
     pub routes: Vec<Route>,
     /// The `REQUEST` authorizer of `$connect`, if any.
     pub authorizer: Option<Authorizer>,
+    /// Whether `$connect`'s authorization is `AWS_IAM`: handshakes signed with SigV4.
+    pub iam: bool,
 }
 
 /// A route and what serves it.
@@ -223,6 +225,7 @@ impl WebSocketApi {
 
         let mut routes = Vec::new();
         let mut authorizer = None;
+        let mut iam = false;
         for (id, resource) in template.of_type(ROUTE) {
             if !belongs(resource, id)? {
                 continue;
@@ -251,6 +254,7 @@ impl WebSocketApi {
                 integration(template, resolver, integration_id).map_err(|e| with_route(e, id))?;
             match text("AuthorizationType")?.as_deref() {
                 None | Some("NONE") => {}
+                Some("AWS_IAM") if key == "$connect" => iam = true,
                 Some("CUSTOM") if key == "$connect" => {
                     let authorizer_id = text("AuthorizerId")?
                         .ok_or_else(|| refused(id, Why::Missing("AuthorizerId")))?;
@@ -262,7 +266,7 @@ impl WebSocketApi {
                         Why::NotServed {
                             property: "AuthorizationType",
                             found: other.to_owned(),
-                            reason: "served: NONE, and CUSTOM (a REQUEST authorizer) on $connect",
+                            reason: "served: NONE, and on $connect AWS_IAM and CUSTOM (a REQUEST authorizer)",
                         },
                     ));
                 }
@@ -290,6 +294,7 @@ impl WebSocketApi {
             stage,
             routes,
             authorizer,
+            iam,
         })
     }
 }

@@ -115,6 +115,11 @@ pub enum LocalError {
         #[source]
         source: ws_runtime::lambda::HttpProxyError,
     },
+    /// `$connect`'s authorization is `AWS_IAM`, and no key may sign handshakes.
+    #[error(
+        "$connect's authorization is AWS_IAM: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, the key clients presign their handshakes with"
+    )]
+    NoIamKeys,
     /// The API's routes could not be built into a server.
     #[error("{0}")]
     Router(#[source] ws_runtime::RouterError),

@@ -33,6 +33,9 @@ pub struct Options {
     /// The `bootstrap` of a `provided.*` function, by logical id, where it is none of the
     /// places it is looked for (a binary built with cargo, say).
     pub bootstraps: BTreeMap<String, PathBuf>,
+    /// Who may sign handshakes where `$connect`'s authorization is `AWS_IAM` (the command takes
+    /// the keys of its environment, `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`).
+    pub iam: Option<SigV4>,
     /// The AsyncAPI document frames are checked against before a function is invoked.
     pub asyncapi: Option<Arc<Contract>>,
     /// Variables every function gets beside its own (`AWS_ENDPOINT_URL_DYNAMODB`, say; the
@@ -50,6 +53,7 @@ impl Default for Options {
             bootstraps: BTreeMap::new(),
             environment: BTreeMap::new(),
             asyncapi: None,
+            iam: None,
         }
     }
 }
@@ -96,6 +100,12 @@ pub fn router(
         .map_err(LocalError::Selection)?
         .api_id(&api.api_id)
         .region(&options.region);
+    if api.iam {
+        let Some(sigv4) = options.iam.clone() else {
+            return Err(LocalError::NoIamKeys);
+        };
+        lambda = lambda.iam(sigv4);
+    }
     if let Some(authorizer) = &api.authorizer {
         lambda = lambda.authorizer(
             authorizer.identity_sources.clone(),

@@ -1,5 +1,6 @@
-//! SigV4 authentication of management requests (feature `sigv4`), as API Gateway checks the
-//! requests the AWS SDKs sign for `execute-api`.
+//! SigV4 authentication (feature `sigv4`), as API Gateway checks the requests the AWS SDKs sign
+//! for `execute-api`: management requests, and handshakes of a `$connect` route whose
+//! authorization is `AWS_IAM` (a presigned URL, or a signed `Authorization` header).
 //!
 //! The signature a request should carry is computed by AWS's own signer (`aws-sigv4`) from the
 //! request as received: its method, target, the headers its `SignedHeaders` lists, its body's
@@ -96,6 +97,70 @@ impl<'a> Authorization<'a> {
         };
         (scope.next() == Some("aws4_request") && scope.next().is_none()).then_some(authorization)
     }
+}
+
+/// A presigned request's authentication, from its query (`X-Amz-Credential`, …).
+struct Presigned<'a> {
+    key_id: &'a str,
+    date: &'a str,
+    region: &'a str,
+    service: &'a str,
+    amz_date: &'a str,
+    expires: &'a str,
+    signed_headers: &'a str,
+    signature: &'a str,
+    security_token: Option<&'a str>,
+}
+
+/// The query parameters of a presigned request's authentication, left out of what is signed.
+const PRESIGN_PARAMETERS: [&str; 7] = [
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+    "X-Amz-Security-Token",
+];
+
+/// The longest a presigned request may be valid (`X-Amz-Expires`), as AWS allows: 7 days.
+const MAX_EXPIRES: u64 = 604_800;
+
+impl<'a> Presigned<'a> {
+    fn parse(query: &'a [(String, String)]) -> Option<Presigned<'a>> {
+        let parameter = |name: &str| {
+            query
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.as_str())
+        };
+        if parameter("X-Amz-Algorithm")? != "AWS4-HMAC-SHA256" {
+            return None;
+        }
+        let mut scope = parameter("X-Amz-Credential")?.split('/');
+        let presigned = Presigned {
+            key_id: scope.next()?,
+            date: scope.next()?,
+            region: scope.next()?,
+            service: scope.next()?,
+            amz_date: parameter("X-Amz-Date")?,
+            expires: parameter("X-Amz-Expires")?,
+            signed_headers: parameter("X-Amz-SignedHeaders")?,
+            signature: parameter("X-Amz-Signature")?,
+            security_token: parameter("X-Amz-Security-Token"),
+        };
+        (scope.next() == Some("aws4_request") && scope.next().is_none()).then_some(presigned)
+    }
+}
+
+/// Percent-encodes as SigV4's canonical form does: all but `A-Z a-z 0-9 - _ . ~`.
+fn sigv4_encode(text: &str) -> String {
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(text, SET).to_string()
 }
 
 impl SigV4 {
@@ -226,6 +291,131 @@ impl SigV4 {
     }
 }
 
+impl SigV4 {
+    /// Checks a WebSocket handshake signed with SigV4, as API Gateway checks one for a
+    /// `$connect` route whose authorization is `AWS_IAM`: presigned in its query (what a
+    /// browser can send) or signed in its `Authorization` header. `path` is the request's path
+    /// as sent, `query` its parameters decoded. The access key id that signed it.
+    pub(crate) fn verify_handshake(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+        headers: &HeaderMap,
+        now: SystemTime,
+    ) -> Result<String, Refusal> {
+        let encoded = |pairs: &mut dyn Iterator<Item = &(String, String)>| {
+            pairs
+                .map(|(k, v)| format!("{}={}", sigv4_encode(k), sigv4_encode(v)))
+                .collect::<Vec<_>>()
+                .join("&")
+        };
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let Some(presigned) = Presigned::parse(query) else {
+            if query.iter().any(|(k, _)| k.starts_with("X-Amz-")) {
+                return Err(Refusal {
+                    kind: "IncompleteSignatureException",
+                    message: "A presigned request needs X-Amz-Algorithm AWS4-HMAC-SHA256,                               X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders                               and X-Amz-Signature."
+                        .into(),
+                });
+            }
+            let query = encoded(&mut query.iter());
+            let target = if query.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}?{query}")
+            };
+            self.verify("GET", &target, headers, b"", now)?;
+            let key_id = header("authorization")
+                .and_then(Authorization::parse)
+                .map(|a| a.key_id.to_owned())
+                .unwrap_or_default();
+            return Ok(key_id);
+        };
+        let Some(secret) = self.keys.get(presigned.key_id) else {
+            return Err(Refusal {
+                kind: "UnrecognizedClientException",
+                message: "The security token included in the request is invalid.".into(),
+            });
+        };
+        if presigned.region != self.region || presigned.service != self.service {
+            return Err(Refusal::invalid(format!(
+                "Credential should be scoped to region '{}' and service '{}'.",
+                self.region, self.service
+            )));
+        }
+        let time = parse_amz_date(presigned.amz_date)
+            .filter(|_| presigned.amz_date.starts_with(presigned.date))
+            .ok_or_else(|| {
+                Refusal::invalid(format!(
+                    "X-Amz-Date `{}` is not a date of the credential's day",
+                    presigned.amz_date
+                ))
+            })?;
+        let expires = presigned
+            .expires
+            .parse::<u64>()
+            .ok()
+            .filter(|s| (1..=MAX_EXPIRES).contains(s))
+            .ok_or_else(|| {
+                Refusal::invalid(format!(
+                    "X-Amz-Expires must be a number of seconds from 1 to {MAX_EXPIRES}"
+                ))
+            })?;
+        let early = time
+            .duration_since(now)
+            .is_ok_and(|ahead| ahead > self.max_skew);
+        let ends = time.checked_add(Duration::from_secs(expires));
+        if early || ends.is_none_or(|ends| now > ends) {
+            return Err(Refusal::invalid(format!(
+                "Signature expired: signed at {} for {expires} s; the server's time is {}.",
+                presigned.amz_date,
+                humantime::format_rfc3339_seconds(now)
+            )));
+        }
+        let mut signed = Vec::new();
+        for name in presigned.signed_headers.split(';') {
+            let value = header(name).ok_or_else(|| {
+                Refusal::invalid(format!("the signed header `{name}` is not in the request"))
+            })?;
+            signed.push((name, value));
+        }
+        let rest = encoded(
+            &mut query
+                .iter()
+                .filter(|(k, _)| !PRESIGN_PARAMETERS.contains(&k.as_str())),
+        );
+        let host = header("host").unwrap_or_default();
+        let url = if rest.is_empty() {
+            format!("http://{host}{path}")
+        } else {
+            format!("http://{host}{path}?{rest}")
+        };
+        // The SDKs presign a GET's empty body either as its hash or as `UNSIGNED-PAYLOAD`.
+        for body in [SignableBody::Bytes(b""), SignableBody::UnsignedPayload] {
+            let mut settings = SigningSettings::default();
+            settings.signature_location = aws_sigv4::http_request::SignatureLocation::QueryParams;
+            settings.expires_in = Some(Duration::from_secs(expires));
+            let expected = expected_signature_with(
+                (presigned.key_id, secret, presigned.security_token),
+                (&self.region, &self.service, time),
+                SignableRequest::new("GET", url.as_str(), signed.iter().copied(), body),
+                settings,
+            )?;
+            if bool::from(subtle::ConstantTimeEq::ct_eq(
+                expected.as_bytes(),
+                presigned.signature.as_bytes(),
+            )) {
+                return Ok(presigned.key_id.to_owned());
+            }
+        }
+        Err(Refusal::invalid(
+            "The request signature we calculated does not match the signature you provided. \
+             Check your AWS Secret Access Key and signing method. Consult the service \
+             documentation for details.",
+        ))
+    }
+}
+
 /// The signature AWS's signer computes for `request` with this key, scope and time. Every
 /// header given is signed (the request's `SignedHeaders`, nothing left out by default).
 fn expected_signature(
@@ -233,9 +423,30 @@ fn expected_signature(
     (region, service, time): (&str, &str, SystemTime),
     request: Result<SignableRequest<'_>, aws_sigv4::http_request::SigningError>,
 ) -> Result<String, Refusal> {
+    expected_signature_with(
+        (key_id, secret, None),
+        (region, service, time),
+        request,
+        SigningSettings::default(),
+    )
+}
+
+/// [`expected_signature`] with a session token and settings of its own (a presigned request's).
+fn expected_signature_with(
+    (key_id, secret, session_token): (&str, &str, Option<&str>),
+    (region, service, time): (&str, &str, SystemTime),
+    request: Result<SignableRequest<'_>, aws_sigv4::http_request::SigningError>,
+    mut settings: SigningSettings,
+) -> Result<String, Refusal> {
     let request = request.map_err(|e| Refusal::invalid(format!("cannot read the request: {e}")))?;
-    let identity = Credentials::new(*key_id, *secret, None, None, "ws-runtime").into();
-    let mut settings = SigningSettings::default();
+    let identity = Credentials::new(
+        key_id,
+        secret,
+        session_token.map(str::to_owned),
+        None,
+        "ws-runtime",
+    )
+    .into();
     settings.excluded_headers = Some(Vec::new());
     let params = v4::SigningParams::builder()
         .identity(&identity)
@@ -308,6 +519,114 @@ mod tests {
             );
         }
         headers
+    }
+
+    /// A handshake URL presigned by AWS's signer as a client would presign it: its query,
+    /// decoded, the signer's parameters included.
+    fn presigned(secret: &str, time: SystemTime, expires: u64) -> Vec<(String, String)> {
+        let identity = Credentials::new("AKID", secret, None, None, "test").into();
+        let mut settings = SigningSettings::default();
+        settings.signature_location = aws_sigv4::http_request::SignatureLocation::QueryParams;
+        settings.expires_in = Some(Duration::from_secs(expires));
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region("us-east-1")
+            .name("execute-api")
+            .time(time)
+            .settings(settings)
+            .build()
+            .unwrap()
+            .into();
+        let request = SignableRequest::new(
+            "GET",
+            "http://127.0.0.1:9/Prod?room=a%20b",
+            [("host", "127.0.0.1:9")].into_iter(),
+            SignableBody::Bytes(b""),
+        )
+        .unwrap();
+        let (instructions, _) = sign(request, &params).unwrap().into_parts();
+        let mut query = vec![("room".to_owned(), "a b".to_owned())];
+        for (name, value) in instructions.params() {
+            query.push(((*name).to_owned(), value.to_string()));
+        }
+        query
+    }
+
+    #[test]
+    fn a_handshake_presigned_by_aws_passes_and_any_change_fails() {
+        let sigv4 = SigV4::new("us-east-1").key("AKID", "secret");
+        let now = SystemTime::now();
+        let mut headers = HeaderMap::new();
+        headers.insert("host", "127.0.0.1:9".parse().unwrap());
+        let query = presigned("secret", now, 300);
+        assert_eq!(
+            sigv4.verify_handshake("/Prod", &query, &headers, now),
+            Ok("AKID".to_owned())
+        );
+        let kind = |r: Result<String, Refusal>| r.unwrap_err().kind;
+        // Another secret, path, parameter or host.
+        let other = presigned("not the secret", now, 300);
+        assert_eq!(
+            kind(sigv4.verify_handshake("/Prod", &other, &headers, now)),
+            "InvalidSignatureException"
+        );
+        assert_eq!(
+            kind(sigv4.verify_handshake("/Dev", &query, &headers, now)),
+            "InvalidSignatureException"
+        );
+        let mut changed = query.clone();
+        changed[0].1 = "a c".into();
+        assert_eq!(
+            kind(sigv4.verify_handshake("/Prod", &changed, &headers, now)),
+            "InvalidSignatureException"
+        );
+        let mut elsewhere = HeaderMap::new();
+        elsewhere.insert("host", "127.0.0.1:10".parse().unwrap());
+        assert_eq!(
+            kind(sigv4.verify_handshake("/Prod", &query, &elsewhere, now)),
+            "InvalidSignatureException"
+        );
+        // Expired, or from too far ahead; an unknown key; a presign missing a part.
+        let later = now + Duration::from_secs(301);
+        assert_eq!(
+            kind(sigv4.verify_handshake("/Prod", &query, &headers, later)),
+            "InvalidSignatureException"
+        );
+        let ahead = presigned("secret", now + Duration::from_secs(3600), 300);
+        assert_eq!(
+            kind(sigv4.verify_handshake("/Prod", &ahead, &headers, now)),
+            "InvalidSignatureException"
+        );
+        let unknown = SigV4::new("us-east-1").key("OTHER", "secret");
+        assert_eq!(
+            kind(unknown.verify_handshake("/Prod", &query, &headers, now)),
+            "UnrecognizedClientException"
+        );
+        let partial: Vec<_> = query
+            .iter()
+            .filter(|(k, _)| k != "X-Amz-Date")
+            .cloned()
+            .collect();
+        assert_eq!(
+            kind(sigv4.verify_handshake("/Prod", &partial, &headers, now)),
+            "IncompleteSignatureException"
+        );
+        // Nothing signed at all.
+        assert_eq!(
+            kind(sigv4.verify_handshake("/Prod", &[], &headers, now)),
+            "IncompleteSignatureException"
+        );
+        // An expiry past what the clock can name is refused, not a panic.
+        let mut huge = query.clone();
+        for (k, v) in &mut huge {
+            if k == "X-Amz-Expires" {
+                *v = u64::MAX.to_string();
+            }
+        }
+        assert_eq!(
+            kind(sigv4.verify_handshake("/Prod", &huge, &headers, now)),
+            "InvalidSignatureException"
+        );
     }
 
     #[test]

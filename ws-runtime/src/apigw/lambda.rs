@@ -67,6 +67,9 @@ pub use crate::apigw::http_proxy::{HttpProxy, HttpProxyError};
 /// `Router::new().channel("/", lambda)`. Clones share the functions (a channel on two paths).
 #[derive(Clone)]
 pub struct Lambda {
+    /// `AWS_IAM` on `$connect`: who may sign handshakes.
+    #[cfg(feature = "sigv4")]
+    iam: Option<crate::access::sigv4::SigV4>,
     authorizer: Option<Authorizer>,
     connect: Option<Arc<dyn Function>>,
     disconnect: Option<Arc<dyn Function>>,
@@ -96,6 +99,8 @@ impl Lambda {
     /// region `us-east-1`.
     pub fn new() -> Lambda {
         Lambda {
+            #[cfg(feature = "sigv4")]
+            iam: None,
             authorizer: None,
             connect: None,
             disconnect: None,
@@ -119,6 +124,16 @@ impl Lambda {
     /// The `apiId` of every event's request context.
     pub fn api_id(mut self, api_id: impl Into<String>) -> Lambda {
         self.api_id = api_id.into();
+        self
+    }
+
+    /// `AWS_IAM` on `$connect` (feature `sigv4`): a handshake must be signed with SigV4 by one
+    /// of `sigv4`'s keys, presigned in its URL (what browsers can send) or in its
+    /// `Authorization` header, else it is refused with 403 as on API Gateway. The key is every
+    /// later event's `requestContext.identity.accessKey` (with `caller`, `user`, `userArn`).
+    #[cfg(feature = "sigv4")]
+    pub fn iam(mut self, sigv4: crate::access::sigv4::SigV4) -> Lambda {
+        self.iam = Some(sigv4);
         self
     }
 
@@ -199,11 +214,23 @@ impl Lambda {
         self
     }
 
-    /// The request context API Gateway gives every event, with what the authorizer said.
-    fn request_context(&self, event: &Event<'_>, authorized: Option<&Authorized>) -> Value {
+    /// The request context API Gateway gives every event, with what the connection was
+    /// admitted with: the authorizer's say, the IAM caller.
+    fn request_context(&self, event: &Event<'_>, admitted: Option<&Admitted>) -> Value {
         let mut context = self.plain_request_context(event);
-        if let Some(Authorized(authorizer)) = authorized {
+        let Some(admitted) = admitted else {
+            return context;
+        };
+        if let Some(authorizer) = &admitted.authorizer {
             context["authorizer"] = Value::Object(authorizer.clone());
+        }
+        if let Some(key) = &admitted.access_key {
+            let identity = &mut context["identity"];
+            identity["accessKey"] = json!(key);
+            identity["accountId"] = json!(LOCAL_ACCOUNT);
+            identity["caller"] = json!(key);
+            identity["user"] = json!(key);
+            identity["userArn"] = json!(format!("arn:aws:iam::{LOCAL_ACCOUNT}:user/{key}"));
         }
         context
     }
@@ -386,10 +413,15 @@ struct Authorizer {
     function: Arc<dyn Function>,
 }
 
-/// What an authorizer allowed a connection with: `principalId` and its `context`'s entries, the
-/// `requestContext.authorizer` of the connection's events.
-#[derive(Debug, Clone)]
-struct Authorized(Map<String, Value>);
+/// What a connection was admitted with, in every later event's request context: what an
+/// authorizer allowed it with (`principalId` and its `context`'s entries, the
+/// `requestContext.authorizer`), and the access key that signed its handshake (`AWS_IAM`,
+/// `requestContext.identity`).
+#[derive(Debug, Clone, Default)]
+struct Admitted {
+    authorizer: Option<Map<String, Value>>,
+    access_key: Option<String>,
+}
 
 impl Lambda {
     /// Runs the authorizer on a handshake: what it allowed, or API Gateway's refusal.
@@ -397,7 +429,7 @@ impl Lambda {
         &self,
         authorizer: &Authorizer,
         request: &ConnectRequest,
-    ) -> Result<Authorized, Reject> {
+    ) -> Result<Map<String, Value>, Reject> {
         if !authorizer
             .identity_sources
             .iter()
@@ -440,7 +472,7 @@ impl Lambda {
         if let Some(principal) = answer.get("principalId") {
             authorized.insert("principalId".into(), principal.clone());
         }
-        Ok(Authorized(authorized))
+        Ok(authorized)
     }
 }
 
@@ -539,26 +571,39 @@ impl Response {
 
 impl Handler<AnyMessage> for Lambda {
     async fn connect(&self, request: &ConnectRequest) -> Result<Accept, Reject> {
-        let authorized = match &self.authorizer {
-            Some(authorizer) => Some(self.authorize(authorizer, request).await?),
-            None => None,
-        };
-        let accept = |authorized: Option<Authorized>| match authorized {
-            Some(authorized) => Accept::new().attach(authorized),
+        let mut admitted = Admitted::default();
+        #[cfg(feature = "sigv4")]
+        if let Some(sigv4) = &self.iam {
+            let now = std::time::SystemTime::now();
+            match sigv4.verify_handshake(&request.path, &request.query, &request.headers, now) {
+                Ok(key) => admitted.access_key = Some(key),
+                Err(refusal) => {
+                    tracing::info!(kind = refusal.kind, message = %refusal.message, connection_id = %request.connection_id, "AWS_IAM refused the handshake");
+                    return Err(Reject::forbidden());
+                }
+            }
+        }
+        if let Some(authorizer) = &self.authorizer {
+            admitted.authorizer = Some(self.authorize(authorizer, request).await?);
+        }
+        let admitted =
+            (admitted.authorizer.is_some() || admitted.access_key.is_some()).then_some(admitted);
+        let accept = |admitted: Option<Admitted>| match admitted {
+            Some(admitted) => Accept::new().attach(admitted),
             None => Accept::new(),
         };
         let Some(function) = &self.connect else {
-            return Ok(accept(authorized));
+            return Ok(accept(admitted));
         };
         let mut event = handshake_event(request);
-        let context = self.request_context(&Event::connect(request), authorized.as_ref());
+        let context = self.request_context(&Event::connect(request), admitted.as_ref());
         event.insert("requestContext".into(), context);
         event.insert("isBase64Encoded".into(), json!(false));
         match function.call(Value::Object(event)).await {
             Ok(value) => {
                 let response = Response::read(&value);
                 if (200..300).contains(&response.status) {
-                    Ok(accept(authorized))
+                    Ok(accept(admitted))
                 } else {
                     let status = StatusCode::from_u16(response.status)
                         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
