@@ -75,6 +75,10 @@ pub(crate) struct Args {
     /// function is invoked, as a generated server checks it (`Bad request body`, `Forbidden`).
     #[arg(long, value_name = "SPEC")]
     asyncapi: Option<PathBuf>,
+    /// Serve plain `ws://` and `http://` only: no `wss://` and `https://` beside them on the
+    /// port, and no CA of the run's own.
+    #[arg(long)]
+    no_tls: bool,
     /// Write a starting AsyncAPI document of the API to FILE (its routes, payloads open) and
     /// exit, instead of serving. An existing FILE is not overwritten.
     #[arg(long, value_name = "FILE", conflicts_with = "asyncapi")]
@@ -150,6 +154,7 @@ async fn serve(template: Template, contract: Option<Arc<Contract>>, args: &Args)
         environment: args.environment.iter().cloned().collect(),
         asyncapi: contract,
         iam: iam_keys(&args.region),
+        tls: !args.no_tls,
     };
     let what = Serve {
         template: &template,
@@ -157,17 +162,17 @@ async fn serve(template: Template, contract: Option<Arc<Contract>>, args: &Args)
         api: args.api.as_deref(),
         options: &options,
     };
-    let (api, server) = match local_server::serve(listener, what).await {
+    let served = match local_server::serve(listener, what).await {
         Ok(served) => served,
         Err(error) => {
             eprintln!("error: {}: {error}", args.template.display());
             return ExitCode::FAILURE;
         }
     };
-    let addr = server.local_addr();
+    let (addr, api) = (served.server.local_addr(), &served.api);
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "serving {} on ws://{addr}/{}", api.name, api.stage);
-    for line in describe(&api) {
+    for line in describe(api) {
         let _ = writeln!(stdout, "{line}");
     }
     let _ = writeln!(
@@ -175,10 +180,17 @@ async fn serve(template: Template, contract: Option<Arc<Contract>>, args: &Args)
         "management API for the functions: http://{addr}/{}/@connections/{{id}}",
         api.stage
     );
+    if let Some(ca) = &served.ca {
+        let _ = writeln!(
+            stdout,
+            "  also wss:// and https:// on the same port, with a CA of this run the functions trust: {}",
+            ca.ca_file().display()
+        );
+    }
     let _ = stdout.flush();
     drop(stdout);
     ws_runtime::stop_signal().await;
-    server.shutdown().await;
+    served.shutdown().await;
     ExitCode::SUCCESS
 }
 

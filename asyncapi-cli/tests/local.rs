@@ -270,6 +270,16 @@ async fn a_sam_chat_in_python_and_node_runs_unchanged_with_its_authorizer_and_fa
         send(&mut bob, json!({"action": "whoaminode", "fail": true})).await;
         assert_eq!(recv(&mut bob).await["message"], "Internal server error");
 
+        // Functions that build the management endpoint from the event, as some of AWS's samples
+        // do (`https://{domainName}/{stage}`), reach this server over TLS on the same port and
+        // trust it through the run's CA: boto3 through AWS_CA_BUNDLE, Node.js through
+        // NODE_EXTRA_CA_CERTS.
+        let https = format!("https://{addr}/Prod");
+        for (route, from) in [("httpsreply", "python"), ("httpsreplynode", "node")] {
+            send(&mut alice, json!({ "action": route })).await;
+            assert_eq!(recv(&mut alice).await, json!({"over": https, "from": from}));
+        }
+
         // An HTTP_PROXY route: the message goes to the backend as the body of a PUT, with the
         // request parameters as headers and query; its answer is the route's response.
         send(&mut alice, json!({"action": "quote", "symbol": "ACME"})).await;
@@ -381,7 +391,7 @@ async fn a_document_written_from_the_template_then_checks_its_frames() {
             "{stdout}{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        assert!(stdout.contains("(9 routes)"), "{stdout}");
+        assert!(stdout.contains("(11 routes)"), "{stdout}");
         let validated = Command::new(env!("CARGO_BIN_EXE_asyncapi-rs"))
             .arg("validate")
             .arg(&written)

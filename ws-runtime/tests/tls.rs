@@ -1,8 +1,8 @@
 //! TLS (feature `tls`) over 127.0.0.1 with certificates made at run time (rcgen): a server on
 //! `App::listen_tls` serves `wss://` and `https://`; the typed client connects with the test's
 //! CA, and is refused by a server whose certificate another CA signed, and by one it has no CA
-//! for; a plain `ws://` client gets nothing from the TLS port; a bad certificate or key file is
-//! an error that names it.
+//! for; a plain `ws://` client gets nothing from the TLS port, unless the server serves both
+//! there (`Tls::and_plain`); a bad certificate or key file is an error that names it.
 
 #![allow(clippy::unwrap_used)]
 
@@ -193,4 +193,54 @@ fn bad_pem_files_are_errors_that_name_them() {
     );
     assert!(ClientTls::with_ca_pem(b"not pem").is_err());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn tls_and_plain_on_one_port_each_get_what_they_open_with() {
+    bounded(30, async {
+        let Certificates { ca, chain, key } = Certificates::for_names(&["localhost", "127.0.0.1"]);
+        let tls = Tls::from_pem(chain.as_bytes(), key.as_bytes())
+            .unwrap()
+            .and_plain();
+        let limits = ws_runtime::Limits {
+            handshake_timeout: std::time::Duration::from_secs(1),
+            ..ws_runtime::Limits::default()
+        };
+        let server = Router::new()
+            .limits(limits)
+            .channel("/", EchoServer)
+            .build()
+            .unwrap()
+            .listen_tls("127.0.0.1:0", tls)
+            .await
+            .unwrap();
+        let addr = server.local_addr();
+        let echo = Echo {
+            text: "both".into(),
+        };
+        // `wss://` with the test's CA, and `ws://`, on the same port.
+        for url in [
+            format!("wss://127.0.0.1:{}", addr.port()),
+            format!("ws://{addr}"),
+        ] {
+            let mut client = connect(&url, ClientTls::with_ca_pem(ca.as_bytes()).unwrap())
+                .await
+                .unwrap();
+            let echoed: Echoed = client
+                .request(&Api::Echo(echo.clone()), None)
+                .await
+                .unwrap();
+            assert_eq!(echoed.echoed, "both", "over {url}");
+        }
+        // A socket that sends nothing is still dropped at the handshake deadline.
+        let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut buffer = [0u8; 16];
+        let read =
+            tokio::time::timeout(std::time::Duration::from_secs(5), silent.read(&mut buffer))
+                .await
+                .expect("closed by the handshake deadline");
+        assert_eq!(read.unwrap(), 0);
+        server.shutdown().await;
+    })
+    .await;
 }

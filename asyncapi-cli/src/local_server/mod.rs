@@ -6,6 +6,7 @@
 //! from the template's routes ([`document`]).
 
 pub mod app;
+pub mod ca;
 pub mod document;
 pub mod serve;
 pub mod template;
@@ -49,14 +50,32 @@ pub fn read_api(
     Ok(WebSocketApi::read(template, &resolver, api)?)
 }
 
-/// Serves a template's WebSocket API on `listener`: the API as read, and its running server.
+/// A template's WebSocket API being served.
+#[derive(Debug)]
+pub struct Served {
+    /// The API, as read from the template.
+    pub api: WebSocketApi,
+    /// Its server.
+    pub server: ws_runtime::Server,
+    /// The run's CA, while it serves TLS beside plain connections ([`Options::tls`]).
+    pub ca: Option<ca::LocalCa>,
+}
+
+impl Served {
+    /// Stops the server (each connection's `$disconnect` runs); the CA's files go with it.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}
+
+/// Serves a template's WebSocket API on `listener`: `ws://` for clients, and, with
+/// [`Options::tls`], `wss://` and `https://` on the same port, with a CA of the run's own that
+/// the functions are told to trust.
 ///
 /// # Errors
-/// The template cannot be served (with the resource and why), or the listener fails.
-pub async fn serve(
-    listener: TcpListener,
-    what: Serve<'_>,
-) -> Result<(WebSocketApi, ws_runtime::Server), LocalError> {
+/// The template cannot be served (with the resource and why), the CA cannot be made, or the
+/// listener fails.
+pub async fn serve(listener: TcpListener, what: Serve<'_>) -> Result<Served, LocalError> {
     let addr = listener.local_addr().map_err(LocalError::Listen)?;
     let parameters = what.template.parameter_values(what.parameters)?;
     let resolver = Resolver::new(
@@ -66,11 +85,33 @@ pub async fn serve(
         format!("ws://{addr}"),
     );
     let api = WebSocketApi::read(what.template, &resolver, what.api)?;
-    let app = router(&api, addr, what.options)?
+    let local_ca = if what.options.tls {
+        Some(ca::LocalCa::new()?)
+    } else {
+        None
+    };
+    let mut options = what.options.clone();
+    for (name, value) in local_ca.iter().flat_map(ca::LocalCa::environment) {
+        options.environment.entry(name.to_owned()).or_insert(value);
+    }
+    let app = router(&api, addr, &options)?
         .build()
         .map_err(LocalError::Router)?;
-    let server = app.serve(listener).await.map_err(LocalError::Listen)?;
-    Ok((api, server))
+    let server = match &local_ca {
+        Some(local_ca) => {
+            let tls = ws_runtime::Tls::from_pem(local_ca.chain.as_bytes(), local_ca.key.as_bytes())
+                .map_err(LocalError::Tls)?
+                .and_plain();
+            app.serve_tls(listener, tls).await
+        }
+        None => app.serve(listener).await,
+    }
+    .map_err(LocalError::Listen)?;
+    Ok(Served {
+        api,
+        server,
+        ca: local_ca,
+    })
 }
 
 /// Why a template cannot be served.
@@ -120,6 +161,12 @@ pub enum LocalError {
         "$connect's authorization is AWS_IAM: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, the key clients presign their handshakes with"
     )]
     NoIamKeys,
+    /// The run's CA could not be made.
+    #[error(transparent)]
+    Ca(#[from] ca::CaError),
+    /// The run's certificate was not taken.
+    #[error("the local certificate: {0}")]
+    Tls(#[source] ws_runtime::TlsError),
     /// The API's routes could not be built into a server.
     #[error("{0}")]
     Router(#[source] ws_runtime::RouterError),

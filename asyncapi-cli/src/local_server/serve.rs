@@ -36,6 +36,10 @@ pub struct Options {
     /// Who may sign handshakes where `$connect`'s authorization is `AWS_IAM` (the command takes
     /// the keys of its environment, `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`).
     pub iam: Option<SigV4>,
+    /// Serve `wss://` and `https://` beside `ws://` and `http://` on the same port, with a CA of
+    /// the run's own that the functions trust (on by default: functions that build their
+    /// management endpoint as `https://{domainName}/{stage}` reach it).
+    pub tls: bool,
     /// The AsyncAPI document frames are checked against before a function is invoked.
     pub asyncapi: Option<Arc<Contract>>,
     /// Variables every function gets beside its own (`AWS_ENDPOINT_URL_DYNAMODB`, say; the
@@ -54,6 +58,7 @@ impl Default for Options {
             environment: BTreeMap::new(),
             asyncapi: None,
             iam: None,
+            tls: true,
         }
     }
 }

@@ -83,7 +83,7 @@ async fn warm(client: &mut Client, route: &str, messages: usize) -> (f64, Durati
     (rate, times[times.len() / 2], times[times.len() * 99 / 100])
 }
 
-async fn serve_template() -> (ws_runtime::Server, std::net::SocketAddr) {
+async fn serve_template() -> (local_server::Served, std::net::SocketAddr) {
     let template = template();
     let options = options();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -93,9 +93,9 @@ async fn serve_template() -> (ws_runtime::Server, std::net::SocketAddr) {
         api: None,
         options: &options,
     };
-    let (_, server) = local_server::serve(listener, what).await.unwrap();
-    let addr = server.local_addr();
-    (server, addr)
+    let served = local_server::serve(listener, what).await.unwrap();
+    let addr = served.server.local_addr();
+    (served, addr)
 }
 
 fn main() {

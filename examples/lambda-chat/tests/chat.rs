@@ -152,11 +152,11 @@ async fn the_sample_chat_runs_unchanged_from_its_sam_template_each_function_a_pr
             api: None,
             options: &options,
         };
-        let (api, server) = local_server::serve(listener, what).await.unwrap();
-        assert_eq!(api.stage, "Prod");
+        let served = local_server::serve(listener, what).await.unwrap();
+        assert_eq!(served.api.stage, "Prod");
         let table = dynamodb.table(TABLE);
-        the_chat(server.local_addr(), "/Prod", &table).await;
-        server.shutdown().await;
+        the_chat(served.server.local_addr(), "/Prod", &table).await;
+        served.shutdown().await;
         let left = table.scan().await.unwrap();
         assert!(left.is_empty(), "{left:?}");
     })

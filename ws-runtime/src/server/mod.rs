@@ -155,7 +155,7 @@ impl App {
         listener: TcpListener,
         tls: crate::transport::tls::Tls,
     ) -> std::io::Result<Server> {
-        self.serve_with(listener, Some(tls.acceptor)).await
+        self.serve_with(listener, Some(tls)).await
     }
 
     /// Serves on `listener` until [`Server::shutdown`], with the limits' handshake timeout

@@ -25,7 +25,7 @@ pub(crate) struct HandshakeDeadline(pub tokio::time::Instant);
 /// What turns an accepted socket into a TLS stream (feature `tls`); without the feature, there
 /// is none.
 #[cfg(feature = "tls")]
-pub(crate) type Acceptor = tokio_rustls::TlsAcceptor;
+pub(crate) type Acceptor = crate::transport::tls::Tls;
 /// What turns an accepted socket into a TLS stream (feature `tls`); without the feature, there
 /// is none.
 #[cfg(not(feature = "tls"))]
@@ -95,8 +95,24 @@ async fn accept(
     match acceptor {}
     #[cfg(feature = "tls")]
     {
+        if acceptor.plain_too {
+            // A TLS connection opens with a handshake record (type 22); anything else is plain.
+            let mut first = [0u8; 1];
+            let peeked = tokio::select! {
+                peeked = tokio::time::timeout_at(deadline, stream.peek(&mut first)) => peeked,
+                () = ticket.slot.evicted.notified() => return,
+            };
+            match peeked {
+                Ok(Ok(1)) if first[0] != 22 => {
+                    return connection(stream, peer, router, deadline, ticket, stop).await;
+                }
+                Ok(Ok(1)) => {}
+                // Closed, failed or silent before its first byte: nothing to serve.
+                _ => return,
+            }
+        }
         let handshake = tokio::select! {
-            handshake = tokio::time::timeout_at(deadline, acceptor.accept(stream)) => handshake,
+            handshake = tokio::time::timeout_at(deadline, acceptor.acceptor.accept(stream)) => handshake,
             () = ticket.slot.evicted.notified() => return,
         };
         match handshake {

@@ -67,11 +67,15 @@ fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
 #[derive(Clone)]
 pub struct Tls {
     pub(crate) acceptor: tokio_rustls::TlsAcceptor,
+    /// Plain connections are served too ([`Tls::and_plain`]).
+    pub(crate) plain_too: bool,
 }
 
 impl std::fmt::Debug for Tls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tls").finish_non_exhaustive()
+        f.debug_struct("Tls")
+            .field("plain_too", &self.plain_too)
+            .finish_non_exhaustive()
     }
 }
 
@@ -104,7 +108,18 @@ impl Tls {
     pub fn from_config(config: Arc<rustls::ServerConfig>) -> Tls {
         Tls {
             acceptor: tokio_rustls::TlsAcceptor::from(config),
+            plain_too: false,
         }
+    }
+
+    /// Also serves plain `ws://` and `http://` on the same port: a connection whose first byte
+    /// opens a TLS handshake (a record of type 22) gets TLS, any other is served as it is. For
+    /// a server on a desk that clients reach with `ws://` and code reaches with `https://` at
+    /// the same address (`asyncapi-rs local`, for functions that build their management
+    /// endpoint from the event's `domainName`); a server on a network should not offer both.
+    pub fn and_plain(mut self) -> Tls {
+        self.plain_too = true;
+        self
     }
 
     fn from_parts(

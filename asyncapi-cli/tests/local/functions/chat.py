@@ -110,3 +110,14 @@ def slow(event, context):
 
 def die(event, context):
     os._exit(3)
+
+
+def reply_over_https(event, context):
+    """Posts back to the sender through the management endpoint built from the event, as some
+    of AWS's samples build it: `https://{domainName}/{stage}`."""
+    request = event["requestContext"]
+    endpoint = "https://" + request["domainName"] + "/" + request["stage"]
+    management = boto3.client("apigatewaymanagementapi", endpoint_url=endpoint)
+    message = json.dumps({"over": endpoint, "from": "python"}).encode()
+    management.post_to_connection(ConnectionId=request["connectionId"], Data=message)
+    return {"statusCode": 200}
