@@ -93,6 +93,8 @@ pub struct Function {
     pub timeout_s: u64,
     /// Its memory in MB (`MemorySize`; 128, Lambda's default).
     pub memory_mb: u32,
+    /// How many instances may run at once (`ReservedConcurrentExecutions`), when it says.
+    pub concurrency: Option<usize>,
 }
 
 /// The Lambda runtimes served locally.
@@ -556,6 +558,22 @@ fn function(
         environment,
         timeout_s: number("Timeout", 3)?,
         memory_mb: u32::try_from(memory_mb).unwrap_or(u32::MAX),
+        concurrency: match properties.get("ReservedConcurrentExecutions") {
+            None => None,
+            Some(_) => match number("ReservedConcurrentExecutions", 1)? {
+                0 => {
+                    return Err(refused(
+                        format!("{id}.ReservedConcurrentExecutions"),
+                        Why::NotServed {
+                            property: "ReservedConcurrentExecutions",
+                            found: "0".to_owned(),
+                            reason: "0 stops the function; give it at least 1",
+                        },
+                    ));
+                }
+                n => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+            },
+        },
     })
 }
 

@@ -213,6 +213,9 @@ fn start(function: &Function, options: &Options) -> Result<Process, LocalError> 
     for (name, value) in &function.environment {
         process = process.env(name, value);
     }
+    if let Some(instances) = function.concurrency {
+        process = process.concurrency(instances);
+    }
     Ok(process)
 }
 

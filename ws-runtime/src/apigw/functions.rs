@@ -152,9 +152,10 @@ impl Process {
         self.with(|spec| spec.region = region.into())
     }
 
-    /// How many instances may run at once (its reserved concurrency; at least one).
+    /// How many instances may run at once (its reserved concurrency; at least one, and at most
+    /// what a semaphore can count).
     pub fn concurrency(mut self, instances: usize) -> Process {
-        self.pool = Arc::new(Pool::new(instances.max(1)));
+        self.pool = Arc::new(Pool::new(instances.clamp(1, Semaphore::MAX_PERMITS)));
         self
     }
 
@@ -606,4 +607,23 @@ fn accepted() -> Response {
         r#"{"status":"OK"}"#,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_concurrency_is_one_a_semaphore_can_count() {
+        // Before the clamp, a template's `ReservedConcurrentExecutions` past tokio's bound
+        // panicked in `Semaphore::new`.
+        for instances in [0, 1, usize::MAX] {
+            let process = Process::new("f", "true").concurrency(instances);
+            let permits = process.pool.permits.available_permits();
+            assert!(
+                (1..=Semaphore::MAX_PERMITS).contains(&permits),
+                "{instances}: {permits}"
+            );
+        }
+    }
 }
