@@ -175,18 +175,18 @@ async fn serve(template: Template, contract: Option<Arc<Contract>>, args: &Args)
     for line in describe(api) {
         let _ = writeln!(stdout, "{line}");
     }
+    if let Some(ca) = &served.ca {
+        let _ = writeln!(
+            stdout,
+            "also wss:// and https:// on the same port, with a CA of this run the functions trust: {}",
+            ca.ca_file().display()
+        );
+    }
     let _ = writeln!(
         stdout,
         "management API for the functions: http://{addr}/{}/@connections/{{id}}",
         api.stage
     );
-    if let Some(ca) = &served.ca {
-        let _ = writeln!(
-            stdout,
-            "  also wss:// and https:// on the same port, with a CA of this run the functions trust: {}",
-            ca.ca_file().display()
-        );
-    }
     let _ = stdout.flush();
     drop(stdout);
     ws_runtime::stop_signal().await;

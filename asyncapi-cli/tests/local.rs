@@ -2,7 +2,7 @@
 //! Python and Node.js (`tests/local/`), each function a process of its own: Python run by AWS's
 //! runtime interface client (`awslambdaric`, with `boto3` as Lambda's Python runtime bundles it;
 //! `tests/run` installs both into `target/python-functions`), Node.js (CommonJS and an ES
-//! module) by the command's own client, with the AWS SDK for JavaScript v3 (`tests/local/sdk`);
+//! module) by the command's own client, with the AWS SDK for JavaScript v3 (`test-support/npm`);
 //! the connections in a local DynamoDB (dynalite, from npm) reached through
 //! `AWS_ENDPOINT_URL_DYNAMODB`; a `REQUEST` authorizer, two-way routes, and functions that
 //! fail, time out and die. And templates it cannot serve, refused with the
@@ -18,74 +18,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use test_support::bounded;
+use test_support::functions::{DynamoDb, node_modules, python};
 use test_support::ws::{Client, connect, recv, send, silent, try_connect};
-
-/// The Python with `awslambdaric` and `boto3`: `$FUNCTIONS_PYTHON`, else the one `tests/run`
-/// installs.
-fn python() -> PathBuf {
-    if let Some(python) = std::env::var_os("FUNCTIONS_PYTHON") {
-        return python.into();
-    }
-    let python =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/python-functions/bin/python3");
-    assert!(
-        python.exists(),
-        "{} is missing: `bash tests/run` installs awslambdaric and boto3 there (or set FUNCTIONS_PYTHON)",
-        python.display()
-    );
-    python
-}
-
-/// The test's npm packages (`tests/local/sdk`, installed by `tests/run`): what stands for the
-/// AWS SDK Lambda's Node.js runtime bundles (its management API and DynamoDB clients), and
-/// dynalite, the local DynamoDB.
-fn sdk() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/local/sdk");
-    assert!(
-        dir.join("node_modules/dynalite").exists(),
-        "{}/node_modules is missing: `bash tests/run` installs it",
-        dir.display()
-    );
-    dir
-}
 
 /// The table the template's `ConnectionsTable` names (`${AWS::StackName}-connections`).
 const TABLE: &str = "local-connections";
-
-/// A local DynamoDB (dynalite) with the template's table; stopped when dropped.
-struct DynamoDb {
-    child: Child,
-    endpoint: String,
-}
-
-impl DynamoDb {
-    fn start() -> DynamoDb {
-        let mut child = Command::new("node")
-            .arg(sdk().join("dynamodb.mjs"))
-            .arg(TABLE)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut endpoint = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut endpoint)
-            .unwrap();
-        assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint:?}");
-        DynamoDb {
-            child,
-            endpoint: endpoint.trim().to_owned(),
-        }
-    }
-}
-
-impl Drop for DynamoDb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn template() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/local/template.yaml")
@@ -108,9 +45,33 @@ struct Local {
 }
 
 impl Drop for Local {
+    /// Stops it as Ctrl-C would (SIGTERM: its connections closed, the run's CA removed), and
+    /// kills it when it has not stopped within 10 s.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Local {
+    /// The folder of the run's CA, as it printed it.
+    fn ca_dir(&self) -> PathBuf {
+        let line = self
+            .lines
+            .iter()
+            .find(|line| line.starts_with("also wss://"))
+            .expect("the CA's line");
+        let file = PathBuf::from(line.rsplit(": ").next().unwrap());
+        file.parent().unwrap().to_owned()
     }
 }
 
@@ -131,7 +92,7 @@ impl Local {
             .args(["--addr", "127.0.0.1:0", "--region", "eu-west-1", "--python"])
             .arg(python())
             .arg("--node-modules")
-            .arg(sdk().join("node_modules"))
+            .arg(node_modules())
             .args(args)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
@@ -181,7 +142,7 @@ fn status(error: tokio_tungstenite::tungstenite::Error) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sam_chat_in_python_and_node_runs_unchanged_with_its_authorizer_and_failures() {
     bounded(180, async {
-        let dynamodb = DynamoDb::start();
+        let dynamodb = DynamoDb::start(&[TABLE]);
         let backend = backend().await;
         let backend_url = format!("BackendUrl=http://{backend}");
         let local = Local::start(
@@ -325,7 +286,11 @@ async fn a_sam_chat_in_python_and_node_runs_unchanged_with_its_authorizer_and_fa
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert_eq!(left, 1);
+        // Stopped as Ctrl-C stops it, it removes the run's CA.
+        let ca = local.ca_dir();
+        assert!(ca.join("ca.pem").is_file(), "{}", ca.display());
         drop(local);
+        assert!(!ca.exists(), "{} is left behind", ca.display());
     })
     .await;
 }
@@ -436,7 +401,7 @@ async fn a_document_written_from_the_template_then_checks_its_frames() {
         std::fs::write(&written, ws_runtime::to_yaml(&document)).unwrap();
 
         // Served with it: frames are checked before a function is invoked.
-        let dynamodb = DynamoDb::start();
+        let dynamodb = DynamoDb::start(&[TABLE]);
         let spec = written.display().to_string();
         let local = Local::start(&template(), &dynamodb, &["--asyncapi", &spec]);
         let mut alice = connect(local.addr, "/Prod?token=user-alice").await;

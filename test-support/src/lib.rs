@@ -11,6 +11,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot set itself up stops there
 
+pub mod functions;
 pub mod http;
 pub mod process;
 pub mod redis;

@@ -12,24 +12,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use test_support::bounded;
+use test_support::functions::python;
 use test_support::ws::{Client, connect, recv, send, try_connect};
 use ws_runtime::Router;
 use ws_runtime::lambda::{FunctionError, Lambda, Process};
-
-/// The Python that has `awslambdaric`: `$FUNCTIONS_PYTHON`, else the one `tests/run` installs.
-fn python() -> PathBuf {
-    if let Some(python) = std::env::var_os("FUNCTIONS_PYTHON") {
-        return python.into();
-    }
-    let python =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/python-functions/bin/python3");
-    assert!(
-        python.exists(),
-        "{} is missing: `bash tests/run` installs awslambdaric there (or set FUNCTIONS_PYTHON)",
-        python.display()
-    );
-    python
-}
 
 /// The handler `name` of `tests/functions/python/app.py`, as Lambda's Python runtime starts it.
 fn handler(name: &str) -> Process {

@@ -186,16 +186,7 @@ impl WebSocketApi {
             }
         };
         let properties = &resource["Properties"];
-        let string = |name: &'static str| -> Result<Option<String>, TemplateError> {
-            match resolver.property(logical_id, properties, name)? {
-                None => Ok(None),
-                Some(Value::String(text)) => Ok(Some(text)),
-                Some(_) => Err(refused(
-                    format!("{logical_id}.{name}"),
-                    Why::NotAString(name),
-                )),
-            }
-        };
+        let string = |name| resolver.string(logical_id, properties, name);
         let name = string("Name")?.unwrap_or_else(|| logical_id.to_owned());
         let selection = string("RouteSelectionExpression")?
             .ok_or_else(|| refused(logical_id, Why::Missing("RouteSelectionExpression")))?;
@@ -203,8 +194,8 @@ impl WebSocketApi {
             .physical_id(logical_id)
             .map_err(|why| refused(logical_id, why))?;
         let belongs = |resource: &Value, id: &str| -> Result<bool, TemplateError> {
-            let api = resolver.property(id, &resource["Properties"], "ApiId")?;
-            Ok(api.as_ref().and_then(Value::as_str) == Some(api_id.as_str()))
+            let api = resolver.string(id, &resource["Properties"], "ApiId")?;
+            Ok(api.as_deref() == Some(api_id.as_str()))
         };
 
         let mut stage = None;
@@ -218,8 +209,7 @@ impl WebSocketApi {
         let mut two_way_routes = HashSet::new();
         for (id, resource) in template.of_type(ROUTE_RESPONSE) {
             if belongs(resource, id)?
-                && let Some(Value::String(route)) =
-                    resolver.property(id, &resource["Properties"], "RouteId")?
+                && let Some(route) = resolver.string(id, &resource["Properties"], "RouteId")?
             {
                 two_way_routes.insert(route);
             }
@@ -233,13 +223,7 @@ impl WebSocketApi {
                 continue;
             }
             let properties = &resource["Properties"];
-            let text = |name: &'static str| -> Result<Option<String>, TemplateError> {
-                match resolver.property(id, properties, name)? {
-                    None => Ok(None),
-                    Some(Value::String(text)) => Ok(Some(text)),
-                    Some(_) => Err(refused(format!("{id}.{name}"), Why::NotAString(name))),
-                }
-            };
+            let text = |name| resolver.string(id, properties, name);
             let key = text("RouteKey")?.ok_or_else(|| refused(id, Why::Missing("RouteKey")))?;
             let target = text("Target")?.ok_or_else(|| refused(id, Why::Missing("Target")))?;
             let Some(integration_id) = target.strip_prefix("integrations/") else {
@@ -322,12 +306,10 @@ fn integration(
         return Err(refused(id, Why::UnknownRef(id.to_owned())));
     };
     let properties = &resource["Properties"];
-    let text = |name: &'static str| -> Result<String, TemplateError> {
-        match resolver.property(id, properties, name)? {
-            Some(Value::String(text)) => Ok(text),
-            Some(_) => Err(refused(format!("{id}.{name}"), Why::NotAString(name))),
-            None => Err(refused(id, Why::Missing(name))),
-        }
+    let text = |name| {
+        resolver
+            .string(id, properties, name)?
+            .ok_or_else(|| refused(id, Why::Missing(name)))
     };
     let kind = text("IntegrationType")?;
     match kind.as_str() {
@@ -336,33 +318,20 @@ fn integration(
             function_of_uri(template, resolver, id, &uri).map(Integration::Function)
         }
         "HTTP_PROXY" => {
-            let method = match resolver.property(id, properties, "IntegrationMethod")? {
+            let method = match resolver.string(id, properties, "IntegrationMethod")? {
                 None => Method::POST,
-                Some(Value::String(method)) => {
-                    Method::from_bytes(method.as_bytes()).map_err(|_| {
-                        refused(
-                            format!("{id}.IntegrationMethod"),
-                            Why::NotServed {
-                                property: "IntegrationMethod",
-                                found: method.clone(),
-                                reason: "an HTTP method",
-                            },
-                        )
-                    })?
-                }
-                Some(_) => {
-                    return Err(refused(
+                Some(method) => Method::from_bytes(method.as_bytes()).map_err(|_| {
+                    refused(
                         format!("{id}.IntegrationMethod"),
-                        Why::NotAString("IntegrationMethod"),
-                    ));
-                }
+                        Why::NotServed {
+                            property: "IntegrationMethod",
+                            found: method.clone(),
+                            reason: "an HTTP method",
+                        },
+                    )
+                })?,
             };
-            let timeout_ms = match resolver.property(id, properties, "TimeoutInMillis")? {
-                None => None,
-                Some(Value::Number(n)) => n.as_u64(),
-                Some(Value::String(text)) => text.parse().ok(),
-                Some(_) => None,
-            };
+            let timeout_ms = resolver.number(id, properties, "TimeoutInMillis")?;
             let mut request_parameters = Vec::new();
             if let Some(Value::Object(parameters)) =
                 resolver.property(id, properties, "RequestParameters")?
@@ -443,24 +412,9 @@ fn function(
     if sam {
         merge_globals(&mut properties, &template.globals["Function"]);
     }
-    let text = |name: &'static str| -> Result<Option<String>, TemplateError> {
-        match resolver.property(id, &properties, name)? {
-            None => Ok(None),
-            Some(Value::String(text)) => Ok(Some(text)),
-            Some(_) => Err(refused(format!("{id}.{name}"), Why::NotAString(name))),
-        }
-    };
-    let number = |name: &'static str, default: u64| -> Result<u64, TemplateError> {
-        match resolver.property(id, &properties, name)? {
-            None => Ok(default),
-            Some(Value::Number(n)) => n
-                .as_u64()
-                .ok_or_else(|| refused(format!("{id}.{name}"), Why::NotAString(name))),
-            Some(Value::String(text)) => text
-                .parse()
-                .map_err(|_| refused(format!("{id}.{name}"), Why::NotAString(name))),
-            Some(_) => Err(refused(format!("{id}.{name}"), Why::NotAString(name))),
-        }
+    let text = |name| resolver.string(id, &properties, name);
+    let number = |name, default| {
+        Ok::<_, TemplateError>(resolver.number(id, &properties, name)?.unwrap_or(default))
     };
     let runtime_name = text("Runtime")?.ok_or_else(|| refused(id, Why::Missing("Runtime")))?;
     let runtime = if runtime_name.starts_with("python") {
@@ -558,9 +512,9 @@ fn function(
         environment,
         timeout_s: number("Timeout", 3)?,
         memory_mb: u32::try_from(memory_mb).unwrap_or(u32::MAX),
-        concurrency: match properties.get("ReservedConcurrentExecutions") {
+        concurrency: match resolver.number(id, &properties, "ReservedConcurrentExecutions")? {
             None => None,
-            Some(_) => match number("ReservedConcurrentExecutions", 1)? {
+            Some(found) => match found {
                 0 => {
                     return Err(refused(
                         format!("{id}.ReservedConcurrentExecutions"),
@@ -615,19 +569,18 @@ fn read_authorizer(
         return Err(refused(id, Why::UnknownRef(id.to_owned())));
     };
     let properties = &resource["Properties"];
-    let kind = resolver.property(logical_id, properties, "AuthorizerType")?;
-    if kind.as_ref().and_then(Value::as_str) != Some("REQUEST") {
+    let kind = resolver.string(logical_id, properties, "AuthorizerType")?;
+    if kind.as_deref() != Some("REQUEST") {
         return Err(refused(
             format!("{logical_id}.AuthorizerType"),
             Why::NotServed {
                 property: "AuthorizerType",
-                found: kind.map(|k| k.to_string()).unwrap_or_default(),
+                found: kind.unwrap_or_default(),
                 reason: "a WebSocket API's authorizers are REQUEST authorizers",
             },
         ));
     }
-    let Some(Value::String(uri)) = resolver.property(logical_id, properties, "AuthorizerUri")?
-    else {
+    let Some(uri) = resolver.string(logical_id, properties, "AuthorizerUri")? else {
         return Err(refused(logical_id, Why::Missing("AuthorizerUri")));
     };
     let function = function_of_uri(template, resolver, logical_id, &uri)?;

@@ -1,7 +1,7 @@
 //! What `asyncapi-rs local` serves: an API Gateway WebSocket app, as a SAM or CloudFormation template
 //! declares it, served on this machine. The template's WebSocket API is read ([`app`]), its
 //! intrinsic functions resolved to local values ([`template`]), and the API served by ws-runtime
-//! with each function a process of its own in its Lambda runtime ([`serve`]), its frames checked
+//! with each function a process of its own in its Lambda runtime ([`mod@serve`]), its frames checked
 //! against an AsyncAPI document when one is given ([`validated`]); or a starting document written
 //! from the template's routes ([`document`]).
 

@@ -105,7 +105,7 @@ pub enum Why {
     /// An override of a parameter the template does not declare.
     #[error("the template declares no such parameter")]
     UnknownParameter,
-    /// Deeper than [`MAX_DEPTH`]: a condition that names itself, say.
+    /// Nested too deep (64 levels): a condition that names itself, say.
     #[error("nested more than {MAX_DEPTH} deep (a condition that names itself?)")]
     TooDeep,
     /// A resource the API needs is not in the template.
@@ -117,6 +117,9 @@ pub enum Why {
     /// A property that must be a string (after resolution) is not.
     #[error("`{0}` is not a string")]
     NotAString(&'static str),
+    /// A property that must be a whole number (after resolution) is not.
+    #[error("`{0}` is not a whole number")]
+    NotANumber(&'static str),
     /// A property of a kind this tool does not serve, with what it found.
     #[error("{property} `{found}` is not served locally: {reason}")]
     NotServed {
@@ -279,6 +282,50 @@ impl<'t> Resolver<'t> {
         }
     }
 
+    /// A resource's property that must be a string, resolved: `None` when absent.
+    ///
+    /// # Errors
+    /// As [`Resolver::property`], or it is not a string.
+    pub fn string(
+        &self,
+        resource: &str,
+        properties: &Value,
+        name: &'static str,
+    ) -> Result<Option<String>, TemplateError> {
+        match self.property(resource, properties, name)? {
+            None => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text)),
+            Some(_) => Err(TemplateError::Refused {
+                at: format!("{resource}.{name}"),
+                why: Why::NotAString(name),
+            }),
+        }
+    }
+
+    /// A resource's property that must be a whole number (or its text), resolved: `None` when
+    /// absent.
+    ///
+    /// # Errors
+    /// As [`Resolver::property`], or it is not a whole number.
+    pub fn number(
+        &self,
+        resource: &str,
+        properties: &Value,
+        name: &'static str,
+    ) -> Result<Option<u64>, TemplateError> {
+        let value = self.property(resource, properties, name)?;
+        let number = match &value {
+            None => return Ok(None),
+            Some(Value::Number(n)) => n.as_u64(),
+            Some(Value::String(text)) => text.parse().ok(),
+            Some(_) => None,
+        };
+        number.map(Some).ok_or_else(|| TemplateError::Refused {
+            at: format!("{resource}.{name}"),
+            why: Why::NotANumber(name),
+        })
+    }
+
     fn resolve_at(&self, value: &Value, depth: usize) -> Result<Option<Value>, Why> {
         if depth > MAX_DEPTH {
             return Err(Why::TooDeep);
@@ -318,8 +365,8 @@ impl<'t> Resolver<'t> {
         Ok(Some(Value::Object(resolved)))
     }
 
-    /// A string argument, resolved.
-    fn string(
+    /// A string argument of an intrinsic function, resolved.
+    fn argument(
         &self,
         value: &Value,
         function: &'static str,
@@ -351,8 +398,8 @@ impl<'t> Resolver<'t> {
             "Fn::GetAtt" => {
                 let (resource, attribute) = match argument.as_array().map(Vec::as_slice) {
                     Some([resource, attribute]) => (
-                        self.string(resource, "Fn::GetAtt", "[resource, attribute]", depth)?,
-                        self.string(attribute, "Fn::GetAtt", "[resource, attribute]", depth)?,
+                        self.argument(resource, "Fn::GetAtt", "[resource, attribute]", depth)?,
+                        self.argument(attribute, "Fn::GetAtt", "[resource, attribute]", depth)?,
                     ),
                     _ => match argument.as_str().and_then(|a| a.split_once('.')) {
                         Some((resource, attribute)) => (resource.to_owned(), attribute.to_owned()),
@@ -387,7 +434,7 @@ impl<'t> Resolver<'t> {
                 };
                 let mut parts = Vec::with_capacity(items.len());
                 for item in &items {
-                    parts.push(self.string(item, "Fn::Join", "[delimiter, [strings]]", depth)?);
+                    parts.push(self.argument(item, "Fn::Join", "[delimiter, [strings]]", depth)?);
                 }
                 Ok(Some(Value::String(parts.join(delimiter))))
             }
@@ -395,7 +442,7 @@ impl<'t> Resolver<'t> {
                 let Some([index, items]) = argument.as_array().map(Vec::as_slice) else {
                     return bad("Fn::Select", "[index, [values]]");
                 };
-                let index = self.string(index, "Fn::Select", "[index, [values]]", depth)?;
+                let index = self.argument(index, "Fn::Select", "[index, [values]]", depth)?;
                 let Some(Value::Array(items)) = self.resolve_at(items, depth)? else {
                     return bad("Fn::Select", "[index, [values]]");
                 };
@@ -411,7 +458,7 @@ impl<'t> Resolver<'t> {
                 let Some(delimiter) = delimiter.as_str().filter(|d| !d.is_empty()) else {
                     return bad("Fn::Split", "[delimiter, string]");
                 };
-                let text = self.string(text, "Fn::Split", "[delimiter, string]", depth)?;
+                let text = self.argument(text, "Fn::Split", "[delimiter, string]", depth)?;
                 Ok(Some(
                     text.split(delimiter)
                         .map(|part| Value::String(part.to_owned()))
@@ -441,9 +488,9 @@ impl<'t> Resolver<'t> {
                     return bad("Fn::FindInMap", "[map, key, key]");
                 };
                 let expected = "[map, key, key]";
-                let map = self.string(map, "Fn::FindInMap", expected, depth)?;
-                let first = self.string(first, "Fn::FindInMap", expected, depth)?;
-                let second = self.string(second, "Fn::FindInMap", expected, depth)?;
+                let map = self.argument(map, "Fn::FindInMap", expected, depth)?;
+                let first = self.argument(first, "Fn::FindInMap", expected, depth)?;
+                let second = self.argument(second, "Fn::FindInMap", expected, depth)?;
                 let found = self.template.mappings.get(&map).and_then(|m| m.get(&first));
                 match found.and_then(|m| m.get(&second)) {
                     Some(value) => self.resolve_at(value, depth),
@@ -452,7 +499,7 @@ impl<'t> Resolver<'t> {
             }
             "Fn::Base64" => {
                 use base64::Engine as _;
-                let text = self.string(argument, "Fn::Base64", "a string", depth)?;
+                let text = self.argument(argument, "Fn::Base64", "a string", depth)?;
                 Ok(Some(Value::String(
                     base64::engine::general_purpose::STANDARD.encode(text),
                 )))
@@ -507,8 +554,8 @@ impl<'t> Resolver<'t> {
             },
             "Fn::Equals" => match argument.as_array().map(Vec::as_slice) {
                 Some([a, b]) => {
-                    let a = self.string(a, "Fn::Equals", "[value, value]", depth)?;
-                    let b = self.string(b, "Fn::Equals", "[value, value]", depth)?;
+                    let a = self.argument(a, "Fn::Equals", "[value, value]", depth)?;
+                    let b = self.argument(b, "Fn::Equals", "[value, value]", depth)?;
                     Ok(a == b)
                 }
                 _ => Err(Why::BadArguments {
@@ -568,7 +615,7 @@ impl<'t> Resolver<'t> {
                 out.push_str(literal);
                 out.push('}');
             } else if let Some(value) = variables.and_then(|v| v.get(name)) {
-                out.push_str(&self.string(value, "Fn::Sub", "string variables", depth)?);
+                out.push_str(&self.argument(value, "Fn::Sub", "string variables", depth)?);
             } else if let Some((resource, attribute)) = name.split_once('.') {
                 match self.attribute(resource, attribute, depth)? {
                     Value::String(value) => out.push_str(&value),

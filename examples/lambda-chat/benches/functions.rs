@@ -19,21 +19,12 @@ use std::time::{Duration, Instant};
 use asyncapi_cli::local_server::{self, Options, Serve, Template};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
+use test_support::functions::python;
 use test_support::option;
 use test_support::ws::{Client, connect};
 use tokio_tungstenite::tungstenite::Message as Frame;
 use ws_runtime::Router;
 use ws_runtime::lambda::Lambda;
-
-fn python() -> PathBuf {
-    std::env::var_os("FUNCTIONS_PYTHON").map_or_else(
-        || {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../target/python-functions/bin/python3")
-        },
-        PathBuf::from,
-    )
-}
 
 fn template() -> Template {
     Template::read(

@@ -11,10 +11,8 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use asyncapi_cli::local_server::{self, Options, Serve, Template};
@@ -24,6 +22,7 @@ use lambda_chat::handlers::Connections;
 use lambda_chat::{Table, router};
 use serde_json::json;
 use test_support::bounded;
+use test_support::functions::DynamoDb;
 use test_support::ws::{Client, connect};
 use tokio_tungstenite::tungstenite::Message as Frame;
 
@@ -65,65 +64,24 @@ async fn the_sample_chat_runs_unchanged_on_ws_runtime() {
     .await;
 }
 
-/// A local DynamoDB (dynalite, with `asyncapi-cli`'s test script and packages, which
-/// `tests/run` installs) with one table; stopped when dropped.
-struct DynamoDb {
-    child: Child,
-    endpoint: String,
-}
-
-impl DynamoDb {
-    fn start(table: &str) -> DynamoDb {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../asyncapi-cli/tests/local/sdk/dynamodb.mjs");
-        let mut child = Command::new("node")
-            .arg(script)
-            .arg(table)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut endpoint = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut endpoint)
-            .unwrap();
-        assert!(
-            endpoint.starts_with("http://127.0.0.1:"),
-            "no DynamoDB: {endpoint:?} (`bash tests/run` installs dynalite)"
-        );
-        DynamoDb {
-            child,
-            endpoint: endpoint.trim().to_owned(),
-        }
-    }
-
-    /// The table, through the AWS SDK for Rust.
-    fn table(&self, name: &str) -> DynamoTable {
-        let config = aws_sdk_dynamodb::Config::builder()
-            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-            .credentials_provider(aws_credential_types::Credentials::new(
-                "local", "local", None, None, "test",
-            ))
-            .endpoint_url(&self.endpoint)
-            .http_client(aws_smithy_http_client::Builder::new().build_http())
-            .build();
-        DynamoTable::new(aws_sdk_dynamodb::Client::from_conf(config), name)
-    }
-}
-
-impl Drop for DynamoDb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The table, in the local DynamoDB, through the AWS SDK for Rust.
+fn table(dynamodb: &DynamoDb, name: &str) -> DynamoTable {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "local", "local", None, None, "test",
+        ))
+        .endpoint_url(&dynamodb.endpoint)
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .build();
+    DynamoTable::new(aws_sdk_dynamodb::Client::from_conf(config), name)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sample_chat_runs_unchanged_from_its_sam_template_each_function_a_process() {
     bounded(120, async {
         const TABLE: &str = "simplechat-connections-table";
-        let dynamodb = DynamoDb::start(TABLE);
+        let dynamodb = DynamoDb::start(&[TABLE]);
         let template =
             Template::read(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("template.yaml"))
                 .unwrap();
@@ -154,7 +112,7 @@ async fn the_sample_chat_runs_unchanged_from_its_sam_template_each_function_a_pr
         };
         let served = local_server::serve(listener, what).await.unwrap();
         assert_eq!(served.api.stage, "Prod");
-        let table = dynamodb.table(TABLE);
+        let table = table(&dynamodb, TABLE);
         the_chat(served.server.local_addr(), "/Prod", &table).await;
         served.shutdown().await;
         let left = table.scan().await.unwrap();

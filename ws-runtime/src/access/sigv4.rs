@@ -61,6 +61,31 @@ impl Refusal {
             message: message.into(),
         }
     }
+
+    /// A signature other than the one the request should carry.
+    fn mismatch() -> Refusal {
+        Refusal::invalid(
+            "The request signature we calculated does not match the signature you provided. \
+             Check your AWS Secret Access Key and signing method. Consult the service \
+             documentation for details.",
+        )
+    }
+
+    /// A key id no key of ours has.
+    fn unknown_key() -> Refusal {
+        Refusal {
+            kind: "UnrecognizedClientException",
+            message: "The security token included in the request is invalid.".into(),
+        }
+    }
+}
+
+/// Whether two signatures are the same, compared in constant time.
+fn same(expected: &str, given: &str) -> bool {
+    bool::from(subtle::ConstantTimeEq::ct_eq(
+        expected.as_bytes(),
+        given.as_bytes(),
+    ))
 }
 
 /// The parts of an `Authorization: AWS4-HMAC-SHA256 …` header.
@@ -218,10 +243,7 @@ impl SigV4 {
                     .into(),
             })?;
         let Some(secret) = self.keys.get(authorization.key_id) else {
-            return Err(Refusal {
-                kind: "UnrecognizedClientException",
-                message: "The security token included in the request is invalid.".into(),
-            });
+            return Err(Refusal::unknown_key());
         };
         if authorization.region != self.region {
             return Err(Refusal::invalid(format!(
@@ -276,17 +298,10 @@ impl SigV4 {
             (&self.region, &self.service, time),
             SignableRequest::new(method, url, signed.into_iter(), SignableBody::Bytes(body)),
         )?;
-        if bool::from(subtle::ConstantTimeEq::ct_eq(
-            expected.as_bytes(),
-            authorization.signature.as_bytes(),
-        )) {
+        if same(&expected, authorization.signature) {
             Ok(())
         } else {
-            Err(Refusal::invalid(
-                "The request signature we calculated does not match the signature you provided. \
-                 Check your AWS Secret Access Key and signing method. Consult the service \
-                 documentation for details.",
-            ))
+            Err(Refusal::mismatch())
         }
     }
 }
@@ -332,10 +347,7 @@ impl SigV4 {
             return Ok(key_id);
         };
         let Some(secret) = self.keys.get(presigned.key_id) else {
-            return Err(Refusal {
-                kind: "UnrecognizedClientException",
-                message: "The security token included in the request is invalid.".into(),
-            });
+            return Err(Refusal::unknown_key());
         };
         if presigned.region != self.region || presigned.service != self.service {
             return Err(Refusal::invalid(format!(
@@ -401,18 +413,11 @@ impl SigV4 {
                 SignableRequest::new("GET", url.as_str(), signed.iter().copied(), body),
                 settings,
             )?;
-            if bool::from(subtle::ConstantTimeEq::ct_eq(
-                expected.as_bytes(),
-                presigned.signature.as_bytes(),
-            )) {
+            if same(&expected, presigned.signature) {
                 return Ok(presigned.key_id.to_owned());
             }
         }
-        Err(Refusal::invalid(
-            "The request signature we calculated does not match the signature you provided. \
-             Check your AWS Secret Access Key and signing method. Consult the service \
-             documentation for details.",
-        ))
+        Err(Refusal::mismatch())
     }
 }
 

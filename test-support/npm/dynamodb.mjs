@@ -1,4 +1,4 @@
-// A local DynamoDB for `tests/local.rs`: dynalite (in memory) on a free loopback port, with the
+// A local DynamoDB for the tests (`test_support::functions::DynamoDb`): dynalite (in memory) on a free loopback port, with the
 // tables named on the command line (`node dynamodb.mjs TABLE…`, each keyed by a string
 // `connectionId`) created and active. Prints its endpoint, then serves until standard input
 // closes (the test holds it open, and its end ends the emulator).
