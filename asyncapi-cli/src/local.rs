@@ -8,14 +8,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use asyncapi_codegen::LoadOptions;
-
-use super::count;
-use asyncapi_codegen::contract::Contract;
-
 use asyncapi_cli::local_server::app::{Integration, WebSocketApi};
 use asyncapi_cli::local_server::document::starting_document;
 use asyncapi_cli::local_server::{self, Options, Serve, Template, TemplateError};
+use asyncapi_codegen::LoadOptions;
+use asyncapi_codegen::contract::Contract;
+
+use super::count;
 
 pub(crate) const EXAMPLES: &str = "\
 Examples:
@@ -24,6 +23,7 @@ Examples:
       $connect     -> OnConnectFunction (python3.12, app.handler)
       sendmessage  -> SendMessageFunction (python3.12, app.handler)
       $disconnect  -> OnDisconnectFunction (python3.12, app.handler)
+      also wss:// and https:// on the same port, with a CA of this run the functions trust: …
       management API for the functions: http://127.0.0.1:3001/Prod/@connections/{id}
   asyncapi-rs local template.yaml --parameter TableName=connections --addr 127.0.0.1:0
   asyncapi-rs local template.yaml --python .venv/bin/python --node-modules sdk/node_modules
@@ -35,8 +35,10 @@ Each function runs as Lambda runs it: a process of its own in its runtime (Pytho
 AWS's `awslambdaric`; Node.js, CommonJS or ES modules, through a Runtime API client of
 asyncapi-rs's own; `provided.*` functions through their `bootstrap`), asking for its events
 over the Lambda Runtime API, with Lambda's environment. The functions reach this server's
-management API through `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`; set `AWS_ENDPOINT_URL_*` for
-the other services they use (a local DynamoDB, say). Ctrl-C stops it.";
+management API through `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI` (or `https://{domainName}/
+{stage}`, trusting the run's CA); set `AWS_ENDPOINT_URL_*` (or `--env`) for the other services
+they use (a local DynamoDB, say). `AWS_IAM` on `$connect` takes handshakes presigned by the key
+of this command's environment. What the functions print goes to standard error. Ctrl-C stops it.";
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

@@ -70,7 +70,7 @@ pub struct HttpIntegration {
 }
 
 /// A function of the template: how Lambda would run it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Function {
     /// Its logical id.
     pub logical_id: String,
@@ -95,6 +95,22 @@ pub struct Function {
     pub memory_mb: u32,
     /// How many instances may run at once (`ReservedConcurrentExecutions`), when it says.
     pub concurrency: Option<usize>,
+}
+
+impl std::fmt::Debug for Function {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Its environment may carry secrets: the variables' names only.
+        f.debug_struct("Function")
+            .field("logical_id", &self.logical_id)
+            .field("name", &self.name)
+            .field("runtime", &self.runtime)
+            .field("handler", &self.handler)
+            .field("code_dir", &self.code_dir)
+            .field("environment", &self.environment.keys().collect::<Vec<_>>())
+            .field("timeout_s", &self.timeout_s)
+            .field("memory_mb", &self.memory_mb)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The Lambda runtimes served locally.

@@ -10,15 +10,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use asyncapi_codegen::contract::Contract;
-use ws_runtime::lambda::{HttpProxy, HttpProxyError, Lambda, Process};
+use ws_runtime::lambda::{AsyncFn, HttpProxy, HttpProxyError, Lambda, Process};
 use ws_runtime::{Router, SigV4};
 
 use super::LocalError;
-use super::app::{Function, HttpIntegration, Integration, Runtime, WebSocketApi};
+use super::app::{Function, HttpIntegration, Integration, Route, Runtime, WebSocketApi};
 use super::validated::Validated;
 
 /// How the functions are run.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     /// The region of the run: every function's `AWS_REGION`, and the ARNs'.
     pub region: String,
@@ -45,6 +45,23 @@ pub struct Options {
     /// Variables every function gets beside its own (`AWS_ENDPOINT_URL_DYNAMODB`, say; the
     /// functions also inherit this process's environment).
     pub environment: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Variables may carry secrets: their names only.
+        f.debug_struct("Options")
+            .field("region", &self.region)
+            .field("python", &self.python)
+            .field("node", &self.node)
+            .field("node_modules", &self.node_modules)
+            .field("bootstraps", &self.bootstraps)
+            .field("iam", &self.iam)
+            .field("tls", &self.tls)
+            .field("asyncapi", &self.asyncapi.is_some())
+            .field("environment", &self.environment.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl Default for Options {
@@ -119,26 +136,13 @@ pub fn router(
     }
     for route in &api.routes {
         lambda = match &route.integration {
-            Integration::Function(function) => {
-                let function = process(function)?;
-                match (route.key.as_str(), route.two_way) {
-                    ("$connect", _) => lambda.connect(function),
-                    ("$disconnect", _) => lambda.disconnect(function),
-                    (key, true) => lambda.two_way_route(key, function),
-                    (key, false) => lambda.route(key, function),
-                }
-            }
+            Integration::Function(function) => mount(lambda, route, process(function)?),
             Integration::Http(integration) => {
                 let proxy = http_proxy(integration).map_err(|source| LocalError::Http {
                     integration: integration.logical_id.clone(),
                     source,
                 })?;
-                match (route.key.as_str(), route.two_way) {
-                    ("$connect", _) => lambda.connect(proxy),
-                    ("$disconnect", _) => lambda.disconnect(proxy),
-                    (key, true) => lambda.two_way_route(key, proxy),
-                    (key, false) => lambda.route(key, proxy),
-                }
+                mount(lambda, route, proxy)
             }
         };
     }
@@ -154,6 +158,22 @@ pub fn router(
             .channel("/", lambda.clone())
             .channel(&stage_path, lambda),
     })
+}
+
+/// `lambda` with `route` served by `function`: `$connect`, `$disconnect`, or a route that
+/// answers or not.
+fn mount<F, R, Er>(lambda: Lambda, route: &Route, function: F) -> Lambda
+where
+    F: AsyncFn<serde_json::Value, R, Er>,
+    R: serde::Serialize + Send + 'static,
+    Er: std::fmt::Display + Send + 'static,
+{
+    match (route.key.as_str(), route.two_way) {
+        ("$connect", _) => lambda.connect(function),
+        ("$disconnect", _) => lambda.disconnect(function),
+        (key, true) => lambda.two_way_route(key, function),
+        (key, false) => lambda.route(key, function),
+    }
 }
 
 /// An `HTTP_PROXY` integration as API Gateway calls it.
@@ -251,4 +271,37 @@ fn secret() -> Result<String, LocalError> {
     let mut bytes = [0u8; 20];
     getrandom::fill(&mut bytes).map_err(LocalError::Randomness)?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_value_of_a_variable_reaches_debug() {
+        let mut options = Options::default();
+        options
+            .environment
+            .insert("API_TOKEN".into(), "hunter2-secret".into());
+        let printed = format!("{options:?}");
+        assert!(printed.contains("API_TOKEN"), "{printed}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        let function = Function {
+            logical_id: "Fn".into(),
+            name: "fn".into(),
+            runtime: Runtime::Python("python3.12".into()),
+            handler: "app.handler".into(),
+            code_dir: PathBuf::new(),
+            bootstraps: Vec::new(),
+            environment: BTreeMap::from([("API_TOKEN".into(), "hunter2-secret".into())]),
+            timeout_s: 3,
+            memory_mb: 128,
+            concurrency: None,
+        };
+        let printed = format!("{function:?}");
+        assert!(
+            printed.contains("API_TOKEN") && !printed.contains("hunter2"),
+            "{printed}"
+        );
+    }
 }
