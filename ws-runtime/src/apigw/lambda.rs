@@ -451,7 +451,7 @@ impl Lambda {
         );
         let answer = match authorizer.function.call(Value::Object(event)).await {
             Ok(answer) => answer,
-            Err(error) if error == "Unauthorized" || error.ends_with(": Unauthorized") => {
+            Err(error) if error.is_unauthorized() => {
                 return Err(Reject::unauthorized());
             }
             Err(error) => {
@@ -686,7 +686,47 @@ where
 
 /// A function behind JSON: the event in, the response out.
 trait Function: Send + Sync {
-    fn call(&self, event: Value) -> BoxFuture<'_, Result<Value, String>>;
+    fn call(&self, event: Value) -> BoxFuture<'_, Result<Value, CallError>>;
+}
+
+/// Why a function behind JSON gave no response.
+#[derive(Debug, thiserror::Error)]
+enum CallError {
+    /// The event does not deserialize into the function's event type.
+    #[error("the event does not fit the function's type: {0}")]
+    Event(#[source] serde_json::Error),
+    /// The function failed: `text` as its error displays, `message` its own message (Lambda's
+    /// `errorMessage`, for a function in its runtime), which an authorizer's `Unauthorized` is.
+    #[error("{text}")]
+    Failed { text: String, message: String },
+    /// The response does not serialize.
+    #[error("the response is not JSON: {0}")]
+    Response(#[source] serde_json::Error),
+}
+
+impl CallError {
+    /// A function's error, with its own message where the function ran in its runtime.
+    fn failed<Er: Display + 'static>(error: Er) -> CallError {
+        let text = error.to_string();
+        #[cfg(feature = "functions")]
+        if let Some(crate::apigw::functions::FunctionError::Failed { message, .. }) =
+            (&error as &dyn std::any::Any).downcast_ref()
+        {
+            return CallError::Failed {
+                message: message.clone(),
+                text,
+            };
+        }
+        CallError::Failed {
+            message: text.clone(),
+            text,
+        }
+    }
+
+    /// The function failed with the message `Unauthorized`: API Gateway's 401 for an authorizer.
+    fn is_unauthorized(&self) -> bool {
+        matches!(self, CallError::Failed { message, .. } if message == "Unauthorized")
+    }
 }
 
 struct Typed<F, E, R, Er> {
@@ -710,12 +750,11 @@ where
     R: Serialize + Send + 'static,
     Er: Display + Send + 'static,
 {
-    fn call(&self, event: Value) -> BoxFuture<'_, Result<Value, String>> {
+    fn call(&self, event: Value) -> BoxFuture<'_, Result<Value, CallError>> {
         Box::pin(async move {
-            let event: E = serde_json::from_value(event)
-                .map_err(|e| format!("the event does not fit the function's type: {e}"))?;
-            let response = self.function.call(event).await.map_err(|e| e.to_string())?;
-            serde_json::to_value(response).map_err(|e| format!("the response is not JSON: {e}"))
+            let event: E = serde_json::from_value(event).map_err(CallError::Event)?;
+            let response = self.function.call(event).await.map_err(CallError::failed)?;
+            serde_json::to_value(response).map_err(CallError::Response)
         })
     }
 }
@@ -731,6 +770,23 @@ mod tests {
             "05/Dec/2025:16:49:48 +0000"
         );
         assert_eq!(request_time(0), "01/Jan/1970:00:00:00 +0000");
+    }
+
+    #[test]
+    fn unauthorized_is_the_functions_own_message() {
+        assert!(CallError::failed("Unauthorized").is_unauthorized());
+        assert!(!CallError::failed("Exception: Unauthorized").is_unauthorized());
+        assert!(!CallError::failed("unauthorized").is_unauthorized());
+        #[cfg(feature = "functions")]
+        {
+            let failed = FunctionError::Failed {
+                error_type: "Exception".into(),
+                message: "Unauthorized".into(),
+            };
+            let error = CallError::failed(failed);
+            assert!(error.is_unauthorized());
+            assert_eq!(error.to_string(), "Exception: Unauthorized");
+        }
     }
 
     #[test]
