@@ -195,6 +195,7 @@ async fn a_sam_chat_in_python_and_node_runs_unchanged_with_its_authorizer_and_fa
         assert_eq!(me["function"], "local-whoami");
         assert_eq!(me["memory"], "512");
         assert_eq!(me["region"], "eu-west-1");
+        assert_eq!(me["layer"], "greetings, alice", "{me}");
 
         // `$connect` stored both connections in DynamoDB; `sendmessage` posts to the other one
         // through the management API with boto3, signed with the run's key, and answers nothing.
@@ -228,6 +229,7 @@ async fn a_sam_chat_in_python_and_node_runs_unchanged_with_its_authorizer_and_fa
         assert_eq!(me["function"], "WhoAmINodeFunction");
         assert_eq!(me["remaining"], true);
         assert_eq!(me["sdk"], "function");
+        assert_eq!(me["layer"], "greetings, bob", "{me}");
         send(&mut bob, json!({"action": "whoaminode", "fail": true})).await;
         assert_eq!(recv(&mut bob).await["message"], "Internal server error");
 
@@ -580,6 +582,14 @@ fn templates_it_cannot_serve_are_refused_with_the_resource_and_why() {
             function("      Runtime: java21\n      Handler: a.B\n"),
             vec![],
             "Fn.Runtime (the target of Route): Runtime `java21` is not served locally",
+        ),
+        (
+            "layer",
+            function(
+                "      Runtime: python3.12\n      Handler: a.b\n      Layers: [arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3:7]\n",
+            ),
+            vec![],
+            "Fn.Layers (the target of Route): Layers `arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3:7` is not served locally",
         ),
         (
             "bootstrap",

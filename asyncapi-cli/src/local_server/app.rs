@@ -95,6 +95,9 @@ pub struct Function {
     pub memory_mb: u32,
     /// How many instances may run at once (`ReservedConcurrentExecutions`), when it says.
     pub concurrency: Option<usize>,
+    /// The folders of its layers of this template (`Layers`), in order: what Lambda extracts
+    /// to `/opt`.
+    pub layers: Vec<PathBuf>,
 }
 
 impl std::fmt::Debug for Function {
@@ -109,6 +112,7 @@ impl std::fmt::Debug for Function {
             .field("environment", &self.environment.keys().collect::<Vec<_>>())
             .field("timeout_s", &self.timeout_s)
             .field("memory_mb", &self.memory_mb)
+            .field("layers", &self.layers)
             .finish_non_exhaustive()
     }
 }
@@ -154,6 +158,8 @@ const AUTHORIZER: &str = "AWS::ApiGatewayV2::Authorizer";
 const STAGE: &str = "AWS::ApiGatewayV2::Stage";
 const SAM_FUNCTION: &str = "AWS::Serverless::Function";
 const LAMBDA_FUNCTION: &str = "AWS::Lambda::Function";
+const SAM_LAYER: &str = "AWS::Serverless::LayerVersion";
+const LAMBDA_LAYER: &str = "AWS::Lambda::LayerVersion";
 
 fn refused(at: impl Into<String>, why: Why) -> TemplateError {
     TemplateError::Refused { at: at.into(), why }
@@ -491,6 +497,19 @@ fn function(
         }
     }
     let memory_mb = number("MemorySize", 128)?;
+    let mut layers = Vec::new();
+    let listed = resolver.property(id, &properties, "Layers")?;
+    for layer in listed
+        .as_ref()
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(reference) = layer.as_str() else {
+            return Err(refused(format!("{id}.Layers"), Why::NotAString("Layers")));
+        };
+        layers.push(layer_dir(template, resolver, id, reference)?);
+    }
     // Its name (`!Sub ${AWS::StackName}-chat`, say): what it is told, what its ARN names, and
     // what integrations are matched on.
     let name = resolver
@@ -528,6 +547,7 @@ fn function(
         environment,
         timeout_s: number("Timeout", 3)?,
         memory_mb: u32::try_from(memory_mb).unwrap_or(u32::MAX),
+        layers,
         concurrency: match resolver.number(id, &properties, "ReservedConcurrentExecutions")? {
             None => None,
             Some(found) => match found {
@@ -545,6 +565,47 @@ fn function(
             },
         },
     })
+}
+
+/// The folder of a layer a function lists: a layer version of the template
+/// (`AWS::Serverless::LayerVersion`'s `ContentUri`, `AWS::Lambda::LayerVersion`'s `Content`), by
+/// the ARN its `Ref` gives. A layer from elsewhere (another account's ARN) has no code here.
+fn layer_dir(
+    template: &Template,
+    resolver: &Resolver<'_>,
+    function: &str,
+    reference: &str,
+) -> Result<PathBuf, TemplateError> {
+    let found = template
+        .of_type(SAM_LAYER)
+        .chain(template.of_type(LAMBDA_LAYER))
+        .find(|(id, _)| resolver.physical_id(id).is_ok_and(|arn| arn == reference));
+    let Some((id, resource)) = found else {
+        return Err(refused(
+            format!("{function}.Layers"),
+            Why::NotServed {
+                property: "Layers",
+                found: reference.to_owned(),
+                reason: "a layer version of this template (with its code in a local folder)",
+            },
+        ));
+    };
+    let property = if resource["Type"].as_str() == Some(SAM_LAYER) {
+        "ContentUri"
+    } else {
+        "Content"
+    };
+    match resolver.string(id, &resource["Properties"], property)? {
+        Some(dir) => Ok(template.dir.join(dir)),
+        None => Err(refused(
+            format!("{id}.{property}"),
+            Why::NotServed {
+                property,
+                found: resource["Properties"][property].to_string(),
+                reason: "a layer's code in a local folder (a path relative to the template)",
+            },
+        )),
+    }
 }
 
 /// SAM's `Globals.Function` under a function's own properties: what the function sets wins,

@@ -133,9 +133,10 @@ pub enum LocalError {
         #[source]
         source: std::io::Error,
     },
-    /// `node_modules` folders that cannot be one `NODE_PATH` (a name with the path separator).
-    #[error("these folders cannot be one NODE_PATH: {0:?}")]
-    NodePath(Vec<PathBuf>),
+    /// Folders that cannot be one search path (`NODE_PATH`, `PYTHONPATH`): a name with the
+    /// path separator.
+    #[error("these folders cannot be one search path: {0:?}")]
+    SearchPath(Vec<PathBuf>),
     /// A `provided.*` function with no bootstrap to run.
     #[error(
         "{function}: no bootstrap at {}: build it (`sam build`, `cargo lambda build`) or name it with `--bootstrap {function}=PATH`",

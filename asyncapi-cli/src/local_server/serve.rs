@@ -217,12 +217,34 @@ fn start(function: &Function, options: &Options) -> Result<Process, LocalError> 
             Process::new(&function.name, bootstrap)
         }
         Runtime::Node(_) => {
-            let node_path = std::env::join_paths(&options.node_modules)
-                .map_err(|_| LocalError::NodePath(options.node_modules.clone()))?;
+            // As Lambda's Node.js runtime puts `/opt/nodejs/node_modules` (a layer's) before
+            // what it bundles.
+            let folders: Vec<PathBuf> = function
+                .layers
+                .iter()
+                .map(|layer| layer.join("nodejs/node_modules"))
+                .chain(options.node_modules.iter().cloned())
+                .collect();
+            let node_path = std::env::join_paths(&folders)
+                .map_err(|_| LocalError::SearchPath(folders.clone()))?;
             Process::new(&function.name, &options.node)
                 .args([node_runtime()?])
                 .env("NODE_PATH", node_path)
         }
+    };
+    // As Lambda's Python runtime puts `/opt/python` (a layer's) on `sys.path`.
+    let process = match (&function.runtime, function.layers.is_empty()) {
+        (Runtime::Python(_), false) => {
+            let folders: Vec<PathBuf> = function
+                .layers
+                .iter()
+                .map(|layer| layer.join("python"))
+                .collect();
+            let python_path = std::env::join_paths(&folders)
+                .map_err(|_| LocalError::SearchPath(folders.clone()))?;
+            process.env("PYTHONPATH", python_path)
+        }
+        _ => process,
     };
     let mut process = process
         .handler(&function.handler)
@@ -297,6 +319,7 @@ mod tests {
             timeout_s: 3,
             memory_mb: 128,
             concurrency: None,
+            layers: Vec::new(),
         };
         let printed = format!("{function:?}");
         assert!(

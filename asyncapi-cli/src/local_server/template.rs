@@ -690,6 +690,20 @@ impl<'t> Resolver<'t> {
             "AWS::SQS::Queue" => "QueueName",
             "AWS::SNS::Topic" => "TopicName",
             "AWS::ApiGatewayV2::Api" => return Ok(logical_id.to_ascii_lowercase()),
+            // `Ref` of a layer version is its ARN, named by its `LayerName`.
+            "AWS::Serverless::LayerVersion" | "AWS::Lambda::LayerVersion" => {
+                let name = match resource["Properties"].get("LayerName") {
+                    Some(name) => match self.resolve_at(name, depth + 1)? {
+                        Some(Value::String(name)) => name,
+                        _ => logical_id.to_owned(),
+                    },
+                    None => logical_id.to_owned(),
+                };
+                return Ok(format!(
+                    "arn:aws:lambda:{}:{ACCOUNT}:layer:{name}:1",
+                    self.region
+                ));
+            }
             _ => return Ok(logical_id.to_owned()),
         };
         match resource["Properties"].get(named) {

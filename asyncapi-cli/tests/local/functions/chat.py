@@ -8,6 +8,7 @@ import os
 import time
 
 import boto3
+import greetings  # from the layer (SharedLayer)
 
 TABLE = os.environ["TABLE_NAME"]
 dynamodb = boto3.client("dynamodb")
@@ -94,6 +95,7 @@ def whoami(event, context):
                 "memory": context.memory_limit_in_mb,
                 "region": os.environ["AWS_REGION"],
                 "connections": len(connections()),
+                "layer": greetings.greet(request["authorizer"]["user"]),
             }
         ),
     }

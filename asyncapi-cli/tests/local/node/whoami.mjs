@@ -1,6 +1,7 @@
 // `whoaminode`, in Node.js as an ES module, callback style: answers what API Gateway and Lambda
 // told it, and whether the bundled SDK imports.
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
+import { greet } from "greetings"; // from the layer (SharedLayer)
 
 export function handler(event, context, callback) {
   if (JSON.parse(event.body).fail) {
@@ -14,6 +15,7 @@ export function handler(event, context, callback) {
       function: context.functionName,
       remaining: context.getRemainingTimeInMillis() > 0,
       sdk: typeof ApiGatewayManagementApiClient,
+      layer: greet(event.requestContext.authorizer.user),
     }),
   });
 }
