@@ -47,8 +47,9 @@ impl Handler<AnyMessage> for Validated {
     }
 
     async fn message(&self, cx: &Context, message: AnyMessage) -> Result<Reply, HandlerError> {
-        let json = message.0.json.clone().unwrap_or_default();
-        match check(&self.contract, &self.channels, &json) {
+        // Text that is not JSON selects no route, as on the server.
+        let json = message.0.json.as_ref().unwrap_or(&serde_json::Value::Null);
+        match check(&self.contract, &self.channels, json) {
             Checked::Valid { .. } => Handler::message(&self.lambda, cx, message).await,
             Checked::NoRoute(key) => {
                 tracing::info!(connection_id = %cx.connection_id, key, "no route of the document takes it: Forbidden");

@@ -195,8 +195,15 @@ impl HttpProxy {
     pub async fn invoke(&self, event: Value) -> Result<Value, HttpProxyError> {
         let mut headers = HeaderMap::new();
         let mut query = Vec::new();
+        // The message's JSON, parsed once for every `route.request.body.*` parameter.
+        let message = self
+            .parameters
+            .iter()
+            .any(|(_, source)| matches!(source, Source::Body(_)))
+            .then(|| serde_json::from_str::<Value>(event["body"].as_str()?).ok())
+            .flatten();
         for (target, source) in &self.parameters {
-            let Some(value) = source.read(&event) else {
+            let Some(value) = source.read(&event, message.as_ref()) else {
                 continue;
             };
             match target {
@@ -209,7 +216,11 @@ impl HttpProxy {
             }
         }
         let uri = with_query(&self.uri, &query);
-        let body = event["body"].as_str().unwrap_or_default().to_owned();
+        let mut event = event;
+        let body = match event.get_mut("body").map(Value::take) {
+            Some(Value::String(body)) => body,
+            _ => String::new(),
+        };
         if !body.is_empty() {
             headers.insert(
                 axum::http::header::CONTENT_TYPE,
@@ -241,8 +252,9 @@ impl HttpProxy {
 }
 
 impl Source {
-    /// The value in an event, as text (a number or boolean as its JSON).
-    fn read(&self, event: &Value) -> Option<String> {
+    /// The value in an event, as text (a number or boolean as its JSON); `message` is the
+    /// event's body, parsed.
+    fn read(&self, event: &Value, message: Option<&Value>) -> Option<String> {
         let walk = |mut value: &Value, path: &[String]| {
             for step in path {
                 value = value.get(step)?;
@@ -256,10 +268,7 @@ impl Source {
         match self {
             Source::Literal(text) => Some(text.clone()),
             Source::Context(path) => walk(&event["requestContext"], path),
-            Source::Body(path) => {
-                let body: Value = serde_json::from_str(event["body"].as_str()?).ok()?;
-                walk(&body, path)
-            }
+            Source::Body(path) => walk(message?, path),
             Source::Header(name) => event["headers"].as_object().and_then(|headers| {
                 headers
                     .iter()
@@ -326,7 +335,8 @@ mod tests {
                 .unwrap()
                 .request_parameter("integration.request.header.x", value)
                 .unwrap();
-            proxy.parameters[0].1.read(&event)
+            let message = serde_json::from_str::<Value>(event["body"].as_str().unwrap()).ok();
+            proxy.parameters[0].1.read(&event, message.as_ref())
         };
         assert_eq!(read("context.connectionId").as_deref(), Some("abc="));
         assert_eq!(
