@@ -24,6 +24,9 @@ Examples:
   asyncapi-rs generate spec.yaml --typescript web/api
       a TypeScript client for browsers and Node (ES modules with .d.ts, no dependencies) alone;
       with -o too, beside the Rust
+  asyncapi-rs generate spec.yaml --crate chat-server --lambda --sam
+      the crate, and the same handlers as an AWS Lambda function behind API Gateway
+      (src/bin/lambda.rs) with the AWS SAM template that deploys it (template.yaml)
   asyncapi-rs generate spec.yaml -o src/api --check
       exit 1 if the generated files on disk differ from the document (for CI)
 
@@ -63,6 +66,16 @@ pub(crate) struct Args {
     /// a page imports as it is. Alone, it writes no Rust; with -o or --crate, both.
     #[arg(long, value_name = "DIR")]
     typescript: Option<PathBuf>,
+    /// Also serve the API as an AWS Lambda function behind Amazon API Gateway: the crate's
+    /// second binary, NAME-lambda (src/bin/lambda.rs, the same handlers), on ws-runtime's
+    /// `aws-lambda` feature. Needs a crate (--crate, or no -o outside a Cargo package).
+    #[arg(long)]
+    lambda: bool,
+    /// Also write template.yaml, the AWS SAM template that deploys the Lambda function: one
+    /// WebSocket API per channel, its routes, authorizer, stage and connection table (implies
+    /// --lambda).
+    #[arg(long)]
+    sam: bool,
 }
 
 /// What to write, and where.
@@ -181,10 +194,27 @@ pub(crate) fn run(args: &Args) -> ExitCode {
     let mut outputs = Vec::new();
     match &destination {
         Some(Destination::Crate { out, name }) => {
-            outputs.push((
-                out.clone(),
-                emit::package::files(&plan, name, &runtime, sides),
-            ));
+            let options = emit::package::CrateOptions {
+                name: name.clone(),
+                runtime: runtime.clone(),
+                sides,
+                lambda: args.lambda || args.sam,
+                sam: args.sam,
+            };
+            if args.sam {
+                for note in emit::sam::notes(&plan) {
+                    let _ = writeln!(stderr, "warning: {note}");
+                }
+            }
+            outputs.push((out.clone(), emit::package::files(&plan, &options)));
+        }
+        Some(Destination::Module { out, .. }) if args.lambda || args.sam => {
+            let _ = writeln!(
+                stderr,
+                "error: --lambda and --sam write a crate's binary and template: give --crate NAME (with -o {0}, the crate goes there)",
+                out.display()
+            );
+            return ExitCode::from(2);
         }
         Some(Destination::Module { out, .. }) => {
             let files = emit::module_files(&plan, SchemaPlacement::Files, sides);
@@ -246,6 +276,13 @@ pub(crate) fn run(args: &Args) -> ExitCode {
     );
     if let Some(destination) = &destination {
         next_steps(&mut stdout, destination, &runtime, sides);
+        if let (Destination::Crate { out, .. }, true) = (destination, args.sam) {
+            let _ = writeln!(
+                stdout,
+                "deploy: cd {} && sam build && sam deploy --guided (on a desk: cargo lambda build, then asyncapi-rs local template.yaml)",
+                out.display()
+            );
+        }
     }
     if let Some(dir) = &args.typescript {
         let dir = dir.display().to_string();

@@ -19,11 +19,20 @@ pub fn typescript(api: &Api) -> Vec<File> {
     emit::typescript::files(&plan::plan(api))
 }
 
-pub use crate::emit::package::Runtime;
+pub use crate::emit::package::{CrateOptions, Runtime};
 
 /// A complete crate for a document (see [`crate::emit::package`]).
-pub fn crate_files(api: &Api, name: &str, runtime: &Runtime, sides: Sides) -> Vec<File> {
-    emit::package::files(&plan::plan(api), name, runtime, sides)
+pub fn crate_files(api: &Api, options: &CrateOptions) -> Vec<File> {
+    emit::package::files(&plan::plan(api), options)
+}
+
+/// `template.yaml` for the crate `name` generated from a document (see [`crate::emit::sam`]).
+pub fn sam_template(api: &Api, name: &str) -> File {
+    File {
+        path: "template.yaml".into(),
+        contents: emit::sam::template(&plan::plan(api), name),
+        kind: crate::emit::FileKind::Generated,
+    }
 }
 
 /// What happened to one file.

@@ -19,7 +19,7 @@ pub fn python() -> PathBuf {
     let python = workspace().join("target/python-functions/bin/python3");
     assert!(
         python.exists(),
-        "{} is missing: `bash tests/run` installs awslambdaric and boto3 there (or set FUNCTIONS_PYTHON)",
+        "{} is missing: `bash tests/run` installs awslambdaric, boto3 and cfn-lint there (or set FUNCTIONS_PYTHON)",
         python.display()
     );
     python
@@ -47,7 +47,8 @@ pub struct DynamoDb {
 }
 
 impl DynamoDb {
-    /// Starts one with `tables` created and active.
+    /// Starts one with `tables` created and active: `NAME` keyed by a string `connectionId`,
+    /// `NAME:HASH/RANGE` by the string keys it names.
     pub fn start(tables: &[&str]) -> DynamoDb {
         let script = node_modules().join("../dynamodb.mjs");
         let mut child = Command::new("node")

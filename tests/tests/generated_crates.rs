@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use asyncapi_codegen::emit::Sides;
-use asyncapi_codegen::generate::{Runtime, crate_files, write};
+use asyncapi_codegen::generate::{CrateOptions, Runtime, crate_files, write};
 use asyncapi_rs_tests::{cargo, fail_with};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -260,9 +260,13 @@ fn generated_crates_build_cleanly_and_serve_every_channel() {
         assert_eq!(loaded.api.channels.len(), channels);
         let files = crate_files(
             &loaded.api,
-            &name,
-            &Runtime::Path(repo.join("ws-runtime")),
-            Sides::SERVER,
+            &CrateOptions {
+                name: name.clone(),
+                runtime: Runtime::Path(repo.join("ws-runtime")),
+                sides: Sides::SERVER,
+                lambda: false,
+                sam: false,
+            },
         );
         let has_main = files.iter().any(|f| f.path == "src/main.rs");
         assert_eq!(
@@ -282,9 +286,13 @@ fn generated_crates_build_cleanly_and_serve_every_channel() {
     .unwrap_or_else(|r| panic!("{}", r.render(false)));
     let files = crate_files(
         &secured.api,
-        "secured",
-        &Runtime::Path(repo.join("ws-runtime")),
-        Sides::SERVER,
+        &CrateOptions {
+            name: "secured".to_owned(),
+            runtime: Runtime::Path(repo.join("ws-runtime")),
+            sides: Sides::SERVER,
+            lambda: false,
+            sam: false,
+        },
     );
     write(&root.join("secured"), &files, true).unwrap();
     members.push("secured".to_owned());

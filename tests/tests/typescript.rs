@@ -240,7 +240,7 @@ fn every_generated_typescript_client_type_checks_and_loads() {
 /// `tests/typescript/runtime.test.mjs` under Node's test runner: the client runtime against a
 /// scripted server (the handshake's parameters, query and headers; replies out of order among
 /// other frames; unknown, non-JSON and binary frames; a timeout and an error frame; a
-/// validator; reconnection and the server's 1000; a refusal's status).
+/// validator; reconnection and the server's 1000; a refusal's status; a stage URL).
 #[test]
 fn the_client_runtime_against_a_scripted_server() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("typescript-runtime");
@@ -265,7 +265,7 @@ fn the_client_runtime_against_a_scripted_server() {
         .unwrap();
     let tap = String::from_utf8_lossy(&output.stdout);
     assert!(
-        output.status.success() && tap.contains("# pass 7\n") && tap.contains("# fail 0"),
+        output.status.success() && tap.contains("# pass 8\n") && tap.contains("# fail 0"),
         "{tap}{}",
         String::from_utf8_lossy(&output.stderr)
     );

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import WebSocket, { WebSocketServer } from "ws";
 
 const { connect } = await import(process.env.ROOM_CLIENT);
-const { ClientError } = await import(new URL("runtime.js", new URL(`file://${process.env.ROOM_CLIENT}`)).href);
+const { ClientError, channelUrl } = await import(new URL("runtime.js", new URL(`file://${process.env.ROOM_CLIENT}`)).href);
 
 /** A server on a free loopback port; `script(socket, request)` plays each connection. */
 async function serve(script) {
@@ -165,4 +165,12 @@ test("a refused handshake rejects with its status", async () => {
   const base = `ws://127.0.0.1:${server.address().port}`;
   await assert.rejects(connect(base, OPTIONS), (error) => error.kind === "refused" && error.status === 401);
   await new Promise((resolve) => server.close(resolve));
+});
+
+test("a channel at the root of an API Gateway stage URL is the stage URL itself", () => {
+  const stage = "wss://abc123.execute-api.eu-west-1.amazonaws.com/prod";
+  assert.equal(channelUrl(stage, "/"), stage);
+  assert.equal(channelUrl(`${stage}/`, "/"), stage);
+  assert.equal(channelUrl(stage, "/rooms/{id}", { id: "a b" }), `${stage}/rooms/a%20b`);
+  assert.equal(channelUrl("ws://127.0.0.1:9", "/", {}, { name: "Ada" }), "ws://127.0.0.1:9/?name=Ada");
 });

@@ -341,12 +341,23 @@ pub struct Target {
 }
 
 impl Target {
-    /// `base` (`ws://host:port`, with a path prefix if the server is mounted under one) joined
-    /// with a channel's `path` (`/rooms/{room}`: fill parameters with [`Target::param`]).
+    /// `base` (`ws://host:port`, with a path prefix if the server is mounted under one, or an
+    /// API Gateway stage URL, `wss://{api}.execute-api.{region}.amazonaws.com/{stage}`) joined
+    /// with a channel's `path` (`/rooms/{room}`: fill parameters with [`Target::param`]). A
+    /// channel at `/` is the base itself when the base has a path: the stage URL, as API
+    /// Gateway serves it, not the stage with a slash.
     pub fn new(base: &str, path: &str) -> Target {
         let base = base.trim_end_matches('/');
+        let has_path = base
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.contains('/'));
+        let url = if path == "/" && has_path {
+            base.to_owned()
+        } else {
+            format!("{base}{path}")
+        };
         Target {
-            url: format!("{base}{path}"),
+            url,
             headers: Pairs::default(),
             has_query: false,
         }
@@ -844,6 +855,19 @@ mod tests {
         assert_eq!(
             target.url(),
             "ws://127.0.0.1:9/rooms/a%20b%2Fc?name=Ada%20Lovelace&tag=x%2By%26z"
+        );
+    }
+
+    #[test]
+    fn a_channel_at_the_root_of_a_stage_url_is_the_stage_url() {
+        let stage = "wss://abc123.execute-api.eu-west-1.amazonaws.com/prod";
+        assert_eq!(Target::new(stage, "/").url(), stage);
+        assert_eq!(Target::new(&format!("{stage}/"), "/").url(), stage);
+        assert_eq!(Target::new(stage, "/feed").url(), format!("{stage}/feed"));
+        // Without a path, the root stays the root.
+        assert_eq!(
+            Target::new("ws://127.0.0.1:9", "/").url(),
+            "ws://127.0.0.1:9/"
         );
     }
 }

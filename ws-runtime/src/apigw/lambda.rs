@@ -58,10 +58,16 @@ use crate::messages::selection::{Selection, SelectionError};
 use crate::registry::connections::Identity;
 use crate::registry::ids;
 
+#[cfg(feature = "aws-lambda")]
+pub use crate::apigw::aws::MissingVariable;
+#[cfg(feature = "aws-lambda")]
+pub use crate::apigw::function::{Function, InvocationError, SetupError, run};
 #[cfg(feature = "functions")]
 pub use crate::apigw::functions::{FunctionError, Process};
 #[cfg(feature = "functions")]
 pub use crate::apigw::http_proxy::{HttpProxy, HttpProxyError};
+#[cfg(feature = "aws-lambda")]
+pub use crate::apigw::store::{ConnectionRecord, ConnectionStore, DynamoDbStore, StoreError};
 
 /// A channel served by Lambda-style functions, one per route key. Mount it like any handler:
 /// `Router::new().channel("/", lambda)`. Clones share the functions (a channel on two paths).
@@ -71,9 +77,9 @@ pub struct Lambda {
     #[cfg(feature = "sigv4")]
     iam: Option<crate::access::sigv4::SigV4>,
     authorizer: Option<Authorizer>,
-    connect: Option<Arc<dyn Function>>,
-    disconnect: Option<Arc<dyn Function>>,
-    routes: HashMap<String, (Arc<dyn Function>, bool)>,
+    connect: Option<Arc<dyn Invoke>>,
+    disconnect: Option<Arc<dyn Invoke>>,
+    routes: HashMap<String, (Arc<dyn Invoke>, bool)>,
     selection: Selection,
     api_id: String,
     region: String,
@@ -410,7 +416,7 @@ impl IdentitySource {
 #[derive(Clone)]
 struct Authorizer {
     identity_sources: Vec<IdentitySource>,
-    function: Arc<dyn Function>,
+    function: Arc<dyn Invoke>,
 }
 
 /// What a connection was admitted with, in every later event's request context: what an
@@ -685,7 +691,7 @@ where
 }
 
 /// A function behind JSON: the event in, the response out.
-trait Function: Send + Sync {
+trait Invoke: Send + Sync {
     fn call(&self, event: Value) -> BoxFuture<'_, Result<Value, CallError>>;
 }
 
@@ -743,7 +749,7 @@ impl<F, E, R, Er> Typed<F, E, R, Er> {
     }
 }
 
-impl<F, E, R, Er> Function for Typed<F, E, R, Er>
+impl<F, E, R, Er> Invoke for Typed<F, E, R, Er>
 where
     F: AsyncFn<E, R, Er>,
     E: DeserializeOwned + Send + 'static,

@@ -4,10 +4,12 @@ use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::access::security::{Credentials, Principal};
 use crate::messages::message::{Message, Schema};
@@ -129,7 +131,39 @@ pub struct Context {
     /// Who connected, on a channel with security ([`Handler::authorize`]'s principal).
     pub principal: Option<Arc<Principal>>,
     pub(crate) attached: Option<Arc<dyn Any + Send + Sync>>,
+    pub(crate) session: Arc<Session>,
     pub(crate) connections: Connections,
+}
+
+/// A connection's session: JSON kept with the connection from `$connect` ([`Accept::session`])
+/// on, read and replaced by its events ([`Context::session`], [`Context::set_session`]). On one
+/// server it lives in memory; behind API Gateway (`lambda::run`) in the connection store, read
+/// before each event and written after one that changed it.
+#[derive(Debug, Default)]
+pub(crate) struct Session {
+    value: Mutex<Option<serde_json::Value>>,
+    changed: AtomicBool,
+}
+
+impl Session {
+    pub fn new(value: Option<serde_json::Value>) -> Session {
+        Session {
+            value: Mutex::new(value),
+            changed: AtomicBool::new(false),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<serde_json::Value>> {
+        self.value.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The value, if an event replaced it since [`Session::new`].
+    #[cfg_attr(not(feature = "aws-lambda"), allow(dead_code))]
+    pub fn changed(&self) -> Option<Option<serde_json::Value>> {
+        self.changed
+            .load(Ordering::Acquire)
+            .then(|| self.lock().clone())
+    }
 }
 
 impl fmt::Debug for Context {
@@ -153,6 +187,28 @@ impl Context {
     /// Every connection of the server: send, broadcast, groups (API Gateway's `@connections`).
     pub fn connections(&self) -> &Connections {
         &self.connections
+    }
+
+    /// The connection's session, read as a `T`: what [`Accept::session`] or the last
+    /// [`Context::set_session`] kept; `None` when nothing was. Unlike [`Context::attached`],
+    /// a session survives where events of one connection run in different processes (behind
+    /// API Gateway, each a Lambda invocation).
+    ///
+    /// # Errors
+    /// serde's error when the session is not a `T`.
+    pub fn session<T: DeserializeOwned>(&self) -> Result<Option<T>, serde_json::Error> {
+        self.session.lock().as_ref().map(T::deserialize).transpose()
+    }
+
+    /// Replaces the connection's session, for this connection's later events.
+    ///
+    /// # Errors
+    /// serde's error when `value` cannot be JSON (the session is left as it was).
+    pub fn set_session<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), serde_json::Error> {
+        let value = serde_json::to_value(value)?;
+        *self.session.lock() = Some(value);
+        self.session.changed.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Who connected, on a channel with security.
@@ -229,12 +285,14 @@ impl ConnectRequest {
 #[derive(Default, Clone)]
 pub struct Accept {
     pub(crate) attached: Option<Arc<dyn Any + Send + Sync>>,
+    pub(crate) session: Option<serde_json::Value>,
 }
 
 impl fmt::Debug for Accept {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Accept")
             .field("attached", &self.attached.is_some())
+            .field("session", &self.session.is_some())
             .finish()
     }
 }
@@ -249,6 +307,19 @@ impl Accept {
     pub fn attach<T: Send + Sync + 'static>(mut self, state: T) -> Accept {
         self.attached = Some(Arc::new(state));
         self
+    }
+
+    /// The connection's first session ([`Context::session`]): kept as JSON, so it survives
+    /// where [`Accept::attach`]'s state cannot, behind API Gateway.
+    ///
+    /// # Errors
+    /// serde's error when `value` cannot be JSON.
+    pub fn session<T: Serialize + ?Sized>(
+        mut self,
+        value: &T,
+    ) -> Result<Accept, serde_json::Error> {
+        self.session = Some(serde_json::to_value(value)?);
+        Ok(self)
     }
 }
 
@@ -279,6 +350,11 @@ impl Reject {
     /// 403 `Forbidden`: credentials that are valid and not allowed (an authorizer's deny).
     pub fn forbidden() -> Reject {
         Reject::new(StatusCode::FORBIDDEN, "Forbidden")
+    }
+
+    /// 500 `Internal server error`: `$connect` failed (log why; the client is told no more).
+    pub fn internal_error() -> Reject {
+        Reject::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
     }
 }
 

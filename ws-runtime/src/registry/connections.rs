@@ -118,6 +118,10 @@ pub enum BackendError {
     /// This node has no connection to the engine (it keeps trying).
     #[error("this node is not connected to the cluster")]
     NotConnected,
+    /// Behind API Gateway without a connection store (`lambda::Function::store`): groups,
+    /// broadcasts, counts and sessions have nowhere to be kept.
+    #[error("no connection store: groups, broadcasts and counts need one (CONNECTIONS_TABLE)")]
+    NoStore,
     /// The engine failed the publish.
     #[error("{0}")]
     Engine(#[source] EngineError),
@@ -232,6 +236,11 @@ pub(crate) enum Audience<'a> {
 pub(crate) trait Remote: Send + Sync + 'static {
     /// This node's id, the prefix of the ids of its connections.
     fn node(&self) -> &str;
+    /// Whether `id` is a connection of this node: by default, an id without a node or with
+    /// this one's. Behind API Gateway no connection is this process's.
+    fn is_local(&self, id: &ConnectionId) -> bool {
+        id.node().is_none_or(|node| node == self.node())
+    }
     fn send(&self, id: &ConnectionId, frame: Outbound) -> BoxFuture<'_, Result<(), SendError>>;
     fn get(&self, id: &ConnectionId) -> BoxFuture<'_, Result<ConnectionInfo, SendError>>;
     fn disconnect(&self, id: &ConnectionId) -> BoxFuture<'_, Result<(), SendError>>;
@@ -480,7 +489,7 @@ impl Connections {
     /// The remote side when `id` belongs to another node of the cluster.
     fn elsewhere(&self, id: &ConnectionId) -> Option<&dyn Remote> {
         let remote = self.remote()?;
-        (id.node().is_some_and(|node| node != remote.node())).then_some(remote)
+        (!remote.is_local(id)).then_some(remote)
     }
 
     pub(crate) fn insert(&self, id: ConnectionId, entry: Arc<Entry>) {

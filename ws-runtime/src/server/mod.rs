@@ -30,7 +30,7 @@ use tracing::Instrument;
 
 use crate::access::security::{self, Credentials};
 use crate::apigw::management;
-use crate::dispatch::handler::{Close, ConnectRequest, Context, EventType, Reject, Reply};
+use crate::dispatch::handler::{Close, ConnectRequest, Context, EventType, Reject, Reply, Session};
 use crate::dispatch::shared::{Channel, Shared, Slot};
 use crate::dispatch::{Outcome, Panicked};
 use crate::messages::frames;
@@ -45,7 +45,9 @@ use crate::transport::socket::{self, Inbound, Outbound, Socket};
 
 /// A checked router, ready to serve or to mount in an existing axum app.
 pub struct App {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
+    /// The channels, as the router serves them (and `lambda::run` serves one).
+    pub(crate) channels: Vec<Arc<Channel>>,
     router: axum::Router,
 }
 
@@ -70,7 +72,7 @@ impl App {
         if let Some(document) = &document {
             axum_router = axum_router.merge(docs::routes(document, &channels));
         }
-        for channel in channels {
+        for channel in channels.iter().cloned() {
             let address = channel.address.clone();
             let shared = Arc::clone(&shared);
             axum_router = axum_router.route(
@@ -85,6 +87,7 @@ impl App {
         }
         App {
             shared,
+            channels,
             router: axum_router,
         }
     }
@@ -113,6 +116,7 @@ impl App {
     pub fn map_router(self, f: impl FnOnce(axum::Router) -> axum::Router) -> App {
         App {
             shared: self.shared,
+            channels: self.channels,
             router: f(self.router),
         }
     }
@@ -504,6 +508,7 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
         domain_name: request.domain_name,
         principal: request.principal.map(Arc::new),
         attached: accepted.attached,
+        session: Arc::new(Session::new(accepted.session)),
         connections: shared.connections.clone(),
     };
     // Registered before the 101 goes out: once the client is told it is connected, sends and
@@ -745,11 +750,12 @@ pub(crate) fn query_pairs(query: &str) -> Result<Vec<(String, String)>, String> 
 }
 
 /// What the handshake carried.
-struct Handshake {
-    identity: Identity,
-    path_params: BTreeMap<String, String>,
-    query: Vec<(String, String)>,
-    headers: serde_json::Value,
+pub(crate) struct Handshake {
+    pub identity: Identity,
+    pub path_params: BTreeMap<String, String>,
+    pub query: Vec<(String, String)>,
+    /// Each header's value (when it is text), by its name in lower case.
+    pub headers: serde_json::Value,
 }
 
 impl Handshake {
@@ -797,7 +803,7 @@ impl Handshake {
     /// Validates the query and headers against the channel's `ws` binding schemas.
     /// Each value is read as the type its property's schema names, as OpenAPI reads a `simple`
     /// parameter (`?live=true` against `{"type": "boolean"}` is `true`; see [`typed_value`]).
-    fn check(&self, channel: &Channel) -> Result<(), String> {
+    pub fn check(&self, channel: &Channel) -> Result<(), String> {
         if let Some(schema) = &channel.query {
             let query = self.query.iter().map(|(k, v)| (k.as_str(), v.as_str()));
             schema
@@ -1061,7 +1067,7 @@ async fn disconnect(shared: &Shared, channel: &Channel, cx: &mut Context, close:
 }
 
 /// One text message: route, validate, call the handler, and say what to send back.
-async fn handle(
+pub(crate) async fn handle(
     shared: &Shared,
     channel: &Channel,
     cx: &mut Context,

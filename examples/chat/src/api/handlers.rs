@@ -1,9 +1,10 @@
 //! The chat's handlers: the one file of `src/api/` that is ours (asyncapi-rs wrote it once as a
 //! stub and never touches it again). Everyone connected is in the room: the runtime's connection
-//! registry is the member list, and each connection's name is attached to it at `$connect`.
+//! registry is the member list, and each connection's name is in its session from `$connect` on
+//! (a session, not attached state, so that it survives behind API Gateway, where each event is
+//! a Lambda invocation of its own).
 
-use std::sync::{Mutex, PoisonError};
-
+use serde::{Deserialize, Serialize};
 use ws_runtime::{Accept, Close, ConnectRequest, Context, HandlerError, RawMessage, Reject};
 
 use super::chat::{ChatHandler, ChatOutbound};
@@ -15,24 +16,15 @@ use super::types::{
 #[derive(Debug, Default, Clone)]
 pub struct Chat;
 
-/// What `$connect` attaches to a connection: the name the others see.
-#[derive(Debug)]
+/// A connection's session: the name the others see.
+#[derive(Debug, Serialize, Deserialize)]
 struct Member {
-    name: Mutex<String>,
+    name: String,
 }
 
-impl Member {
-    fn name(&self) -> String {
-        self.name
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-}
-
-fn member(cx: &Context) -> Result<&Member, HandlerError> {
-    cx.attached::<Member>()
-        .ok_or_else(|| HandlerError::new("the connection has no member state"))
+fn member(cx: &Context) -> Result<Member, HandlerError> {
+    cx.session::<Member>()?
+        .ok_or_else(|| HandlerError::new("the connection has no member session"))
 }
 
 /// Sends `message` to everyone in the room but `sender`, on every node of a cluster. An error
@@ -65,13 +57,17 @@ impl ChatHandler for Chat {
         // off from its cluster still lets people in; the other nodes miss the notice (notices
         // are at most once, and the runtime logs the outage).
         let _ = broadcast_except(request.connections(), &joined, &request.connection_id).await;
-        Ok(Accept::new().attach(Member {
-            name: Mutex::new(name.to_owned()),
-        }))
+        let member = Member {
+            name: name.to_owned(),
+        };
+        Accept::new().session(&member).map_err(|error| {
+            tracing::error!(%error, "the session cannot be JSON");
+            Reject::internal_error()
+        })
     }
 
     async fn send_message(&self, cx: &Context, message: SendMessage) -> Result<(), HandlerError> {
-        let out = ChatOutbound::Message(Message::new(member(cx)?.name(), message.text));
+        let out = ChatOutbound::Message(Message::new(member(cx)?.name, message.text));
         broadcast_except(cx.connections(), &out, &cx.connection_id).await
     }
 
@@ -80,11 +76,10 @@ impl ChatHandler for Chat {
     }
 
     async fn set_name(&self, cx: &Context, message: SetName) -> Result<(), HandlerError> {
-        let member = member(cx)?;
-        let old = std::mem::replace(
-            &mut *member.name.lock().unwrap_or_else(PoisonError::into_inner),
-            message.name.clone(),
-        );
+        let old = member(cx)?.name;
+        cx.set_session(&Member {
+            name: message.name.clone(),
+        })?;
         // The room sees the old name leave and the new one join.
         let left = ChatOutbound::Left(Left::new(old));
         broadcast_except(cx.connections(), &left, &cx.connection_id).await?;
@@ -110,7 +105,7 @@ impl ChatHandler for Chat {
 
     async fn disconnect(&self, cx: &Context, _: &Close) {
         if let Ok(member) = member(cx) {
-            let left = ChatOutbound::Left(Left::new(member.name()));
+            let left = ChatOutbound::Left(Left::new(member.name));
             let _ = broadcast_except(cx.connections(), &left, &cx.connection_id).await;
         }
     }

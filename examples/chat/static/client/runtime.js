@@ -119,14 +119,19 @@ function equal(a, b) {
   return false;
 }
 
-/** The handshake's URL: `base`, then the channel's path with its parameters, then the query. */
+/**
+ * The handshake's URL: `base`, then the channel's path with its parameters, then the query. A
+ * channel at `/` is the base itself when the base has a path (an API Gateway stage URL,
+ * `wss://{api}.execute-api.{region}.amazonaws.com/{stage}`, as API Gateway serves it).
+ */
 export function channelUrl(base, path, params = {}, query = {}) {
   const filled = path.replace(/\{([^}]+)\}/g, (_, name) => {
     if (params[name] === undefined) throw new ClientError("invalid", `the path parameter \`${name}\` is missing`);
     return encodeURIComponent(String(params[name]));
   });
   const url = new URL(String(base));
-  url.pathname = url.pathname.replace(/\/$/, "") + filled;
+  const prefix = url.pathname.replace(/\/$/, "");
+  url.pathname = filled === "/" && prefix !== "" ? prefix : prefix + filled;
   for (const [name, value] of Object.entries(query)) {
     if (value !== undefined) url.searchParams.set(name, String(value));
   }

@@ -4,8 +4,8 @@
 //! `jwt` scheme checks it; `placeOrder` without `orders:write` never reaches [`Feed`].
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 
 use ws_runtime::{Accept, Close, ConnectRequest, Context, HandlerError, RawMessage, Reject};
 
@@ -36,15 +36,13 @@ impl Feed {
     }
 }
 
-/// What `$connect` attaches to a connection: the symbols it watches.
-#[derive(Debug, Default)]
-struct Watching(Mutex<BTreeSet<String>>);
+/// A connection's session: the symbols it watches (a session, not attached state, so that it
+/// survives behind API Gateway, where each event is a Lambda invocation of its own).
+type Watching = BTreeSet<String>;
 
-fn watching(cx: &Context) -> Result<std::sync::MutexGuard<'_, BTreeSet<String>>, HandlerError> {
-    let watching = cx
-        .attached::<Watching>()
-        .ok_or_else(|| HandlerError::new("the connection has no subscriptions"))?;
-    Ok(watching.0.lock().unwrap_or_else(PoisonError::into_inner))
+fn watching(cx: &Context) -> Result<Watching, HandlerError> {
+    cx.session::<Watching>()?
+        .ok_or_else(|| HandlerError::new("the connection has no subscriptions"))
 }
 
 impl FeedHandler for Feed {
@@ -54,27 +52,29 @@ impl FeedHandler for Feed {
             trader = request.principal.as_ref().map(|p| p.subject.as_str()),
             "connected"
         );
-        Ok(Accept::new().attach(Watching::default()))
+        Accept::new()
+            .session(&Watching::new())
+            .map_err(|error| {
+                tracing::error!(%error, "the session cannot be JSON");
+                Reject::internal_error()
+            })
     }
 
     /// Joins each symbol's group (its subscribers), up to [`MAX_SYMBOLS`] in all.
     async fn subscribe(&self, cx: &Context, message: Subscribe) -> Result<Subscribed, HandlerError> {
-        let added: Vec<String> = {
-            let mut watching = watching(cx)?;
-            let mut added = Vec::new();
-            for symbol in message.symbols {
-                if watching.len() < MAX_SYMBOLS && watching.insert(symbol.clone()) {
-                    added.push(symbol);
-                }
+        let mut watching = watching(cx)?;
+        let mut added = Vec::new();
+        for symbol in message.symbols {
+            if watching.len() < MAX_SYMBOLS && watching.insert(symbol.clone()) {
+                added.push(symbol);
             }
-            added
-        };
+        }
         for symbol in &added {
             cx.connections().join(&cx.connection_id, symbol).await?;
         }
+        cx.set_session(&watching)?;
         self.market.watch(added.iter().map(String::as_str));
-        let now: Vec<String> = watching(cx)?.iter().cloned().collect();
-        Ok(Subscribed::new(now))
+        Ok(Subscribed::new(Vec::from_iter(watching)))
     }
 
     /// Leaves each symbol's group; the reply comes after, so no price of them follows it.
@@ -83,20 +83,18 @@ impl FeedHandler for Feed {
         cx: &Context,
         message: Unsubscribe,
     ) -> Result<Unsubscribed, HandlerError> {
-        let removed: Vec<String> = {
-            let mut watching = watching(cx)?;
-            message
-                .symbols
-                .into_iter()
-                .filter(|symbol| watching.remove(symbol))
-                .collect()
-        };
+        let mut watching = watching(cx)?;
+        let removed: Vec<String> = message
+            .symbols
+            .into_iter()
+            .filter(|symbol| watching.remove(symbol))
+            .collect();
         for symbol in &removed {
             cx.connections().leave(&cx.connection_id, symbol).await?;
         }
+        cx.set_session(&watching)?;
         self.market.unwatch(removed.iter().map(String::as_str));
-        let now: Vec<String> = watching(cx)?.iter().cloned().collect();
-        Ok(Unsubscribed::new(now))
+        Ok(Unsubscribed::new(Vec::from_iter(watching)))
     }
 
     /// Takes every order (the example has no exchange behind it), in the name of the token's
