@@ -526,6 +526,42 @@ async fn aws_iam_on_connect_takes_handshakes_presigned_by_the_local_key() {
             identity["userArn"],
             "arn:aws:iam::000000000000:user/AKIDLOCAL"
         );
+
+        // ws-runtime's clients presign the same way (`ClientOptions::presign`), a query kept.
+        let base = format!("ws://{addr}/Prod?name=Ada%20Lovelace");
+        let now = std::time::SystemTime::now();
+        let ours = ws_runtime::Presign::new("eu-west-1", key.0, key.1)
+            .url(&base, now)
+            .unwrap();
+        assert!(ours.contains("name=Ada%20Lovelace"), "{ours}");
+        assert!(test_support::ws::try_connect_url(&ours).await.is_ok());
+        let wrong = ws_runtime::Presign::new("eu-west-1", key.0, "not-the-secret")
+            .url(&base, now)
+            .unwrap();
+        let refused = test_support::ws::try_connect_url(&wrong).await.unwrap_err();
+        assert_eq!(status(refused), 403);
+        // And the TypeScript client's runtime (WebCrypto, no SDK), checked by AWS's signer here.
+        let runtime = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples/chat/static/client/runtime.js")
+            .canonicalize()
+            .unwrap();
+        let script = format!(
+            "const {{ presign }} = await import({:?}); console.log(await presign(process.argv[1], {{ accessKeyId: process.argv[2], secretAccessKey: process.argv[3], region: 'eu-west-1' }}));",
+            format!("file://{}", runtime.display())
+        );
+        for (secret, accepted) in [(key.1, true), ("not-the-secret", false)] {
+            let output = Command::new("node")
+                .args(["--input-type=module", "-e", &script, &base, key.0, secret])
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{output:?}");
+            let url = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+            assert!(url.contains("X-Amz-Signature="), "{url}");
+            match test_support::ws::try_connect_url(&url).await {
+                Ok(_) => assert!(accepted, "{url} was let in"),
+                Err(error) => assert!(!accepted && status(error) == 403, "{url}"),
+            }
+        }
         drop(local);
         let _ = std::fs::remove_dir_all(&dir);
     })

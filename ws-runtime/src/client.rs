@@ -140,6 +140,10 @@ pub enum ClientError {
     /// TLS could not be set up for a `wss://` URL (feature `tls`): the roots or the CA.
     #[error("TLS: {0}")]
     Tls(String),
+    /// The handshake's URL could not be presigned (feature `sigv4`, [`ClientOptions::presign`]).
+    #[cfg(feature = "sigv4")]
+    #[error("cannot presign the handshake: {0}")]
+    Presign(#[source] crate::access::sigv4::PresignError),
     /// The network or the WebSocket protocol failed (a certificate the client does not trust
     /// among them).
     #[error("transport: {0}")]
@@ -230,6 +234,8 @@ pub struct ClientOptions {
     headers: Pairs,
     #[cfg(feature = "tls")]
     tls: Option<crate::transport::tls::ClientTls>,
+    #[cfg(feature = "sigv4")]
+    presign: Option<crate::access::sigv4::Presign>,
 }
 
 impl Default for ClientOptions {
@@ -246,6 +252,8 @@ impl Default for ClientOptions {
             headers: Pairs::default(),
             #[cfg(feature = "tls")]
             tls: None,
+            #[cfg(feature = "sigv4")]
+            presign: None,
         }
     }
 }
@@ -307,6 +315,22 @@ impl ClientOptions {
     /// ```
     pub fn bearer(self, token: &str) -> ClientOptions {
         self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// Presigns every handshake, reconnections included, with SigV4 in the URL's query (feature
+    /// `sigv4`): what an API Gateway `$connect` whose authorization is `AWS_IAM` takes.
+    ///
+    /// ```
+    /// use ws_runtime::Presign;
+    /// use ws_runtime::client::ClientOptions;
+    ///
+    /// let key = Presign::new("eu-west-1", "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+    /// let options = ClientOptions::default().presign(key);
+    /// ```
+    #[cfg(feature = "sigv4")]
+    pub fn presign(mut self, presign: crate::access::sigv4::Presign) -> ClientOptions {
+        self.presign = Some(presign);
+        self
     }
 
     /// What `wss://` connections trust (feature `tls`; without this option, the system's root
@@ -762,6 +786,12 @@ async fn open(target: &Target, options: &ClientOptions) -> Result<Socket, Client
     }
     for (name, value) in &options.headers.0 {
         target = target.header(name, value);
+    }
+    #[cfg(feature = "sigv4")]
+    if let Some(presign) = &options.presign {
+        target.url = presign
+            .url(target.url(), std::time::SystemTime::now())
+            .map_err(ClientError::Presign)?;
     }
     let request = target.request()?;
     let config = codec_config(options.max_message_size);

@@ -77,7 +77,7 @@ pub use access::security::{
     Scheme, Security, Verify,
 };
 #[cfg(feature = "sigv4")]
-pub use access::sigv4::SigV4;
+pub use access::sigv4::{Presign, PresignError, SigV4};
 pub use dispatch::handler::{
     Accept, Close, ConnectRequest, Context, EventType, Handler, HandlerError, Reject, Reply,
 };

@@ -486,6 +486,137 @@ fn parse_amz_date(text: &str) -> Option<SystemTime> {
     humantime::parse_rfc3339(&rfc3339).ok()
 }
 
+/// AWS credentials a client presigns its handshakes with (SigV4 in the URL's query, what a
+/// browser can send too), for an API Gateway `$connect` whose authorization is `AWS_IAM`: the
+/// client side of [`SigV4`].
+///
+/// ```
+/// use std::time::Duration;
+/// use ws_runtime::Presign;
+///
+/// let presign = Presign::new("eu-west-1", "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+///     .expires_in(Duration::from_secs(60)); // the default
+/// ```
+#[derive(Clone)]
+pub struct Presign {
+    region: String,
+    access_key_id: String,
+    secret: String,
+    session_token: Option<String>,
+    expires_in: Duration,
+}
+
+impl std::fmt::Debug for Presign {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret and the session token stay out of logs.
+        f.debug_struct("Presign")
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("session_token", &self.session_token.is_some())
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a URL cannot be presigned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PresignError {
+    /// The URL is not `ws://` or `wss://` with a host.
+    #[error("`{0}` is not a ws:// or wss:// URL with a host")]
+    Url(String),
+    /// AWS's signer refused the request.
+    #[error("the signer refused: {0}")]
+    Signer(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl Presign {
+    /// The long-term key `access_key_id` and its secret, for `region` and the service
+    /// `execute-api`; URLs valid for 60 seconds.
+    pub fn new(
+        region: impl Into<String>,
+        access_key_id: impl Into<String>,
+        secret: impl Into<String>,
+    ) -> Presign {
+        Presign {
+            region: region.into(),
+            access_key_id: access_key_id.into(),
+            secret: secret.into(),
+            session_token: None,
+            expires_in: Duration::from_secs(60),
+        }
+    }
+
+    /// Temporary credentials' session token (`X-Amz-Security-Token`).
+    pub fn session_token(mut self, token: impl Into<String>) -> Presign {
+        self.session_token = Some(token.into());
+        self
+    }
+
+    /// How long a presigned URL stays valid (API Gateway takes up to 7 days).
+    pub fn expires_in(mut self, expires_in: Duration) -> Presign {
+        self.expires_in = expires_in;
+        self
+    }
+
+    /// `url` (`ws://` or `wss://`, its query kept) with the SigV4 query parameters of a `GET`
+    /// signed at `now` over its `host`.
+    ///
+    /// # Errors
+    /// [`PresignError`].
+    pub fn url(&self, url: &str, now: SystemTime) -> Result<String, PresignError> {
+        let (scheme, rest) = url
+            .split_once("://")
+            .filter(|(scheme, _)| matches!(*scheme, "ws" | "wss"))
+            .ok_or_else(|| PresignError::Url(url.to_owned()))?;
+        let host = rest.split(['/', '?']).next().unwrap_or_default();
+        if host.is_empty() {
+            return Err(PresignError::Url(url.to_owned()));
+        }
+        // The signature is over the HTTP request the handshake is.
+        let http = format!(
+            "{}://{rest}",
+            if scheme == "wss" { "https" } else { "http" }
+        );
+        let identity = Credentials::new(
+            &self.access_key_id,
+            &self.secret,
+            self.session_token.clone(),
+            None,
+            "presign",
+        )
+        .into();
+        let mut settings = SigningSettings::default();
+        settings.signature_location = aws_sigv4::http_request::SignatureLocation::QueryParams;
+        settings.expires_in = Some(self.expires_in);
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name("execute-api")
+            .time(now)
+            .settings(settings)
+            .build()
+            .map_err(|e| PresignError::Signer(Box::new(e)))?
+            .into();
+        let request = SignableRequest::new(
+            "GET",
+            &http,
+            [("host", host)].into_iter(),
+            SignableBody::Bytes(b""),
+        )
+        .map_err(|e| PresignError::Signer(Box::new(e)))?;
+        let (instructions, _) = sign(request, &params)
+            .map_err(|e| PresignError::Signer(Box::new(e)))?
+            .into_parts();
+        let mut request = axum::http::Request::get(&http)
+            .body(())
+            .map_err(|e| PresignError::Signer(Box::new(e)))?;
+        instructions.apply_to_request_http1x(&mut request);
+        let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        Ok(format!("{scheme}://{host}{target}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,18 +35,31 @@ impl std::fmt::Debug for Environment {
 
 impl Environment {
     pub fn read() -> Result<Environment, MissingVariable> {
-        let region = variable("AWS_REGION")?;
-        let credentials = Credentials::new(
+        Ok(Environment::new(
+            variable("AWS_REGION")?,
             variable("AWS_ACCESS_KEY_ID")?,
             variable("AWS_SECRET_ACCESS_KEY")?,
             std::env::var("AWS_SESSION_TOKEN").ok(),
+        ))
+    }
+
+    pub fn new(
+        region: String,
+        access_key_id: String,
+        secret_access_key: String,
+        session_token: Option<String>,
+    ) -> Environment {
+        let credentials = Credentials::new(
+            access_key_id,
+            secret_access_key,
+            session_token,
             None,
             "lambda-environment",
         );
-        Ok(Environment {
+        Environment {
             region,
             credentials,
-        })
+        }
     }
 
     /// A DynamoDB client, at `AWS_ENDPOINT_URL_DYNAMODB` when set.

@@ -139,6 +139,16 @@ impl Function {
     /// [`SetupError::Environment`] without `AWS_REGION` and credentials.
     pub fn new(app: App) -> Result<Function, SetupError> {
         let named = std::env::var("WS_CHANNEL").ok();
+        Function::with(app, named, Environment::read()?)
+    }
+
+    /// The function of `app`'s channel at `named` (or of its only one), with its SDK clients
+    /// made from `environment`.
+    fn with(
+        app: App,
+        named: Option<String>,
+        environment: Environment,
+    ) -> Result<Function, SetupError> {
         let channel = match (&app.channels[..], &named) {
             ([], _) => return Err(SetupError::NoChannel),
             ([only], None) => Arc::clone(only),
@@ -155,7 +165,7 @@ impl Function {
             return Err(SetupError::Cluster);
         }
         let api = Arc::new(ApiGateway {
-            environment: Environment::read()?,
+            environment,
             management: OnceLock::new(),
             store: OnceLock::new(),
         });
@@ -364,6 +374,16 @@ impl Function {
                 return Ok(response(StatusCode::INTERNAL_SERVER_ERROR, None));
             }
         };
+        if accepted.attached.is_some() {
+            tracing::warn!(
+                "$connect attached state, which no later event sees behind API Gateway: keep it in a session (Accept::session)"
+            );
+        }
+        if self.store.is_none() && accepted.session.is_some() {
+            tracing::warn!(
+                "$connect kept a session, and there is no store to keep it in (CONNECTIONS_TABLE)"
+            );
+        }
         if let Some(store) = &self.store {
             let record = ConnectionRecord {
                 id: request.connection_id,
@@ -411,7 +431,13 @@ impl Function {
 
     /// Writes the session back when the event changed it.
     async fn keep_session(&self, cx: &Context) -> Result<(), InvocationError> {
-        let (Some(store), Some(session)) = (&self.store, cx.session.changed()) else {
+        let Some(session) = cx.session.changed() else {
+            return Ok(());
+        };
+        let Some(store) = &self.store else {
+            tracing::warn!(
+                "the session changed, and there is no store to keep it in (CONNECTIONS_TABLE)"
+            );
             return Ok(());
         };
         match store.set_session(&cx.connection_id, session.as_ref()).await {
@@ -794,5 +820,190 @@ impl Remote for ApiGateway {
 
     fn count(&self) -> BoxFuture<'_, Result<usize, SendError>> {
         Box::pin(async move { Ok(self.store()?.ids().await.map_err(store_error)?.len()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::security::{Credential, Location, Scheme, Security, Verify};
+    use crate::dispatch::handler::{Handler, HandlerError, Reply};
+    use crate::messages::routes::AnyMessage;
+    use crate::server::router::{ChannelOptions, Router};
+
+    /// Echoes what it is sent, with the session's count of messages so far.
+    struct Echo;
+
+    impl Handler<AnyMessage> for Echo {
+        async fn message(&self, cx: &Context, message: AnyMessage) -> Result<Reply, HandlerError> {
+            let seen: u64 = cx.session()?.unwrap_or_default();
+            cx.set_session(&(seen + 1))?;
+            Ok(Reply::text(format!("{seen}:{}", message.0.text)))
+        }
+    }
+
+    struct Sesame;
+
+    impl Verify for Sesame {
+        type Error = &'static str;
+
+        async fn verify(&self, credential: &Credential) -> Result<Principal, &'static str> {
+            match credential {
+                Credential::Bearer(token) if token == "open-sesame" => {
+                    Ok(Principal::new("ali").with_scopes(["doors:open"]))
+                }
+                _ => Err("not the word"),
+            }
+        }
+    }
+
+    fn environment() -> Environment {
+        Environment::new("eu-west-1".into(), "AKID".into(), "secret".into(), None)
+    }
+
+    fn function(secured: bool) -> Function {
+        let options = ChannelOptions {
+            security: secured.then(|| Security::all_of([Scheme::new("bearer", Location::Bearer)])),
+            ..ChannelOptions::default()
+        };
+        let mut router = Router::new().channel_with::<AnyMessage, _>("/", Echo, options);
+        if secured {
+            router = router.verify("bearer", Sesame);
+        }
+        Function::with(router.build().unwrap(), None, environment()).unwrap()
+    }
+
+    fn event(event_type: &str, extra: Value) -> Value {
+        let mut event = json!({
+            "requestContext": {
+                "eventType": event_type,
+                "connectionId": "abc=",
+                "routeKey": "$default",
+                "apiId": "api1",
+                "stage": "prod",
+                "domainName": "api1.execute-api.eu-west-1.amazonaws.com",
+                "connectedAt": 1_700_000_000_000_u64,
+                "identity": {"sourceIp": "192.0.2.7", "userAgent": "test"},
+            },
+        });
+        if let (Some(event), Some(extra)) = (event.as_object_mut(), extra.as_object()) {
+            event.extend(extra.clone());
+        }
+        event
+    }
+
+    fn authorizer_event(headers: Value) -> Value {
+        let mut event = event("CONNECT", json!({"headers": headers}));
+        event["type"] = json!("REQUEST");
+        event["methodArn"] = json!("arn:aws:execute-api:eu-west-1:123:api1/prod/$connect");
+        event
+    }
+
+    #[tokio::test]
+    async fn the_authorizer_answers_an_iam_policy_with_the_principal_or_unauthorized() {
+        let function = function(true);
+        let allowed = function
+            .call(authorizer_event(
+                json!({"Authorization": "Bearer open-sesame"}),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(allowed["principalId"], "ali");
+        let statement = &allowed["policyDocument"]["Statement"][0];
+        assert_eq!(statement["Effect"], "Allow");
+        assert_eq!(
+            statement["Resource"],
+            "arn:aws:execute-api:eu-west-1:123:api1/prod/$connect"
+        );
+        let principal: Principal =
+            serde_json::from_str(allowed["context"]["principal"].as_str().unwrap()).unwrap();
+        assert_eq!(principal.subject, "ali");
+        assert!(principal.scopes.contains("doors:open"));
+
+        // A wrong word, and no credentials: `Unauthorized`, API Gateway's 401.
+        for headers in [json!({"Authorization": "Bearer close-sesame"}), json!({})] {
+            let refused = function.call(authorizer_event(headers)).await;
+            assert!(
+                matches!(refused, Err(InvocationError::Unauthorized)),
+                "{refused:?}"
+            );
+        }
+        let diagnostic = lambda_runtime::Diagnostic::from(InvocationError::Unauthorized);
+        assert_eq!(diagnostic.error_message, "Unauthorized");
+    }
+
+    #[tokio::test]
+    async fn connect_without_the_authorizers_principal_is_refused_on_a_secured_channel() {
+        let refused = function(true)
+            .call(event("CONNECT", json!({})))
+            .await
+            .unwrap();
+        assert_eq!(refused["statusCode"], 401);
+        // With the principal the authorizer put in its context, it is accepted.
+        let principal = serde_json::to_string(&Principal::new("ali")).unwrap();
+        let mut admitted = event("CONNECT", json!({}));
+        admitted["requestContext"]["authorizer"] =
+            json!({"principalId": "ali", "principal": principal});
+        let accepted = function(true).call(admitted).await.unwrap();
+        assert_eq!(accepted["statusCode"], 200);
+        // Without security, anyone.
+        let open = function(false)
+            .call(event("CONNECT", json!({})))
+            .await
+            .unwrap();
+        assert_eq!(open["statusCode"], 200);
+    }
+
+    #[tokio::test]
+    async fn a_message_is_answered_in_the_body_and_its_session_needs_a_store() {
+        let function = function(false);
+        let answer = function
+            .call(event("MESSAGE", json!({"body": "{\"hi\":1}"})))
+            .await
+            .unwrap();
+        // Without a store the session starts empty every time (and a warning says so).
+        assert_eq!(answer, json!({"statusCode": 200, "body": "0:{\"hi\":1}"}));
+        let binary = base64::engine::general_purpose::STANDARD.encode([0xff, 0xfe]);
+        let refused = function
+            .call(event(
+                "MESSAGE",
+                json!({"body": binary, "isBase64Encoded": true}),
+            ))
+            .await
+            .unwrap();
+        let frame: Value = serde_json::from_str(refused["body"].as_str().unwrap()).unwrap();
+        assert_eq!(frame["message"], "Bad request body");
+        assert_eq!(frame["connectionId"], "abc=");
+        // Groups have nowhere to be kept: a typed error, not a silent success.
+        let joined = function
+            .shared
+            .connections
+            .join(&ConnectionId::from("abc="), "g")
+            .await;
+        assert!(
+            matches!(joined, Err(SendError::Backend(BackendError::NoStore))),
+            "{joined:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn what_is_not_an_event_is_an_error_and_a_function_needs_its_channel() {
+        let failed = function(false).call(json!({"hello": "world"})).await;
+        assert!(
+            matches!(failed, Err(InvocationError::Event(_))),
+            "{failed:?}"
+        );
+        let two = Router::new()
+            .channel::<AnyMessage, _>("/a", Echo)
+            .channel::<AnyMessage, _>("/b", Echo);
+        let which = Function::with(two.build().unwrap(), None, environment());
+        assert!(
+            matches!(&which, Err(SetupError::WhichChannel { available, .. }) if available.len() == 2),
+            "{which:?}"
+        );
+        let two = Router::new()
+            .channel::<AnyMessage, _>("/a", Echo)
+            .channel::<AnyMessage, _>("/b", Echo);
+        assert!(Function::with(two.build().unwrap(), Some("/b".into()), environment()).is_ok());
     }
 }

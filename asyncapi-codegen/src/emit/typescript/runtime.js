@@ -424,12 +424,65 @@ export class Client {
   }
 }
 
+const encoder = new TextEncoder();
+const hex = (bytes) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+const sha256 = async (text) => hex(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+async function hmac(key, text) {
+  const imported = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return crypto.subtle.sign("HMAC", imported, encoder.encode(text));
+}
+/** SigV4's encoding: everything but `A-Z a-z 0-9 - _ . ~`. */
+const rfc3986 = (text) =>
+  encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
 /**
- * Opens a WebSocket and resolves once it is open, with the frames that came with the
- * handshake's answer (before the client was there to take them); rejects with a `refused`
- * `ClientError`.
+ * `url` (`ws://` or `wss://`, its query kept) presigned with AWS Signature Version 4 for the
+ * service `execute-api`, as an AWS SDK presigns a `GET` (the signature in the query, what a
+ * browser can send): the handshake an API Gateway `$connect` whose authorization is `AWS_IAM`
+ * takes. `credentials` are `{ accessKeyId, secretAccessKey, sessionToken?, region, expires? }`
+ * (`expires` in seconds, 60 by default); `now` is the signing time.
  */
-function open(url, options) {
+export async function presign(url, credentials, now = new Date()) {
+  const { accessKeyId, secretAccessKey, sessionToken, region, expires = 60 } = credentials;
+  const signed = new URL(String(url));
+  const stamp = now.toISOString().replace(/[-:]|\.\d{3}/g, "");
+  const day = stamp.slice(0, 8);
+  const scope = `${day}/${region}/execute-api/aws4_request`;
+  const query = signed.searchParams;
+  query.set("X-Amz-Algorithm", "AWS4-HMAC-SHA256");
+  query.set("X-Amz-Credential", `${accessKeyId}/${scope}`);
+  query.set("X-Amz-Date", stamp);
+  query.set("X-Amz-Expires", String(expires));
+  if (sessionToken) query.set("X-Amz-Security-Token", sessionToken);
+  query.set("X-Amz-SignedHeaders", "host");
+  const canonicalQuery = [...query]
+    .map(([name, value]) => [rfc3986(name), rfc3986(value)])
+    .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0))
+    .map(([name, value]) => `${name}=${value}`)
+    .join("&");
+  // The path as sent, each segment encoded once more (SigV4's double encoding for services other than S3).
+  const path = signed.pathname.split("/").map((segment) => rfc3986(segment)).join("/") || "/";
+  const emptyBody = await sha256("");
+  const request = ["GET", path, canonicalQuery, `host:${signed.host}`, "", "host", emptyBody].join("\n");
+  const toSign = ["AWS4-HMAC-SHA256", stamp, scope, await sha256(request)].join("\n");
+  let key = encoder.encode(`AWS4${secretAccessKey}`);
+  for (const part of [day, region, "execute-api", "aws4_request"]) key = await hmac(key, part);
+  // The query as signed, encoded as SigV4 encodes it (not as a form: a space is `%20`, not `+`).
+  signed.search = `?${canonicalQuery}&X-Amz-Signature=${hex(await hmac(key, toSign))}`;
+  return signed.toString();
+}
+
+/**
+ * Opens a WebSocket (its URL presigned when `options.sigv4` gives credentials: each reconnection
+ * signs anew) and resolves once it is open, with the frames that came with the handshake's
+ * answer (before the client was there to take them); rejects with a `refused` `ClientError`.
+ */
+async function open(url, options) {
+  const target = options.sigv4 ? await presign(url, options.sigv4) : url;
+  return openSocket(target, options);
+}
+
+function openSocket(url, options) {
   const WebSocketClass = options.WebSocket ?? globalThis.WebSocket;
   if (typeof WebSocketClass !== "function") {
     throw new ClientError("invalid", "no WebSocket here: pass `WebSocket` (the `ws` package's class on Node 20)");

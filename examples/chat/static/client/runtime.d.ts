@@ -43,6 +43,20 @@ export interface Backoff {
   attempts?: number;
 }
 
+/** The credentials of a SigV4-presigned handshake (the service is `execute-api`). */
+export interface SigV4Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Temporary credentials' session token. */
+  sessionToken?: string;
+  region: string;
+  /** How long the presigned URL is valid, in seconds (60). */
+  expires?: number;
+}
+
+/** `url` presigned with SigV4 for `execute-api`, as an AWS SDK presigns a `GET`. */
+export function presign(url: string | URL, credentials: SigV4Credentials, now?: Date): Promise<string>;
+
 /** How a client connects and behaves. */
 export interface ConnectOptions {
   /** Subprotocols to offer. */
@@ -53,6 +67,11 @@ export interface ConnectOptions {
    * browsers cannot set a WebSocket handshake's headers.
    */
   accessToken?: string;
+  /**
+   * AWS credentials every handshake is presigned with (SigV4 in the URL's query), for an API
+   * Gateway `$connect` whose authorization is `AWS_IAM`.
+   */
+  sigv4?: SigV4Credentials;
   /** The WebSocket class: the global one by default (browsers, Node 22); on Node 20 the `ws` package's. */
   WebSocket?: WebSocketConstructor;
   /** Reconnect when the connection drops (`true`: 100 ms doubling to 5 s, forever). */
