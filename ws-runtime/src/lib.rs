@@ -28,7 +28,8 @@
 //! - [`Flags`]: what a server's `main` takes from its command line and environment (verifiers,
 //!   TLS, limits and rates, the cluster, the management API), the same for every server.
 //! - [`lambda`]: routes served by functions written for AWS Lambda behind API Gateway, called
-//!   with the events API Gateway sends.
+//!   with the events API Gateway sends; and the other way, an [`App`] deployed behind API
+//!   Gateway as a Lambda function (`lambda::run`, feature `aws-lambda`).
 //!
 //! What a client sees when things go wrong:
 //!

@@ -35,6 +35,13 @@
 //!
 //! The runtime sees one `$default` route ([`AnyMessage`]): this module routes among the
 //! functions itself, so metrics count every message under `$default`.
+//!
+//! The other way (feature `aws-lambda`): `lambda::run(app)` serves an [`crate::App`] as a Lambda
+//! function behind API Gateway, `$connect`, its routes, `$disconnect` and its `REQUEST`
+//! authorizer, with the same handlers and checks as ws-runtime's server; sends go through the
+//! management API, sessions, groups and broadcasts through a `ConnectionStore` (DynamoDB's is
+//! `DynamoDbStore`). `asyncapi-rs generate --lambda` writes the `main` that does it, `--sam` the
+//! template that deploys it.
 
 use std::collections::HashMap;
 use std::fmt::Display;

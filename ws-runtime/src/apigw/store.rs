@@ -207,7 +207,8 @@ impl DynamoDbStore {
         })
     }
 
-    /// Every item whose key `condition` selects, page after page (`scan` when `query` is false).
+    /// Every item, page after page: of a query (its key condition and values), else of a scan
+    /// (with its filter, when given).
     async fn all_items(
         &self,
         query: Option<(&str, HashMap<String, AttributeValue>)>,
