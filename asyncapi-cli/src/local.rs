@@ -28,6 +28,7 @@ Examples:
   asyncapi-rs local template.yaml --parameter TableName=connections --addr 127.0.0.1:0
   asyncapi-rs local template.yaml --python .venv/bin/python --node-modules sdk/node_modules
   asyncapi-rs local template.yaml --bootstrap ChatFunction=target/release/chat
+  asyncapi-rs local template.yaml --dynamodb http://127.0.0.1:8000   # its tables created there
   asyncapi-rs local template.yaml --asyncapi asyncapi.yaml   # frames checked against it
   asyncapi-rs local template.yaml --write-asyncapi asyncapi.yaml   # a starting document
 
@@ -37,7 +38,8 @@ asyncapi-rs's own; `provided.*` functions through their `bootstrap`), asking for
 over the Lambda Runtime API, with Lambda's environment. The functions reach this server's
 management API through `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI` (or `https://{domainName}/
 {stage}`, trusting the run's CA); set `AWS_ENDPOINT_URL_*` (or `--env`) for the other services
-they use (a local DynamoDB, say). `AWS_IAM` on `$connect` takes handshakes presigned by the key
+they use; `--dynamodb URL` points them at a local DynamoDB and creates the template's tables
+there. `AWS_IAM` on `$connect` takes handshakes presigned by the key
 of this command's environment. What the functions print goes to standard error. Ctrl-C stops it.";
 
 #[derive(Debug, clap::Args)]
@@ -89,6 +91,10 @@ pub(crate) struct Args {
     /// they also inherit this command's environment). Repeatable.
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_pair)]
     environment: Vec<(String, String)>,
+    /// A local DynamoDB (DynamoDB Local, dynalite: `http://127.0.0.1:8000`): every function's
+    /// AWS_ENDPOINT_URL_DYNAMODB, where the template's tables are created when missing.
+    #[arg(long, value_name = "URL")]
+    dynamodb: Option<String>,
 }
 
 fn parse_pair(text: &str) -> Result<(String, String), String> {
@@ -157,6 +163,7 @@ async fn serve(template: Template, contract: Option<Arc<Contract>>, args: &Args)
         asyncapi: contract,
         iam: iam_keys(&args.region),
         tls: !args.no_tls,
+        dynamodb: args.dynamodb.clone(),
     };
     let what = Serve {
         template: &template,
@@ -176,6 +183,13 @@ async fn serve(template: Template, contract: Option<Arc<Contract>>, args: &Args)
     let _ = writeln!(stdout, "serving {} on ws://{addr}/{}", api.name, api.stage);
     for line in describe(api) {
         let _ = writeln!(stdout, "{line}");
+    }
+    if !served.created_tables.is_empty() {
+        let _ = writeln!(
+            stdout,
+            "created in the local DynamoDB: {}",
+            served.created_tables.join(", ")
+        );
     }
     if let Some(ca) = &served.ca {
         let _ = writeln!(

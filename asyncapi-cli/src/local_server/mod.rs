@@ -9,6 +9,7 @@ pub mod app;
 pub mod ca;
 pub mod document;
 pub mod serve;
+pub mod tables;
 pub mod template;
 pub mod validated;
 
@@ -59,6 +60,8 @@ pub struct Served {
     pub server: ws_runtime::Server,
     /// The run's CA, while it serves TLS beside plain connections ([`Options::tls`]).
     pub ca: Option<ca::LocalCa>,
+    /// The tables created in the local DynamoDB ([`Options::dynamodb`]).
+    pub created_tables: Vec<String>,
 }
 
 impl Served {
@@ -85,12 +88,20 @@ pub async fn serve(listener: TcpListener, what: Serve<'_>) -> Result<Served, Loc
         format!("ws://{addr}"),
     );
     let api = WebSocketApi::read(what.template, &resolver, what.api)?;
+    let mut options = what.options.clone();
+    let mut created_tables = Vec::new();
+    if let Some(endpoint) = &options.dynamodb {
+        created_tables = tables::create(what.template, &resolver, endpoint).await?;
+        options
+            .environment
+            .entry("AWS_ENDPOINT_URL_DYNAMODB".to_owned())
+            .or_insert_with(|| endpoint.clone());
+    }
     let local_ca = if what.options.tls {
         Some(ca::LocalCa::new()?)
     } else {
         None
     };
-    let mut options = what.options.clone();
     for (name, value) in local_ca.iter().flat_map(ca::LocalCa::environment) {
         options.environment.entry(name.to_owned()).or_insert(value);
     }
@@ -111,6 +122,7 @@ pub async fn serve(listener: TcpListener, what: Serve<'_>) -> Result<Served, Loc
         api,
         server,
         ca: local_ca,
+        created_tables,
     })
 }
 
@@ -174,6 +186,9 @@ pub enum LocalError {
     /// The listener failed.
     #[error("{0}")]
     Listen(#[source] std::io::Error),
+    /// A table of the template could not be created in the local DynamoDB.
+    #[error(transparent)]
+    Table(#[from] tables::TableError),
     /// The operating system gave no randomness for the run's management key.
     #[error("no randomness for the management API's key: {0}")]
     Randomness(#[source] getrandom::Error),

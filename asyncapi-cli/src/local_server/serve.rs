@@ -45,6 +45,9 @@ pub struct Options {
     /// Variables every function gets beside its own (`AWS_ENDPOINT_URL_DYNAMODB`, say; the
     /// functions also inherit this process's environment).
     pub environment: BTreeMap<String, String>,
+    /// A local DynamoDB (DynamoDB Local, dynalite): every function's
+    /// `AWS_ENDPOINT_URL_DYNAMODB`, where the template's tables are created when missing.
+    pub dynamodb: Option<String>,
 }
 
 impl std::fmt::Debug for Options {
@@ -60,6 +63,7 @@ impl std::fmt::Debug for Options {
             .field("tls", &self.tls)
             .field("asyncapi", &self.asyncapi.is_some())
             .field("environment", &self.environment.keys().collect::<Vec<_>>())
+            .field("dynamodb", &self.dynamodb)
             .finish()
     }
 }
@@ -76,6 +80,7 @@ impl Default for Options {
             asyncapi: None,
             iam: None,
             tls: true,
+            dynamodb: None,
         }
     }
 }

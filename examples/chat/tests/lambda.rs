@@ -57,7 +57,8 @@ fn the_template_is_what_generate_sam_writes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_chat_runs_from_its_generated_sam_template_as_a_lambda_function() {
     bounded(120, async {
-        let dynamodb = DynamoDb::start(&["Connections:pk/sk"]);
+        // No table yet: `local` creates the template's (`Connections`, keyed by `pk` and `sk`).
+        let dynamodb = DynamoDb::start(&[]);
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let template = Template::read(&root.join("template.yaml")).unwrap();
         let options = Options {
@@ -65,10 +66,7 @@ async fn the_chat_runs_from_its_generated_sam_template_as_a_lambda_function() {
                 "ChatFunction".to_owned(),
                 PathBuf::from(env!("CARGO_BIN_EXE_chat-lambda")),
             )]),
-            environment: BTreeMap::from([(
-                "AWS_ENDPOINT_URL_DYNAMODB".to_owned(),
-                dynamodb.endpoint.clone(),
-            )]),
+            dynamodb: Some(dynamodb.endpoint.clone()),
             ..Options::default()
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -79,6 +77,7 @@ async fn the_chat_runs_from_its_generated_sam_template_as_a_lambda_function() {
             options: &options,
         };
         let served = local_server::serve(listener, what).await.unwrap();
+        assert_eq!(served.created_tables, ["Connections"]);
         assert_eq!(served.api.stage, "prod");
         let addr = served.server.local_addr();
 

@@ -73,7 +73,8 @@ fn the_template_is_what_generate_sam_writes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_feed_runs_from_its_generated_sam_template_its_jwt_through_the_authorizer() {
     bounded(120, async {
-        let dynamodb = DynamoDb::start(&["Connections:pk/sk"]);
+        // No table yet: `local` creates the template's (`Connections`, keyed by `pk` and `sk`).
+        let dynamodb = DynamoDb::start(&[]);
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let template = Template::read(&root.join("template.yaml")).unwrap();
         let options = Options {
@@ -81,10 +82,7 @@ async fn the_feed_runs_from_its_generated_sam_template_its_jwt_through_the_autho
                 "FeedFunction".to_owned(),
                 PathBuf::from(env!("CARGO_BIN_EXE_feed-lambda")),
             )]),
-            environment: BTreeMap::from([(
-                "AWS_ENDPOINT_URL_DYNAMODB".to_owned(),
-                dynamodb.endpoint.clone(),
-            )]),
+            dynamodb: Some(dynamodb.endpoint.clone()),
             ..Options::default()
         };
         let parameters = [
@@ -99,6 +97,7 @@ async fn the_feed_runs_from_its_generated_sam_template_its_jwt_through_the_autho
             options: &options,
         };
         let served = local_server::serve(listener, what).await.unwrap();
+        assert_eq!(served.created_tables, ["Connections"]);
         // The stage URL, as `sam deploy` prints it.
         let url = format!("ws://{}/prod", served.server.local_addr());
         let connect = |token: String| {

@@ -10,7 +10,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -97,10 +96,8 @@ async fn the_sample_chat_runs_unchanged_from_its_sam_template_each_function_a_pr
                 .into_iter()
                 .map(|(function, path)| (function.to_owned(), PathBuf::from(path)))
                 .collect(),
-            environment: BTreeMap::from([(
-                "AWS_ENDPOINT_URL_DYNAMODB".to_owned(),
-                dynamodb.endpoint.clone(),
-            )]),
+            // Its table is there already (made above): `local` keeps it as it is.
+            dynamodb: Some(dynamodb.endpoint.clone()),
             ..Options::default()
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -112,6 +109,7 @@ async fn the_sample_chat_runs_unchanged_from_its_sam_template_each_function_a_pr
         };
         let served = local_server::serve(listener, what).await.unwrap();
         assert_eq!(served.api.stage, "Prod");
+        assert!(served.created_tables.is_empty());
         let table = table(&dynamodb, TABLE);
         the_chat(served.server.local_addr(), "/Prod", &table).await;
         served.shutdown().await;
