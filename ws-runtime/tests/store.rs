@@ -88,7 +88,10 @@ async fn the_dynamodb_store_keeps_connections_sessions_and_groups() {
 
         // A connection that is not stored: gone for what needs it, nothing for the rest.
         let gone = ConnectionId::from("gone=");
-        assert!(matches!(store.join(&gone, "ACME").await, Err(StoreError::Gone)));
+        assert!(matches!(
+            store.join(&gone, "ACME").await,
+            Err(StoreError::Gone)
+        ));
         assert!(store.members("ACME").await.unwrap().is_empty());
         let session = serde_json::json!(1);
         assert!(matches!(

@@ -55,7 +55,7 @@ export interface SigV4Credentials {
 }
 
 /** `url` presigned with SigV4 for `execute-api`, as an AWS SDK presigns a `GET`. */
-export function presign(url: string | URL, credentials: SigV4Credentials, now?: Date): Promise<string>;
+export function presign(url: string, credentials: SigV4Credentials, now?: Date): Promise<string>;
 
 /** How a client connects and behaves. */
 export interface ConnectOptions {
