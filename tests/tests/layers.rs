@@ -27,7 +27,7 @@ const RUNTIME: &[&[&str]] = &[
     &["registry"],
     &["dispatch"],
     &["apigw"],
-    &["server", "client"],
+    &["server", "client", "lambda"],
     &["fuzz"],
 ];
 

@@ -62,13 +62,13 @@ pub mod client;
 mod dispatch;
 #[cfg(test)]
 mod fuzz;
+pub mod lambda;
 mod messages;
 mod metrics;
 mod registry;
 mod server;
 mod transport;
 
-pub use apigw::lambda;
 pub use messages::nullable;
 
 #[cfg(feature = "jwt")]

@@ -244,16 +244,41 @@ fn lib_rs(sides: Sides) -> String {
     })
 }
 
-/// `src/bin/lambda.rs`: the same channels and handlers as `main.rs`, served behind Amazon API
-/// Gateway as a Lambda function ([`ws_runtime::lambda::run`]), its settings from the function's
-/// environment (what `template.yaml` sets).
-fn lambda_rs(plan: &Plan, crate_name: &str) -> String {
-    let krate = ident(crate_name);
+/// What `main.rs` and `src/bin/lambda.rs` both do with the operator's `flags`: every channel
+/// mounted with the scaffold handlers, the flags applied, the router built into `app` (each
+/// failure said, with its exit code).
+fn app(plan: &Plan) -> proc_macro2::TokenStream {
     let mounts = plan.channels.iter().map(|c| {
         let module = ident(&c.module);
         let handler = ident(&c.prefix);
         quote! { let router = api::#module::mount(router, api::handlers::#handler); }
     });
+    quote! {
+        let router = ws_runtime::Router::new();
+        #(#mounts)*
+        let router = match flags.apply(router, api::ASYNCAPI).await {
+            Ok(router) => router,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return std::process::ExitCode::from(error.exit_code());
+            }
+        };
+        let app = match router.build() {
+            Ok(app) => app,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return std::process::ExitCode::FAILURE;
+            }
+        };
+    }
+}
+
+/// `src/bin/lambda.rs`: the same channels and handlers as `main.rs`, served behind Amazon API
+/// Gateway as a Lambda function ([`ws_runtime::lambda::run`]), its settings from the function's
+/// environment (what `template.yaml` sets).
+fn lambda_rs(plan: &Plan, crate_name: &str) -> String {
+    let krate = ident(crate_name);
+    let app = app(plan);
     pretty(quote! {
         //! Serves the API as an AWS Lambda function behind Amazon API Gateway: `$connect`, every
         //! route, `$disconnect` and the `REQUEST` authorizer of one channel (`WS_CHANNEL`), with
@@ -278,22 +303,7 @@ fn lambda_rs(plan: &Plan, crate_name: &str) -> String {
                     return std::process::ExitCode::from(error.exit_code());
                 }
             };
-            let router = ws_runtime::Router::new();
-            #(#mounts)*
-            let router = match flags.apply(router, api::ASYNCAPI).await {
-                Ok(router) => router,
-                Err(error) => {
-                    eprintln!("error: {error}");
-                    return std::process::ExitCode::from(error.exit_code());
-                }
-            };
-            let app = match router.build() {
-                Ok(app) => app,
-                Err(error) => {
-                    eprintln!("error: {error}");
-                    return std::process::ExitCode::FAILURE;
-                }
-            };
+            #app
             match ws_runtime::lambda::run(app).await {
                 Ok(()) => std::process::ExitCode::SUCCESS,
                 Err(error) => {
@@ -309,11 +319,7 @@ fn lambda_rs(plan: &Plan, crate_name: &str) -> String {
 /// ([`ws_runtime::Flags`]), and prints the bound address first.
 fn main_rs(plan: &Plan, crate_name: &str) -> String {
     let krate = ident(crate_name);
-    let mounts = plan.channels.iter().map(|c| {
-        let module = ident(&c.module);
-        let handler = ident(&c.prefix);
-        quote! { let router = api::#module::mount(router, api::handlers::#handler); }
-    });
+    let app = app(plan);
     // A crate's name has no braces: the text is a format string as it is.
     let usage = proc_macro2::Literal::string(&format!("usage: {crate_name} [FLAGS]\n{{}}"));
     pretty(quote! {
@@ -346,22 +352,7 @@ fn main_rs(plan: &Plan, crate_name: &str) -> String {
                 eprintln!("error: unknown argument `{unknown}` (`--help` lists the flags)");
                 return std::process::ExitCode::from(2);
             }
-            let router = ws_runtime::Router::new();
-            #(#mounts)*
-            let router = match flags.apply(router, api::ASYNCAPI).await {
-                Ok(router) => router,
-                Err(error) => {
-                    eprintln!("error: {error}");
-                    return std::process::ExitCode::from(error.exit_code());
-                }
-            };
-            let app = match router.build() {
-                Ok(app) => app,
-                Err(error) => {
-                    eprintln!("error: {error}");
-                    return std::process::ExitCode::FAILURE;
-                }
-            };
+            #app
             let server = match flags.serve(app).await {
                 Ok(server) => server,
                 Err(error) => {

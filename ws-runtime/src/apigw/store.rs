@@ -207,6 +207,35 @@ impl DynamoDbStore {
         })
     }
 
+    /// Updates the connection item of `id` with `expression` (`#attribute` naming `attribute`,
+    /// `:value` the value when given); `false` when the connection is not stored.
+    async fn update_connection(
+        &self,
+        id: &ConnectionId,
+        expression: &str,
+        attribute: &str,
+        value: Option<AttributeValue>,
+    ) -> Result<bool, StoreError> {
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(connection_key(id)))
+            .condition_expression("attribute_exists(pk)")
+            .update_expression(expression)
+            .expression_attribute_names("#attribute", attribute)
+            .set_expression_attribute_values(
+                value.map(|v| HashMap::from([(":value".to_owned(), v)])),
+            )
+            .send()
+            .await;
+        match updated {
+            Ok(_) => Ok(true),
+            Err(error) if condition_failed(&error) => Ok(false),
+            Err(error) => Err(client_error(error)),
+        }
+    }
+
     /// Every item, page after page: of a query (its key condition and values), else of a scan
     /// (with its filter, when given).
     async fn all_items(
@@ -340,26 +369,21 @@ impl ConnectionStore for DynamoDbStore {
         session: Option<&'a serde_json::Value>,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            let update = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(connection_key(id)))
-                .condition_expression("attribute_exists(pk)");
-            let update = match session {
-                Some(session) => update
-                    .update_expression("SET #session = :session")
-                    .expression_attribute_values(":session", json_attribute(session)?),
-                None => update.update_expression("REMOVE #session"),
+            let stored = match session {
+                Some(session) => {
+                    let value = json_attribute(session)?;
+                    self.update_connection(id, "SET #attribute = :value", "session", Some(value))
+                        .await?
+                }
+                None => {
+                    self.update_connection(id, "REMOVE #attribute", "session", None)
+                        .await?
+                }
             };
-            match update
-                .expression_attribute_names("#session", "session")
-                .send()
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(error) if condition_failed(&error) => Err(StoreError::Gone),
-                Err(error) => Err(client_error(error)),
+            if stored {
+                Ok(())
+            } else {
+                Err(StoreError::Gone)
             }
         })
     }
@@ -391,21 +415,12 @@ impl ConnectionStore for DynamoDbStore {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             // The connection first: a membership of a connection that is gone is not written.
-            let joined = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(connection_key(id)))
-                .condition_expression("attribute_exists(pk)")
-                .update_expression("ADD #groups :group")
-                .expression_attribute_names("#groups", "groups")
-                .expression_attribute_values(":group", AttributeValue::Ss(vec![group.to_owned()]))
-                .send()
-                .await;
-            match joined {
-                Ok(_) => {}
-                Err(error) if condition_failed(&error) => return Err(StoreError::Gone),
-                Err(error) => return Err(client_error(error)),
+            let group_set = AttributeValue::Ss(vec![group.to_owned()]);
+            if !self
+                .update_connection(id, "ADD #attribute :value", "groups", Some(group_set))
+                .await?
+            {
+                return Err(StoreError::Gone);
             }
             self.client
                 .put_item()
@@ -431,23 +446,11 @@ impl ConnectionStore for DynamoDbStore {
                 .send()
                 .await
                 .map_err(client_error)?;
-            let left = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(connection_key(id)))
-                .condition_expression("attribute_exists(pk)")
-                .update_expression("DELETE #groups :group")
-                .expression_attribute_names("#groups", "groups")
-                .expression_attribute_values(":group", AttributeValue::Ss(vec![group.to_owned()]))
-                .send()
-                .await;
-            match left {
-                Ok(_) => Ok(()),
-                // Leaving is done for a connection that is gone.
-                Err(error) if condition_failed(&error) => Ok(()),
-                Err(error) => Err(client_error(error)),
-            }
+            // Leaving is done for a connection that is gone.
+            let group_set = AttributeValue::Ss(vec![group.to_owned()]);
+            self.update_connection(id, "DELETE #attribute :value", "groups", Some(group_set))
+                .await?;
+            Ok(())
         })
     }
 

@@ -1,9 +1,13 @@
 //! Serving: the upgrade (`$connect`), one task per connection, limits, and graceful shutdown;
 //! the router that builds an `App` (`router`), the operator's flags (`flags`), and what the server
-//! answers itself: health and metrics (`observe`), the document and its docs page (`docs`).
+//! answers itself: health and metrics (`observe`), the document and its docs page (`docs`); and
+//! an `App` served behind API Gateway as a Lambda function instead (`function`, feature
+//! `aws-lambda`).
 
 pub(crate) mod docs;
 pub(crate) mod flags;
+#[cfg(feature = "aws-lambda")]
+pub(crate) mod function;
 pub(crate) mod observe;
 pub(crate) mod router;
 

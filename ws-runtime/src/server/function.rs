@@ -17,10 +17,10 @@ use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::access::security::{self, Credentials, Principal};
+use crate::access::security::{self, BoxError, Credentials, Principal};
 use crate::apigw::aws::{Environment, MissingVariable};
 use crate::apigw::store::{ConnectionRecord, ConnectionStore, DynamoDbStore, StoreError};
-use crate::dispatch::handler::{Close, ConnectRequest, Context, EventType, Session};
+use crate::dispatch::handler::{Close, ConnectRequest, Context, EventType, Reject, Session};
 use crate::dispatch::shared::{Channel, Shared};
 use crate::registry::connections::{
     Audience, BackendError, ConnectionId, ConnectionInfo, EngineError, Identity, Outbound, Remote,
@@ -108,10 +108,13 @@ pub enum InvocationError {
     /// The connection store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The handler's `authorize` or `$connect` panicked, or failed in a way that is not a
-    /// refusal.
-    #[error("{0}")]
-    Handler(String),
+    /// The handler's `authorize` refused with a status that is neither 401 nor 403 (API Gateway
+    /// answers the handshake 500).
+    #[error("authorize refused with {}: {}", .0.status, .0.message)]
+    AuthorizeRefused(Reject),
+    /// The handler's `authorize` panicked.
+    #[error("authorize panicked: {0}")]
+    Panicked(#[source] BoxError),
 }
 
 impl From<InvocationError> for lambda_runtime::Diagnostic {
@@ -120,7 +123,8 @@ impl From<InvocationError> for lambda_runtime::Diagnostic {
             InvocationError::Unauthorized => "Unauthorized",
             InvocationError::Event(_) => "Event",
             InvocationError::Store(_) => "Store",
-            InvocationError::Handler(_) => "Handler",
+            InvocationError::AuthorizeRefused(_) => "AuthorizeRefused",
+            InvocationError::Panicked(_) => "Panicked",
         };
         lambda_runtime::Diagnostic {
             error_type: error_type.to_owned(),
@@ -339,13 +343,8 @@ impl Function {
             Ok(Err(reject)) if reject.status == StatusCode::FORBIDDEN => {
                 Ok(policy("anonymous", "Deny", event, None))
             }
-            Ok(Err(reject)) => Err(InvocationError::Handler(format!(
-                "authorize refused with {}: {}",
-                reject.status, reject.message
-            ))),
-            Err(panic) => Err(InvocationError::Handler(format!(
-                "authorize panicked: {panic}"
-            ))),
+            Ok(Err(reject)) => Err(InvocationError::AuthorizeRefused(reject)),
+            Err(panic) => Err(InvocationError::Panicked(Box::new(panic))),
         }
     }
 
