@@ -5,18 +5,19 @@
 
 #![allow(clippy::unwrap_used)] // a test that cannot set itself up should stop right there
 
+mod support;
+
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use feed::api::feed::{FeedClient, FeedOutbound, FeedRoute, PATH};
 use feed::api::handlers::MAX_SYMBOLS;
 use feed::api::types::{PlaceOrder, Price, Side, Subscribe, Unsubscribe};
 use feed::market::Market;
 use serde_json::json;
+use support::{SECRET, now, refused_with, server_error, sign, token};
 use test_support::bounded;
 use ws_runtime::client::{Client, ClientError, ClientOptions, ErrorKind, Event, Target};
-
-const SECRET: &[u8] = b"a-secret-for-the-feed-tests";
 
 /// The feed on a free port, publishing every `tick`.
 struct Feed {
@@ -33,7 +34,9 @@ impl Drop for Feed {
 
 async fn start(tick: Duration, heartbeat: Duration) -> Feed {
     let market = Arc::new(Market::new());
-    let jwt = ws_runtime::Jwt::hs256(SECRET).unwrap().audience("feed");
+    let jwt = ws_runtime::Jwt::hs256(SECRET.as_bytes())
+        .unwrap()
+        .audience("feed");
     let app = feed::router(Arc::clone(&market))
         .verify("jwt", jwt)
         .build()
@@ -61,26 +64,6 @@ impl Feed {
     }
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn sign(claims: &serde_json::Value, secret: &[u8]) -> String {
-    let key = jsonwebtoken::EncodingKey::from_secret(secret).unwrap();
-    jsonwebtoken::encode(&jsonwebtoken::Header::default(), claims, &key).unwrap()
-}
-
-/// A token for `trader` with `scope`, for ten minutes.
-fn token(trader: &str, scope: &str) -> String {
-    sign(
-        &json!({"sub": trader, "scope": scope, "aud": "feed", "exp": now() + 600}),
-        SECRET,
-    )
-}
-
 /// The next event (bounded in time).
 async fn next(client: &mut FeedClient) -> Event<FeedOutbound> {
     tokio::time::timeout(Duration::from_secs(5), client.next())
@@ -100,21 +83,6 @@ async fn next_price(client: &mut FeedClient) -> Price {
     }
 }
 
-fn refused_with(result: Result<FeedClient, ClientError>) -> u16 {
-    match result {
-        Err(ClientError::Refused { status, .. }) => status,
-        Err(other) => panic!("refused, not {other}"),
-        Ok(_) => panic!("refused, not connected"),
-    }
-}
-
-fn server_error(result: Result<impl std::fmt::Debug, ClientError>) -> ErrorKind {
-    match result {
-        Err(ClientError::Server(frame)) => frame.kind,
-        other => panic!("an error frame, not {other:?}"),
-    }
-}
-
 #[tokio::test]
 async fn only_a_valid_token_gets_in_from_the_header_or_the_query() {
     bounded(30, async {
@@ -127,12 +95,12 @@ async fn only_a_valid_token_gets_in_from_the_header_or_the_query() {
         assert_eq!(refused_with(feed.connect(&forged).await), 401);
         let elsewhere = sign(
             &json!({"sub": "ada", "aud": "billing", "exp": now() + 600}),
-            SECRET,
+            SECRET.as_bytes(),
         );
         assert_eq!(refused_with(feed.connect(&elsewhere).await), 401);
         let expired = sign(
             &json!({"sub": "ada", "aud": "feed", "exp": now() - 10}),
-            SECRET,
+            SECRET.as_bytes(),
         );
         assert_eq!(refused_with(feed.connect(&expired).await), 401);
         assert_eq!(refused_with(feed.connect("not a token").await), 401);

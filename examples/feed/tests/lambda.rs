@@ -8,54 +8,20 @@
 
 #![allow(clippy::unwrap_used)] // a test that cannot set itself up should stop right there
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use asyncapi_cli::local_server::{self, Options, Serve, Template};
 use feed::api::feed::{FeedClient, FeedOutbound, FeedRoute, PATH};
 use feed::api::types::{PlaceOrder, Side, Subscribe, Unsubscribe};
 use serde_json::json;
+use support::{SECRET, now, refused_with, server_error, sign, token};
 use test_support::bounded;
 use test_support::functions::DynamoDb;
-use ws_runtime::client::{Client, ClientError, ClientOptions, ErrorKind, Event, Target};
-
-const SECRET: &str = "a-secret-for-the-feed-lambda-tests";
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn sign(claims: &serde_json::Value, secret: &[u8]) -> String {
-    let key = jsonwebtoken::EncodingKey::from_secret(secret).unwrap();
-    jsonwebtoken::encode(&jsonwebtoken::Header::default(), claims, &key).unwrap()
-}
-
-/// A token for `trader` with `scope`, for ten minutes.
-fn token(trader: &str, scope: &str) -> String {
-    sign(
-        &json!({"sub": trader, "scope": scope, "aud": "feed", "exp": now() + 600}),
-        SECRET.as_bytes(),
-    )
-}
-
-fn refused_with(result: Result<FeedClient, ClientError>) -> u16 {
-    match result {
-        Err(ClientError::Refused { status, .. }) => status,
-        Err(other) => panic!("refused, not {other}"),
-        Ok(_) => panic!("refused, not connected"),
-    }
-}
-
-fn server_error(result: Result<impl std::fmt::Debug, ClientError>) -> ErrorKind {
-    match result {
-        Err(ClientError::Server(frame)) => frame.kind,
-        other => panic!("an error frame, not {other:?}"),
-    }
-}
+use ws_runtime::client::{Client, ClientOptions, ErrorKind, Event, Target};
 
 #[test]
 fn the_template_is_what_generate_sam_writes() {
