@@ -247,14 +247,14 @@ impl Function {
         let context = &event.request_context;
         let mut headers = HeaderMap::new();
         let mut json = serde_json::Map::new();
-        for (name, value) in event.headers.iter().flatten() {
+        for (name, text) in event.headers.iter().flatten() {
             let (Ok(name), Ok(value)) = (
                 HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()),
-                HeaderValue::from_str(value),
+                HeaderValue::from_str(text),
             ) else {
                 continue;
             };
-            json.insert(name.as_str().to_owned(), Value::String(value_text(&value)));
+            json.insert(name.as_str().to_owned(), Value::String(text.clone()));
             headers.append(name, value);
         }
         let query = match &event.multi_value_query_string_parameters {
@@ -454,10 +454,9 @@ impl Function {
             Some(text) => text,
             None => {
                 // Binary that is not UTF-8: the server closes with 1003; here the sender is
-                // told its body was not taken.
-                let cx = self.context(event, EventType::Message).await?;
+                // told its body was not taken (no store read: nothing runs).
                 let frame = crate::messages::frames::bad_request_body(
-                    cx.connection_id.as_str(),
+                    &event.request_context.connection_id,
                     &ids::event(),
                     None,
                 );
@@ -490,10 +489,6 @@ impl Function {
         }
         Ok(response(StatusCode::OK, None))
     }
-}
-
-fn value_text(value: &HeaderValue) -> String {
-    String::from_utf8_lossy(value.as_bytes()).into_owned()
 }
 
 /// A proxy response.
