@@ -56,6 +56,7 @@ fn cargo_build(dir: &Path) {
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", repo().join("target/corpus-crate"))
         .env("CARGO_INCREMENTAL", "0")
+        .env("CARGO_PROFILE_DEV_DEBUG", "false")
         .env_remove("RUSTFLAGS")
         .output()
         .unwrap();

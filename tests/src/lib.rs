@@ -182,13 +182,15 @@ pub fn save_report(name: &str, text: &str) {
 }
 
 /// Runs cargo in a generated crate (or workspace of them) with its own target directory. Such a
-/// crate is built once per run, so incremental compilation would only cost time and disk.
+/// crate is built once per run, so incremental compilation and debug info would only cost time
+/// and disk.
 pub fn cargo(dir: &Path, target: &Path, args: &[&str]) -> (bool, String) {
     let output = std::process::Command::new(env!("CARGO"))
         .args(args)
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", target)
         .env("CARGO_INCREMENTAL", "0")
+        .env("CARGO_PROFILE_DEV_DEBUG", "false")
         .env_remove("RUSTFLAGS")
         .output()
         .unwrap();

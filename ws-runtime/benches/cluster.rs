@@ -1,6 +1,8 @@
-//! Cluster mode against one node, same clients, same run: three nodes and one real
-//! `redis-server` on this machine (the nodes in this process, each with its own connections to
-//! Redis), against one node alone.
+//! Cluster mode against one node, same clients, same run: three nodes on one real
+//! `redis-server`, and three nodes on a real Redis Cluster of three shards (sharded pub/sub),
+//! all on this machine (the nodes in this process, each with its own connections to Redis),
+//! against one node alone. For each engine, the Redis CPU time per send and per broadcast, and
+//! the share of the publishes its busiest server took.
 //!
 //! - point to point: 50 senders on node A, each sending to its own client on node B and waiting
 //!   for it to arrive before the next send; sends/s, and p50/p99 from `send` to the client's
@@ -24,7 +26,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde_json::json;
 use support::{Client, connect, recv, send, start};
-use test_support::redis::RedisServer;
+use test_support::redis::{RedisCluster, RedisServer};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use ws_runtime::{Cluster, ConnectionId, Server};
 
@@ -44,39 +46,53 @@ fn main() {
 
 async fn run() {
     let redis = RedisServer::start();
+    let sharded = RedisCluster::start();
     let single = start(|r| r).await.0;
-    let mut nodes = Vec::new();
-    for _ in 0..3 {
-        let (server, _) = start(|r| r.cluster(Cluster::redis(&redis.url()).unwrap())).await;
-        server.cluster().unwrap().ready().await;
-        nodes.push(server);
-    }
-    for node in &nodes {
-        while node.cluster().unwrap().live_nodes().len() < 3 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-    println!("{SECONDS} s per measure; 3 nodes and 1 Redis vs 1 node, in one run");
+    println!(
+        "{SECONDS} s per measure; 1 node, then 3 nodes on 1 Redis, then 3 nodes on a Redis Cluster of 3 shards (each a primary and a replica), in one run"
+    );
 
     let (rate, p50, p99) = point_to_point(&single, &single).await;
     println!("point to point, 1 node:   {rate:>9.0} sends/s  p50 {p50:>7.3} ms  p99 {p99:>7.3} ms");
-    let (rate, p50, p99) = point_to_point(&nodes[0], &nodes[1]).await;
-    println!(
-        "point to point, 3 nodes:  {rate:>9.0} sends/s  p50 {p50:>7.3} ms  p99 {p99:>7.3} ms  (sender on A, clients on B)"
-    );
-
     let one = fan_out(std::slice::from_ref(&single), 3 * FAN_CLIENTS).await;
     println!(
         "fan-out, 1 node:          {one:>9.0} deliveries/s  ({} clients)",
         3 * FAN_CLIENTS
     );
-    let three = fan_out(&nodes, FAN_CLIENTS).await;
-    println!(
-        "fan-out, 3 nodes:         {three:>9.0} deliveries/s  ({} clients, 100 per node; {:.2} of one node)",
-        3 * FAN_CLIENTS,
-        three / one
-    );
 
+    let engines: [(&str, String, Vec<&RedisServer>); 2] = [
+        ("1 Redis", redis.url(), vec![&redis]),
+        (
+            "Redis Cluster",
+            sharded.url(),
+            sharded.servers.iter().collect(),
+        ),
+    ];
+    for (engine, url, servers) in engines {
+        let nodes = three_nodes(&url).await;
+        let cpu = redis_cpu(&servers);
+        let (rate, p50, p99) = point_to_point(&nodes[0], &nodes[1]).await;
+        let per_send = (redis_cpu(&servers) - cpu) / (rate * SECONDS as f64) * 1e6;
+        println!(
+            "point to point, 3 nodes, {engine}: {rate:>9.0} sends/s  p50 {p50:>7.3} ms  p99 {p99:>7.3} ms  (sender on A, clients on B); Redis CPU {per_send:.1} µs per send"
+        );
+        let busiest = spread(&servers);
+        let cpu = redis_cpu(&servers);
+        let started = Instant::now();
+        let three = fan_out(&nodes, FAN_CLIENTS).await;
+        let broadcasts = three * started.elapsed().as_secs_f64() / (3 * FAN_CLIENTS) as f64;
+        let per_broadcast = (redis_cpu(&servers) - cpu) / broadcasts * 1e6;
+        println!(
+            "fan-out, 3 nodes, {engine}: {three:>9.0} deliveries/s  ({} clients, 100 per node; {:.2} of one node); Redis CPU {per_broadcast:.1} µs per broadcast; busiest Redis took {busiest:.0}% of the point-to-point publishes",
+            3 * FAN_CLIENTS,
+            three / one
+        );
+        for node in nodes {
+            node.shutdown().await;
+        }
+    }
+
+    let nodes = three_nodes(&redis.url()).await;
     let before = used_memory(&redis);
     let mut clients = Vec::new();
     for node in &nodes {
@@ -99,6 +115,66 @@ async fn run() {
         node.shutdown().await;
     }
     single.shutdown().await;
+}
+
+/// Three nodes on the Redis at `url`, each seeing the others.
+async fn three_nodes(url: &str) -> Vec<Server> {
+    let mut nodes = Vec::new();
+    for _ in 0..3 {
+        let (server, _) = start(|r| r.cluster(Cluster::redis(url).unwrap())).await;
+        server.cluster().unwrap().ready().await;
+        nodes.push(server);
+    }
+    for node in &nodes {
+        while node.cluster().unwrap().live_nodes().len() < 3 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    nodes
+}
+
+/// The CPU seconds (user and system) the servers have used.
+fn redis_cpu(servers: &[&RedisServer]) -> f64 {
+    servers
+        .iter()
+        .map(|server| {
+            let info = server.cli(&["info", "cpu"]);
+            ["used_cpu_sys:", "used_cpu_user:"]
+                .iter()
+                .filter_map(|field| {
+                    info.lines()
+                        .find_map(|line| line.strip_prefix(field))?
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                })
+                .sum::<f64>()
+        })
+        .sum()
+}
+
+/// The share (percent) of all publishes so far that the busiest server took.
+fn spread(servers: &[&RedisServer]) -> f64 {
+    let counts: Vec<f64> = servers
+        .iter()
+        .map(|server| {
+            let stats = server.cli(&["info", "commandstats"]);
+            ["cmdstat_publish:calls=", "cmdstat_spublish:calls="]
+                .iter()
+                .filter_map(|prefix| {
+                    stats
+                        .lines()
+                        .find_map(|line| line.strip_prefix(prefix))?
+                        .split(',')
+                        .next()?
+                        .parse::<f64>()
+                        .ok()
+                })
+                .sum()
+        })
+        .collect();
+    let total: f64 = counts.iter().sum();
+    counts.iter().copied().fold(0.0, f64::max) / total.max(1.0) * 100.0
 }
 
 async fn whoami(client: &mut Client) -> ConnectionId {

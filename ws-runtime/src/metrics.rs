@@ -12,6 +12,8 @@
 //! | `ws_errors_total` | `channel`, `route`, `error` | error frames: `forbidden`, `bad_request_body` (`ClientError`), `internal_server_error` (`ExecutionError`) |
 //! | `ws_message_duration_seconds` | `channel`, `route` | from a message read to its reply ready: routing, validation, the handler (`IntegrationLatency`) |
 //! | `ws_cluster_requests_total` | `op`, `result` | operations sent to other nodes (`send`, `broadcast`…), by result (`ok`, `gone`, `backend`…) |
+//! | `ws_cluster_links_total` | `event` | the node's link to the engine: `joined`, `lost` (a failover, a restart, a broken connection), `rejoined` (subscribed again, lease renewed) |
+//! | `ws_cluster_connected` | | 1 while the node is connected to the engine, subscribed and holding its lease |
 //!
 //! Counters for a route are made once, when the router is built: counting a message is a map
 //! lookup and atomic adds, and with metrics off, one branch.
@@ -66,6 +68,32 @@ struct ClusterLabels {
     result: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LinkLabels {
+    event: String,
+}
+
+/// What happened to a node's link to the cluster's engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LinkEvent {
+    /// Connected, subscribed and holding its lease for the first time.
+    Joined,
+    /// The link failed: the engine's process died or failed over, or a connection broke.
+    Lost,
+    /// Connected, subscribed and holding its lease again after a loss.
+    Rejoined,
+}
+
+impl LinkEvent {
+    fn label(self) -> &'static str {
+        match self {
+            LinkEvent::Joined => "joined",
+            LinkEvent::Lost => "lost",
+            LinkEvent::Rejoined => "rejoined",
+        }
+    }
+}
+
 /// Every metric of a server.
 pub(crate) struct Metrics {
     registry: Registry,
@@ -79,6 +107,8 @@ pub(crate) struct Metrics {
     errors: Family<ErrorLabels, Counter>,
     durations: Family<RouteLabels, Histogram, fn() -> Histogram>,
     cluster: Family<ClusterLabels, Counter>,
+    links: Family<LinkLabels, Counter>,
+    connected: Gauge,
 }
 
 /// An error frame, as counted.
@@ -118,6 +148,8 @@ impl Metrics {
             errors: Family::default(),
             durations: Family::new_with_constructor(duration_histogram),
             cluster: Family::default(),
+            links: Family::default(),
+            connected: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -169,6 +201,16 @@ impl Metrics {
             "ws_cluster_requests",
             "Operations sent to other nodes of the cluster, by result",
             metrics.cluster.clone(),
+        );
+        registry.register(
+            "ws_cluster_links",
+            "The node's link to the cluster's engine: joined, lost, rejoined",
+            metrics.links.clone(),
+        );
+        registry.register(
+            "ws_cluster_connected",
+            "1 while the node is connected to the cluster's engine and holds its lease",
+            metrics.connected.clone(),
         );
         Metrics {
             registry,
@@ -227,6 +269,19 @@ impl Metrics {
                 result: result.to_owned(),
             })
             .inc();
+    }
+
+    /// The node's link to the cluster's engine changed.
+    pub fn cluster_link(&self, event: LinkEvent) {
+        self.links
+            .get_or_create(&LinkLabels {
+                event: event.label().to_owned(),
+            })
+            .inc();
+        self.connected.set(i64::from(matches!(
+            event,
+            LinkEvent::Joined | LinkEvent::Rejoined
+        )));
     }
 
     /// Everything, in Prometheus's text format (OpenMetrics).

@@ -1,10 +1,15 @@
-//! Cluster mode: three nodes and a real `redis-server` on loopback, real WebSocket clients.
+//! Cluster mode: three nodes and real `redis-server`s on loopback, real WebSocket clients.
 //! Leases are 1 s here (10 s by default) so that faults show within a test's time.
+//!
+//! The suite runs on each deployment of the engine ([`on_every_engine`]): one Redis, a primary
+//! named by Sentinel, and a Redis Cluster of three shards (sharded pub/sub). What only one Redis
+//! can show (its outage, and what it holds) runs there.
 
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -12,19 +17,19 @@ use ws_runtime::{BackendError, Cluster, ConnectionId, SendError, Server};
 
 use crate::support::*;
 use test_support::bounded;
-use test_support::redis::RedisServer;
+use test_support::redis::{RedisCluster, RedisServer, Sentinels};
 
 const LEASE: Duration = Duration::from_secs(1);
 
-fn cluster(redis: &RedisServer) -> Cluster {
-    Cluster::redis(&redis.url())
+fn cluster(redis: &str) -> Cluster {
+    Cluster::redis(redis)
         .unwrap()
         .lease(LEASE)
         .request_timeout(Duration::from_secs(1))
 }
 
 /// `count` nodes on one Redis, each connected and seeing all the others.
-async fn nodes(redis: &RedisServer, count: usize, token: Option<&str>) -> Vec<(Server, Chat)> {
+async fn nodes(redis: &str, count: usize, token: Option<&str>) -> Vec<(Server, Chat)> {
     let mut nodes = Vec::new();
     for _ in 0..count {
         let (server, chat) = start(|r| {
@@ -65,11 +70,9 @@ async fn whoami(client: &mut Client) -> ConnectionId {
     ConnectionId::from(recv(client).await["connectionId"].as_str().unwrap())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn send_get_and_disconnect_reach_the_node_that_holds_the_connection() {
-    let redis = RedisServer::start();
+async fn send_get_and_disconnect_reach_the_node_that_holds_the_connection(redis: &str) {
     bounded(60, async {
-        let nodes = nodes(&redis, 3, None).await;
+        let nodes = nodes(redis, 3, None).await;
         let (a, b, c) = (&nodes[0].0, &nodes[1].0, &nodes[2].0);
         let mut on_b = connect(b.local_addr(), "/chat?name=bee").await;
         let mut on_c = connect(c.local_addr(), "/chat").await;
@@ -136,11 +139,9 @@ async fn send_get_and_disconnect_reach_the_node_that_holds_the_connection() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn broadcasts_and_groups_span_every_node_and_arrive_once() {
-    let redis = RedisServer::start();
+async fn broadcasts_and_groups_span_every_node_and_arrive_once(redis: &str) {
     bounded(60, async {
-        let nodes = nodes(&redis, 3, None).await;
+        let nodes = nodes(redis, 3, None).await;
         let mut clients = Vec::new();
         let mut ids = Vec::new();
         for (server, _) in &nodes {
@@ -224,11 +225,9 @@ async fn broadcasts_and_groups_span_every_node_and_arrive_once() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_management_api_answers_the_same_on_every_node() {
-    let redis = RedisServer::start();
+async fn the_management_api_answers_the_same_on_every_node(redis: &str) {
     bounded(60, async {
-            let nodes = nodes(&redis, 3, Some("s3cret")).await;
+            let nodes = nodes(redis, 3, Some("s3cret")).await;
             let mut on_c = connect(nodes[2].0.local_addr(), "/chat").await;
             let id = whoami(&mut on_c).await;
             let request = |method: &str, body: &str| {
@@ -262,11 +261,9 @@ async fn the_management_api_answers_the_same_on_every_node() {
 
 /// A node that joins says so: it is reachable at once, not at the others' next renewal
 /// (every 6 s with this 30 s lease).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_node_that_joins_is_reachable_at_once() {
-    let redis = RedisServer::start();
+async fn a_node_that_joins_is_reachable_at_once(redis: &str) {
     bounded(60, async {
-        let long = || cluster(&redis).lease(Duration::from_secs(30));
+        let long = || cluster(redis).lease(Duration::from_secs(30));
         let (a, _) = start(|r| r.cluster(long())).await;
         a.cluster().unwrap().ready().await;
         let (b, _) = start(|r| r.cluster(long())).await;
@@ -289,11 +286,9 @@ async fn a_node_that_joins_is_reachable_at_once() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn messages_from_one_sender_to_one_connection_stay_in_order() {
-    let redis = RedisServer::start();
+async fn messages_from_one_sender_to_one_connection_stay_in_order(redis: &str) {
     bounded(60, async {
-        let nodes = nodes(&redis, 2, None).await;
+        let nodes = nodes(redis, 2, None).await;
         let mut on_b = connect(nodes[1].0.local_addr(), "/chat").await;
         let id = whoami(&mut on_b).await;
         let connections = nodes[0].0.connections();
@@ -317,7 +312,7 @@ async fn messages_from_one_sender_to_one_connection_stay_in_order() {
 
 /// A node in a runtime of its own, to crash: `shutdown_background` drops every task of it
 /// at once, as a killed process would (no `$disconnect`, no goodbye to Redis).
-fn node_to_crash(redis: &RedisServer) -> (tokio::runtime::Runtime, std::net::SocketAddr, String) {
+fn node_to_crash(redis: &str) -> (tokio::runtime::Runtime, std::net::SocketAddr, String) {
     let cluster = cluster(redis);
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -340,12 +335,10 @@ fn node_to_crash(redis: &RedisServer) -> (tokio::runtime::Runtime, std::net::Soc
     .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_node_that_leaves_or_crashes_has_its_connections_gone() {
-    let redis = RedisServer::start();
+async fn a_node_that_leaves_or_crashes_has_its_connections_gone(redis: &str) {
     bounded(60, async {
-        let mut nodes = nodes(&redis, 2, None).await;
-        let (runtime, crash_addr, crash_id) = node_to_crash(&redis);
+        let mut nodes = nodes(redis, 2, None).await;
+        let (runtime, crash_addr, crash_id) = node_to_crash(redis);
         wait_for_live(&nodes[0].0, 3).await;
         let mut on_b = connect(nodes[1].0.local_addr(), "/chat").await;
         let mut on_crash = connect(crash_addr, "/chat").await;
@@ -411,8 +404,9 @@ async fn a_node_that_leaves_or_crashes_has_its_connections_gone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_outage_fails_fast_and_the_nodes_come_back_by_themselves() {
     let mut redis = RedisServer::start();
+    let url = redis.url();
     bounded(60, async {
-        let nodes = nodes(&redis, 3, None).await;
+        let nodes = nodes(&url, 3, None).await;
         let mut on_a = connect(nodes[0].0.local_addr(), "/chat").await;
         let mut on_b = connect(nodes[1].0.local_addr(), "/chat").await;
         let id_a = whoami(&mut on_a).await;
@@ -482,7 +476,7 @@ async fn a_redis_outage_fails_fast_and_the_nodes_come_back_by_themselves() {
 async fn nothing_in_redis_outlives_the_nodes() {
     let redis = RedisServer::start();
     bounded(60, async {
-        let nodes = nodes(&redis, 2, None).await;
+        let nodes = nodes(&redis.url(), 2, None).await;
         let mut clients = Vec::new();
         for (server, _) in &nodes {
             for _ in 0..20 {
@@ -508,3 +502,112 @@ async fn nothing_in_redis_outlives_the_nodes() {
     })
     .await;
 }
+
+/// `cmdstat_{command}` calls of a server, from `INFO commandstats`.
+fn calls(server: &RedisServer, command: &str) -> u64 {
+    let stats = server.cli(&["info", "commandstats"]);
+    let prefix = format!("cmdstat_{command}:calls=");
+    stats
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|rest| rest.split(',').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_redis_cluster_each_nodes_traffic_stays_on_the_shard_of_its_channel() {
+    let redis = RedisCluster::start();
+    bounded(60, async {
+        let nodes = nodes(&redis.url(), 3, None).await;
+        let mut clients = Vec::new();
+        let mut ids = Vec::new();
+        for (server, _) in &nodes {
+            let mut client = connect(server.local_addr(), "/chat").await;
+            ids.push(whoami(&mut client).await);
+            clients.push(client);
+        }
+        for round in 0..20 {
+            for (server, _) in &nodes {
+                let text = json!({"round": round}).to_string();
+                assert_eq!(server.connections().broadcast(&text).await.unwrap(), 3);
+            }
+            for id in &ids {
+                nodes[0].0.connections().send(id, "{}").await.unwrap();
+            }
+        }
+        // Which shard owns each node's channel, and which shards carried messages.
+        let owners: HashSet<usize> = nodes
+            .iter()
+            .map(|(server, _)| {
+                redis.primary_for(&format!(
+                    "ws-runtime:node:{}",
+                    server.cluster().unwrap().id()
+                ))
+            })
+            .collect();
+        let mut carried = HashSet::new();
+        for (index, server) in redis.servers.iter().enumerate() {
+            // No unsharded publish: a cluster forwards those to every shard.
+            assert_eq!(calls(server, "publish"), 0, "server {index} got PUBLISH");
+            if calls(server, "spublish") > 0 {
+                carried.insert(index);
+            }
+        }
+        assert_eq!(
+            carried, owners,
+            "the shards that carried messages are those of the nodes' channels"
+        );
+        println!(
+            "3 nodes' channels on {} of 3 shards; SPUBLISH per server: {:?}",
+            owners.len(),
+            redis
+                .servers
+                .iter()
+                .map(|s| calls(s, "spublish"))
+                .collect::<Vec<_>>()
+        );
+    })
+    .await;
+}
+
+/// Each test of the suite, on one Redis, through Sentinel, and on a Redis Cluster.
+macro_rules! on_every_engine {
+    ($($test:ident),* $(,)?) => {
+        mod one_redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let redis = super::RedisServer::start();
+                    super::$test(&redis.url()).await;
+                }
+            )*
+        }
+        mod sentinel {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let redis = super::Sentinels::start();
+                    super::$test(&redis.url()).await;
+                }
+            )*
+        }
+        mod redis_cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let redis = super::RedisCluster::start();
+                    super::$test(&redis.url()).await;
+                }
+            )*
+        }
+    };
+}
+
+on_every_engine!(
+    send_get_and_disconnect_reach_the_node_that_holds_the_connection,
+    broadcasts_and_groups_span_every_node_and_arrive_once,
+    the_management_api_answers_the_same_on_every_node,
+    a_node_that_joins_is_reachable_at_once,
+    messages_from_one_sender_to_one_connection_stay_in_order,
+    a_node_that_leaves_or_crashes_has_its_connections_gone,
+);

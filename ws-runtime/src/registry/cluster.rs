@@ -1,5 +1,5 @@
 //! Many nodes, one registry: send, broadcast, groups and `@connections` across nodes, through a
-//! shared engine (Redis, feature `redis`).
+//! shared engine (Redis, Redis Sentinel or a Redis Cluster, feature `redis`).
 //!
 //! How it works, in the words of the README's cluster section:
 //!
@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use crate::metrics::Metrics;
+use crate::metrics::{LinkEvent, Metrics};
 use crate::registry::connections::{
     Audience, BackendError, ConnectionId, ConnectionInfo, Connections, EngineError, Outbound,
     Remote, SendError, WeakConnections,
@@ -88,7 +88,15 @@ pub enum ClusterError {
 }
 
 impl Cluster {
-    /// A cluster through the Redis at `url` (`redis://[user:password@]host:port[/db]`).
+    /// A cluster through Redis; the URL says which deployment:
+    ///
+    /// - `redis://[user:password@]host:port[/db]` (`rediss://` for TLS): one Redis;
+    /// - `redis+sentinel://[user:password@]host:port[,host:port…]/service[/db]`: the primary
+    ///   that these sentinels name for `service`, asked again at every reconnect, so a failover
+    ///   is followed (the credentials and database are the primary's);
+    /// - `redis+cluster://[user:password@]host:port[,host:port…]`: a Redis Cluster (Redis 7),
+    ///   through sharded pub/sub, each node's traffic on the shard of its own channel.
+    ///
     /// Nothing is connected yet: the node connects when the app is built, and keeps trying.
     ///
     /// ```no_run
@@ -101,7 +109,8 @@ impl Cluster {
     /// ```
     ///
     /// # Errors
-    /// [`ClusterError::Url`] for a URL the Redis client does not accept.
+    /// [`ClusterError::Url`] for a URL the Redis client does not accept, a Sentinel URL without
+    /// its sentinels or service, or a Redis Cluster URL without a node.
     #[cfg(feature = "redis")]
     pub fn redis(url: &str) -> Result<Cluster, ClusterError> {
         Ok(Cluster::with_engine(Arc::new(redis::Redis::new(url)?)))
@@ -145,6 +154,7 @@ impl Cluster {
         let node = Arc::new(Node {
             id: ids::random()[..11].to_owned(),
             options: self.options,
+            fanout: self.engine.fanout(),
             local: OnceLock::new(),
             link: RwLock::new(None),
             connected: watch::channel(false).0,
@@ -227,14 +237,27 @@ impl ClusterNode {
     }
 }
 
-/// What a cluster engine does: a publish/subscribe bus with one channel per node and one for
-/// all, and leases. Redis is the one engine; NATS (as Centrifugo has) would be another.
+/// What a cluster engine does: a publish/subscribe bus with one channel per node (and, by its
+/// [`Fanout`], one for all), and leases. Redis (one, through Sentinel, or a Redis Cluster) is
+/// the one engine; NATS (as Centrifugo has) would be another.
 pub(crate) trait Engine: Send + Sync + 'static {
     /// Where it connects, for logs (without credentials).
     fn describe(&self) -> String;
+    /// How a message reaches every node.
+    fn fanout(&self) -> Fanout;
     /// Connects and subscribes to `topics`: the link for commands, and the messages received.
     fn connect<'a>(&'a self, topics: &'a [String])
     -> BoxFuture<'a, Result<Connected, EngineError>>;
+}
+
+/// How a message for every node travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fanout {
+    /// Once, on a channel every node listens to (one Redis: one process carries it all anyway).
+    Channel,
+    /// Once per live node, on its own channel: on a sharded engine, each message loads only
+    /// the shard of the node it is for, so no shard carries every broadcast.
+    PerNode,
 }
 
 /// A connected engine: the link for commands, and the messages received on the subscription.
@@ -264,6 +287,7 @@ pub(crate) trait Link: Send + Sync + 'static {
 struct Node {
     id: String,
     options: Options,
+    fanout: Fanout,
     local: OnceLock<WeakConnections>,
     link: RwLock<Option<Arc<dyn Link>>>,
     connected: watch::Sender<bool>,
@@ -475,6 +499,44 @@ impl Node {
         }
     }
 
+    /// The channels this node listens on: its own, and the one for all where there is one.
+    fn topics(&self) -> Vec<String> {
+        match self.fanout {
+            Fanout::Channel => vec![self.topic(&self.id), self.all_topic()],
+            Fanout::PerNode => vec![self.topic(&self.id)],
+        }
+    }
+
+    /// Publishes `bytes` for every other node; answers how many received it.
+    async fn publish_all(&self, link: &dyn Link, bytes: Vec<u8>) -> Result<usize, EngineError> {
+        match self.fanout {
+            // This node listens on the channel too, and does not count.
+            Fanout::Channel => Ok(link
+                .publish(&self.all_topic(), bytes)
+                .await?
+                .saturating_sub(1)),
+            Fanout::PerNode => {
+                let now = Instant::now();
+                let others: Vec<String> = self
+                    .live
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .iter()
+                    .filter(|(node, deadline)| **node != self.id && **deadline > now)
+                    .map(|(node, _)| self.topic(node))
+                    .collect();
+                let sent = others
+                    .iter()
+                    .map(|topic| link.publish(topic, bytes.clone()));
+                let mut received = 0usize;
+                for result in futures_util::future::join_all(sent).await {
+                    received = received.saturating_add(result?);
+                }
+                Ok(received)
+            }
+        }
+    }
+
     /// One request to every other node, and their answers.
     async fn ask_all(&self, mut header: Header, body: &[u8]) -> Result<Vec<Answer>, SendError> {
         let link = self.link()?;
@@ -483,12 +545,10 @@ impl Node {
         let (tx, mut rx) = mpsc::unbounded_channel();
         self.pending().insert(req, Waiter::Many(tx));
         let _guard = PendingGuard { node: self, req };
-        let received = link
-            .publish(&self.all_topic(), header.encode(body))
+        let expected = self
+            .publish_all(link.as_ref(), header.encode(body))
             .await
             .map_err(|e| SendError::Backend(BackendError::Engine(e)))?;
-        // This node listens on the channel too, and does not answer itself.
-        let expected = received.saturating_sub(1);
         let deadline = Instant::now() + self.options.request_timeout;
         let mut answers = Vec::with_capacity(expected);
         while answers.len() < expected {
@@ -768,7 +828,7 @@ impl Remote for Node {
 /// say so, wait (with backoff), and do it all again. Ends when the node leaves or its registry
 /// is dropped.
 async fn run(node: Arc<Node>, engine: Arc<dyn Engine>) {
-    let topics = [node.topic(&node.id), node.all_topic()];
+    let topics = node.topics();
     let key = node.leases_key();
     let lease = node.options.lease;
     let mut stop = node.stop.subscribe();
@@ -787,7 +847,7 @@ async fn run(node: Arc<Node>, engine: Arc<dyn Engine>) {
                     *node.link.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&link));
                     let hello = Header::new(Op::Hello, &node.id, 0)
                         .encode(lease.as_millis().to_string().as_bytes());
-                    if let Err(error) = link.publish(&topics[1], hello).await {
+                    if let Err(error) = node.publish_all(link.as_ref(), hello).await {
                         tracing::warn!(node = %node.id, %error, "could not say hello; other nodes see this one at their next renewal");
                     }
                     node.connected.send_replace(true);
@@ -801,6 +861,13 @@ async fn run(node: Arc<Node>, engine: Arc<dyn Engine>) {
                     } else {
                         tracing::info!(node = %node.id, engine = %engine.describe(), "joined the cluster");
                     }
+                    if let Some(metrics) = &node.metrics {
+                        metrics.cluster_link(if joined_before {
+                            LinkEvent::Rejoined
+                        } else {
+                            LinkEvent::Joined
+                        });
+                    }
                     joined_before = true;
                     backoff = MIN_BACKOFF;
                     let mut heartbeat = tokio::time::interval(lease / 5);
@@ -813,7 +880,7 @@ async fn run(node: Arc<Node>, engine: Arc<dyn Engine>) {
                                 // Out of the set first, then told: a renewal cannot bring it back.
                                 let bye = Header::new(Op::Bye, &node.id, 0).encode(b"");
                                 let gone = link.withdraw(&key, &node.id).await;
-                                if let Err(error) = gone.and(link.publish(&topics[1], bye).await.map(drop)) {
+                                if let Err(error) = gone.and(node.publish_all(link.as_ref(), bye).await.map(drop)) {
                                     tracing::warn!(node = %node.id, %error, "could not give up the lease; it ends on its own");
                                 }
                                 node.connected.send_replace(false);
@@ -840,6 +907,9 @@ async fn run(node: Arc<Node>, engine: Arc<dyn Engine>) {
                     *node.link.write().unwrap_or_else(|e| e.into_inner()) = None;
                     // Answers will not come over a lost link: every waiting request fails now.
                     node.pending().clear();
+                    if let Some(metrics) = &node.metrics {
+                        metrics.cluster_link(LinkEvent::Lost);
+                    }
                     failure
                 }
             },

@@ -172,7 +172,7 @@ const SPECS: &[Spec] = &[
         flag: "--redis",
         env: "REDIS_URL",
         value: Some("URL"),
-        help: "join the cluster of the nodes on this Redis (feature `redis`)",
+        help: "join the cluster of the nodes on this Redis: redis://…, redis+sentinel://…/SERVICE or redis+cluster://… (feature `redis`)",
     },
     Spec {
         name: Name::ManagementToken,
