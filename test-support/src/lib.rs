@@ -13,6 +13,7 @@
 
 pub mod functions;
 pub mod http;
+pub mod nats;
 pub mod process;
 pub mod redis;
 pub mod tls;

@@ -110,6 +110,11 @@ impl RedisServer {
         }
     }
 
+    /// Its process id while it runs (for its CPU time in `/proc`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Stops it at once (SIGKILL): every connection to it breaks.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -249,11 +254,15 @@ impl RedisCluster {
     pub fn start() -> RedisCluster {
         let servers: Vec<RedisServer> = (0..6)
             .map(|_| {
+                // The cluster bus port is its own: by default it is the port + 10,000, which
+                // may be taken, or past 65,535.
+                let bus = format!("cluster-port {}", free_port());
                 RedisServer::start_with(
                     &[
                         "cluster-enabled yes",
                         "cluster-config-file nodes.conf",
                         "cluster-node-timeout 1000",
+                        &bus,
                     ],
                     false,
                 )

@@ -1,8 +1,9 @@
 //! Cluster mode against one node, same clients, same run: three nodes on one real
 //! `redis-server`, and three nodes on a real Redis Cluster of three shards (sharded pub/sub),
 //! all on this machine (the nodes in this process, each with its own connections to Redis),
-//! against one node alone. For each engine, the Redis CPU time per send and per broadcast, and
-//! the share of the publishes its busiest server took.
+//! and three nodes on a cluster of three `nats-server`s, against one node alone. For each
+//! engine, its servers' CPU time per send and per broadcast; for the Redis Cluster, the share of
+//! the publishes its busiest server took.
 //!
 //! - point to point: 50 senders on node A, each sending to its own client on node B and waiting
 //!   for it to arrive before the next send; sends/s, and p50/p99 from `send` to the client's
@@ -26,6 +27,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde_json::json;
 use support::{Client, connect, recv, send, start};
+use test_support::nats::{NatsCluster, NatsServer};
 use test_support::redis::{RedisCluster, RedisServer};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use ws_runtime::{Cluster, ConnectionId, Server};
@@ -47,9 +49,10 @@ fn main() {
 async fn run() {
     let redis = RedisServer::start();
     let sharded = RedisCluster::start();
+    let nats = NatsCluster::start();
     let single = start(|r| r).await.0;
     println!(
-        "{SECONDS} s per measure; 1 node, then 3 nodes on 1 Redis, then 3 nodes on a Redis Cluster of 3 shards (each a primary and a replica), in one run"
+        "{SECONDS} s per measure; 1 node, then 3 nodes on 1 Redis, on a Redis Cluster of 3 shards (each a primary and a replica), and on a cluster of 3 NATS servers, in one run"
     );
 
     let (rate, p50, p99) = point_to_point(&single, &single).await;
@@ -60,30 +63,38 @@ async fn run() {
         3 * FAN_CLIENTS
     );
 
-    let engines: [(&str, String, Vec<&RedisServer>); 2] = [
-        ("1 Redis", redis.url(), vec![&redis]),
+    let engines: [(&str, String, Vec<u32>); 3] = [
+        ("1 Redis", redis.url(), redis.pid().into_iter().collect()),
         (
             "Redis Cluster",
             sharded.url(),
-            sharded.servers.iter().collect(),
+            sharded
+                .servers
+                .iter()
+                .filter_map(RedisServer::pid)
+                .collect(),
+        ),
+        (
+            "NATS cluster",
+            nats.url(),
+            nats.servers.iter().filter_map(NatsServer::pid).collect(),
         ),
     ];
     for (engine, url, servers) in engines {
         let nodes = three_nodes(&url).await;
-        let cpu = redis_cpu(&servers);
+        let cpu = cpu_seconds(&servers);
         let (rate, p50, p99) = point_to_point(&nodes[0], &nodes[1]).await;
-        let per_send = (redis_cpu(&servers) - cpu) / (rate * SECONDS as f64) * 1e6;
+        let per_send = (cpu_seconds(&servers) - cpu) / (rate * SECONDS as f64) * 1e6;
         println!(
-            "point to point, 3 nodes, {engine}: {rate:>9.0} sends/s  p50 {p50:>7.3} ms  p99 {p99:>7.3} ms  (sender on A, clients on B); Redis CPU {per_send:.1} µs per send"
+            "point to point, 3 nodes, {engine}: {rate:>9.0} sends/s  p50 {p50:>7.3} ms  p99 {p99:>7.3} ms  (sender on A, clients on B); engine CPU {per_send:.1} µs per send"
         );
-        let busiest = spread(&servers);
-        let cpu = redis_cpu(&servers);
+        let cpu = cpu_seconds(&servers);
         let started = Instant::now();
         let three = fan_out(&nodes, FAN_CLIENTS).await;
         let broadcasts = three * started.elapsed().as_secs_f64() / (3 * FAN_CLIENTS) as f64;
-        let per_broadcast = (redis_cpu(&servers) - cpu) / broadcasts * 1e6;
+        let per_broadcast = (cpu_seconds(&servers) - cpu) / broadcasts * 1e6;
         println!(
-            "fan-out, 3 nodes, {engine}: {three:>9.0} deliveries/s  ({} clients, 100 per node; {:.2} of one node); Redis CPU {per_broadcast:.1} µs per broadcast; busiest Redis took {busiest:.0}% of the point-to-point publishes",
+            "fan-out, 3 nodes, {engine}: {three:>9.0} deliveries/s  ({} clients, 100 per node; {:.2} of one node); engine CPU {per_broadcast:.1} µs per broadcast",
             3 * FAN_CLIENTS,
             three / one
         );
@@ -92,6 +103,10 @@ async fn run() {
         }
     }
 
+    println!(
+        "share of the Redis Cluster's publishes on its busiest server: {:.0}%",
+        spread(&sharded.servers.iter().collect::<Vec<_>>())
+    );
     let nodes = three_nodes(&redis.url()).await;
     let before = used_memory(&redis);
     let mut clients = Vec::new();
@@ -117,11 +132,18 @@ async fn run() {
     single.shutdown().await;
 }
 
-/// Three nodes on the Redis at `url`, each seeing the others.
+/// Three nodes on the engine at `url` (`nats://` or Redis's), each seeing the others.
 async fn three_nodes(url: &str) -> Vec<Server> {
+    let cluster = || {
+        if url.starts_with("nats://") {
+            Cluster::nats(url).unwrap()
+        } else {
+            Cluster::redis(url).unwrap()
+        }
+    };
     let mut nodes = Vec::new();
     for _ in 0..3 {
-        let (server, _) = start(|r| r.cluster(Cluster::redis(url).unwrap())).await;
+        let (server, _) = start(|r| r.cluster(cluster())).await;
         server.cluster().unwrap().ready().await;
         nodes.push(server);
     }
@@ -133,22 +155,18 @@ async fn three_nodes(url: &str) -> Vec<Server> {
     nodes
 }
 
-/// The CPU seconds (user and system) the servers have used.
-fn redis_cpu(servers: &[&RedisServer]) -> f64 {
-    servers
-        .iter()
-        .map(|server| {
-            let info = server.cli(&["info", "cpu"]);
-            ["used_cpu_sys:", "used_cpu_user:"]
-                .iter()
-                .filter_map(|field| {
-                    info.lines()
-                        .find_map(|line| line.strip_prefix(field))?
-                        .trim()
-                        .parse::<f64>()
-                        .ok()
-                })
-                .sum::<f64>()
+/// The CPU seconds (user and system) the processes have used, from `/proc/{pid}/stat`.
+fn cpu_seconds(pids: &[u32]) -> f64 {
+    // Clock ticks: 100 a second on Linux's every common configuration (`getconf CLK_TCK`).
+    const TICKS: f64 = 100.0;
+    pids.iter()
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // After the command's `)`: state is field 3, utime 14 and stime 15.
+            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            let ticks: f64 =
+                fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / TICKS)
         })
         .sum()
 }

@@ -13,8 +13,9 @@
 //! - [`Router`]: channels and options, checked at start-up; [`App::serve`] or
 //!   [`App::into_router`] to mount it in an existing axum app.
 //! - [`Connections`]: send, get, disconnect, broadcast and groups, from handlers or outside.
-//! - [`Cluster`]: many nodes behind one load balancer, one registry through Redis (feature
-//!   `redis`): every operation of [`Connections`] reaches the node that holds the connection.
+//! - [`Cluster`]: many nodes behind one load balancer, one registry through Redis (one, through
+//!   Sentinel, or a sharded Redis Cluster; feature `redis`) or NATS (feature `nats`): every
+//!   operation of [`Connections`] reaches the node that holds the connection.
 //! - [`client`] (feature `client`): a channel's client, what generated typed clients are built
 //!   on: typed sends, requests that wait for their reply, a typed stream of what the server
 //!   sends, reconnection.

@@ -1,9 +1,9 @@
 //! Cluster mode: three nodes and real `redis-server`s on loopback, real WebSocket clients.
 //! Leases are 1 s here (10 s by default) so that faults show within a test's time.
 //!
-//! The suite runs on each deployment of the engine ([`on_every_engine`]): one Redis, a primary
-//! named by Sentinel, and a Redis Cluster of three shards (sharded pub/sub). What only one Redis
-//! can show (its outage, and what it holds) runs there.
+//! The suite runs on every engine ([`on_every_engine`]): one Redis, a primary named by Sentinel,
+//! a Redis Cluster of three shards (sharded pub/sub), and a cluster of three NATS servers. What
+//! only one Redis can show (its outage, and what it holds) runs there.
 
 #![allow(clippy::unwrap_used)]
 
@@ -17,12 +17,23 @@ use ws_runtime::{BackendError, Cluster, ConnectionId, SendError, Server};
 
 use crate::support::*;
 use test_support::bounded;
+use test_support::nats::NatsCluster;
 use test_support::redis::{RedisCluster, RedisServer, Sentinels};
 
 const LEASE: Duration = Duration::from_secs(1);
 
-fn cluster(redis: &str) -> Cluster {
-    Cluster::redis(redis)
+/// The engine `url` names: NATS's, or Redis's.
+fn engine(url: &str) -> Result<Cluster, ws_runtime::ClusterError> {
+    if url.starts_with("nats://") {
+        Cluster::nats(url)
+    } else {
+        Cluster::redis(url)
+    }
+}
+
+/// A cluster on the engine `url` names.
+fn cluster(url: &str) -> Cluster {
+    engine(url)
         .unwrap()
         .lease(LEASE)
         .request_timeout(Duration::from_secs(1))
@@ -570,7 +581,8 @@ async fn on_a_redis_cluster_each_nodes_traffic_stays_on_the_shard_of_its_channel
     .await;
 }
 
-/// Each test of the suite, on one Redis, through Sentinel, and on a Redis Cluster.
+/// Each test of the suite, on one Redis, through Sentinel, on a Redis Cluster, and on a cluster
+/// of three NATS servers.
 macro_rules! on_every_engine {
     ($($test:ident),* $(,)?) => {
         mod one_redis {
@@ -597,6 +609,15 @@ macro_rules! on_every_engine {
                 async fn $test() {
                     let redis = super::RedisCluster::start();
                     super::$test(&redis.url()).await;
+                }
+            )*
+        }
+        mod nats {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let nats = super::NatsCluster::start();
+                    super::$test(&nats.url()).await;
                 }
             )*
         }

@@ -1,5 +1,6 @@
-//! Cluster mode through an engine that fails over: a Redis primary watched by Sentinel, and a
-//! Redis Cluster primary, each killed (SIGKILL) under a steady load of cross-node sends. Each
+//! Cluster mode through an engine that fails over: a Redis primary watched by Sentinel, a Redis
+//! Cluster primary, and one NATS server of three, each killed (SIGKILL) under a steady load of
+//! cross-node sends. Each
 //! test starts its own servers on free loopback ports; the engines' own failure detection is
 //! set to one second.
 //!
@@ -21,6 +22,7 @@ use ws_runtime::{Cluster, ConnectionId, Server};
 
 use crate::support::*;
 use test_support::bounded;
+use test_support::nats::NatsCluster;
 use test_support::redis::{RedisCluster, Sentinels};
 
 /// How long delivery may stop after a primary is killed.
@@ -228,6 +230,31 @@ async fn a_redis_cluster_failover_loses_nothing_silently() {
             "the receiving node rejoined"
         );
         redis.lock().unwrap().wait_ok();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nats_server_killed_out_of_three_loses_nothing_silently() {
+    let nats = Arc::new(Mutex::new(NatsCluster::start()));
+    let url = nats.lock().unwrap().url();
+    let killer = Arc::clone(&nats);
+    bounded(90, async {
+        let (tally, nodes) = steady_sends_through(
+            || Cluster::nats(&url).unwrap(),
+            move |owner| {
+                // The server the receiving node is connected to.
+                let mut nats = killer.lock().unwrap();
+                let victim = nats.holding(&format!("ws-runtime:node:{owner}")).unwrap();
+                nats.servers[victim].stop();
+            },
+        )
+        .await;
+        tally.check("NATS");
+        assert!(
+            rejoined(&nodes[1]).await >= 1,
+            "the receiving node rejoined"
+        );
     })
     .await;
 }

@@ -140,7 +140,7 @@ fn cargo_toml(plan: &Plan, options: &CrateOptions, serves: bool) -> String {
             ""
         };
         text.push_str(&format!(
-            "tokio = {{ version = \"1\", features = [\"rt-multi-thread\", \"macros\", \"net\"] }}\n\n[features]\n{default}# `--jwt-secret SECRET` or `--jwks FILE|URL`: JWT bearer tokens for the document's bearer schemes.\njwt = [\"ws-runtime/jwt\"]\n# `--redis URL`: many nodes behind one load balancer, sharing connections through Redis.\nredis = [\"ws-runtime/redis\"]\n# `--tls-cert FILE --tls-key FILE`: serve wss:// (rustls).\ntls = [\"ws-runtime/tls\"]\n# `--management-credentials FILE`: the management API for the AWS SDKs (SigV4).\nsigv4 = [\"ws-runtime/sigv4\"]\n",
+            "tokio = {{ version = \"1\", features = [\"rt-multi-thread\", \"macros\", \"net\"] }}\n\n[features]\n{default}# `--jwt-secret SECRET` or `--jwks FILE|URL`: JWT bearer tokens for the document's bearer schemes.\njwt = [\"ws-runtime/jwt\"]\n# `--redis URL`: many nodes behind one load balancer, sharing connections through Redis.\nredis = [\"ws-runtime/redis\"]\n# `--nats URL`: the same, through NATS.\nnats = [\"ws-runtime/nats\"]\n# `--tls-cert FILE --tls-key FILE`: serve wss:// (rustls).\ntls = [\"ws-runtime/tls\"]\n# `--management-credentials FILE`: the management API for the AWS SDKs (SigV4).\nsigv4 = [\"ws-runtime/sigv4\"]\n",
         ));
     }
     if lambda {

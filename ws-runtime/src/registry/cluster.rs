@@ -22,6 +22,8 @@
 //!   lived in the process that died (API Gateway, too, runs `$disconnect` on a best-effort
 //!   basis).
 
+#[cfg(feature = "nats")]
+mod nats;
 #[cfg(feature = "redis")]
 mod redis;
 
@@ -77,8 +79,8 @@ impl fmt::Debug for Cluster {
 /// A cluster that cannot be set up.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClusterError {
-    /// The Redis URL does not parse.
-    #[error("`{url}` is not a Redis URL: {message}")]
+    /// The engine's URL does not parse.
+    #[error("`{url}` is not a usable cluster URL: {message}")]
     Url {
         /// The URL as given.
         url: String,
@@ -116,7 +118,26 @@ impl Cluster {
         Ok(Cluster::with_engine(Arc::new(redis::Redis::new(url)?)))
     }
 
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    /// A cluster through the NATS servers at `url`, `nats://[user:password@]host:port[,host:port…]`
+    /// (`tls://` for TLS): one NATS server, or any servers of a NATS cluster (the node connects
+    /// to one that answers, and to another when that one goes). Core NATS only: no JetStream.
+    /// Nothing is connected yet: the node connects when the app is built, and keeps trying.
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let cluster = ws_runtime::Cluster::nats("nats://127.0.0.1:4222,127.0.0.1:4223")?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`ClusterError::Url`] for a URL that names no server, or that the NATS client does not
+    /// accept.
+    #[cfg(feature = "nats")]
+    pub fn nats(url: &str) -> Result<Cluster, ClusterError> {
+        Ok(Cluster::with_engine(Arc::new(nats::Nats::new(url)?)))
+    }
+
+    #[cfg_attr(not(any(feature = "redis", feature = "nats")), allow(dead_code))]
     fn with_engine(engine: Arc<dyn Engine>) -> Cluster {
         Cluster {
             engine,
@@ -159,6 +180,7 @@ impl Cluster {
             link: RwLock::new(None),
             connected: watch::channel(false).0,
             live: Mutex::new(HashMap::new()),
+            departed: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
             next_request: AtomicU64::new(0),
             metrics,
@@ -246,12 +268,17 @@ pub(crate) trait Engine: Send + Sync + 'static {
     /// How a message reaches every node.
     fn fanout(&self) -> Fanout;
     /// Connects and subscribes to `topics`: the link for commands, and the messages received.
-    fn connect<'a>(&'a self, topics: &'a [String])
-    -> BoxFuture<'a, Result<Connected, EngineError>>;
+    /// `leases` names the lease set (a key, or a subject where leases are heartbeats).
+    fn connect<'a>(
+        &'a self,
+        topics: &'a [String],
+        leases: &'a str,
+    ) -> BoxFuture<'a, Result<Connected, EngineError>>;
 }
 
 /// How a message for every node travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) enum Fanout {
     /// Once, on a channel every node listens to (one Redis: one process carries it all anyway).
     Channel,
@@ -295,6 +322,9 @@ struct Node {
     /// missing from one renewal keeps its deadline: after a Redis restart, nodes are not
     /// declared dead before their leases could have run out.
     live: Mutex<HashMap<String, Instant>>,
+    /// Nodes that said goodbye, until when they are ignored: ids are not reused, and a renewal
+    /// answered just before a goodbye still lists the node.
+    departed: Mutex<HashMap<String, Instant>>,
     pending: Mutex<HashMap<u64, Waiter>>,
     next_request: AtomicU64,
     metrics: Option<Arc<Metrics>>,
@@ -398,6 +428,17 @@ impl Header {
     }
 }
 
+/// What a node says of its lease: a hello with the lease's length, or for a lease of zero, a
+/// goodbye. Sent to the other nodes when a node joins and leaves; an engine that keeps no lease
+/// set (NATS) sends it on every renewal instead, as a heartbeat.
+pub(super) fn announcement(node: &str, lease: Duration) -> Vec<u8> {
+    if lease.is_zero() {
+        Header::new(Op::Bye, node, 0).encode(b"")
+    } else {
+        Header::new(Op::Hello, node, 0).encode(lease.as_millis().to_string().as_bytes())
+    }
+}
+
 /// Removes a pending request however its wait ends.
 struct PendingGuard<'a> {
     node: &'a Node,
@@ -446,8 +487,14 @@ impl Node {
     /// Takes in what a renewal saw: deadlines only move later; passed ones are forgotten.
     fn see(&self, leases: Vec<(String, Duration)>) {
         let now = Instant::now();
+        let mut departed = self.departed.lock().unwrap_or_else(|e| e.into_inner());
+        departed.retain(|_, until| *until > now);
         let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
         for (node, left) in leases {
+            // A renewal answered before a node's goodbye does not bring it back.
+            if departed.contains_key(&node) {
+                continue;
+            }
             let deadline = now + left;
             let slot = live.entry(node).or_insert(deadline);
             *slot = (*slot).max(deadline);
@@ -478,24 +525,36 @@ impl Node {
         let (tx, rx) = oneshot::channel();
         self.pending().insert(req, Waiter::One(tx));
         let _guard = PendingGuard { node: self, req };
-        let received = link
-            .publish(&self.topic(owner), header.encode(body))
-            .await
-            .map_err(|e| SendError::Backend(BackendError::Engine(e)))?;
+        // The publish and the answer, within the request timeout together.
+        let deadline = Instant::now() + self.options.request_timeout;
+        let no_answer = || {
+            SendError::Backend(BackendError::NoAnswer {
+                node: owner.to_owned(),
+                within: self.options.request_timeout,
+            })
+        };
+        let received = tokio::time::timeout_at(
+            deadline,
+            link.publish(&self.topic(owner), header.encode(body)),
+        )
+        .await
+        .map_err(|_| no_answer())?
+        .map_err(|e| match e {
+            // Received perhaps, and not acknowledged: the node does not answer.
+            EngineError::NoAcknowledgement(_) => no_answer(),
+            e => SendError::Backend(BackendError::Engine(e)),
+        })?;
         if received == 0 {
             return Err(SendError::Backend(BackendError::NotListening {
                 node: owner.to_owned(),
             }));
         }
-        match tokio::time::timeout(self.options.request_timeout, rx).await {
+        match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(_)) => Err(SendError::Backend(BackendError::Lost {
                 node: owner.to_owned(),
             })),
-            Err(_) => Err(SendError::Backend(BackendError::NoAnswer {
-                node: owner.to_owned(),
-                within: self.options.request_timeout,
-            })),
+            Err(_) => Err(no_answer()),
         }
     }
 
@@ -628,6 +687,11 @@ impl Node {
                 return Some(None);
             }
             (Op::Bye, _) => {
+                // Remembered for two leases: longer than any lease seen before the goodbye.
+                self.departed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(header.from.clone(), Instant::now() + 2 * self.options.lease);
                 self.live
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -838,15 +902,14 @@ async fn run(node: Arc<Node>, engine: Arc<dyn Engine>) {
         if *stop.borrow() {
             return;
         }
-        let failure = match engine.connect(&topics).await {
+        let failure = match engine.connect(&topics, &key).await {
             Err(error) => error,
             Ok((link, mut messages)) => match link.renew(&key, &node.id, lease).await {
                 Err(error) => error,
                 Ok(leases) => {
                     node.see(leases);
                     *node.link.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&link));
-                    let hello = Header::new(Op::Hello, &node.id, 0)
-                        .encode(lease.as_millis().to_string().as_bytes());
+                    let hello = announcement(&node.id, lease);
                     if let Err(error) = node.publish_all(link.as_ref(), hello).await {
                         tracing::warn!(node = %node.id, %error, "could not say hello; other nodes see this one at their next renewal");
                     }
@@ -878,7 +941,7 @@ async fn run(node: Arc<Node>, engine: Arc<dyn Engine>) {
                             biased;
                             _ = stop.changed() => {
                                 // Out of the set first, then told: a renewal cannot bring it back.
-                                let bye = Header::new(Op::Bye, &node.id, 0).encode(b"");
+                                let bye = announcement(&node.id, Duration::ZERO);
                                 let gone = link.withdraw(&key, &node.id).await;
                                 if let Err(error) = gone.and(node.publish_all(link.as_ref(), bye).await.map(drop)) {
                                     tracing::warn!(node = %node.id, %error, "could not give up the lease; it ends on its own");

@@ -186,6 +186,10 @@ pub enum EngineError {
     /// The engine answered fewer publishes than were sent.
     #[error("the engine answered fewer publishes than sent")]
     ShortAnswer,
+    /// A publish was not acknowledged in time (NATS: neither its receiver nor the server
+    /// answered).
+    #[error("no acknowledgement within {0:?}")]
+    NoAcknowledgement(std::time::Duration),
     /// The lease script answered something else than the time and the leases.
     #[error("the lease script's answer is not the time and the leases")]
     Leases,

@@ -33,6 +33,7 @@ enum Name {
     PrincipalRate,
     HandshakeRate,
     Redis,
+    Nats,
     ManagementToken,
     ManagementCredentials,
     Region,
@@ -173,6 +174,13 @@ const SPECS: &[Spec] = &[
         env: "REDIS_URL",
         value: Some("URL"),
         help: "join the cluster of the nodes on this Redis: redis://…, redis+sentinel://…/SERVICE or redis+cluster://… (feature `redis`)",
+    },
+    Spec {
+        name: Name::Nats,
+        flag: "--nats",
+        env: "NATS_URL",
+        value: Some("URL"),
+        help: "join the cluster of the nodes on these NATS servers: nats://host:port[,host:port…] (feature `nats`)",
     },
     Spec {
         name: Name::ManagementToken,
@@ -424,7 +432,8 @@ pub struct Flags {
     audience: Option<String>,
     api_keys: Option<PathBuf>,
     limits: LimitFlags,
-    redis: Option<String>,
+    /// `--redis` or `--nats`, and its URL (kept out of `Debug`: it may hold a password).
+    cluster: Option<(EngineKind, String)>,
     management_token: Option<String>,
     management_credentials: Option<PathBuf>,
     region: String,
@@ -549,7 +558,12 @@ impl Flags {
             audience,
             api_keys: read.text(Name::ApiKeys).map(PathBuf::from),
             limits,
-            redis: read.text(Name::Redis),
+            cluster: match (read.text(Name::Redis), read.text(Name::Nats)) {
+                (Some(_), Some(_)) => return Err(FlagsError::Either("--redis", "--nats")),
+                (Some(url), None) => Some((EngineKind::Redis, url)),
+                (None, Some(url)) => Some((EngineKind::Nats, url)),
+                (None, None) => None,
+            },
             management_token: read.text(Name::ManagementToken),
             management_credentials: read.text(Name::ManagementCredentials).map(PathBuf::from),
             region: read
@@ -653,8 +667,8 @@ impl Flags {
             };
         }
         router.limits = self.limits.over(std::mem::take(&mut router.limits));
-        if let Some(url) = &self.redis {
-            router = router.cluster(cluster(url)?);
+        if let Some((kind, url)) = &self.cluster {
+            router = router.cluster(cluster(*kind, url)?);
         }
         if let Some(token) = &self.management_token {
             router = router.management_api(token.clone());
@@ -718,8 +732,8 @@ impl Flags {
     }
 
     /// Listens on `--addr` (over TLS with `--tls-cert` and `--tls-key`) and serves `app`. A node
-    /// of a cluster waits for its Redis first, at most 10 seconds (a warning on stderr if it did
-    /// not answer: it joins when it does).
+    /// of a cluster waits for its engine (Redis or NATS) first, at most 10 seconds (a warning on
+    /// stderr if it did not answer: it joins when it does).
     ///
     /// # Errors
     /// The address cannot be listened on, the certificate or key cannot be read, or TLS was
@@ -729,7 +743,7 @@ impl Flags {
             let wait = Duration::from_secs(10);
             if tokio::time::timeout(wait, node.ready()).await.is_err() {
                 eprintln!(
-                    "warning: Redis did not answer within {wait:?}; serving this node's clients, and joining the cluster when it does"
+                    "warning: the cluster's engine did not answer within {wait:?}; serving this node's clients, and joining the cluster when it does"
                 );
             }
         }
@@ -824,19 +838,42 @@ impl Read {
     }
 }
 
-/// The cluster of `--redis`.
-#[cfg(feature = "redis")]
-fn cluster(url: &str) -> Result<crate::registry::cluster::Cluster, FlagsError> {
-    Ok(crate::registry::cluster::Cluster::redis(url)?)
+/// The cluster's engine, as the flags name it.
+#[derive(Debug, Clone, Copy)]
+enum EngineKind {
+    Redis,
+    Nats,
 }
 
-/// Without the `redis` feature: a cluster asked for is an error, not a silent single node.
-#[cfg(not(feature = "redis"))]
-fn cluster(_url: &str) -> Result<crate::registry::cluster::Cluster, FlagsError> {
-    Err(FlagsError::NeedsFeature {
-        flag: "--redis",
-        feature: "redis",
-    })
+impl EngineKind {
+    fn flag(self) -> &'static str {
+        match self {
+            EngineKind::Redis => "--redis",
+            EngineKind::Nats => "--nats",
+        }
+    }
+
+    /// Its feature, of ws-runtime and of a generated crate.
+    fn feature(self) -> &'static str {
+        &self.flag()[2..]
+    }
+}
+
+/// The cluster on the engine `kind` at `url`. Without the engine's feature, an error, not a
+/// silent single node.
+#[cfg_attr(not(any(feature = "redis", feature = "nats")), allow(unused_variables))]
+fn cluster(kind: EngineKind, url: &str) -> Result<crate::registry::cluster::Cluster, FlagsError> {
+    match kind {
+        #[cfg(feature = "redis")]
+        EngineKind::Redis => Ok(crate::registry::cluster::Cluster::redis(url)?),
+        #[cfg(feature = "nats")]
+        EngineKind::Nats => Ok(crate::registry::cluster::Cluster::nats(url)?),
+        #[allow(unreachable_patterns)]
+        kind => Err(FlagsError::NeedsFeature {
+            flag: kind.flag(),
+            feature: kind.feature(),
+        }),
+    }
 }
 
 /// The management API for requests signed by a key of the credentials file at `path`: one

@@ -307,6 +307,7 @@ impl Engine for Redis {
     fn connect<'a>(
         &'a self,
         topics: &'a [String],
+        _leases: &'a str,
     ) -> BoxFuture<'a, Result<Connected, EngineError>> {
         Box::pin(async move {
             match &self.target {
