@@ -3,7 +3,9 @@
 //!
 //! - [`ws`]: a real WebSocket client (tokio-tungstenite) and the reads tests make with it;
 //! - [`http`]: one raw HTTP/1.1 request, as a hostile or minimal client writes it;
-//! - [`redis`]: a real `redis-server` on a free port, stopped when dropped;
+//! - [`redis`]: a real `redis-server` on a free port, stopped when dropped, or the deployments
+//!   that fail over: Sentinel, and a Redis Cluster;
+//! - [`nats`]: a real `nats-server`, or a cluster of three;
 //! - [`tls`]: certificates made at test time, a CA of the test's own;
 //! - [`process`]: a process's memory and CPU time, for benchmarks;
 //! - [`bounded`]: a whole test under a deadline;
@@ -19,7 +21,27 @@ pub mod redis;
 pub mod tls;
 pub mod ws;
 
-use std::time::Duration;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+/// A free loopback port (the system picks it; it is free again when this returns).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits (at most 20 s, polling) until `ready` holds, or fails the test saying `what` did not
+/// happen in time.
+pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready() {
+        assert!(Instant::now() < deadline, "{what} within 20 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
 
 /// Runs `test` for at most `seconds`, or panics saying it took longer.
 pub async fn bounded<F: Future>(seconds: u64, test: F) -> F::Output {

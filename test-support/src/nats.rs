@@ -3,9 +3,11 @@
 //! to get it.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::{free_port, wait_until};
 
 /// A running `nats-server` of one test.
 #[derive(Debug)]
@@ -17,24 +19,6 @@ pub struct NatsServer {
     pub monitor: u16,
     /// Its cluster's routes: its own port, and the others'.
     routes: Option<(u16, Vec<u16>)>,
-}
-
-/// A free loopback port.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Waits (at most 20 s) until `ready` holds, or fails the test with `what`.
-fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !ready() {
-        assert!(Instant::now() < deadline, "{what} within 20 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 impl NatsServer {

@@ -4,10 +4,12 @@
 //! Cluster of three shards, each a primary and a replica ([`RedisCluster`]).
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::{free_port, wait_until};
 
 /// A running `redis-server` of one test.
 #[derive(Debug)]
@@ -19,24 +21,6 @@ pub struct RedisServer {
     config: Vec<String>,
     /// Started as a sentinel.
     sentinel: bool,
-}
-
-/// A free loopback port.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Waits (at most 20 s) until `ready` holds, or fails the test with `what`.
-fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !ready() {
-        assert!(Instant::now() < deadline, "{what} within 20 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 impl RedisServer {

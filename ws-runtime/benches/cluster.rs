@@ -155,18 +155,13 @@ async fn three_nodes(url: &str) -> Vec<Server> {
     nodes
 }
 
-/// The CPU seconds (user and system) the processes have used, from `/proc/{pid}/stat`.
+/// The CPU seconds (user and system) the processes have used.
 fn cpu_seconds(pids: &[u32]) -> f64 {
-    // Clock ticks: 100 a second on Linux's every common configuration (`getconf CLK_TCK`).
-    const TICKS: f64 = 100.0;
     pids.iter()
-        .filter_map(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            // After the command's `)`: state is field 3, utime 14 and stime 15.
-            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-            let ticks: f64 =
-                fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-            Some(ticks / TICKS)
+        .map(|pid| {
+            let (user, system) = test_support::process::cpu_ticks(*pid);
+            // USER_HZ: 100 ticks a second.
+            (user + system) as f64 / 100.0
         })
         .sum()
 }

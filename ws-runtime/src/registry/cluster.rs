@@ -294,6 +294,13 @@ pub(crate) type Connected = (Arc<dyn Link>, BoxStream<'static, Vec<u8>>);
 pub(crate) trait Link: Send + Sync + 'static {
     /// Publishes; answers how many subscribers received it.
     fn publish(&self, topic: &str, payload: Vec<u8>) -> BoxFuture<'_, Result<usize, EngineError>>;
+    /// Publishes without asking how many received it (an answer to another node's request,
+    /// whose loss is the asker's timeout), in order with [`Link::publish`]. An engine that
+    /// counts receivers at a cost (NATS: an acknowledgement each) saves it here.
+    fn notify(&self, topic: &str, payload: Vec<u8>) -> BoxFuture<'_, Result<(), EngineError>> {
+        let published = self.publish(topic, payload);
+        Box::pin(async move { published.await.map(drop) })
+    }
     /// Renews `node`'s lease in the set `key`, drops expired leases, and answers every live
     /// node with the time its lease has left.
     fn renew<'a>(
@@ -426,6 +433,16 @@ impl Header {
         let header = serde_json::from_slice(&bytes[..split]).ok()?;
         Some((header, &bytes[split + 1..]))
     }
+}
+
+/// Queues `item` for an engine's writer now, not when a future is first polled, so that the
+/// order of calls is the order on the wire. A full queue or a stopped writer fails at once.
+#[cfg(any(feature = "redis", feature = "nats"))]
+pub(super) fn enqueue<T>(queue: &mpsc::Sender<T>, item: T) -> Result<(), EngineError> {
+    queue.try_send(item).map_err(|error| match error {
+        mpsc::error::TrySendError::Full(_) => EngineError::QueueFull(queue.max_capacity()),
+        mpsc::error::TrySendError::Closed(_) => EngineError::Closed,
+    })
 }
 
 /// What a node says of its lease: a hello with the lease's length, or for a lease of zero, a
@@ -770,7 +787,7 @@ impl Node {
             .encode(&serde_json::to_vec(&answer).unwrap_or_default());
         Some(Some(Box::pin(async move {
             // At most once: an answer that cannot be sent is the asker's timeout.
-            let _ = link.publish(&topic, reply).await;
+            let _ = link.notify(&topic, reply).await;
         })))
     }
 }

@@ -7,7 +7,8 @@
 //!   reply subject of this link's and its receiver acknowledges it on receipt; with nobody
 //!   subscribed, the server itself answers "no responders" (status 503), which counts 0. A
 //!   publish is answered 1 or 0 as Redis's `PUBLISH` would be, and an unanswered one fails
-//!   after the timeout.
+//!   after the timeout. Answers to requests go unacknowledged ([`Link::notify`]): a lost one is
+//!   already the asker's timeout.
 //! - **Leases.** NATS keeps no state, so a lease is a heartbeat: each node publishes its hello
 //!   (the cluster's own message, with the lease's length) on the lease subject every fifth of its
 //!   lease, and every node listens there, so a node that joins is known at once. A node that
@@ -28,7 +29,7 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::{ClusterError, Connected, Engine, Fanout, Link, announcement};
+use super::{ClusterError, Connected, Engine, Fanout, Link, announcement, enqueue};
 use crate::registry::connections::EngineError;
 
 /// How long connecting, and waiting for a publish's acknowledgement, may take.
@@ -161,11 +162,11 @@ struct NatsLink {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// One publish waiting for the writer, and where its answer goes.
+/// One publish waiting for the writer, and where its answer goes (none: not acknowledged).
 struct Publish {
     topic: String,
     payload: Vec<u8>,
-    done: oneshot::Sender<Result<usize, EngineError>>,
+    done: Option<oneshot::Sender<Result<usize, EngineError>>>,
 }
 
 impl Drop for NatsLink {
@@ -230,8 +231,13 @@ async fn write(
     let mut batch = Vec::with_capacity(BATCH);
     while outbox.recv_many(&mut batch, BATCH).await > 0 {
         for publish in batch.drain(..) {
+            let Some(done) = publish.done else {
+                // Not acknowledged; a failure is the asker's timeout.
+                let _ = client.publish(publish.topic, publish.payload.into()).await;
+                continue;
+            };
             let number = next.fetch_add(1, Ordering::Relaxed);
-            lock(&waiting).insert(number, publish.done);
+            lock(&waiting).insert(number, done);
             let sent = client
                 .publish_with_reply(
                     publish.topic,
@@ -255,23 +261,34 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Link for NatsLink {
     fn publish(&self, topic: &str, payload: Vec<u8>) -> BoxFuture<'_, Result<usize, EngineError>> {
-        // Queued now, not when the future is first polled: the order of calls is kept.
         let (done, answer) = oneshot::channel();
-        let queued = self.queue.try_send(Publish {
-            topic: topic.to_owned(),
-            payload,
-            done,
-        });
+        let queued = enqueue(
+            &self.queue,
+            Publish {
+                topic: topic.to_owned(),
+                payload,
+                done: Some(done),
+            },
+        );
         Box::pin(async move {
-            match queued {
-                Ok(()) => match tokio::time::timeout(TIMEOUT, answer).await {
-                    Ok(answer) => answer.unwrap_or(Err(EngineError::Closed)),
-                    Err(_) => Err(EngineError::NoAcknowledgement(TIMEOUT)),
-                },
-                Err(mpsc::error::TrySendError::Full(_)) => Err(EngineError::QueueFull(QUEUE)),
-                Err(mpsc::error::TrySendError::Closed(_)) => Err(EngineError::Closed),
+            queued?;
+            match tokio::time::timeout(TIMEOUT, answer).await {
+                Ok(answer) => answer.unwrap_or(Err(EngineError::Closed)),
+                Err(_) => Err(EngineError::NoAcknowledgement(TIMEOUT)),
             }
         })
+    }
+
+    fn notify(&self, topic: &str, payload: Vec<u8>) -> BoxFuture<'_, Result<(), EngineError>> {
+        let queued = enqueue(
+            &self.queue,
+            Publish {
+                topic: topic.to_owned(),
+                payload,
+                done: None,
+            },
+        );
+        Box::pin(std::future::ready(queued))
     }
 
     fn renew<'a>(

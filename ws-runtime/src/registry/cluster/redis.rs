@@ -30,7 +30,7 @@ use redis::sentinel::{Sentinel, SentinelNodeConnectionInfo};
 use redis::{AsyncConnectionConfig, IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::{ClusterError, Connected, Engine, Fanout, Link};
+use super::{ClusterError, Connected, Engine, Fanout, Link, enqueue};
 use crate::registry::connections::EngineError;
 
 /// How long connecting, and any one command, may take before the node counts Redis as lost.
@@ -420,19 +420,18 @@ async fn publish<C: Commands>(
 
 impl<C: Commands> Link for RedisLink<C> {
     fn publish(&self, topic: &str, payload: Vec<u8>) -> BoxFuture<'_, Result<usize, EngineError>> {
-        // Queued now, not when the future is first polled: the order of calls is kept.
         let (done, answer) = oneshot::channel();
-        let queued = self.queue.try_send(Publish {
-            topic: topic.to_owned(),
-            payload,
-            done,
-        });
+        let queued = enqueue(
+            &self.queue,
+            Publish {
+                topic: topic.to_owned(),
+                payload,
+                done,
+            },
+        );
         Box::pin(async move {
-            match queued {
-                Ok(()) => answer.await.unwrap_or(Err(EngineError::Closed)),
-                Err(mpsc::error::TrySendError::Full(_)) => Err(EngineError::QueueFull(QUEUE)),
-                Err(mpsc::error::TrySendError::Closed(_)) => Err(EngineError::Closed),
-            }
+            queued?;
+            answer.await.unwrap_or(Err(EngineError::Closed))
         })
     }
 
