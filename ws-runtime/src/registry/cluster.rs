@@ -1,12 +1,14 @@
 //! Many nodes, one registry: send, broadcast, groups and `@connections` across nodes, through a
-//! shared engine (Redis, Redis Sentinel or a Redis Cluster, feature `redis`).
+//! shared engine (Redis, Redis Sentinel or a Redis Cluster, feature `redis`; NATS, feature
+//! `nats`).
 //!
 //! How it works, in the words of the README's cluster section:
 //!
 //! - **Ids say where a connection lives.** A connection id of a cluster is `{node}.{random}`, so
 //!   any node routes a send to the owning node's channel without a lookup. Redis holds one
-//!   sorted set of live nodes (a lease each, renewed on a heartbeat), not a key per connection:
-//!   nothing in Redis grows with the number of connections.
+//!   sorted set of live nodes (a lease each, renewed on a heartbeat; on NATS the heartbeats are
+//!   the leases), not a key per connection: nothing in the engine grows with the number of
+//!   connections.
 //! - **Point to point** (`send`, `get`, `disconnect`, `join`, `leave`): a request on the owning
 //!   node's channel, answered on the asker's. An id whose node holds no lease is
 //!   [`SendError::Gone`]; a node with a lease that does not answer in time is
@@ -260,8 +262,8 @@ impl ClusterNode {
 }
 
 /// What a cluster engine does: a publish/subscribe bus with one channel per node (and, by its
-/// [`Fanout`], one for all), and leases. Redis (one, through Sentinel, or a Redis Cluster) is
-/// the one engine; NATS (as Centrifugo has) would be another.
+/// [`Fanout`], one for all), and leases. Redis (one, through Sentinel, or a Redis Cluster:
+/// `cluster/redis.rs`) and NATS (`cluster/nats.rs`) implement it, as Centrifugo's engines do.
 pub(crate) trait Engine: Send + Sync + 'static {
     /// Where it connects, for logs (without credentials).
     fn describe(&self) -> String;
@@ -283,7 +285,8 @@ pub(crate) enum Fanout {
     /// Once, on a channel every node listens to (one Redis: one process carries it all anyway).
     Channel,
     /// Once per live node, on its own channel: on a sharded engine, each message loads only
-    /// the shard of the node it is for, so no shard carries every broadcast.
+    /// the shard of the node it is for, so no shard carries every broadcast; on an engine that
+    /// counts no subscribers (NATS), each node's receipt is acknowledged on its own.
     PerNode,
 }
 
