@@ -514,6 +514,55 @@ async fn nothing_in_redis_outlives_the_nodes() {
     .await;
 }
 
+/// A node's goodbye answers what waits for it at once. A "node" made by hand in Redis holds a
+/// lease and a subscription but never answers: a send to it waits; its goodbye ends the wait
+/// with `Gone` well before the request timeout, and a renewal that still lists it (its lease
+/// is left in Redis) does not bring it back. An absurd lease score (`1e300`) breaks nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_goodbye_ends_the_wait_for_its_nodes_answers() {
+    let redis = RedisServer::start();
+    bounded(30, async {
+        let timeout = Duration::from_secs(3);
+        let (a, _) = start(|r| r.cluster(cluster(&redis.url()).request_timeout(timeout))).await;
+        a.cluster().unwrap().ready().await;
+        let mut subscriber = tokio::net::TcpStream::connect(("127.0.0.1", redis.port))
+            .await
+            .unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut subscriber, b"SUBSCRIBE ws-runtime:node:mute\r\n")
+            .await
+            .unwrap();
+        let time = redis.cli(&["time"]);
+        let seconds: u64 = time.lines().next().unwrap().trim().parse().unwrap();
+        let lease_end = (seconds * 1000 + 60_000).to_string();
+        redis.cli(&["zadd", "ws-runtime:nodes", &lease_end, "mute"]);
+        redis.cli(&["zadd", "ws-runtime:nodes", "1e300", "forever"]);
+        wait_for_live(&a, 3).await;
+
+        let connections = a.connections();
+        let sent = tokio::spawn(async move {
+            let started = Instant::now();
+            let result = connections.send(&ConnectionId::from("mute.abc"), "x").await;
+            (result, started.elapsed())
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let bye = "{\"op\":\"bye\",\"from\":\"mute\",\"req\":0}\n";
+        redis.cli(&["publish", "ws-runtime:all", bye]);
+        let (result, took) = sent.await.unwrap();
+        assert!(matches!(result, Err(SendError::Gone)), "{result:?}");
+        assert!(took < timeout / 2, "gone after {took:?}");
+        // Two renewals later, the lease still in Redis has not brought it back.
+        tokio::time::sleep(LEASE / 2).await;
+        assert!(
+            !a.cluster()
+                .unwrap()
+                .live_nodes()
+                .contains(&"mute".to_owned())
+        );
+        drop(subscriber);
+    })
+    .await;
+}
+
 /// `cmdstat_{command}` calls of a server, from `INFO commandstats`.
 fn calls(server: &RedisServer, command: &str) -> u64 {
     let stats = server.cli(&["info", "commandstats"]);

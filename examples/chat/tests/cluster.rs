@@ -1,5 +1,6 @@
 //! The chat on two nodes and a real Redis: one room across both, the management API on either
-//! node for a client of the other, and a node killed with SIGKILL.
+//! node for a client of the other, and a node killed with SIGKILL; and the same room on two
+//! nodes through two routed NATS servers (`--nats`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -13,19 +14,19 @@ use serde_json::json;
 use tokio_tungstenite::tungstenite::Message as Frame;
 
 use support::{Server, join, recv, start_args};
+use test_support::nats::NatsCluster;
 use test_support::redis::RedisServer;
 
 const TOKEN: &str = "test-token";
 
 fn node(redis: &RedisServer) -> Server {
+    node_on("--redis", &redis.url())
+}
+
+/// A chat node on the engine `flag` (`--redis`, `--nats`) names at `url`.
+fn node_on(flag: &str, url: &str) -> Server {
     start_args(
-        &[
-            "--redis",
-            &redis.url(),
-            "--management-token",
-            TOKEN,
-            "--verbose",
-        ],
+        &[flag, url, "--management-token", TOKEN, "--verbose"],
         Stdio::piped(),
     )
 }
@@ -225,4 +226,39 @@ async fn a_hung_node_makes_sends_fail_in_bounded_time_not_hang() {
             break;
         }
     }
+}
+
+/// Each node on its own NATS server of a routed cluster: the room and the management API cross
+/// the route, and a node that stops is gone from the other at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_room_across_two_nodes_on_two_nats_servers() {
+    let nats = NatsCluster::start();
+    let mut one = node_on("--nats", &nats.servers[0].url());
+    let mut two = node_on("--nats", &nats.servers[1].url());
+    one.keep_log();
+    two.keep_log();
+    logged(&one, "joined the cluster").await;
+    logged(&two, "joined the cluster").await;
+    let mut ada = join(&one, "Ada").await;
+    let mut bob = join(&two, "Bob").await;
+    assert_eq!(
+        recv(&mut ada).await,
+        json!({"type": "joined", "name": "Bob"})
+    );
+    bob.send(Frame::text(
+        r#"{"action":"sendMessage","text":"over NATS"}"#,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        recv(&mut ada).await,
+        json!({"type": "message", "from": "Bob", "text": "over NATS"})
+    );
+    let id = connection_id(&two, "Bob").await;
+    assert_eq!(manage(&one, "POST", &id, r#"{"type":"note"}"#).await, 200);
+    assert_eq!(recv(&mut bob).await, json!({"type": "note"}));
+    // A graceful stop (SIGTERM) says goodbye: gone everywhere at once, not after the lease.
+    let (status, _) = two.terminate();
+    assert!(status.success(), "{status}");
+    assert_eq!(manage(&one, "POST", &id, "{}").await, 410);
 }

@@ -343,7 +343,11 @@ struct Node {
 }
 
 enum Waiter {
-    One(oneshot::Sender<Answer>),
+    /// A request to one node (`owner`): its goodbye answers it `Gone` at once.
+    One {
+        owner: String,
+        answer: oneshot::Sender<Answer>,
+    },
     Many(mpsc::UnboundedSender<Answer>),
 }
 
@@ -515,7 +519,11 @@ impl Node {
             if departed.contains_key(&node) {
                 continue;
             }
-            let deadline = now + left;
+            // A lease read from the engine is input: one past what the clock can name (on a
+            // platform whose `Instant` is narrower than Linux's) is capped, not a panic.
+            let deadline = now
+                .checked_add(left)
+                .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365));
             let slot = live.entry(node).or_insert(deadline);
             *slot = (*slot).max(deadline);
         }
@@ -535,16 +543,23 @@ impl Node {
         };
         // Cut off from the cluster, this node cannot tell a dead node from a live one.
         let link = self.link()?;
-        if !self.is_live(owner) {
-            return Err(SendError::Gone);
-        }
         let req = self.next_request.fetch_add(1, Ordering::Relaxed);
         let mut header = Header::new(op, &self.id, req);
         header.id = Some(id.as_str().to_owned());
         header.group = group.map(str::to_owned);
         let (tx, rx) = oneshot::channel();
-        self.pending().insert(req, Waiter::One(tx));
+        self.pending().insert(
+            req,
+            Waiter::One {
+                owner: owner.to_owned(),
+                answer: tx,
+            },
+        );
         let _guard = PendingGuard { node: self, req };
+        // Checked once the request waits: a goodbye either came before (not live) or finds it.
+        if !self.is_live(owner) {
+            return Err(SendError::Gone);
+        }
         // The publish and the answer, within the request timeout together.
         let deadline = Instant::now() + self.options.request_timeout;
         let no_answer = || {
@@ -703,8 +718,20 @@ impl Node {
                     .ok()
                     .and_then(|ms| ms.parse().ok());
                 let lease = lease.map_or(self.options.lease, Duration::from_millis);
-                self.see(vec![(header.from, lease)]);
-                return Some(None);
+                let known = self.is_live(&header.from);
+                self.see(vec![(header.from.clone(), lease)]);
+                // A node seen for the first time learns of this one now, not at this one's next
+                // heartbeat (on NATS, where no lease set answers it with every node at once).
+                return match self.link() {
+                    Ok(link) if !known => {
+                        let topic = self.topic(&header.from);
+                        let hello = announcement(&self.id, self.options.lease);
+                        Some(Some(Box::pin(async move {
+                            let _ = link.notify(&topic, hello).await;
+                        })))
+                    }
+                    _ => Some(None),
+                };
             }
             (Op::Bye, _) => {
                 // Remembered for two leases: longer than any lease seen before the goodbye.
@@ -716,6 +743,21 @@ impl Node {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .remove(&header.from);
+                // What waits for its answer is gone now, not at the request timeout: its
+                // subscription may still count a message it will never answer.
+                let mut pending = self.pending();
+                let asked: Vec<u64> = pending
+                    .iter()
+                    .filter(|(_, waiter)| {
+                        matches!(waiter, Waiter::One { owner, .. } if *owner == header.from)
+                    })
+                    .map(|(req, _)| *req)
+                    .collect();
+                for req in asked {
+                    if let Some(Waiter::One { answer, .. }) = pending.remove(&req) {
+                        let _ = answer.send(Answer::Gone);
+                    }
+                }
                 return Some(None);
             }
             (Op::Answer, _) => {
@@ -725,8 +767,10 @@ impl Node {
                         Some(Waiter::Many(tx)) => {
                             let _ = tx.send(answer);
                         }
-                        Some(Waiter::One(_)) => {
-                            if let Some(Waiter::One(tx)) = pending.remove(&header.req) {
+                        Some(Waiter::One { .. }) => {
+                            if let Some(Waiter::One { answer: tx, .. }) =
+                                pending.remove(&header.req)
+                            {
                                 let _ = tx.send(answer);
                             }
                         }
