@@ -634,39 +634,23 @@ async fn on_a_redis_cluster_each_nodes_traffic_stays_on_the_shard_of_its_channel
 /// of three NATS servers.
 macro_rules! on_every_engine {
     ($($test:ident),* $(,)?) => {
-        mod one_redis {
+        on_engine!(one_redis, RedisServer, $($test),*);
+        on_engine!(sentinel, Sentinels, $($test),*);
+        on_engine!(redis_cluster, RedisCluster, $($test),*);
+        on_engine!(nats, NatsCluster, $($test),*);
+    };
+}
+
+/// The suite's tests in `module`, each on its own `fixture` (something with `start()` and
+/// `url()`).
+macro_rules! on_engine {
+    ($module:ident, $fixture:ident, $($test:ident),*) => {
+        mod $module {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
-                    let redis = super::RedisServer::start();
-                    super::$test(&redis.url()).await;
-                }
-            )*
-        }
-        mod sentinel {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let redis = super::Sentinels::start();
-                    super::$test(&redis.url()).await;
-                }
-            )*
-        }
-        mod redis_cluster {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let redis = super::RedisCluster::start();
-                    super::$test(&redis.url()).await;
-                }
-            )*
-        }
-        mod nats {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let nats = super::NatsCluster::start();
-                    super::$test(&nats.url()).await;
+                    let engine = super::$fixture::start();
+                    super::$test(&engine.url()).await;
                 }
             )*
         }
