@@ -978,6 +978,11 @@ mod tests {
                 "give --jwt-secret or --jwks",
             ),
             (
+                &["--redis", "redis://127.0.0.1"],
+                &[("NATS_URL", "nats://127.0.0.1")],
+                "give --redis or --nats",
+            ),
+            (
                 &["--max-connections", "0"],
                 &[],
                 "--max-connections (or MAX_CONNECTIONS) takes a whole number",
@@ -997,13 +1002,20 @@ mod tests {
             assert!(error.starts_with(expected), "{args:?} {env:?}: {error}");
         }
         let flags = parse(
-            &["--jwt-secret", "s3cr3t", "--management-token", "t0k3n"],
+            &[
+                "--jwt-secret",
+                "s3cr3t",
+                "--management-token",
+                "t0k3n",
+                "--nats",
+                "nats://user:pa55@127.0.0.1:4222",
+            ],
             &[],
         )
         .unwrap();
         let debug = format!("{flags:?}");
         assert!(
-            !debug.contains("s3cr3t") && !debug.contains("t0k3n"),
+            !debug.contains("s3cr3t") && !debug.contains("t0k3n") && !debug.contains("pa55"),
             "{debug}"
         );
     }
