@@ -19,7 +19,6 @@
 //!   Redis failover. What was in flight fails and is reported.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -227,7 +226,8 @@ async fn write(
     mut outbox: mpsc::Receiver<Publish>,
     waiting: Waiting,
 ) {
-    let next = AtomicU64::new(0);
+    // Numbers only this task hands out.
+    let mut next: u64 = 0;
     let mut batch = Vec::with_capacity(BATCH);
     while outbox.recv_many(&mut batch, BATCH).await > 0 {
         for publish in batch.drain(..) {
@@ -236,7 +236,8 @@ async fn write(
                 let _ = client.publish(publish.topic, publish.payload.into()).await;
                 continue;
             };
-            let number = next.fetch_add(1, Ordering::Relaxed);
+            let number = next;
+            next = next.wrapping_add(1);
             lock(&waiting).insert(number, done);
             let sent = client
                 .publish_with_reply(

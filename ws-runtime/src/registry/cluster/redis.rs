@@ -207,10 +207,7 @@ impl Redis {
             }
             Ok::<_, redis::RedisError>(pubsub)
         };
-        let pubsub = tokio::time::timeout(TIMEOUT, subscribe)
-            .await
-            .map_err(|_| EngineError::SubscribeTimedOut(TIMEOUT))?
-            .map_err(failed)?;
+        let pubsub = within(subscribe).await?;
         let messages = pubsub
             .into_on_message()
             .map(|message| message.get_payload_bytes().to_vec())
@@ -243,10 +240,7 @@ impl Redis {
             }
             Ok::<_, redis::RedisError>(commands)
         };
-        let commands = tokio::time::timeout(TIMEOUT, connect)
-            .await
-            .map_err(|_| EngineError::SubscribeTimedOut(TIMEOUT))?
-            .map_err(failed)?;
+        let commands = within(connect).await?;
         Ok((
             self.link(commands, Publisher::ShardChannels),
             shard_messages(received),
@@ -321,10 +315,7 @@ impl Engine for Redis {
                         let mut sentinels = sentinels.lock().await;
                         sentinels.async_master_for(service, Some(primary)).await
                     };
-                    let client = tokio::time::timeout(TIMEOUT, ask)
-                        .await
-                        .map_err(|_| EngineError::SubscribeTimedOut(TIMEOUT))?
-                        .map_err(failed)?;
+                    let client = within(ask).await?;
                     tracing::info!(
                         service = %service,
                         primary = %client.get_connection_info().addr(),
@@ -483,6 +474,17 @@ impl<C: Commands> Link for RedisLink<C> {
                 .map_err(failed)
         })
     }
+}
+
+/// `step` (connecting, subscribing, asking the sentinels) within [`TIMEOUT`], its failure as the
+/// cluster sees an engine's.
+async fn within<T>(
+    step: impl Future<Output = Result<T, redis::RedisError>>,
+) -> Result<T, EngineError> {
+    tokio::time::timeout(TIMEOUT, step)
+        .await
+        .map_err(|_| EngineError::SubscribeTimedOut(TIMEOUT))?
+        .map_err(failed)
 }
 
 /// A Redis client's error, as the cluster sees an engine's.
