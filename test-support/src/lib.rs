@@ -13,6 +13,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot set itself up stops there
 
+pub mod browser;
 pub mod functions;
 pub mod http;
 pub mod nats;

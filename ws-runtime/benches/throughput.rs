@@ -81,7 +81,7 @@ fn main() {
         "{:<34} {:>12} {:>10} {:>10}",
         "server", "messages/s", "p50", "p99"
     );
-    let mut kinds = vec!["bare", "runtime", "tokio-websockets"];
+    let mut kinds = vec!["bare", "runtime", "tokio-websockets", "yawc"];
     let mut results: Vec<Samples> = vec![
         (
             "(a) bare echo, axum ws (tungstenite)",
@@ -104,6 +104,7 @@ fn main() {
             vec![],
             vec![],
         ),
+        ("(f) bare echo, yawc", vec![], vec![], vec![], vec![]),
     ];
     if node.is_some() {
         kinds.push("node");
@@ -158,8 +159,8 @@ fn main() {
         println!("  {name:<34} {user:>6.2} + {system:>6.2}");
     }
     println!("ratio (b)/(a) throughput: {:.2}", rates[1] / rates[0]);
-    if node.is_some() {
-        println!("ratio (b)/(d) throughput: {:.2}", rates[1] / rates[3]);
+    if let Some(node) = kinds.iter().position(|&kind| kind == "node") {
+        println!("ratio (b)/(d) throughput: {:.2}", rates[1] / rates[node]);
     }
     if metrics {
         let with = rates[kinds.len() - 1];
@@ -343,6 +344,38 @@ fn serve(kind: &str, workers: usize) {
                                     }
                                 }
                             })
+                    }),
+                );
+                println!("LISTENING {addr}");
+                axum::serve(listener, app).await.unwrap();
+            }
+            "yawc" | "yawc-deflate" => {
+                let deflate = kind == "yawc-deflate";
+                let app = axum::Router::new().route(
+                    "/chat",
+                    axum::routing::get(move |ws: yawc::IncomingUpgrade| async move {
+                        let options = yawc::Options::default()
+                            .with_max_payload_read(128 * 1024)
+                            .with_utf8();
+                        let options = if deflate {
+                            options.with_low_latency_compression()
+                        } else {
+                            options.without_compression()
+                        };
+                        let (response, upgrade) = ws.upgrade(options).unwrap();
+                        tokio::spawn(async move {
+                            let Ok(mut socket) = upgrade.await else {
+                                return;
+                            };
+                            while let Some(frame) = socket.next().await {
+                                if frame.opcode() == yawc::frame::OpCode::Text
+                                    && socket.send(frame).await.is_err()
+                                {
+                                    break;
+                                }
+                            }
+                        });
+                        response
                     }),
                 );
                 println!("LISTENING {addr}");

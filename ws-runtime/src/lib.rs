@@ -99,6 +99,7 @@ pub use server::flags::{Flags, FlagsError};
 pub use server::router::{ChannelOptions, Router, RouterError};
 pub use server::{App, Server, ShutdownReport, main, runtime, stop_signal};
 pub use transport::close::CloseReason;
+pub use transport::compression::Compression;
 #[cfg(any(feature = "jwt", feature = "functions"))]
 pub use transport::http_client::FetchError;
 pub use transport::limits::{Limits, Rate};

@@ -15,7 +15,9 @@ use crate::messages::routes::Route;
 use crate::metrics::{ChannelMetrics, Metrics};
 use crate::registry::cluster::ClusterNode;
 use crate::registry::connections::Connections;
+use crate::transport::compression::Compression;
 use crate::transport::limits::{Bucket, Limits, Rate};
+use crate::transport::socket;
 
 /// What every connection task shares.
 /// A router's stage when none is set: API Gateway's name for the default stage.
@@ -28,6 +30,8 @@ pub(crate) struct Shared {
     /// The metrics, when they are on.
     pub metrics: Option<Arc<Metrics>>,
     pub limits: Limits,
+    /// The socket's settings for every connection (the limits, compression).
+    pub socket: yawc::Options,
     /// The stage API Gateway would name in a request context and a management path.
     pub stage: Arc<str>,
     pub reveal_validation_errors: bool,
@@ -86,6 +90,7 @@ impl Shared {
             connections: Connections::default(),
             cluster: None,
             metrics: None,
+            socket: socket::options(&limits, Compression::default()),
             limits,
             stage: Arc::from(DEFAULT_STAGE),
             reveal_validation_errors,

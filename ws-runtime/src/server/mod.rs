@@ -15,18 +15,16 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 use std::task::Poll;
 
-use axum::extract::ws::{Utf8Bytes, WebSocketUpgrade};
+use axum::extract::ws::Utf8Bytes;
 use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use futures_util::FutureExt;
-use futures_util::future::OptionFuture;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until};
@@ -45,7 +43,7 @@ use crate::registry::ids;
 use crate::transport::close::CloseReason;
 use crate::transport::limits::{Bucket, Limits};
 use crate::transport::listener;
-use crate::transport::socket::{self, Inbound, Outbound, Socket};
+use crate::transport::socket::{Inbound, Outbound, Socket};
 
 /// A checked router, ready to serve or to mount in an existing axum app.
 pub struct App {
@@ -402,9 +400,17 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
     if let Err(response) = check_upgrade_headers(&parts.headers) {
         return response;
     }
-    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+    let upgrade = match yawc::IncomingUpgrade::from_request_parts(&mut parts, &()).await {
         Ok(upgrade) => upgrade,
-        Err(rejection) => return rejection.into_response(),
+        Err(code) => return status(code, "Bad handshake"),
+    };
+    // The 101 and the socket it leads to, with permessage-deflate's answer; nothing happens
+    // until the 101 is sent, so a refusal below just drops both.
+    let Ok((switching, upgrading)) = upgrade.upgrade(shared.socket.clone()) else {
+        return status(
+            StatusCode::BAD_REQUEST,
+            "Bad handshake: Sec-WebSocket-Extensions",
+        );
     };
     let handshake = match Handshake::read(&mut parts).await {
         Ok(handshake) => handshake,
@@ -529,44 +535,48 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
     if let Some(metrics) = &channel.metrics {
         metrics.open.inc();
     }
-    // The connection's parts go to whichever of the two callbacks runs. axum keeps both
-    // callbacks' captures for as long as the connection lives, so each holds one pointer to
-    // the parts instead of a copy of them.
-    let upgrade = socket::configure(upgrade, &shared.limits);
-    let parts = Arc::new(Mutex::new(Some(Box::new(Upgraded {
+    let mut parts = Box::new(Upgraded {
         shared,
         channel,
         cx,
         entry,
         socket: None,
         _slot: slot,
-    }))));
-    let failed = Arc::clone(&parts);
-    upgrade
-        .on_failed_upgrade(move |error| {
-            let Some(parts) = take(&failed) else { return };
-            let Upgraded { shared, channel, mut cx, entry, _slot: slot, .. } = *parts;
-            entry.outbox.close();
-            tracing::warn!(%error, connection_id = %cx.connection_id, "the upgrade failed after $connect");
-            tokio::spawn(async move {
-                disconnect(&shared, &channel, &mut cx, Close {
-                    code: 1006,
-                    reason: "the upgrade failed".into(),
-                    by_server: None,
-                })
-                .await;
-                drop(slot);
-            });
-        })
-        .on_upgrade(move |ws| {
-            // Always there: axum calls one callback or the other.
-            let task = take(&parts).map(|mut parts| {
+    });
+    tokio::spawn(async move {
+        match upgrading.await {
+            Ok(ws) => {
                 parts.socket = Some(Socket::new(ws));
                 let span = tracing::info_span!("connection", connection_id = %parts.cx.connection_id, channel = %parts.channel.address);
-                run(parts).instrument(span)
-            });
-            OptionFuture::from(task).map(drop)
-        })
+                run(parts).instrument(span).await;
+            }
+            Err(error) => {
+                let Upgraded {
+                    shared,
+                    channel,
+                    mut cx,
+                    entry,
+                    _slot: slot,
+                    ..
+                } = *parts;
+                entry.outbox.close();
+                tracing::warn!(%error, connection_id = %cx.connection_id, "the upgrade failed after $connect");
+                disconnect(
+                    &shared,
+                    &channel,
+                    &mut cx,
+                    Close {
+                        code: 1006,
+                        reason: "the upgrade failed".into(),
+                        by_server: None,
+                    },
+                )
+                .await;
+                drop(slot);
+            }
+        }
+    });
+    switching.map(axum::body::Body::new)
 }
 
 /// What a handshake hook (`authorize`, `$connect`) said: its value, or the response that refuses
@@ -610,23 +620,31 @@ struct Upgraded {
     _slot: Slot,
 }
 
-/// The parts, for the first callback that asks (the other finds none).
-fn take(parts: &Mutex<Option<Box<Upgraded>>>) -> Option<Box<Upgraded>> {
-    parts.lock().unwrap_or_else(|e| e.into_inner()).take()
-}
-
-/// RFC 6455 §4.2.1–4.2.2, for a request that asks for a WebSocket: version 13, and a key that is
-/// 16 bytes in base64. (axum checks that the headers are there.)
+/// RFC 6455 §4.2.1–4.2.2: a request that asks for a WebSocket (`Upgrade: websocket`, and
+/// `Connection: upgrade`; else 426), version 13, and a key that is 16 bytes in base64.
 #[allow(clippy::result_large_err)] // the error is the response, built once per refused handshake
 fn check_upgrade_headers(headers: &axum::http::HeaderMap) -> Result<(), Response> {
-    use axum::http::header::{SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE};
+    use axum::http::header::{CONNECTION, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE};
     use base64::Engine;
     let asks_for_websocket = headers
         .get(UPGRADE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    if !asks_for_websocket {
-        return Ok(());
+    let upgrades = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case("upgrade"));
+    if !(asks_for_websocket && upgrades) {
+        let mut response = status(
+            StatusCode::UPGRADE_REQUIRED,
+            "Upgrade Required: this address speaks WebSocket",
+        );
+        response
+            .headers_mut()
+            .insert(UPGRADE, axum::http::HeaderValue::from_static("websocket"));
+        return Err(response);
     }
     if headers.get(SEC_WEBSOCKET_VERSION).map(|v| v.as_bytes()) != Some(b"13") {
         let mut response = status(

@@ -13,7 +13,9 @@ use crate::messages::selection::Selection;
 use crate::metrics::Metrics;
 use crate::registry::cluster::Cluster;
 use crate::server::App;
+use crate::transport::compression::Compression;
 use crate::transport::limits::Limits;
+use crate::transport::socket;
 
 /// Builds the server: channels, their handlers, limits and options.
 ///
@@ -31,6 +33,7 @@ use crate::transport::limits::Limits;
 pub struct Router {
     channels: Vec<ChannelSpec>,
     pub(crate) limits: Limits,
+    compression: Compression,
     reveal_validation_errors: bool,
     validate_outbound: Option<bool>,
     management: Access,
@@ -49,6 +52,7 @@ impl std::fmt::Debug for Router {
                 &self.channels.iter().map(|c| &c.address).collect::<Vec<_>>(),
             )
             .field("limits", &self.limits)
+            .field("compression", &self.compression)
             .finish_non_exhaustive()
     }
 }
@@ -258,6 +262,13 @@ impl Router {
         self
     }
 
+    /// How a client's offer of permessage-deflate is answered ([`Compression::default`]: accepted,
+    /// dictionaries kept, a 4 KiB window).
+    pub fn compression(mut self, compression: Compression) -> Router {
+        self.compression = compression;
+        self
+    }
+
     /// Adds the schema violations to `Bad request body` frames (off by default, as in API
     /// Gateway).
     pub fn reveal_validation_errors(mut self, reveal: bool) -> Router {
@@ -386,6 +397,7 @@ impl Router {
             self.reveal_validation_errors,
             self.validate_outbound.unwrap_or(cfg!(debug_assertions)),
         );
+        shared.socket = socket::options(&shared.limits, self.compression);
         let document = match self.document {
             None => None,
             Some(text) => Some(

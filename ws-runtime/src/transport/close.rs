@@ -38,6 +38,9 @@ pub enum CloseReason {
     NotUtf8,
     /// A violation of the WebSocket protocol (1002).
     ProtocolError,
+    /// A compressed message that does not inflate (1011: RFC 7692 §8 names no code, and the
+    /// socket library closes with this one).
+    BadCompression,
 }
 
 impl CloseReason {
@@ -51,6 +54,7 @@ impl CloseReason {
             CloseReason::NotUtf8 => 1007,
             CloseReason::SlowReader => 1008,
             CloseReason::TooBig => 1009,
+            CloseReason::BadCompression => 1011,
             CloseReason::TokenExpired => 4001,
         }
     }
@@ -68,6 +72,7 @@ impl CloseReason {
             CloseReason::TooBig => "the message is larger than the server accepts",
             CloseReason::NotUtf8 => "the text is not UTF-8",
             CloseReason::ProtocolError => "WebSocket protocol error",
+            CloseReason::BadCompression => "the compressed message does not inflate",
         }
     }
 }
@@ -76,7 +81,7 @@ impl CloseReason {
 mod tests {
     use super::CloseReason;
 
-    const ALL: [CloseReason; 10] = [
+    const ALL: [CloseReason; 11] = [
         CloseReason::Disconnected,
         CloseReason::ShuttingDown,
         CloseReason::MaxLifetime,
@@ -87,6 +92,7 @@ mod tests {
         CloseReason::TooBig,
         CloseReason::NotUtf8,
         CloseReason::ProtocolError,
+        CloseReason::BadCompression,
     ];
 
     #[test]

@@ -1,8 +1,9 @@
-//! The bottom of a connection: the socket around the WebSocket library, the accept loop with its
+//! The bottom of a connection: the socket around the WebSocket library and its compression, the accept loop with its
 //! handshake deadline, TLS (feature `tls`), and API Gateway's limits they enforce; and the HTTP
 //! client of the requests the runtime makes itself (a JWKS, an HTTP integration).
 
 pub(crate) mod close;
+pub(crate) mod compression;
 #[cfg(any(feature = "jwt", feature = "functions"))]
 pub(crate) mod http_client;
 pub(crate) mod limits;

@@ -1,12 +1,17 @@
-//! The seam around the WebSocket implementation (axum's, on tungstenite): the rest of the
+//! The seam around the WebSocket implementation (yawc, with permessage-deflate): the rest of the
 //! runtime sees only these types, so the codec can be swapped by changing this file.
 
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use axum::body::Bytes;
+use axum::extract::ws::Utf8Bytes;
+use futures_util::{FutureExt, SinkExt};
+use yawc::close::CloseCode;
+use yawc::frame::OpCode;
+use yawc::{Frame, HttpStream, WebSocket, WebSocketError};
 
 use crate::transport::close::CloseReason;
+use crate::transport::compression::Compression;
 use crate::transport::limits::Limits;
 
 /// What arrived from the client.
@@ -43,17 +48,30 @@ impl Outbound {
     }
 }
 
-/// Applies the size limits and small buffers to an upgrade.
-pub(crate) fn configure(upgrade: WebSocketUpgrade, limits: &Limits) -> WebSocketUpgrade {
-    upgrade
-        .max_frame_size(limits.max_frame_size)
-        .max_message_size(limits.max_message_size)
-        // Small buffers keep idle connections cheap; bigger messages grow them as needed.
-        // tungstenite zeroes the read window before each read, so an idle connection holds all
-        // of it: 2 KiB against 4 KiB cost nothing measurable on 70-byte or 16 KB messages
-        // (BENCHMARKS.md) and 2 KiB less per connection.
-        .read_buffer_size(2 * 1024)
-        .write_buffer_size(0)
+/// The socket's settings for every connection: the size limits, small buffers, and the terms
+/// of permessage-deflate. Built once per server.
+pub(crate) fn options(limits: &Limits, compression: Compression) -> yawc::Options {
+    // The library refuses a payload as long as its bound; the limits are inclusive.
+    let options = yawc::Options::default()
+        .with_max_payload_read(limits.max_frame_size.saturating_add(1))
+        .with_max_read_buffer(limits.max_message_size.saturating_add(1))
+        // Small buffers keep idle connections cheap; bigger messages grow them as needed, and
+        // the library gives the growth back once the message is through.
+        .with_read_buffer_capacity(2 * 1024)
+        .with_write_buffer_capacity(0)
+        .with_no_delay();
+    let options = match compression.deflate() {
+        Some(deflate) => yawc::Options {
+            compression: Some(deflate),
+            ..options
+        },
+        None => options.without_compression(),
+    };
+    // Text is checked here, once, as it becomes `Utf8Bytes` (`Socket::next`).
+    yawc::Options {
+        check_utf8: false,
+        ..options
+    }
 }
 
 /// How long a close may take to write: a client that does not read does not hold its task.
@@ -61,50 +79,53 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// One connection's socket. Reads and writes take turns in the connection's task, so the socket
 /// is not split: a split's lock and wakers would cost every frame both ways.
-pub(crate) struct Socket(WebSocket);
+pub(crate) struct Socket(WebSocket<HttpStream>);
 
 impl Socket {
-    pub fn new(socket: WebSocket) -> Socket {
+    pub fn new(socket: WebSocket<HttpStream>) -> Socket {
         Socket(socket)
     }
 
-    /// The next frame from the client. Cancel safe: a frame half read stays in the codec.
+    /// The next message (fragments joined, inflated) or control frame from the client. Cancel
+    /// safe: a frame half read stays in the codec.
     pub async fn next(&mut self) -> Inbound {
-        match self.0.next().await {
-            None => Inbound::Broken,
-            Some(Ok(Message::Text(text))) => Inbound::Text(text),
-            Some(Ok(Message::Binary(_))) => Inbound::Binary,
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => Inbound::Control,
-            Some(Ok(Message::Close(frame))) => match frame {
-                Some(frame) => Inbound::Close(frame.code, frame.reason.to_string()),
+        let frame = match self.0.next_frame().await {
+            Ok(frame) => frame,
+            // The library has sent its close frame already (1009, 1007, 1002) where the error
+            // is the client's.
+            Err(error) => return inbound_error(error),
+        };
+        match frame.opcode() {
+            OpCode::Text => match Utf8Bytes::try_from(frame.into_payload()) {
+                Ok(text) => Inbound::Text(text),
+                Err(_) => Inbound::Invalid(CloseReason::NotUtf8),
+            },
+            OpCode::Binary => Inbound::Binary,
+            OpCode::Close => match frame.close_code() {
+                Some(code) => Inbound::Close(
+                    code.into(),
+                    frame
+                        .close_reason()
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default()
+                        .to_owned(),
+                ),
                 None => Inbound::Close(1005, String::new()),
             },
-            Some(Err(error)) => {
-                // axum wraps tungstenite's error; its kind says which close this is.
-                match error
-                    .into_inner()
-                    .downcast::<tungstenite::Error>()
-                    .map(|e| *e)
-                {
-                    Ok(tungstenite::Error::Capacity(_)) => Inbound::TooBig,
-                    Ok(tungstenite::Error::Utf8(_)) => Inbound::Invalid(CloseReason::NotUtf8),
-                    Ok(tungstenite::Error::Protocol(_)) => {
-                        Inbound::Invalid(CloseReason::ProtocolError)
-                    }
-                    _ => Inbound::Broken,
-                }
-            }
+            // Pings are answered by the library; continuations never come out whole.
+            OpCode::Ping | OpCode::Pong | OpCode::Continuation => Inbound::Control,
         }
     }
 
     /// Sends a frame; `false` when the connection is gone. (Not an `async fn`: the future is
     /// the sink's own, with no copy of the frame beside it.)
     pub fn send(&mut self, frame: Outbound) -> impl Future<Output = bool> + '_ {
-        let message = match frame {
-            Outbound::Text(text) => Message::Text(text),
-            Outbound::Binary(data) => Message::Binary(data),
+        let frame = match frame {
+            Outbound::Text(text) => Frame::text(Bytes::from(text)),
+            Outbound::Binary(data) => Frame::binary(data),
         };
-        self.0.send(message).map(|sent| sent.is_ok())
+        self.0.send(frame).map(|sent| sent.is_ok())
     }
 
     /// Flushes what the codec queued (the reply to a client's close frame) and ends the sink.
@@ -115,14 +136,33 @@ impl Socket {
     /// Sends a close frame (best effort) and flushes.
     pub async fn close(&mut self, reason: CloseReason) {
         // Every reason's text is within RFC 6455's 123 bytes (a test says so).
-        let frame = CloseFrame {
-            code: reason.code(),
-            reason: Utf8Bytes::from_static(reason.text()),
-        };
+        let frame = Frame::close(CloseCode::from(reason.code()), reason.text());
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
-            let _ = self.0.send(Message::Close(Some(frame))).await;
+            let _ = self.0.send(frame).await;
             let _ = self.0.close().await;
         })
         .await;
+    }
+}
+
+/// What a read error means for the connection.
+fn inbound_error(error: WebSocketError) -> Inbound {
+    match error {
+        WebSocketError::FrameTooLarge => Inbound::TooBig,
+        WebSocketError::InvalidUTF8 => Inbound::Invalid(CloseReason::NotUtf8),
+        WebSocketError::ReservedBitsNotZero
+        | WebSocketError::ControlFrameFragmented
+        | WebSocketError::PingFrameTooLarge
+        | WebSocketError::InvalidFragment
+        | WebSocketError::InvalidCloseFrame
+        | WebSocketError::InvalidCloseCode
+        | WebSocketError::InvalidContinuationFrame
+        | WebSocketError::InvalidOpCode(_)
+        | WebSocketError::CompressionNotSupported => Inbound::Invalid(CloseReason::ProtocolError),
+        // What inflating reports: the message's data is not deflate's.
+        WebSocketError::IoError(error) if error.kind() == std::io::ErrorKind::InvalidInput => {
+            Inbound::Invalid(CloseReason::BadCompression)
+        }
+        _ => Inbound::Broken,
     }
 }

@@ -35,6 +35,7 @@ pub fn token(trader: &str, scope: &str) -> String {
 }
 
 /// The HTTP status a refused handshake got.
+#[allow(dead_code)] // each test binary compiles this module; the browser test connects no client
 pub fn refused_with(result: Result<FeedClient, ClientError>) -> u16 {
     match result {
         Err(ClientError::Refused { status, .. }) => status,
@@ -44,6 +45,7 @@ pub fn refused_with(result: Result<FeedClient, ClientError>) -> u16 {
 }
 
 /// The kind of the error frame a request got.
+#[allow(dead_code)] // each test binary compiles this module; the browser test connects no client
 pub fn server_error(result: Result<impl std::fmt::Debug, ClientError>) -> ErrorKind {
     match result {
         Err(ClientError::Server(frame)) => frame.kind,
