@@ -102,10 +102,14 @@ def cargo_bench(bench, *args):
 def runtime(workers=1):
     out = {}
     for connections, messages in [(100, 200), (1000, 50)]:
+        # Compression is measured once, on one worker at 100 connections.
+        extra = ["--compression"] if workers == 1 and connections == 100 else []
         text = cargo_bench("throughput", "--node", str(NODE), "--idle", "0", "--rounds", str(min(ROUNDS, 3)),
                            "--connections", str(connections), "--messages", str(messages),
-                           "--workers", str(workers))
+                           "--workers", str(workers), *extra)
         out[connections] = parse_throughput(text)
+        if extra:
+            COMPRESSION.extend(parse_compression(text))
     if workers > 1:
         return out, {}
     idle = cargo_bench("throughput", "--node", str(NODE), "--idle", "10000", "--rounds", "1",
@@ -123,6 +127,28 @@ def scale():
     print(f"Connections: {connections:,} (open files limit {soft:,}).\n")
     for line in text.splitlines()[1:]:
         print(f"- {line}")
+
+
+COMPRESSION = []
+
+
+def parse_compression(text):
+    rows = []
+    for line in text.splitlines():
+        m = re.match(r"^(ws-runtime, deflate \w+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$", line)
+        if m:
+            rows.append((m.group(1), int(m.group(2)), float(m.group(3)), float(m.group(4)), float(m.group(5))))
+    return rows
+
+
+def compression_table():
+    print("| ws-runtime, 100 connections, a client offering permessage-deflate | messages/s | server CPU per message | bytes per reply on the wire | memory per connection after its messages |")
+    print("|---|---:|---:|---:|---:|")
+    for name, rate, cpu, size, kib in COMPRESSION:
+        print(f"| {name} | {rate:,} | {cpu:.2f} µs | {size:.1f} | {kib:.1f} KiB |")
+    if len(COMPRESSION) == 2:
+        (_, r0, c0, b0, _), (_, r1, c1, b1, _) = COMPRESSION
+        print(f"| **deflate / none** | **{r0/r1:.2f}×** | **{c0/c1:.2f}×** | **{b1/b0:.2f}× fewer** | |")
 
 
 def parse_throughput(text):
@@ -164,17 +190,21 @@ def versions():
 def runtime_table(run):
     print("| connections | server | messages/s | p50 | p99 |")
     print("|---:|---|---:|---:|---:|")
-    names = {"a": "bare echo, axum ws (ceiling)", "b": "ws-runtime routed + validated + typed", "c": "bare echo, tokio-websockets", "d": "Node.js ws + ajv, routed"}
+    names = {"a": "bare echo, axum ws (tungstenite)", "b": "ws-runtime routed + validated + typed", "c": "bare echo, tokio-websockets",
+             "d": "Node.js ws + ajv, routed", "f": "bare echo, yawc (ws-runtime's socket)"}
     for connections, rows in run.items():
-        for key in "bdac":
+        for key in "bdfac":
             if key in rows:
                 rate, p50, p99 = rows[key]
                 print(f"| {connections} | {names[key]} | {rate:,} | {p50:.2f} ms | {p99:.2f} ms |")
         # A server that failed has no row, and no ratio.
         if "b" in rows and "d" in rows:
             print(f"| {connections} | **ws-runtime / Node** | **{rows['b'][0]/rows['d'][0]:.2f}×** | | |")
-        if "b" in rows and "a" in rows:
-            print(f"| {connections} | **ws-runtime / bare axum echo** | **{rows['b'][0]/rows['a'][0]:.2f}** | | |")
+        if "b" in rows and "f" in rows:
+            print(f"| {connections} | **ws-runtime / bare yawc echo** | **{rows['b'][0]/rows['f'][0]:.2f}** | | |")
+        bare = [rows[k][0] for k in "acf" if k in rows]
+        if "b" in rows and bare:
+            print(f"| {connections} | **ws-runtime / fastest bare echo** | **{rows['b'][0]/max(bare):.2f}** | | |")
 
 
 def main():
@@ -203,6 +233,8 @@ def main():
     run, _ = runtime(workers=2)
     print("\n## Runtime on two workers (ws-runtime: two tokio workers; Node: `cluster` with two workers)\n")
     runtime_table(run)
+    print("\n## Compression (permessage-deflate)\n")
+    compression_table()
     print("\n| idle connections (10,000) | resident memory per connection |")
     print("|---|---:|")
     for kind, kib in memory.items():

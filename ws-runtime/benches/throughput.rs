@@ -7,7 +7,10 @@
 //! - messages/s and p50/p99 round-trip latency, C connections each sending M messages in a closed
 //!   loop: (a) a bare echo server (axum's WebSocket, which ws-runtime uses) and (b) ws-runtime
 //!   routing by `$request.body.action`, schema validation, typed dispatch and a typed reply;
-//! - resident memory per idle connection with 10,000 connections open.
+//! - resident memory per idle connection with 10,000 connections open;
+//! - with `--compression`: ws-runtime with permessage-deflate accepted and declined, driven by a
+//!   client that offers it (yawc's), on a price-like reply: messages/s, the server's CPU per
+//!   message, and the bytes per reply on the wire (counted at the client's socket).
 //!
 //! Options: `--connections C` (100), `--messages M` (200), `--idle N` (10000; 0 skips the
 //! memory test), `--rounds R` (3), `--node DIR` (also measure the Node.js peer, `DIR/server.js`:
@@ -169,6 +172,9 @@ fn main() {
             with / rates[1]
         );
     }
+    if args.iter().any(|a| a == "--compression") {
+        compression(&runtime, connections, messages, rounds);
+    }
     if idle == 0 {
         return;
     }
@@ -195,6 +201,172 @@ fn main() {
         child.kill().ok();
         child.wait().ok();
     }
+}
+
+/// The compression table: the same routed server with permessage-deflate on and off, the same
+/// client offering it, the same price-like messages.
+fn compression(
+    runtime: &tokio::runtime::Runtime,
+    connections: usize,
+    messages: usize,
+    rounds: usize,
+) {
+    let text = "ACME 101.23 +0.42% BOLT 55.10 -0.13% CRUX 12.08 +1.02% DYNE 230.51 +0.07%";
+    let payload = format!(r#"{{"action":"echo","text":"{text}"}}"#);
+    println!(
+        "\ncompression (a client offering permessage-deflate; {}-byte messages, replies {} bytes):",
+        payload.len(),
+        text.len() + 24
+    );
+    println!(
+        "{:<34} {:>12} {:>14} {:>16} {:>14}",
+        "server", "messages/s", "CPU µs/msg", "bytes/reply", "KiB/conn"
+    );
+    for (kind, name) in [
+        ("runtime-deflate", "ws-runtime, deflate kept"),
+        ("runtime-deflate-reset", "ws-runtime, deflate reset"),
+        ("runtime-plain", "ws-runtime, deflate declined"),
+    ] {
+        let (mut rate, mut cpu, mut bytes, mut memory) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            let (mut child, addr) = spawn_server(kind, None, 1);
+            let (r, c, b, m) = runtime.block_on(load_compressed(
+                addr,
+                child.id(),
+                connections,
+                messages,
+                &payload,
+            ));
+            child.kill().ok();
+            child.wait().ok();
+            rate.push(r);
+            cpu.push(c);
+            bytes.push(b);
+            memory.push(m);
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        println!(
+            "{name:<34} {:>12.0} {:>14.2} {:>16.1} {:>14.1}",
+            median(&mut rate),
+            median(&mut cpu),
+            median(&mut bytes),
+            median(&mut memory)
+        );
+    }
+}
+
+/// A TCP stream that counts the bytes read from it.
+struct Counted {
+    stream: tokio::net::TcpStream,
+    read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl tokio::io::AsyncRead for Counted {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = std::pin::Pin::new(&mut self.stream).poll_read(cx, buf);
+        let read = (buf.filled().len() - before) as u64;
+        self.read
+            .fetch_add(read, std::sync::atomic::Ordering::Relaxed);
+        poll
+    }
+}
+
+impl tokio::io::AsyncWrite for Counted {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+/// C yawc clients offering permessage-deflate, each sending M messages one after the other;
+/// returns messages/s, the server's CPU µs per message, the bytes read per reply, and the
+/// server's resident memory per connection (KiB) once the messages are through.
+async fn load_compressed(
+    addr: SocketAddr,
+    pid: u32,
+    connections: usize,
+    messages: usize,
+    payload: &str,
+) -> (f64, f64, f64, f64) {
+    let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let resident_before = test_support::process::resident_kib(pid);
+    let mut clients = Vec::new();
+    for _ in 0..connections {
+        let stream = Counted {
+            stream: tokio::net::TcpStream::connect(addr).await.unwrap(),
+            read: std::sync::Arc::clone(&read),
+        };
+        let url = url::Url::parse(&format!("ws://{addr}/chat")).unwrap();
+        let options = yawc::Options::default().with_low_latency_compression();
+        clients.push(
+            yawc::WebSocket::handshake(url, stream, options)
+                .await
+                .unwrap(),
+        );
+    }
+    let read_before = read.load(std::sync::atomic::Ordering::Relaxed);
+    let cpu_before = test_support::process::cpu_ticks(pid);
+    let started = Instant::now();
+    let tasks = clients.into_iter().map(|mut client| {
+        let payload = payload.to_owned();
+        tokio::spawn(async move {
+            for _ in 0..messages {
+                client
+                    .send(yawc::Frame::text(payload.clone()))
+                    .await
+                    .unwrap();
+                loop {
+                    let frame = client.next().await.expect("the server went away");
+                    if frame.opcode() == yawc::frame::OpCode::Text {
+                        break;
+                    }
+                }
+            }
+            client
+        })
+    });
+    let clients = futures_util::future::join_all(tasks).await;
+    let elapsed = started.elapsed();
+    // Every connection open, each having sent and received: what it holds between messages.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let resident = test_support::process::resident_kib(pid).saturating_sub(resident_before);
+    drop(clients);
+    let cpu_after = test_support::process::cpu_ticks(pid);
+    let total = (connections * messages) as f64;
+    let ticks = (cpu_after.0 + cpu_after.1).saturating_sub(cpu_before.0 + cpu_before.1);
+    let bytes = read.load(std::sync::atomic::Ordering::Relaxed) - read_before;
+    (
+        total / elapsed.as_secs_f64(),
+        ticks as f64 * 10_000.0 / total,
+        bytes as f64 / total,
+        resident as f64 / connections as f64,
+    )
 }
 
 fn ms(d: Duration) -> f64 {
@@ -406,6 +578,18 @@ fn serve(kind: &str, workers: usize) {
                 let router = ws_runtime::Router::new()
                     .channel("/chat", EchoOnly)
                     .validate_outbound(false);
+                let router = match kind {
+                    "runtime-plain" => router.compression(ws_runtime::Compression::Off),
+                    "runtime-deflate-reset" => {
+                        router.compression(ws_runtime::Compression::Deflate {
+                            threshold: 64,
+                            context_takeover: false,
+                            window_bits: 12,
+                            max_connections: usize::MAX,
+                        })
+                    }
+                    _ => router,
+                };
                 let router = if kind == "runtime-metrics" {
                     router.metrics()
                 } else {

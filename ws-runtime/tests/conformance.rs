@@ -468,3 +468,35 @@ async fn a_compression_bomb_is_refused_with_1009_before_it_is_inflated() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn offers_over_max_connections_are_declined_until_a_compressing_connection_ends() {
+    bounded(30, async {
+        let (server, chat) = start(|r| {
+            r.compression(ws_runtime::Compression::Deflate {
+                threshold: 0,
+                context_takeover: true,
+                window_bits: 12,
+                max_connections: 1,
+            })
+        })
+        .await;
+        let accepted = |head: &str| head.contains("permessage-deflate");
+        let (mut first, head) = open_with(server.local_addr(), OFFER).await;
+        assert!(accepted(&head), "{head}");
+        let id = connection_id(&mut first).await;
+        let (_second, head) = open_with(server.local_addr(), OFFER).await;
+        assert!(!accepted(&head), "over the bound: {head}");
+        // A connection that offers nothing takes no context.
+        let _plain = open(server.local_addr()).await;
+        first
+            .write_all(&frame(true, 0, CLOSE, &[0x03, 0xE8], true))
+            .await
+            .unwrap();
+        assert_eq!(close_code(&mut first).await, Some(1000));
+        assert_eq!(chat.wait_disconnect(&id).await, [1000]);
+        let (_third, head) = open_with(server.local_addr(), OFFER).await;
+        assert!(accepted(&head), "the first one's context is free again: {head}");
+    })
+    .await;
+}

@@ -31,7 +31,7 @@ pub(crate) struct Shared {
     pub metrics: Option<Arc<Metrics>>,
     pub limits: Limits,
     /// The socket's settings for every connection (the limits, compression).
-    pub socket: yawc::Options,
+    pub socket: socket::Settings,
     /// The stage API Gateway would name in a request context and a management path.
     pub stage: Arc<str>,
     pub reveal_validation_errors: bool,
@@ -90,7 +90,7 @@ impl Shared {
             connections: Connections::default(),
             cluster: None,
             metrics: None,
-            socket: socket::options(&limits, Compression::default()),
+            socket: socket::Settings::new(&limits, Compression::default()),
             limits,
             stage: Arc::from(DEFAULT_STAGE),
             reveal_validation_errors,

@@ -41,6 +41,7 @@ use crate::registry::cluster::ClusterNode;
 use crate::registry::connections::{ConnectionId, Connections, Entry, Event, Identity};
 use crate::registry::ids;
 use crate::transport::close::CloseReason;
+use crate::transport::compression::DeflateSlot;
 use crate::transport::limits::{Bucket, Limits};
 use crate::transport::listener;
 use crate::transport::socket::{Inbound, Outbound, Socket};
@@ -406,7 +407,8 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
     };
     // The 101 and the socket it leads to, with permessage-deflate's answer; nothing happens
     // until the 101 is sent, so a refusal below just drops both.
-    let Ok((switching, upgrading)) = upgrade.upgrade(shared.socket.clone()) else {
+    let (options, deflate) = shared.socket.for_handshake(&parts.headers);
+    let Ok((switching, upgrading)) = upgrade.upgrade(options) else {
         return status(
             StatusCode::BAD_REQUEST,
             "Bad handshake: Sec-WebSocket-Extensions",
@@ -542,6 +544,7 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
         entry,
         socket: None,
         _slot: slot,
+        _deflate: deflate,
     });
     tokio::spawn(async move {
         match upgrading.await {
@@ -618,6 +621,8 @@ struct Upgraded {
     socket: Option<Socket>,
     /// The connection's slot: given back when these parts are dropped, after `$disconnect`.
     _slot: Slot,
+    /// Its deflate context's, when it compresses: given back with the parts.
+    _deflate: Option<DeflateSlot>,
 }
 
 /// RFC 6455 §4.2.1–4.2.2: a request that asks for a WebSocket (`Upgrade: websocket`, and

@@ -397,7 +397,7 @@ impl Router {
             self.reveal_validation_errors,
             self.validate_outbound.unwrap_or(cfg!(debug_assertions)),
         );
-        shared.socket = socket::options(&shared.limits, self.compression);
+        shared.socket = socket::Settings::new(&shared.limits, self.compression);
         let document = match self.document {
             None => None,
             Some(text) => Some(

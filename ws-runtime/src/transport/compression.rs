@@ -1,11 +1,17 @@
-//! permessage-deflate (RFC 7692): whether a server accepts a client's offer, and on what terms.
+//! permessage-deflate (RFC 7692): whether a server accepts a client's offer, on what terms, and
+//! for how many connections at once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// How a server answers a client that offers `permessage-deflate` (every browser does).
 ///
-/// A deflate context is large: one that keeps its dictionary between messages holds it for as
-/// long as the connection lives, while one that does not holds it only while a message is
-/// compressed or inflated, borrowed from a pool the connections share. BENCHMARKS.md
-/// ("Compression") measures both, per connection and per message.
+/// A deflate context is large: about 250 KiB for a connection that keeps its dictionary between
+/// messages, held for as long as the connection lives (BENCHMARKS.md, "Compression"). So at most
+/// `max_connections` connections compress at once; the offers of the others are declined, and
+/// they run as if compression were off. Without context takeover a context is held only while a
+/// message is compressed or inflated, borrowed from a pool the connections share: cheap to hold,
+/// but a short message then compresses to about its own size, at twice the CPU.
 ///
 /// ```
 /// use ws_runtime::{Compression, Router};
@@ -17,6 +23,7 @@
 ///     threshold: 128,
 ///     context_takeover: false,
 ///     window_bits: 11,
+///     max_connections: 10_000,
 /// });
 /// # let _ = router;
 /// ```
@@ -40,17 +47,21 @@ pub enum Compression {
         /// smallest, 9: what the server inflates is then cheap to hold. A client that does not
         /// offer it keeps its own (the answer may not name it, §7.1.2.2).
         window_bits: u8,
+        /// How many connections may compress at once; a handshake over it is answered without
+        /// the extension.
+        max_connections: usize,
     },
 }
 
 impl Default for Compression {
-    /// Accepted, with the dictionary kept, a 4 KiB window, and messages under 64 bytes sent
-    /// as they are.
+    /// Accepted, with the dictionary kept, a 4 KiB window, messages under 64 bytes sent as they
+    /// are, for up to 1,000 connections at once (about 250 MB of contexts).
     fn default() -> Compression {
         Compression::Deflate {
             threshold: 64,
             context_takeover: true,
             window_bits: 12,
+            max_connections: 1_000,
         }
     }
 }
@@ -68,6 +79,7 @@ impl Compression {
             threshold,
             context_takeover,
             window_bits,
+            ..
         } = self
         else {
             return None;
@@ -85,5 +97,73 @@ impl Compression {
             options.pool = Some(yawc::DeflatePool::new(POOLED_CONTEXTS));
         }
         Some(options)
+    }
+}
+
+/// The connections that hold a deflate context now, against [`Compression`]'s bound.
+#[derive(Debug, Default)]
+pub(crate) struct Contexts {
+    held: Arc<AtomicUsize>,
+    max: usize,
+}
+
+impl Contexts {
+    pub fn new(compression: Compression) -> Contexts {
+        let max = match compression {
+            Compression::Off => 0,
+            Compression::Deflate {
+                max_connections, ..
+            } => max_connections,
+        };
+        Contexts {
+            held: Arc::default(),
+            max,
+        }
+    }
+
+    /// A context for one more connection, unless `max_connections` hold one.
+    pub fn take(&self) -> Option<DeflateSlot> {
+        self.held
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                (held < self.max).then_some(held + 1)
+            })
+            .ok()?;
+        Some(DeflateSlot(Arc::clone(&self.held)))
+    }
+}
+
+/// One connection's right to a deflate context, given back when dropped (when the connection's
+/// parts are, after `$disconnect`, or with a handshake that never completes).
+#[derive(Debug)]
+pub(crate) struct DeflateSlot(Arc<AtomicUsize>);
+
+impl Drop for DeflateSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_most_max_connections_hold_a_context_and_a_dropped_slot_is_given_back() {
+        let contexts = Contexts::new(Compression::Deflate {
+            threshold: 0,
+            context_takeover: true,
+            window_bits: 12,
+            max_connections: 2,
+        });
+        let first = contexts.take().unwrap();
+        let second = contexts.take().unwrap();
+        assert!(contexts.take().is_none());
+        drop(first);
+        let third = contexts.take();
+        assert!(third.is_some());
+        assert!(contexts.take().is_none());
+        drop((second, third));
+        assert_eq!(contexts.held.load(Ordering::Acquire), 0);
+        assert!(Contexts::new(Compression::Off).take().is_none());
     }
 }

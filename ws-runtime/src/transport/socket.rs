@@ -11,7 +11,10 @@ use yawc::frame::OpCode;
 use yawc::{Frame, HttpStream, WebSocket, WebSocketError};
 
 use crate::transport::close::CloseReason;
-use crate::transport::compression::Compression;
+use axum::http::HeaderMap;
+use axum::http::header::SEC_WEBSOCKET_EXTENSIONS;
+
+use crate::transport::compression::{Compression, Contexts, DeflateSlot};
 use crate::transport::limits::Limits;
 
 /// What arrived from the client.
@@ -49,28 +52,62 @@ impl Outbound {
 }
 
 /// The socket's settings for every connection: the size limits, small buffers, and the terms
-/// of permessage-deflate. Built once per server.
-pub(crate) fn options(limits: &Limits, compression: Compression) -> yawc::Options {
-    // The library refuses a payload as long as its bound; the limits are inclusive.
-    let options = yawc::Options::default()
-        .with_max_payload_read(limits.max_frame_size.saturating_add(1))
-        .with_max_read_buffer(limits.max_message_size.saturating_add(1))
-        // Small buffers keep idle connections cheap; bigger messages grow them as needed, and
-        // the library gives the growth back once the message is through.
-        .with_read_buffer_capacity(2 * 1024)
-        .with_write_buffer_capacity(0)
-        .with_no_delay();
-    let options = match compression.deflate() {
-        Some(deflate) => yawc::Options {
-            compression: Some(deflate),
-            ..options
-        },
-        None => options.without_compression(),
-    };
-    // Text is checked here, once, as it becomes `Utf8Bytes` (`Socket::next`).
-    yawc::Options {
-        check_utf8: false,
-        ..options
+/// of permessage-deflate with its bound. Built once per server.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    /// For a connection that may compress.
+    deflate: yawc::Options,
+    /// For every other.
+    plain: yawc::Options,
+    contexts: Contexts,
+}
+
+impl Settings {
+    pub fn new(limits: &Limits, compression: Compression) -> Settings {
+        // The library refuses a payload as long as its bound; the limits are inclusive.
+        let plain = yawc::Options::default()
+            .with_max_payload_read(limits.max_frame_size.saturating_add(1))
+            .with_max_read_buffer(limits.max_message_size.saturating_add(1))
+            // Small buffers keep idle connections cheap; bigger messages grow them as needed,
+            // and the library gives the growth back once the message is through.
+            .with_read_buffer_capacity(2 * 1024)
+            .with_write_buffer_capacity(0)
+            .with_no_delay()
+            .without_compression();
+        // Text is checked here, once, as it becomes `Utf8Bytes` (`Socket::next`).
+        let plain = yawc::Options {
+            check_utf8: false,
+            ..plain
+        };
+        let deflate = yawc::Options {
+            compression: compression.deflate(),
+            ..plain.clone()
+        };
+        Settings {
+            deflate,
+            plain,
+            contexts: Contexts::new(compression),
+        }
+    }
+
+    /// The options for a handshake with these headers, and the slot of its deflate context when
+    /// it offers permessage-deflate and one is free (its offer is declined otherwise).
+    pub fn for_handshake(&self, headers: &HeaderMap) -> (yawc::Options, Option<DeflateSlot>) {
+        let offered = headers
+            .get_all(SEC_WEBSOCKET_EXTENSIONS)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .any(|offer| {
+                offer
+                    .split(';')
+                    .next()
+                    .is_some_and(|name| name.trim().eq_ignore_ascii_case("permessage-deflate"))
+            });
+        match offered.then(|| self.contexts.take()).flatten() {
+            Some(slot) => (self.deflate.clone(), Some(slot)),
+            None => (self.plain.clone(), None),
+        }
     }
 }
 
