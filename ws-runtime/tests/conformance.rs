@@ -496,7 +496,10 @@ async fn offers_over_max_connections_are_declined_until_a_compressing_connection
         assert_eq!(close_code(&mut first).await, Some(1000));
         assert_eq!(chat.wait_disconnect(&id).await, [1000]);
         let (_third, head) = open_with(server.local_addr(), OFFER).await;
-        assert!(accepted(&head), "the first one's context is free again: {head}");
+        assert!(
+            accepted(&head),
+            "the first one's context is free again: {head}"
+        );
     })
     .await;
 }

@@ -32,6 +32,7 @@ enum Name {
     MessageRate,
     PrincipalRate,
     HandshakeRate,
+    CompressedConnections,
     Redis,
     Nats,
     ManagementToken,
@@ -167,6 +168,13 @@ const SPECS: &[Spec] = &[
         env: "HANDSHAKE_RATE",
         value: Some("PER_SECOND[/BURST]"),
         help: "handshakes per source address; over it, HTTP 429 (default: none)",
+    },
+    Spec {
+        name: Name::CompressedConnections,
+        flag: "--compressed-connections",
+        env: "COMPRESSED_CONNECTIONS",
+        value: Some("N"),
+        help: "connections that may use permessage-deflate at once, about 250 KiB each; 0 turns it off (default 1000)",
     },
     Spec {
         name: Name::Redis,
@@ -432,6 +440,8 @@ pub struct Flags {
     audience: Option<String>,
     api_keys: Option<PathBuf>,
     limits: LimitFlags,
+    /// `--compressed-connections`.
+    compressed_connections: Option<usize>,
     /// `--redis` or `--nats`, and its URL (kept out of `Debug`: it may hold a password).
     cluster: Option<(EngineKind, String)>,
     management_token: Option<String>,
@@ -454,6 +464,7 @@ impl std::fmt::Debug for Flags {
             .field("jwt", &jwt)
             .field("api_keys", &self.api_keys)
             .field("limits", &self.limits)
+            .field("compressed_connections", &self.compressed_connections)
             .field(
                 "management_token",
                 &self.management_token.as_ref().map(|_| "…"),
@@ -558,6 +569,7 @@ impl Flags {
             audience,
             api_keys: read.text(Name::ApiKeys).map(PathBuf::from),
             limits,
+            compressed_connections: read.count(Name::CompressedConnections)?.map(size),
             cluster: match (read.text(Name::Redis), read.text(Name::Nats)) {
                 (Some(_), Some(_)) => return Err(FlagsError::Either("--redis", "--nats")),
                 (Some(url), None) => Some((EngineKind::Redis, url)),
@@ -667,6 +679,9 @@ impl Flags {
             };
         }
         router.limits = self.limits.over(std::mem::take(&mut router.limits));
+        if let Some(connections) = self.compressed_connections {
+            router.compression = router.compression.for_connections(connections);
+        }
         if let Some((kind, url)) = &self.cluster {
             router = router.cluster(cluster(*kind, url)?);
         }
@@ -803,17 +818,32 @@ impl Read {
         }
     }
 
+    /// A whole number above 0.
     fn number(&mut self, name: Name) -> Result<Option<u64>, FlagsError> {
+        self.whole(name, 1, "a whole number above 0")
+    }
+
+    /// A whole number, 0 included.
+    fn count(&mut self, name: Name) -> Result<Option<u64>, FlagsError> {
+        self.whole(name, 0, "a whole number")
+    }
+
+    fn whole(
+        &mut self,
+        name: Name,
+        least: u64,
+        expected: &'static str,
+    ) -> Result<Option<u64>, FlagsError> {
         let (index, spec) = Read::spec(name);
         let Some(text) = self.given[index].take() else {
             return Ok(None);
         };
         match text.trim().parse::<u64>() {
-            Ok(n) if n > 0 => Ok(Some(n)),
+            Ok(n) if n >= least => Ok(Some(n)),
             _ => Err(FlagsError::Invalid {
                 flag: spec.flag,
                 env: spec.env,
-                expected: "a whole number above 0",
+                expected,
             }),
         }
     }
@@ -961,6 +991,36 @@ mod tests {
         assert_eq!(limits.handshake_rate, Some(Rate::new(3, 3)));
         assert!(flags.metrics && !flags.docs);
         assert_eq!(parse(&[], &[]).unwrap().addr, "127.0.0.1:8080");
+    }
+
+    #[tokio::test]
+    async fn compressed_connections_bound_compression_and_zero_turns_it_off() {
+        use crate::transport::compression::Compression;
+        let router = |args: &[&str]| {
+            let flags = parse(args, &[]).unwrap();
+            async move { flags.apply(Router::new(), "{}").await.unwrap().compression }
+        };
+        assert_eq!(router(&[]).await, Compression::default());
+        assert_eq!(
+            router(&["--compressed-connections", "0"]).await,
+            Compression::Off
+        );
+        let Compression::Deflate {
+            max_connections, ..
+        } = router(&["--compressed-connections=5"]).await
+        else {
+            panic!("compression stays on");
+        };
+        assert_eq!(max_connections, 5);
+        let flags = parse(&["--compressed-connections", "9"], &[]).unwrap();
+        let off = Router::new().compression(Compression::Off);
+        let Compression::Deflate {
+            max_connections, ..
+        } = flags.apply(off, "{}").await.unwrap().compression
+        else {
+            panic!("a bound turns it on");
+        };
+        assert_eq!(max_connections, 9);
     }
 
     #[test]

@@ -33,7 +33,7 @@ use crate::transport::socket;
 pub struct Router {
     channels: Vec<ChannelSpec>,
     pub(crate) limits: Limits,
-    compression: Compression,
+    pub(crate) compression: Compression,
     reveal_validation_errors: bool,
     validate_outbound: Option<bool>,
     management: Access,

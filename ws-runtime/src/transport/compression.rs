@@ -73,6 +73,29 @@ const WINDOW_BITS: std::ops::RangeInclusive<u8> = 9..=15;
 const POOLED_CONTEXTS: usize = 64;
 
 impl Compression {
+    /// This setting for at most `connections` compressing at once: off for 0, the default's
+    /// terms when it was off.
+    pub(crate) fn for_connections(self, connections: usize) -> Compression {
+        match (connections, self) {
+            (0, _) => Compression::Off,
+            (
+                _,
+                Compression::Deflate {
+                    threshold,
+                    context_takeover,
+                    window_bits,
+                    ..
+                },
+            ) => Compression::Deflate {
+                threshold,
+                context_takeover,
+                window_bits,
+                max_connections: connections,
+            },
+            (_, Compression::Off) => Compression::default().for_connections(connections),
+        }
+    }
+
     /// The socket library's terms for this setting, `None` when off.
     pub(crate) fn deflate(self) -> Option<yawc::DeflateOptions> {
         let Compression::Deflate {
