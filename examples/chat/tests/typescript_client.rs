@@ -1,7 +1,8 @@
 //! The TypeScript client generated from the chat's document (`static/client`, what the page
 //! imports) against the chat binary, under Node's test runner (`tests/node/client.test.mjs`):
-//! every route, the reply, a broadcast, error frames, a refused handshake, the close code, and
-//! reconnection after the server restarts. The Node tests start and restart the binary
+//! every route, the reply, a broadcast, error frames, permessage-deflate negotiated (the `ws`
+//! package offers it), a refused handshake, the close code, and reconnection after the server
+//! restarts. The Node tests start and restart the binary
 //! themselves.
 
 #![allow(clippy::unwrap_used)]
@@ -15,7 +16,7 @@ use test_support::bounded;
 async fn the_generated_typescript_client_against_the_chat_server() {
     bounded(90, async {
         let env = [("CHAT_BIN", env!("CARGO_BIN_EXE_chat"))];
-        let report = node_test("client.test.mjs", &env, 4).await;
+        let report = node_test("client.test.mjs", &env, 5).await;
         for name in [
             "every route",
             "error frames",

@@ -112,6 +112,27 @@ test("error frames: an event when nothing waits, a rejected request when one doe
   }
 });
 
+test("on Node the client's socket negotiates permessage-deflate, and compressed replies read as any other", async () => {
+  const server = await start();
+  try {
+    const sockets = [];
+    class Recorded extends WebSocket {
+      constructor(...args) {
+        super(...args);
+        sockets.push(this);
+      }
+    }
+    const ada = await join(server, "Ada", { WebSocket: Recorded });
+    assert.match(sockets[0].extensions, /^permessage-deflate/);
+    // Over the server's 64-byte threshold: the reply comes compressed.
+    const text = "compressed on the wire, ".repeat(20);
+    assert.deepEqual(await ada.echo({ text }), { type: "echo", text });
+    ada.close();
+  } finally {
+    await stop(server);
+  }
+});
+
 test("a refused handshake rejects with the server's status", async () => {
   const server = await start();
   try {
