@@ -1,8 +1,8 @@
 //! The client side of a channel (feature `client`): what `asyncapi-rs generate --client` builds
 //! its typed clients on, and what a hand-written client of a [`Routes`] enum can use directly.
 //!
-//! A [`Client`] holds one WebSocket connection, on tokio-tungstenite. It sends a channel's
-//! routes ([`Client::send`], checked against the route's schema first when
+//! A [`Client`] holds one WebSocket connection, on the server's WebSocket library (yawc), with
+//! permessage-deflate offered. It sends a channel's routes ([`Client::send`], checked against the route's schema first when
 //! [`ClientOptions::validate_outgoing`] is on, which it is in debug builds), waits for replies
 //! ([`Client::request`]), and turns every frame the server sends into an [`Event`]: a typed
 //! message of the channel, one of API Gateway's error frames, or, for a frame no message of the
@@ -35,21 +35,18 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use axum::extract::ws::Utf8Bytes;
+use futures_util::SinkExt;
 use serde_json::Value;
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{self as ws, Message as Frame};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use yawc::close::CloseCode;
+use yawc::frame::OpCode;
+use yawc::{Frame, WebSocketError};
 
 pub use crate::messages::frames::{ErrorFrame, ErrorKind};
 use crate::messages::message::{DecodeError, Message, Schema, ValidationErrors};
 use crate::messages::routes::Routes;
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+use crate::transport::dial::{self, ClientSocket as Socket, Dial, DialError};
 
 /// What a channel's server sends, as the client decodes it: the generated `…Outbound` enums
 /// implement it, trying each message of the channel in the document's order.
@@ -147,7 +144,7 @@ pub enum ClientError {
     /// The network or the WebSocket protocol failed (a certificate the client does not trust
     /// among them).
     #[error("transport: {0}")]
-    Transport(#[source] Box<ws::Error>),
+    Transport(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A message to send breaks its route's schema (checked before it goes out).
     #[error("not sent, the message does not match its schema: {0}")]
     Invalid(ValidationErrors),
@@ -173,19 +170,20 @@ pub enum ClientError {
     },
 }
 
-impl From<ws::Error> for ClientError {
-    fn from(error: ws::Error) -> ClientError {
+impl From<DialError> for ClientError {
+    fn from(error: DialError) -> ClientError {
         match error {
-            ws::Error::Http(response) => {
-                let status = response.status().as_u16();
-                let body = response
-                    .into_body()
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .unwrap_or_default();
-                ClientError::Refused { status, body }
-            }
-            other => ClientError::Transport(Box::new(other)),
+            DialError::Request(why) => ClientError::Request(why),
+            DialError::Tls(why) => ClientError::Tls(why),
+            DialError::Refused { status, body } => ClientError::Refused { status, body },
+            DialError::Transport(error) => ClientError::Transport(error),
         }
+    }
+}
+
+impl From<WebSocketError> for ClientError {
+    fn from(error: WebSocketError) -> ClientError {
+        ClientError::Transport(Box::new(error))
     }
 }
 
@@ -229,6 +227,7 @@ pub struct ClientOptions {
     connect_timeout: Duration,
     reconnect: Option<Backoff>,
     max_message_size: usize,
+    compression: bool,
     /// Query parameters and headers for every handshake, after the target's own.
     query: Pairs,
     headers: Pairs,
@@ -240,7 +239,7 @@ pub struct ClientOptions {
 
 impl Default for ClientOptions {
     /// Outgoing messages checked in debug builds only; requests wait 10 s, handshakes 10 s; no
-    /// reconnection; messages up to 1 MiB.
+    /// reconnection; messages up to 1 MiB; permessage-deflate offered.
     fn default() -> ClientOptions {
         ClientOptions {
             validate_outgoing: cfg!(debug_assertions),
@@ -248,6 +247,7 @@ impl Default for ClientOptions {
             connect_timeout: Duration::from_secs(10),
             reconnect: None,
             max_message_size: 1 << 20,
+            compression: true,
             query: Pairs::default(),
             headers: Pairs::default(),
             #[cfg(feature = "tls")]
@@ -291,6 +291,14 @@ impl ClientOptions {
     /// The largest message accepted from the server (default 1 MiB).
     pub fn max_message_size(mut self, bytes: usize) -> ClientOptions {
         self.max_message_size = bytes;
+        self
+    }
+
+    /// Offer permessage-deflate (RFC 7692) in the handshake (the default): a server that accepts
+    /// it sends compressed what is worth compressing, and this client compresses what it sends
+    /// on the window the server gives it.
+    pub fn compression(mut self, offer: bool) -> ClientOptions {
+        self.compression = offer;
         self
     }
 
@@ -415,22 +423,6 @@ impl Target {
     pub fn url(&self) -> &str {
         &self.url
     }
-
-    fn request(&self) -> Result<ws::handshake::client::Request, ClientError> {
-        let mut request = self
-            .url
-            .as_str()
-            .into_client_request()
-            .map_err(|e| ClientError::Request(format!("`{}`: {e}", self.url)))?;
-        for (name, value) in &self.headers.0 {
-            let header = HeaderName::try_from(name.as_str())
-                .map_err(|e| ClientError::Request(format!("header `{name}`: {e}")))?;
-            let value = HeaderValue::try_from(value.as_str())
-                .map_err(|e| ClientError::Request(format!("header `{name}`: {e}")))?;
-            request.headers_mut().append(header, value);
-        }
-        Ok(request)
-    }
 }
 
 /// What a path segment must escape (everything but RFC 3986's unreserved characters).
@@ -485,7 +477,7 @@ impl<R, I> fmt::Debug for Client<R, I> {
 
 /// One frame, as the client sees it.
 enum Received {
-    Text(ws::Utf8Bytes),
+    Text(Utf8Bytes),
     Binary(usize),
     Closed { code: u16, reason: String },
 }
@@ -668,19 +660,13 @@ impl<R: Routes, I: Incoming> Client<R, I> {
         let Some(socket) = self.socket.as_mut() else {
             return Ok(());
         };
-        let frame = CloseFrame {
-            code: CloseCode::Normal,
-            reason: "".into(),
-        };
-        match socket.close(Some(frame)).await {
-            Ok(()) | Err(ws::Error::ConnectionClosed | ws::Error::AlreadyClosed) => {}
+        match socket.send(Frame::close(CloseCode::Normal, "")).await {
+            Ok(()) | Err(WebSocketError::ConnectionClosed) => {}
             Err(error) => return Err(error.into()),
         }
         let wait = self.options.request_timeout;
-        let _ = tokio::time::timeout(wait, async {
-            while let Some(Ok(_)) = socket.next().await {}
-        })
-        .await;
+        let _ =
+            tokio::time::timeout(wait, async { while socket.next_frame().await.is_ok() {} }).await;
         Ok(())
     }
 
@@ -744,24 +730,44 @@ impl<R: Routes, I: Incoming> Client<R, I> {
     }
 }
 
-/// The next frame that is not a ping or a pong (the codec answers pings).
+/// The next message that is not a ping or a pong (the codec answers pings, and joins fragments
+/// and inflates).
 async fn read_frame(socket: &mut Socket) -> Received {
     let mut close = None;
     loop {
-        match socket.next().await {
-            Some(Ok(Frame::Text(text))) => return Received::Text(text),
-            Some(Ok(Frame::Binary(bytes))) => return Received::Binary(bytes.len()),
-            Some(Ok(Frame::Ping(_) | Frame::Pong(_) | Frame::Frame(_))) => {}
-            // The codec answers the close; the stream ends after it.
-            Some(Ok(Frame::Close(frame))) => {
-                close = Some(frame.map_or((1005, String::new()), |f| {
-                    (u16::from(f.code), f.reason.as_str().to_owned())
-                }));
-            }
-            Some(Err(error)) if close.is_none() => {
+        let frame = match socket.next_frame().await {
+            Ok(frame) => frame,
+            Err(error) if close.is_none() => {
                 return closed_with(Some((1006, format!("the connection was lost: {error}"))));
             }
-            Some(Err(_)) | None => return closed_with(close),
+            Err(_) => return closed_with(close),
+        };
+        match frame.opcode() {
+            OpCode::Text => match Utf8Bytes::try_from(frame.into_payload()) {
+                Ok(text) => return Received::Text(text),
+                Err(_) => {
+                    let reason = "the text is not UTF-8";
+                    let _ = socket.send(Frame::close(CloseCode::Invalid, reason)).await;
+                    return closed_with(Some((1007, reason.into())));
+                }
+            },
+            OpCode::Binary => return Received::Binary(frame.payload().len()),
+            // The codec answers the close; reads fail after it.
+            OpCode::Close => {
+                close = Some(match frame.close_code() {
+                    Some(code) => (
+                        code.into(),
+                        frame
+                            .close_reason()
+                            .ok()
+                            .flatten()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    ),
+                    None => (1005, String::new()),
+                });
+            }
+            OpCode::Ping | OpCode::Pong | OpCode::Continuation => {}
         }
     }
 }
@@ -793,39 +799,28 @@ async fn open(target: &Target, options: &ClientOptions) -> Result<Socket, Client
             .url(target.url(), std::time::SystemTime::now())
             .map_err(ClientError::Presign)?;
     }
-    let request = target.request()?;
-    let config = codec_config(options.max_message_size);
     #[cfg(feature = "tls")]
-    let handshake = {
-        let connector = match &options.tls {
-            _ if !target.url().starts_with("wss:") => None,
-            Some(tls) => Some(tls.config()),
-            None => Some(
-                crate::transport::tls::ClientTls::system_roots()
-                    .map_err(|error| ClientError::Tls(error.to_string()))?
-                    .config(),
-            ),
-        }
-        .map(tokio_tungstenite::Connector::Rustls);
-        tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, connector)
+    let tls = match &options.tls {
+        _ if !target.url().starts_with("wss:") => None,
+        Some(tls) => Some(tls.config()),
+        None => Some(
+            crate::transport::tls::ClientTls::system_roots()
+                .map_err(|error| ClientError::Tls(error.to_string()))?
+                .config(),
+        ),
     };
-    #[cfg(not(feature = "tls"))]
-    let handshake = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
-    match tokio::time::timeout(options.connect_timeout, handshake).await {
-        Ok(Ok((socket, _response))) => Ok(socket),
-        Ok(Err(error)) => Err(error.into()),
+    let dialing = dial::dial(Dial {
+        url: target.url(),
+        headers: &target.headers.0,
+        max_message_size: options.max_message_size,
+        compression: options.compression,
+        #[cfg(feature = "tls")]
+        tls,
+    });
+    match tokio::time::timeout(options.connect_timeout, dialing).await {
+        Ok(result) => result.map_err(Into::into),
         Err(_) => Err(ClientError::Timeout(options.connect_timeout)),
     }
-}
-
-/// The codec's settings: the message size bound, and reads in 8 KiB chunks. (tungstenite's
-/// default chunk is 128 KiB, zeroed before every read: a memset of 128 KiB per frame, measured as
-/// the largest cost of a small round trip.)
-pub fn codec_config(max_message_size: usize) -> ws::protocol::WebSocketConfig {
-    ws::protocol::WebSocketConfig::default()
-        .read_buffer_size(8 * 1024)
-        .max_message_size(Some(max_message_size))
-        .max_frame_size(Some(max_message_size))
 }
 
 fn classify<I: Incoming>(received: Received) -> Event<I> {

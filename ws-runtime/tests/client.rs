@@ -1,5 +1,6 @@
 //! `ws_runtime::client` with hand-written routes, against a ws-runtime server over 127.0.0.1:
-//! replies told apart by `correlationId` or by type, timeouts, and a server that pings.
+//! replies told apart by `correlationId` or by type, timeouts, a server that pings, and
+//! permessage-deflate offered, accepted or declined by a server written by hand.
 
 #![allow(clippy::unwrap_used)]
 
@@ -267,6 +268,98 @@ async fn credentials_from_the_options_reach_every_handshake() {
             assert_eq!(status, 401);
         }
         server.shutdown().await;
+    })
+    .await;
+}
+
+/// A server written by hand: reads one handshake, answers 101 (accepting permessage-deflate
+/// when `accept` and offered), then sends `answer` as one compressed text frame when accepted,
+/// as it is otherwise. Returns the handshake it read.
+async fn hand_written_server(
+    listener: tokio::net::TcpListener,
+    accept: bool,
+    answer: &'static str,
+) -> String {
+    use base64::Engine;
+    use sha1::Digest;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut stream, _) = listener.accept().await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        stream.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    let key = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Sec-WebSocket-Key: ")
+                .or_else(|| l.strip_prefix("sec-websocket-key: "))
+        })
+        .unwrap();
+    let accept_key = base64::engine::general_purpose::STANDARD.encode(
+        sha1::Sha1::new()
+            .chain_update(key.trim())
+            .chain_update("258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
+            .finalize(),
+    );
+    let compress = accept && head.to_ascii_lowercase().contains("permessage-deflate");
+    let extension = if compress {
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=9\r\n"
+    } else {
+        ""
+    };
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {accept_key}\r\n{extension}\r\n"
+    );
+    stream.write_all(response.as_bytes()).await.unwrap();
+    let (first, payload) = if compress {
+        let mut deflate = flate2::Compress::new(flate2::Compression::fast(), false);
+        let mut out = Vec::with_capacity(answer.len() + 64);
+        deflate
+            .compress_vec(answer.as_bytes(), &mut out, flate2::FlushCompress::Sync)
+            .unwrap();
+        out.truncate(out.len() - 4);
+        (0xC1u8, out) // FIN, RSV1, text
+    } else {
+        (0x81u8, answer.as_bytes().to_vec())
+    };
+    let mut frame = vec![first, u8::try_from(payload.len()).unwrap()];
+    frame.extend(payload);
+    stream.write_all(&frame).await.unwrap();
+    // Held open until the client has read the frame and goes.
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest)).await;
+    head
+}
+
+#[tokio::test]
+async fn the_client_offers_permessage_deflate_and_reads_compressed_messages() {
+    bounded(30, async {
+        let answer = r#"{"id":"compressed","answer":42}"#;
+        for (offer, accept) in [(true, true), (false, true), (true, false)] {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let target = Target::new(&format!("ws://{}", listener.local_addr().unwrap()), "/");
+            let server = tokio::spawn(hand_written_server(listener, accept, answer));
+            let options = ClientOptions::default().compression(offer);
+            let mut client = Client::<Api, Inbound>::connect(target, options)
+                .await
+                .unwrap();
+            let Some(Event::Message(Inbound::Answer(got))) = client.next().await else {
+                panic!("the answer, offer {offer} accept {accept}");
+            };
+            assert_eq!(got.answer, 42);
+            drop(client);
+            let head = server.await.unwrap();
+            assert_eq!(
+                head.to_ascii_lowercase()
+                    .contains("sec-websocket-extensions: permessage-deflate"),
+                offer,
+                "{head}"
+            );
+        }
     })
     .await;
 }

@@ -4,6 +4,8 @@
 
 pub(crate) mod close;
 pub(crate) mod compression;
+#[cfg(feature = "client")]
+pub(crate) mod dial;
 #[cfg(any(feature = "jwt", feature = "functions"))]
 pub(crate) mod http_client;
 pub(crate) mod limits;
