@@ -1,12 +1,14 @@
-//! Throughput, latency and memory: ws-runtime against a bare echo server on the same WebSocket
-//! library, measured side by side in one run.
+//! Throughput, latency and memory: ws-runtime against bare echo servers on the maintained Rust
+//! WebSocket libraries, its own among them, measured side by side in one run.
 //!
 //! `cargo bench -p ws-runtime --bench throughput` starts each server in a child process (so its
 //! memory is its own), drives it from this process with the same tokio load client, and prints:
 //!
 //! - messages/s and p50/p99 round-trip latency, C connections each sending M messages in a closed
-//!   loop: (a) a bare echo server (axum's WebSocket, which ws-runtime uses) and (b) ws-runtime
-//!   routing by `$request.body.action`, schema validation, typed dispatch and a typed reply;
+//!   loop: bare echo servers on each maintained Rust WebSocket library, (a) axum's (tungstenite),
+//!   (c) tokio-websockets, (f) yawc (which ws-runtime runs on) and (g) fastwebsockets, and (b)
+//!   ws-runtime routing by `$request.body.action`, schema validation, typed dispatch and a typed
+//!   reply;
 //! - resident memory per idle connection with 10,000 connections open;
 //! - with `--compression`: ws-runtime with permessage-deflate accepted and declined, driven by a
 //!   client that offers it (yawc's), on a price-like reply: messages/s, the server's CPU per
@@ -84,7 +86,13 @@ fn main() {
         "{:<34} {:>12} {:>10} {:>10}",
         "server", "messages/s", "p50", "p99"
     );
-    let mut kinds = vec!["bare", "runtime", "tokio-websockets", "yawc"];
+    let mut kinds = vec![
+        "bare",
+        "runtime",
+        "tokio-websockets",
+        "yawc",
+        "fastwebsockets",
+    ];
     let mut results: Vec<Samples> = vec![
         (
             "(a) bare echo, axum ws (tungstenite)",
@@ -108,6 +116,13 @@ fn main() {
             vec![],
         ),
         ("(f) bare echo, yawc", vec![], vec![], vec![], vec![]),
+        (
+            "(g) bare echo, fastwebsockets",
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+        ),
     ];
     if node.is_some() {
         kinds.push("node");
@@ -161,7 +176,16 @@ fn main() {
         });
         println!("  {name:<34} {user:>6.2} + {system:>6.2}");
     }
-    println!("ratio (b)/(a) throughput: {:.2}", rates[1] / rates[0]);
+    // The bare echo servers: (a), (c), (f) and (g).
+    let fastest = [0, 2, 3, 4].iter().map(|&i| rates[i]).fold(0.0, f64::max);
+    println!(
+        "ratio (b)/(f) throughput (ws-runtime / its own library's bare echo): {:.2}",
+        rates[1] / rates[3]
+    );
+    println!(
+        "ratio (b)/fastest bare echo throughput: {:.2}",
+        rates[1] / fastest
+    );
     if let Some(node) = kinds.iter().position(|&kind| kind == "node") {
         println!("ratio (b)/(d) throughput: {:.2}", rates[1] / rates[node]);
     }
@@ -521,19 +545,19 @@ fn serve(kind: &str, workers: usize) {
                 println!("LISTENING {addr}");
                 axum::serve(listener, app).await.unwrap();
             }
-            "yawc" | "yawc-deflate" => {
-                let deflate = kind == "yawc-deflate";
+            "yawc" => {
                 let app = axum::Router::new().route(
                     "/chat",
-                    axum::routing::get(move |ws: yawc::IncomingUpgrade| async move {
+                    axum::routing::get(|ws: yawc::IncomingUpgrade| async move {
+                        // ws-runtime's limits and buffers (`socket::Settings`).
                         let options = yawc::Options::default()
-                            .with_max_payload_read(128 * 1024)
-                            .with_utf8();
-                        let options = if deflate {
-                            options.with_low_latency_compression()
-                        } else {
-                            options.without_compression()
-                        };
+                            .with_max_payload_read(32 * 1024 + 1)
+                            .with_max_read_buffer(128 * 1024 + 1)
+                            .with_read_buffer_capacity(2 * 1024)
+                            .with_write_buffer_capacity(0)
+                            .with_no_delay()
+                            .with_utf8()
+                            .without_compression();
                         let (response, upgrade) = ws.upgrade(options).unwrap();
                         tokio::spawn(async move {
                             let Ok(mut socket) = upgrade.await else {
@@ -548,6 +572,33 @@ fn serve(kind: &str, workers: usize) {
                             }
                         });
                         response
+                    }),
+                );
+                println!("LISTENING {addr}");
+                axum::serve(listener, app).await.unwrap();
+            }
+            "fastwebsockets" => {
+                let app = axum::Router::new().route(
+                    "/chat",
+                    axum::routing::get(|mut request: axum::extract::Request| async move {
+                        let (response, upgrade) =
+                            fastwebsockets::upgrade::upgrade(&mut request).unwrap();
+                        tokio::spawn(async move {
+                            let Ok(socket) = upgrade.await else { return };
+                            let mut socket = fastwebsockets::FragmentCollector::new(socket);
+                            while let Ok(frame) = socket.read_frame().await {
+                                match frame.opcode {
+                                    fastwebsockets::OpCode::Text => {
+                                        if socket.write_frame(frame).await.is_err() {
+                                            break;
+                                        }
+                                    }
+                                    fastwebsockets::OpCode::Close => break,
+                                    _ => {}
+                                }
+                            }
+                        });
+                        response.map(axum::body::Body::new)
                     }),
                 );
                 println!("LISTENING {addr}");

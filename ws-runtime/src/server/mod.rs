@@ -537,7 +537,7 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
     if let Some(metrics) = &channel.metrics {
         metrics.open.inc();
     }
-    let mut parts = Box::new(Upgraded {
+    let parts = Box::new(Upgraded {
         shared,
         channel,
         cx,
@@ -546,40 +546,51 @@ async fn handshake(shared: Arc<Shared>, channel: Arc<Channel>, request: Request)
         _slot: slot,
         _deflate: deflate,
     });
+    // Two steps, so the upgrade's result (a socket) is never held beside the connection's loop:
+    // a task is as large as its largest step, and this one lives as long as the connection.
     tokio::spawn(async move {
-        match upgrading.await {
-            Ok(ws) => {
-                parts.socket = Some(Socket::new(ws));
-                let span = tracing::info_span!("connection", connection_id = %parts.cx.connection_id, channel = %parts.channel.address);
-                run(parts).instrument(span).await;
-            }
-            Err(error) => {
-                let Upgraded {
-                    shared,
-                    channel,
-                    mut cx,
-                    entry,
-                    _slot: slot,
-                    ..
-                } = *parts;
-                entry.outbox.close();
-                tracing::warn!(%error, connection_id = %cx.connection_id, "the upgrade failed after $connect");
-                disconnect(
-                    &shared,
-                    &channel,
-                    &mut cx,
-                    Close {
-                        code: 1006,
-                        reason: "the upgrade failed".into(),
-                        by_server: None,
-                    },
-                )
-                .await;
-                drop(slot);
-            }
-        }
+        let Some(parts) = upgraded(parts, upgrading).await else {
+            return;
+        };
+        let span = tracing::info_span!("connection", connection_id = %parts.cx.connection_id, channel = %parts.channel.address);
+        run(parts).instrument(span).await;
     });
     switching.map(axum::body::Body::new)
+}
+
+/// The parts with their socket once the 101 has gone out; `None` when the upgrade failed, after
+/// `$disconnect` (1006).
+async fn upgraded(mut parts: Box<Upgraded>, upgrading: yawc::UpgradeFut) -> Option<Box<Upgraded>> {
+    let error = match upgrading.await {
+        Ok(ws) => {
+            parts.socket = Some(Socket::new(ws));
+            return Some(parts);
+        }
+        Err(error) => error,
+    };
+    let Upgraded {
+        shared,
+        channel,
+        mut cx,
+        entry,
+        _slot: slot,
+        ..
+    } = *parts;
+    entry.outbox.close();
+    tracing::warn!(%error, connection_id = %cx.connection_id, "the upgrade failed after $connect");
+    disconnect(
+        &shared,
+        &channel,
+        &mut cx,
+        Close {
+            code: 1006,
+            reason: "the upgrade failed".into(),
+            by_server: None,
+        },
+    )
+    .await;
+    drop(slot);
+    None
 }
 
 /// What a handshake hook (`authorize`, `$connect`) said: its value, or the response that refuses
