@@ -69,8 +69,10 @@ impl Settings {
             .with_max_payload_read(limits.max_frame_size.saturating_add(1))
             .with_max_read_buffer(limits.max_message_size.saturating_add(1))
             // Small buffers keep idle connections cheap; bigger messages grow them as needed,
-            // and the library gives the growth back once the message is through.
-            .with_read_buffer_capacity(2 * 1024)
+            // and the library gives the growth back once the message is through. 1 KiB against
+            // 2 KiB: 1 KiB less per idle connection, and the same CPU per message on 1.5 KB
+            // messages, which outgrow it (BENCHMARKS.md, issue 42).
+            .with_read_buffer_capacity(1024)
             .with_write_buffer_capacity(0)
             .with_no_delay()
             .without_compression();
