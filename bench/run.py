@@ -172,10 +172,10 @@ def validation():
     return [(n, sizes[n], float(ours[n]), float(ours[f"{n}/compiled"]), float(theirs[n])) for n in names]
 
 
-def validation_table():
+def validation_table(rows=None):
     print("| payload | size | ws-runtime, jsonschema (handwritten and derived types) | ws-runtime, compiled check (generated types) | ajv (JSON.parse + validate) | ratio (ajv time / compiled) |")
     print("|---|---:|---:|---:|---:|---:|")
-    for name, size, ours, compiled, theirs in validation():
+    for name, size, ours, compiled, theirs in rows if rows is not None else validation():
         print(f"| {name} | {size:,} B | {ours/1000:.2f} µs | {compiled/1000:.2f} µs | {theirs/1000:.2f} µs | {theirs/compiled:.2f}× |")
 
 
@@ -191,9 +191,9 @@ def runtime_table(run):
     print("| connections | server | messages/s | p50 | p99 |")
     print("|---:|---|---:|---:|---:|")
     names = {"a": "bare echo, axum ws (tungstenite)", "b": "ws-runtime routed + validated + typed", "c": "bare echo, tokio-websockets",
-             "d": "Node.js ws + ajv, routed", "f": "bare echo, yawc (ws-runtime's socket)"}
+             "d": "Node.js ws + ajv, routed", "f": "bare echo, yawc (ws-runtime's socket)", "g": "bare echo, fastwebsockets"}
     for connections, rows in run.items():
-        for key in "bdfac":
+        for key in "bdfacg":
             if key in rows:
                 rate, p50, p99 = rows[key]
                 print(f"| {connections} | {names[key]} | {rate:,} | {p50:.2f} ms | {p99:.2f} ms |")
@@ -202,9 +202,46 @@ def runtime_table(run):
             print(f"| {connections} | **ws-runtime / Node** | **{rows['b'][0]/rows['d'][0]:.2f}×** | | |")
         if "b" in rows and "f" in rows:
             print(f"| {connections} | **ws-runtime / bare yawc echo** | **{rows['b'][0]/rows['f'][0]:.2f}** | | |")
-        bare = [rows[k][0] for k in "acf" if k in rows]
-        if "b" in rows and bare:
-            print(f"| {connections} | **ws-runtime / fastest bare echo** | **{rows['b'][0]/max(bare):.2f}** | | |")
+        if "b" in rows and fastest_bare(rows):
+            print(f"| {connections} | **ws-runtime / fastest bare echo** | **{rows['b'][0]/fastest_bare(rows):.2f}** | | |")
+
+
+def fastest_bare(rows):
+    bare = [rows[k][0] for k in "acfg" if k in rows]
+    return max(bare) if bare else None
+
+
+def targets_table(rust_generation, one, two, memory, validation_rows):
+    """Every target of issue 42 with its figure, from this run."""
+    def row(what, figure, target, met):
+        print(f"| {what} | {figure} | {target} | {'yes' if met else '**no**'} |")
+
+    print("| target | this run | wanted | met |")
+    print("|---|---:|---:|---|")
+    for workers, run in [(1, one), (2, two)]:
+        for connections, rows in run.items():
+            fastest = fastest_bare(rows)
+            if "b" in rows and fastest:
+                ratio = rows["b"][0] / fastest
+                row(f"ws-runtime / fastest bare echo, {connections} connections, {workers} worker(s)", f"{ratio:.2f}", "≥ 0.9", ratio >= 0.9)
+            if "b" in rows and "d" in rows:
+                ratio = rows["b"][0] / rows["d"][0]
+                wanted = 3.0 if connections == 100 else 2.5
+                lower_p99 = rows["b"][2] < rows["d"][2]
+                row(f"ws-runtime / Node `ws` + `ajv`, {connections} connections, {workers} worker(s); p99 {rows['b'][2]:.2f} against {rows['d'][2]:.2f} ms",
+                    f"{ratio:.2f}×", f"≥ {wanted}×, lower p99", ratio >= wanted and lower_p99)
+    for name, size, ours, compiled, theirs in validation_rows:
+        wanted = {"small": 3.0, "medium": 1.5, "large": 1.2}[name]
+        row(f"validation, {name} ({size:,} B): ajv time / compiled check", f"{theirs/compiled:.2f}×", f"≥ {wanted}×", theirs / compiled >= wanted)
+    if "runtime" in memory:
+        row("resident memory per idle connection, compression off (10,000 open)", f"{memory['runtime']:.1f} KiB", "≤ 5 KiB", memory["runtime"] <= 5.0)
+    for name, _, _, _, kib in COMPRESSION:
+        if name.endswith("kept"):
+            print(f"| memory per connection with permessage-deflate, after its messages (100 open) | {kib:.1f} KiB | measured | – |")
+    for name, _, med, status in rust_generation:
+        if name == "medium" and status["asyncapi-rs"] == "ok" and status["modelina"] == "ok":
+            ratio = med["modelina"][0] / med["asyncapi-rs"][0]
+            row("`generate` on the medium document: Modelina's time / ours", f"{ratio:.0f}×", "≥ 100×", ratio >= 100)
 
 
 def main():
@@ -224,15 +261,16 @@ def main():
         scale()
         return
     print("## Generation (whole process, Rust output)\n")
-    generation_table(generation("rust"))
+    rust_generation = generation("rust")
+    generation_table(rust_generation)
     print("\n## Generation (whole process, TypeScript output: asyncapi-rs's client, Modelina's models)\n")
     generation_table(generation("typescript"))
-    run, memory = runtime()
+    one, memory = runtime()
     print("\n## Runtime (same load client, same message mix: routed `echo` with a reply)\n")
-    runtime_table(run)
-    run, _ = runtime(workers=2)
+    runtime_table(one)
+    two, _ = runtime(workers=2)
     print("\n## Runtime on two workers (ws-runtime: two tokio workers; Node: `cluster` with two workers)\n")
-    runtime_table(run)
+    runtime_table(two)
     print("\n## Compression (permessage-deflate)\n")
     compression_table()
     print("\n| idle connections (10,000) | resident memory per connection |")
@@ -240,9 +278,12 @@ def main():
     for kind, kib in memory.items():
         print(f"| {kind} | {kib:.1f} KiB |")
     print("\n## Validation (parse + validate + deserialize per message)\n")
-    validation_table()
+    validation_rows = validation()
+    validation_table(validation_rows)
     print("\n## One node, many connections (ws-runtime alone)\n")
     scale()
+    print("\n## Targets (issue 42), all from this run\n")
+    targets_table(rust_generation, one, two, memory, validation_rows)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 //! Hostile clients, over real sockets on 127.0.0.1: bursts that must not evict the readers,
-//! clients that never read, handshakes that never finish, and handshakes RFC 6455 refuses.
+//! clients that never read, handshakes that never finish, handshakes RFC 6455 refuses, and
+//! requests that do not ask for a WebSocket.
 
 #![allow(clippy::unwrap_used)]
 
@@ -281,6 +282,47 @@ async fn handshakes_that_rfc_6455_refuses_get_400() {
         assert!(
             response.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
             "{response}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_request_that_does_not_ask_for_a_websocket_gets_426() {
+    bounded(30, async {
+        let (server, chat) = start(|r| r).await;
+        let key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+        for (case, headers) in [
+            ("a plain GET", String::new()),
+            ("no Upgrade", format!("Connection: Upgrade\r\n{key}")),
+            ("another Upgrade", format!("Upgrade: h2c\r\nConnection: Upgrade\r\n{key}")),
+            ("no Connection: Upgrade", format!("Upgrade: websocket\r\nConnection: keep-alive\r\n{key}")),
+        ] {
+            let response = raw(
+                server.local_addr(),
+                format!("GET /chat HTTP/1.1\r\nHost: x\r\n{headers}\r\n"),
+            )
+            .await;
+            assert!(response.starts_with("HTTP/1.1 426"), "{case}: {response}");
+            assert!(
+                response.to_ascii_lowercase().contains("upgrade: websocket\r\n"),
+                "{case}: {response}"
+            );
+        }
+        // `Connection` may list other tokens beside `Upgrade`, in any case.
+        let response = raw(
+            server.local_addr(),
+            format!("GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: WebSocket\r\nConnection: keep-alive, upgrade\r\n{key}\r\n"),
+        )
+        .await;
+        assert!(response.starts_with("HTTP/1.1 101"), "{response}");
+        assert_eq!(
+            chat.events()
+                .iter()
+                .filter(|e| matches!(e, Event::Connect(_)))
+                .count(),
+            1,
+            "$connect ran for the one WebSocket handshake only"
         );
     })
     .await;

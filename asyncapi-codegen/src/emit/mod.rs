@@ -127,56 +127,74 @@ pub fn module_files(plan: &Plan, placement: SchemaPlacement, sides: Sides) -> Ve
         root_items(plan, true, sides),
         FileKind::Generated,
     )];
-    // Channel files are independent: printed on every core (the printing dominates), in order.
+    // The Rust files are independent: printed on every core (the printing dominates), then put
+    // in order. Each channel's file, `checks.rs` (the compiled checks, as large as `types.rs` on
+    // a document of many schemas), `tests.rs` and `handlers.rs` print on threads of their own;
+    // `types.rs`, the largest, here meanwhile.
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let chunk = plan.channels.len().div_ceil(threads).max(1);
-    let (types_file, printed): (File, Vec<Vec<File>>) = std::thread::scope(|scope| {
-        let workers: Vec<_> = plan
-            .channels
-            .chunks(chunk)
-            .map(|channels| {
-                let rust = &rust;
-                scope.spawn(move || {
-                    channels
-                        .iter()
-                        .map(|channel| {
-                            rust(
-                                format!("{}.rs", channel.module),
-                                channel::file(plan, channel, placement, sides),
-                                FileKind::Generated,
-                            )
-                        })
-                        .collect::<Vec<File>>()
+    let rust = &rust;
+    let (types_file, checks_file, printed, tests_file, handlers_file) =
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = plan
+                .channels
+                .chunks(chunk)
+                .map(|channels| {
+                    scope.spawn(move || {
+                        channels
+                            .iter()
+                            .map(|channel| {
+                                rust(
+                                    format!("{}.rs", channel.module),
+                                    channel::file(plan, channel, placement, sides),
+                                    FileKind::Generated,
+                                )
+                            })
+                            .collect::<Vec<File>>()
+                    })
                 })
-            })
-            .collect();
-        // `types.rs`, the largest file, prints here meanwhile.
-        let types_file = rust(
-            "types.rs".into(),
-            types::file(plan, placement),
-            FileKind::Generated,
-        );
-        let channels = workers
-            .into_iter()
-            .map(|w| {
-                w.join()
+                .collect();
+            let checks =
+                scope.spawn(|| rust("checks.rs".into(), checks::file(plan), FileKind::Generated));
+            let tests = scope.spawn(|| {
+                rust(
+                    "tests.rs".into(),
+                    contract_tests::file(plan),
+                    FileKind::Generated,
+                )
+            });
+            let handlers = sides.server.then(|| {
+                scope.spawn(|| {
+                    rust(
+                        "handlers.rs".into(),
+                        scaffold::file(plan),
+                        FileKind::Scaffold,
+                    )
+                })
+            });
+            let types_file = rust(
+                "types.rs".into(),
+                types::file(plan, placement),
+                FileKind::Generated,
+            );
+            fn joined<T>(worker: std::thread::ScopedJoinHandle<'_, T>) -> T {
+                worker
+                    .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect();
-        (types_file, channels)
-    });
+            }
+            let channels: Vec<Vec<File>> = workers.into_iter().map(joined).collect();
+            (
+                types_file,
+                joined(checks),
+                channels,
+                joined(tests),
+                handlers.map(joined),
+            )
+        });
     files.push(types_file);
-    files.push(rust(
-        "checks.rs".into(),
-        checks::file(plan),
-        FileKind::Generated,
-    ));
+    files.push(checks_file);
     files.extend(printed.into_iter().flatten());
-    files.push(rust(
-        "tests.rs".into(),
-        contract_tests::file(plan),
-        FileKind::Generated,
-    ));
+    files.push(tests_file);
     if placement == SchemaPlacement::Files {
         files.push(File {
             path: "asyncapi.json".into(),
@@ -205,13 +223,7 @@ pub fn module_files(plan: &Plan, placement: SchemaPlacement, sides: Sides) -> Ve
             }
         }
     }
-    if sides.server {
-        files.push(rust(
-            "handlers.rs".into(),
-            scaffold::file(plan),
-            FileKind::Scaffold,
-        ));
-    }
+    files.extend(handlers_file);
     files
 }
 
