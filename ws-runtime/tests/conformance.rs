@@ -176,7 +176,7 @@ async fn protocol_errors_are_closed_with_1002() {
         let (server, _) = start(|r| r).await;
         // RFC 6455 §5.2 has a connection with a reserved opcode failed, and names no code: the
         // socket library says 1003 (data it cannot accept), the rest are 1002.
-        let cases: [(&str, Vec<u8>, u16); 8] = [
+        let cases: [(&str, Vec<u8>, u16); 9] = [
             (
                 "a reserved bit without an extension",
                 frame(true, 0b100, TEXT, b"{}", true),
@@ -201,6 +201,11 @@ async fn protocol_errors_are_closed_with_1002() {
             (
                 "a ping over 125 bytes",
                 frame(true, 0, PING, &[b'x'; 126], true),
+                1002,
+            ),
+            (
+                "a pong over 125 bytes",
+                frame(true, 0, PONG, &[b'x'; 126], true),
                 1002,
             ),
             ("a reserved opcode", frame(true, 0, 0x3, b"x", true), 1003),

@@ -152,7 +152,12 @@ impl Socket {
                 ),
                 None => Inbound::Close(1005, String::new()),
             },
-            // Pings are answered by the library; continuations never come out whole.
+            // RFC 6455 §5.5: a control frame's payload is 125 bytes at most. The library checks
+            // pings (and answers them); a pong is checked here.
+            OpCode::Pong if frame.payload().len() > 125 => {
+                Inbound::Invalid(CloseReason::ProtocolError)
+            }
+            // Continuations never come out whole.
             OpCode::Ping | OpCode::Pong | OpCode::Continuation => Inbound::Control,
         }
     }
