@@ -65,3 +65,15 @@ pub async fn exchange(addr: impl ToSocketAddrs, request: &[u8]) -> (u16, String,
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     (status, head.to_owned(), body.to_owned())
 }
+
+/// Reads an HTTP head (the status or request line and the headers, through the blank line) from
+/// `stream`, a byte at a time so nothing after it is consumed.
+pub async fn read_head(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        stream.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    String::from_utf8(head).unwrap()
+}

@@ -587,14 +587,13 @@ fn serve(kind: &str, workers: usize) {
                             let Ok(socket) = upgrade.await else { return };
                             let mut socket = fastwebsockets::FragmentCollector::new(socket);
                             while let Ok(frame) = socket.read_frame().await {
-                                match frame.opcode {
-                                    fastwebsockets::OpCode::Text => {
-                                        if socket.write_frame(frame).await.is_err() {
-                                            break;
-                                        }
-                                    }
+                                let written = match frame.opcode {
+                                    fastwebsockets::OpCode::Text => socket.write_frame(frame).await,
                                     fastwebsockets::OpCode::Close => break,
-                                    _ => {}
+                                    _ => Ok(()),
+                                };
+                                if written.is_err() {
+                                    break;
                                 }
                             }
                         });

@@ -47,6 +47,7 @@ use crate::messages::message::{DecodeError, Message, Schema, ValidationErrors};
 use crate::messages::routes::Routes;
 
 use crate::transport::dial::{self, ClientSocket as Socket, Dial, DialError};
+use crate::transport::socket::code_and_reason;
 
 /// What a channel's server sends, as the client decodes it: the generated `…Outbound` enums
 /// implement it, trying each message of the channel in the document's order.
@@ -753,20 +754,7 @@ async fn read_frame(socket: &mut Socket) -> Received {
             },
             OpCode::Binary => return Received::Binary(frame.payload().len()),
             // The codec answers the close; reads fail after it.
-            OpCode::Close => {
-                close = Some(match frame.close_code() {
-                    Some(code) => (
-                        code.into(),
-                        frame
-                            .close_reason()
-                            .ok()
-                            .flatten()
-                            .unwrap_or_default()
-                            .to_owned(),
-                    ),
-                    None => (1005, String::new()),
-                });
-            }
+            OpCode::Close => close = Some(code_and_reason(&frame)),
             OpCode::Ping | OpCode::Pong | OpCode::Continuation => {}
         }
     }

@@ -284,13 +284,7 @@ async fn hand_written_server(
     use sha1::Digest;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let (mut stream, _) = listener.accept().await.unwrap();
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut byte = [0u8; 1];
-        stream.read_exact(&mut byte).await.unwrap();
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8(head).unwrap();
+    let head = test_support::http::read_head(&mut stream).await;
     let key = head
         .lines()
         .find_map(|l| {

@@ -107,13 +107,7 @@ async fn open_with(addr: std::net::SocketAddr, headers: &str) -> (TcpStream, Str
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{headers}\r\n"
     );
     stream.write_all(request.as_bytes()).await.unwrap();
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut byte = [0u8; 1];
-        stream.read_exact(&mut byte).await.unwrap();
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8(head).unwrap();
+    let head = test_support::http::read_head(&mut stream).await;
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     (stream, head)
 }

@@ -140,18 +140,10 @@ impl Socket {
                 Err(_) => Inbound::Invalid(CloseReason::NotUtf8),
             },
             OpCode::Binary => Inbound::Binary,
-            OpCode::Close => match frame.close_code() {
-                Some(code) => Inbound::Close(
-                    code.into(),
-                    frame
-                        .close_reason()
-                        .ok()
-                        .flatten()
-                        .unwrap_or_default()
-                        .to_owned(),
-                ),
-                None => Inbound::Close(1005, String::new()),
-            },
+            OpCode::Close => {
+                let (code, reason) = code_and_reason(&frame);
+                Inbound::Close(code, reason)
+            }
             // RFC 6455 §5.5: a control frame's payload is 125 bytes at most. The library checks
             // pings (and answers them); a pong is checked here.
             OpCode::Pong if frame.payload().len() > 125 => {
@@ -186,6 +178,22 @@ impl Socket {
             let _ = self.0.close().await;
         })
         .await;
+    }
+}
+
+/// A close frame's code (1005 when it gives none, RFC 6455 §7.1.5) and reason.
+pub(crate) fn code_and_reason(frame: &Frame) -> (u16, String) {
+    match frame.close_code() {
+        Some(code) => (
+            code.into(),
+            frame
+                .close_reason()
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+                .to_owned(),
+        ),
+        None => (1005, String::new()),
     }
 }
 
