@@ -502,3 +502,40 @@ async fn offers_over_max_connections_are_declined_until_a_compressing_connection
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_client_that_asks_for_no_context_takeover_gets_it_both_ways() {
+    bounded(30, async {
+        let (server, _) = start(|r| r).await;
+        let offer = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits; \
+                     server_no_context_takeover; client_no_context_takeover\r\n";
+        let (mut stream, head) = open_with(server.local_addr(), offer).await;
+        let answer = head.to_ascii_lowercase();
+        assert!(answer.contains("server_no_context_takeover"), "{head}");
+        assert!(answer.contains("client_no_context_takeover"), "{head}");
+        let message = format!(r#"{{"action":"echo","text":"{}"}}"#, "reset ".repeat(30));
+        let mut replies = Vec::new();
+        for _ in 0..2 {
+            // Each message on a fresh compressor: what the client promised.
+            let mut compressor = client_compressor(&head, flate2::Compression::fast());
+            let compressed = deflate(&mut compressor, message.as_bytes());
+            stream
+                .write_all(&frame(true, 0b100, TEXT, &compressed, true))
+                .await
+                .unwrap();
+            let (opcode, compressed, payload) = read_compressed(&mut stream).await;
+            assert_eq!((opcode, compressed), (TEXT, true));
+            // Each reply inflates alone: the server kept no dictionary between them.
+            let reply: serde_json::Value =
+                serde_json::from_slice(&inflate(&mut flate2::Decompress::new(false), &payload))
+                    .unwrap();
+            assert_eq!(reply["type"], "echo");
+            replies.push(payload);
+        }
+        assert_eq!(
+            replies[0], replies[1],
+            "the same reply, compressed the same way twice"
+        );
+    })
+    .await;
+}
