@@ -1,19 +1,19 @@
 //! The seam around the WebSocket implementation (yawc, with permessage-deflate): the rest of the
-//! runtime sees only these types, so the codec can be swapped by changing this file.
+//! server sees only these types, so the codec can be swapped by changing this file (and
+//! `dial.rs`, the client's side).
 
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::ws::Utf8Bytes;
+use axum::http::HeaderMap;
+use axum::http::header::SEC_WEBSOCKET_EXTENSIONS;
 use futures_util::{FutureExt, SinkExt};
 use yawc::close::CloseCode;
 use yawc::frame::OpCode;
 use yawc::{Frame, HttpStream, WebSocket, WebSocketError};
 
 use crate::transport::close::CloseReason;
-use axum::http::HeaderMap;
-use axum::http::header::SEC_WEBSOCKET_EXTENSIONS;
-
 use crate::transport::compression::{Compression, Contexts, DeflateSlot};
 use crate::transport::limits::Limits;
 
@@ -38,7 +38,7 @@ pub(crate) enum Inbound {
 #[derive(Debug, Clone)]
 pub(crate) enum Outbound {
     Text(Utf8Bytes),
-    Binary(axum::body::Bytes),
+    Binary(Bytes),
 }
 
 impl Outbound {
