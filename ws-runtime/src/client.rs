@@ -2,8 +2,9 @@
 //! its typed clients on, and what a hand-written client of a [`Routes`] enum can use directly.
 //!
 //! A [`Client`] holds one WebSocket connection, on the server's WebSocket library (yawc), with
-//! permessage-deflate offered. It sends a channel's routes ([`Client::send`], checked against the route's schema first when
-//! [`ClientOptions::validate_outgoing`] is on, which it is in debug builds), waits for replies
+//! permessage-deflate offered. It sends a channel's routes ([`Client::send`], checked against
+//! the route's schema first when [`ClientOptions::validate_outgoing`] is on, which it is in debug
+//! builds), waits for replies
 //! ([`Client::request`]), and turns every frame the server sends into an [`Event`]: a typed
 //! message of the channel, one of API Gateway's error frames, or, for a frame no message of the
 //! channel matches, the text as it came. Pings are answered by the codec; the server's close code
