@@ -85,12 +85,17 @@ impl Shared {
         take(&self.principals, subject.to_owned(), rate)
     }
 
-    pub fn new(limits: Limits, reveal_validation_errors: bool, validate_outbound: bool) -> Shared {
+    pub fn new(
+        limits: Limits,
+        compression: Compression,
+        reveal_validation_errors: bool,
+        validate_outbound: bool,
+    ) -> Shared {
         Shared {
             connections: Connections::default(),
             cluster: None,
             metrics: None,
-            socket: socket::Settings::new(&limits, Compression::default()),
+            socket: socket::Settings::new(&limits, compression),
             limits,
             stage: Arc::from(DEFAULT_STAGE),
             reveal_validation_errors,

@@ -523,7 +523,8 @@ impl Node {
             // platform whose `Instant` is narrower than Linux's) is capped, not a panic.
             let deadline = now
                 .checked_add(left)
-                .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365));
+                .or_else(|| now.checked_add(Duration::from_secs(86_400 * 365)))
+                .unwrap_or(now);
             let slot = live.entry(node).or_insert(deadline);
             *slot = (*slot).max(deadline);
         }

@@ -44,7 +44,7 @@ use crate::transport::close::CloseReason;
 use crate::transport::compression::DeflateSlot;
 use crate::transport::limits::{Bucket, Limits};
 use crate::transport::listener;
-use crate::transport::socket::{Inbound, Outbound, Socket};
+use crate::transport::socket::{self, Inbound, Outbound, Socket};
 
 /// A checked router, ready to serve or to mount in an existing axum app.
 pub struct App {
@@ -646,12 +646,8 @@ fn check_upgrade_headers(headers: &axum::http::HeaderMap) -> Result<(), Response
         .get(UPGRADE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    let upgrades = headers
-        .get_all(CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|token| token.trim().eq_ignore_ascii_case("upgrade"));
+    let upgrades = socket::list_elements(headers, CONNECTION)
+        .any(|option| option.eq_ignore_ascii_case("upgrade"));
     if !(asks_for_websocket && upgrades) {
         let mut response = status(
             StatusCode::UPGRADE_REQUIRED,

@@ -15,7 +15,6 @@ use crate::registry::cluster::Cluster;
 use crate::server::App;
 use crate::transport::compression::Compression;
 use crate::transport::limits::Limits;
-use crate::transport::socket;
 
 /// Builds the server: channels, their handlers, limits and options.
 ///
@@ -394,10 +393,10 @@ impl Router {
         }
         let mut shared = Shared::new(
             self.limits,
+            self.compression,
             self.reveal_validation_errors,
             self.validate_outbound.unwrap_or(cfg!(debug_assertions)),
         );
-        shared.socket = socket::Settings::new(&shared.limits, self.compression);
         let document = match self.document {
             None => None,
             Some(text) => Some(

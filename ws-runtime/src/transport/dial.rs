@@ -18,8 +18,7 @@ use yawc::{HttpStream, Role, WebSocket};
 /// A client's connection, once upgraded.
 pub(crate) type ClientSocket = WebSocket<HttpStream>;
 
-/// What a client asks of its socket.
-#[derive(Debug, Clone)]
+/// What a client asks of its socket. (No `Debug`: its headers may carry credentials.)
 pub(crate) struct Dial<'a> {
     /// `ws://` or `wss://`, with its path and query.
     pub url: &'a str,

@@ -1,6 +1,7 @@
-//! The bottom of a connection: the socket around the WebSocket library and its compression, the accept loop with its
-//! handshake deadline, TLS (feature `tls`), and API Gateway's limits they enforce; and the HTTP
-//! client of the requests the runtime makes itself (a JWKS, an HTTP integration).
+//! The bottom of a connection: the socket around the WebSocket library and its compression, the
+//! client's dial, the accept loop with its handshake deadline, TLS (feature `tls`), and API
+//! Gateway's limits they enforce; and the HTTP client of the requests the runtime makes itself
+//! (a JWKS, an HTTP integration).
 
 pub(crate) mod close;
 pub(crate) mod compression;

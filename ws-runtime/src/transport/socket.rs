@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::ws::Utf8Bytes;
-use axum::http::HeaderMap;
 use axum::http::header::SEC_WEBSOCKET_EXTENSIONS;
+use axum::http::{HeaderMap, HeaderName};
 use futures_util::{FutureExt, SinkExt};
 use yawc::close::CloseCode;
 use yawc::frame::OpCode;
@@ -95,22 +95,28 @@ impl Settings {
     /// The options for a handshake with these headers, and the slot of its deflate context when
     /// it offers permessage-deflate and one is free (its offer is declined otherwise).
     pub fn for_handshake(&self, headers: &HeaderMap) -> (yawc::Options, Option<DeflateSlot>) {
-        let offered = headers
-            .get_all(SEC_WEBSOCKET_EXTENSIONS)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .any(|offer| {
-                offer
-                    .split(';')
-                    .next()
-                    .is_some_and(|name| name.trim().eq_ignore_ascii_case("permessage-deflate"))
-            });
+        let offered = list_elements(headers, SEC_WEBSOCKET_EXTENSIONS).any(|offer| {
+            offer
+                .split(';')
+                .next()
+                .is_some_and(|name| name.trim().eq_ignore_ascii_case("permessage-deflate"))
+        });
         match offered.then(|| self.contexts.take()).flatten() {
             Some(slot) => (self.deflate.clone(), Some(slot)),
             None => (self.plain.clone(), None),
         }
     }
+}
+
+/// The elements of a header that is a comma-separated list (RFC 9110 §5.6.1), across all its
+/// lines, trimmed: `Connection`'s options, `Sec-WebSocket-Extensions`' offers.
+pub(crate) fn list_elements(headers: &HeaderMap, name: HeaderName) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
 }
 
 /// How long a close may take to write: a client that does not read does not hold its task.
